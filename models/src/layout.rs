@@ -1,0 +1,54 @@
+use std::path::{Path, PathBuf};
+
+use crate::ids::IndexName;
+
+/// The layout of a Vitrine data directory, the one place every crate learns where things live:
+///
+/// ```text
+/// DATA_DIR/
+///   indexes/NAME/            one folder per named index
+///     products.jsonl         the catalog (one validated product per line, by id)
+///     interactions/          the interaction log, as parquet parts
+///     demo.json              marker written when the demo shop was loaded (with its counts)
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// A data directory rooted at `root` (nothing is created until something is written).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DataDir { root: root.into() }
+    }
+
+    /// The root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The folder holding all indexes.
+    pub fn indexes(&self) -> PathBuf {
+        self.root.join("indexes")
+    }
+
+    /// One index's folder.
+    pub fn index(&self, name: &IndexName) -> PathBuf {
+        self.indexes().join(name.as_str())
+    }
+
+    /// An index's catalog file.
+    pub fn products(&self, name: &IndexName) -> PathBuf {
+        self.index(name).join("products.jsonl")
+    }
+
+    /// An index's interaction log folder.
+    pub fn interactions(&self, name: &IndexName) -> PathBuf {
+        self.index(name).join("interactions")
+    }
+
+    /// The marker the demo writes once it has loaded the demo shop into an index.
+    pub fn demo_marker(&self, name: &IndexName) -> PathBuf {
+        self.index(name).join("demo.json")
+    }
+}
