@@ -62,11 +62,7 @@ impl ValidationError {
 
 /// Checks a free-text field: trims it, refuses it empty (when `required`), too long, or holding
 /// control characters other than newlines and tabs. Returns the trimmed text.
-pub(crate) fn clean_text(
-    field: &'static str,
-    value: &str,
-    max_len: usize,
-) -> Result<String, ValidationError> {
+pub(crate) fn clean_text(field: &'static str, value: &str, max_len: usize) -> Result<String, ValidationError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(ValidationError::Empty { field });

@@ -238,7 +238,8 @@ fn read_feed<R: FeedRecord + 'static>(
             let mut csv_reader = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
             let headers: Vec<String> = csv_reader.headers()?.iter().map(|header| header.trim().to_owned()).collect();
             for column in &headers {
-                let known = R::COLUMNS.contains(&column.as_str()) || (R::ATTRIBUTE_COLUMNS && column.starts_with("attr."));
+                let known =
+                    R::COLUMNS.contains(&column.as_str()) || (R::ATTRIBUTE_COLUMNS && column.starts_with("attr."));
                 if !known {
                     return Err(FeedError::UnknownColumn(column.clone()));
                 }
@@ -283,7 +284,7 @@ mod tests {
         assert_eq!(results[0].as_ref().map(|p| p.id.as_str()), Ok("1"));
         assert_eq!(results[1].as_ref().map_err(|e| e.line), Err(3));
         assert_eq!(results[2].as_ref().map_err(|e| e.line), Err(4));
-        assert!(results[2].as_ref().map_err(|e| e.reason.contains("title")).unwrap_err());
+        assert!(results[2].as_ref().expect_err("blank title").reason.contains("title"));
         assert!(results[3].is_ok());
     }
 
@@ -326,7 +327,8 @@ mod tests {
         assert_eq!(rows[0].as_ref().map(|i| i.quantity), Ok(12));
         assert_eq!(rows[1].as_ref().map(|i| i.quantity), Ok(1));
         assert_eq!(rows[2].as_ref().map_err(|e| e.line), Err(4));
-        let jsonl = "{\"session_id\":\"s\",\"product_id\":\"1\",\"kind\":\"click\",\"timestamp\":\"2010-01-01T00:00:00Z\"}\n";
+        let jsonl =
+            "{\"session_id\":\"s\",\"product_id\":\"1\",\"kind\":\"click\",\"timestamp\":\"2010-01-01T00:00:00Z\"}\n";
         assert_eq!(read_interactions(jsonl.as_bytes(), FeedFormat::JsonLines).expect("readable").count(), 1);
         assert_eq!(FeedFormat::from_path(Path::new("a.NDJSON")).ok(), Some(FeedFormat::JsonLines));
         assert!(FeedFormat::from_path(Path::new("a.xlsx")).is_err());

@@ -56,11 +56,9 @@ impl fmt::Display for InteractionKind {
 impl FromStr for InteractionKind {
     type Err = ValidationError;
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        InteractionKind::ALL.into_iter().find(|kind| kind.as_str() == value).ok_or_else(|| {
-            ValidationError::Malformed {
-                field: "kind",
-                reason: format!("{value:?} is not one of view, click, add_to_cart, purchase"),
-            }
+        InteractionKind::ALL.into_iter().find(|kind| kind.as_str() == value).ok_or_else(|| ValidationError::Malformed {
+            field: "kind",
+            reason: format!("{value:?} is not one of view, click, add_to_cart, purchase"),
         })
     }
 }
@@ -98,6 +96,7 @@ fn one() -> u32 {
 /// One shopper–product interaction: the input of the recommendation pipelines.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "InteractionDraft", into = "InteractionDraft")]
+#[non_exhaustive]
 pub struct Interaction {
     /// Who.
     pub actor: Actor,

@@ -19,8 +19,7 @@ impl Currency {
 
     /// Currencies whose amounts have no minor unit (ISO 4217 exponent 0).
     const ZERO_DECIMAL: [&'static str; 16] = [
-        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
-        "VUV", "XAF", "XOF",
+        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF",
     ];
 
     /// Parses a currency code; lower case is accepted and upper-cased.

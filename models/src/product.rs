@@ -183,10 +183,11 @@ pub struct Signals {
 /// A validated product. Built only from a [`ProductDraft`] (`Product::try_from(draft)` or by
 /// deserialising), so every `Product` in the system has passed the same checks.
 ///
-/// Its fields are public to read; a private marker keeps code outside this crate from building
+/// Its fields are public to read; `#[non_exhaustive]` keeps code outside this crate from building
 /// one without validation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "ProductDraft", into = "ProductDraft")]
+#[non_exhaustive]
 pub struct Product {
     /// The shop's id.
     pub id: ProductId,
@@ -216,7 +217,6 @@ pub struct Product {
     pub created_at: Option<DateTime<Utc>>,
     /// Monotonic per product.
     pub version: u64,
-    validated: (),
 }
 
 impl Product {
@@ -233,11 +233,9 @@ fn check_range(
     expected: &'static str,
 ) -> Result<Option<f64>, ValidationError> {
     match value {
-        Some(number) if !number.is_finite() || !range.contains(&number) => Err(ValidationError::OutOfRange {
-            field,
-            value: number.to_string(),
-            expected,
-        }),
+        Some(number) if !number.is_finite() || !range.contains(&number) => {
+            Err(ValidationError::OutOfRange { field, value: number.to_string(), expected })
+        }
         other => Ok(other),
     }
 }
@@ -271,7 +269,9 @@ fn check_attributes(
         .map(|(name, value)| {
             let name = clean_text("attributes", &name, MAX_SHORT_TEXT_LEN)?;
             let value = match value {
-                AttributeValue::Text(text) => AttributeValue::Text(clean_text("attributes", &text, MAX_SHORT_TEXT_LEN)?),
+                AttributeValue::Text(text) => {
+                    AttributeValue::Text(clean_text("attributes", &text, MAX_SHORT_TEXT_LEN)?)
+                }
                 AttributeValue::List(items) => AttributeValue::List(
                     items
                         .iter()
@@ -332,7 +332,8 @@ impl TryFrom<ProductDraft> for Product {
                 expected: "it must be at least 0",
             })?),
         };
-        let popularity = check_range("popularity", draft.popularity, 0.0..=f64::MAX, "it must be a finite number of at least 0")?;
+        let popularity =
+            check_range("popularity", draft.popularity, 0.0..=f64::MAX, "it must be a finite number of at least 0")?;
         let signals = Signals {
             popularity: popularity.unwrap_or(0.0),
             margin: check_range("margin", draft.margin, -1.0..=1.0, "it must be between -1 and 1")?,
@@ -364,7 +365,6 @@ impl TryFrom<ProductDraft> for Product {
             parent_id,
             created_at: draft.created_at,
             version: draft.version,
-            validated: (),
         })
     }
 }
@@ -376,7 +376,7 @@ impl From<Product> for ProductDraft {
             title: product.title,
             description: product.description,
             brand: product.brand,
-            category: (!product.category.is_empty()).then(|| CategoryInput::Levels(product.category.0)),
+            category: (!product.category.is_empty()).then_some(CategoryInput::Levels(product.category.0)),
             price: product.price.map(|money| money.to_decimal()),
             currency: product.price.map(|money| money.currency.to_string()),
             attributes: product.attributes,
@@ -430,7 +430,8 @@ mod tests {
         assert!(product.is_out_of_stock());
         assert_eq!(product.attributes["size_cm"], AttributeValue::Number(18.0));
         assert_eq!(product.attributes["material"], AttributeValue::List(vec!["wood".into(), "glass".into()]));
-        let again: Product = serde_json::from_value(serde_json::to_value(&product).expect("serialise")).expect("reparse");
+        let again: Product =
+            serde_json::from_value(serde_json::to_value(&product).expect("serialise")).expect("reparse");
         assert_eq!(again, product);
     }
 
