@@ -1,0 +1,36 @@
+//! Batch data pipelines for Vitrine, written with polars.
+//!
+//! Today this crate holds the **demo-shop loader**: [`load_online_retail`] turns the UCI Online
+//! Retail II purchase log into a clean product catalog and an interaction log, counting every
+//! line it drops and why ([`CleaningReport`]); [`append_interactions`] and [`scan_interactions`]
+//! keep each index's interaction log (views, clicks, add-to-carts, purchases) as Parquet parts. Derived frames are saved to the data directory as
+//! Parquet with [`write_parquet`] and read back with [`read_parquet`]. [`catalog_products`] and
+//! [`interaction_records`] turn the derived frames into validated domain types of vitrine-models.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use indicatif::{MultiProgress, ProgressDrawTarget};
+//!
+//! let silent = MultiProgress::with_draw_target(ProgressDrawTarget::hidden());
+//! let shop = vitrine_pipelines::load_online_retail(
+//!     Path::new("online_retail_II_2009-2010.csv.gz"),
+//!     &silent,
+//! )?;
+//! println!("{}", shop.report);
+//! # Ok::<(), vitrine_pipelines::PipelineError>(())
+//! ```
+
+mod error;
+mod interaction_log;
+mod records;
+mod retail;
+mod store;
+
+pub use error::PipelineError;
+pub use interaction_log::{append_interactions, interaction_parts, log_columns, scan_interactions};
+pub use records::{catalog_products, interaction_records};
+pub use retail::{
+    CleaningReport, DropReason, PRODUCT_STOCK_CODE_PATTERN, RetailShop, catalog_columns, interaction_columns,
+    load_online_retail,
+};
+pub use store::{read_parquet, write_parquet};
