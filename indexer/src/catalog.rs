@@ -100,7 +100,9 @@ impl Catalog {
     pub fn summary(&self, name: &IndexName) -> Result<IndexSummary, CatalogError> {
         self.require(name)?;
         let products = match File::open(self.data_dir.products(name)) {
-            Ok(file) => BufReader::new(file).lines().map_while(Result::ok).filter(|line| !line.trim().is_empty()).count(),
+            Ok(file) => {
+                BufReader::new(file).lines().map_while(Result::ok).filter(|line| !line.trim().is_empty()).count()
+            }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
             Err(error) => return Err(io_error(&self.data_dir.products(name))(error)),
         };

@@ -1,0 +1,195 @@
+//! What each command of the command line does.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::net::TcpListener;
+use vitrine_indexer::Catalog;
+use vitrine_models::feed::{self, FeedFormat, LineError};
+use vitrine_models::{DataDir, IndexName};
+
+use crate::config::{Cli, Command, ConfigFile, ImportArgs, ImportCommand, ServerConfig, ServerOptions};
+use crate::http::{AppState, app};
+
+mod demo;
+
+/// The data directory used when neither flag, environment nor config file names one.
+pub const DEFAULT_DATA_DIR: &str = "./vitrine-data";
+
+/// A command that exists but whose capability has not been built yet (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotYetAvailable(pub &'static str);
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = match &cli.global.config {
+        Some(path) => ConfigFile::read(path)?,
+        None => ConfigFile { version: crate::config::CONFIG_VERSION, ..ConfigFile::default() },
+    };
+    let data_dir =
+        DataDir::new(cli.global.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)));
+    match cli.command {
+        Command::Serve(options) => serve(data_dir, options.layered_over(file.server)),
+        Command::Demo(options) => demo::run(data_dir, options.layered_over(file.server)),
+        Command::Import(ImportCommand::Products(args)) => import_products(&data_dir, &args),
+        Command::Import(ImportCommand::Interactions(args)) => import_interactions(&data_dir, &args),
+        Command::Train(_) => Err(NotYetAvailable(
+            "`vitrine train` has nothing to train yet: the recommendation models (iALS, content, \
+             co-occurrence) are not built. Interactions imported now are kept for them.",
+        )
+        .into()),
+        Command::Eval(_) => Err(NotYetAvailable(
+            "`vitrine eval` is not built yet: search-relevance and recommendation evaluation come \
+             with the search engine and the recommender.",
+        )
+        .into()),
+    }
+}
+
+/// Resolves server options and warns when the server will run without keys.
+fn server_config(options: ServerOptions) -> anyhow::Result<ServerConfig> {
+    let config = options.resolve()?;
+    if config.keys.is_open() {
+        tracing::warn!(
+            "no API keys configured: every endpoint is open to anyone who can reach {}; \
+             set VITRINE_ADMIN_KEY and VITRINE_SEARCH_KEY (or run with --production to require them)",
+            config.listen
+        );
+    }
+    Ok(config)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// `vitrine serve`.
+fn serve(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
+    let config = server_config(options)?;
+    runtime()?.block_on(async move {
+        let listener = bind(&config).await?;
+        let state = AppState::new(config, Catalog::new(data_dir));
+        println!("Vitrine API on http://{}", listener.local_addr()?);
+        serve_until_shutdown(listener, state).await
+    })
+}
+
+async fn bind(config: &ServerConfig) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))
+}
+
+/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+async fn serve_until_shutdown(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await.context("server failed")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
+
+/// A progress bar over a file's bytes, hidden when stderr is not a terminal.
+fn file_progress(path: &Path, message: &'static str) -> anyhow::Result<ProgressBar> {
+    let length = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.len();
+    let bar = ProgressBar::new(length).with_message(message);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+            .context("progress template")?
+            .progress_chars("=> "),
+    );
+    Ok(bar)
+}
+
+/// Reads a feed file with a progress bar, printing each bad line (the first 20) and keeping the rest.
+fn read_feed_file<T>(
+    path: &Path,
+    read: impl FnOnce(
+        BufReader<indicatif::ProgressBarIter<File>>,
+        FeedFormat,
+    ) -> Result<Box<dyn Iterator<Item = Result<T, LineError>>>, feed::FeedError>,
+) -> anyhow::Result<(Vec<T>, Vec<LineError>)> {
+    const SHOWN_ERRORS: usize = 20;
+    let format = FeedFormat::from_path(path)?;
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let bar = file_progress(path, "reading")?;
+    let records = read(BufReader::new(bar.wrap_read(file)), format)?;
+    let (mut good, mut bad) = (Vec::new(), Vec::new());
+    for record in records {
+        match record {
+            Ok(record) => good.push(record),
+            Err(error) => {
+                if bad.len() < SHOWN_ERRORS {
+                    bar.suspend(|| eprintln!("{}: skipped {error}", path.display()));
+                }
+                bad.push(error);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    if bad.len() > SHOWN_ERRORS {
+        eprintln!("{}: ... and {} more bad lines", path.display(), bad.len() - SHOWN_ERRORS);
+    }
+    Ok((good, bad))
+}
+
+/// `vitrine import products`.
+fn import_products(data_dir: &DataDir, args: &ImportArgs) -> anyhow::Result<()> {
+    let index = IndexName::new(&args.index)?;
+    let started = std::time::Instant::now();
+    let (products, bad) = read_feed_file(&args.file, feed::read_products)?;
+    let report = Catalog::new(data_dir.clone()).upsert(&index, products)?;
+    println!(
+        "index `{index}`: {} inserted, {} updated, {} stale (older version) ignored, {} bad lines skipped, in {:.2} s",
+        report.inserted,
+        report.updated,
+        report.stale,
+        bad.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `vitrine import interactions`.
+fn import_interactions(data_dir: &DataDir, args: &ImportArgs) -> anyhow::Result<()> {
+    let index = IndexName::new(&args.index)?;
+    let started = std::time::Instant::now();
+    let (interactions, bad) = read_feed_file(&args.file, feed::read_interactions)?;
+    let catalog = Catalog::new(data_dir.clone());
+    catalog.create(&index)?;
+    let part = vitrine_pipelines::append_interactions(&data_dir.interactions(&index), &interactions)?;
+    println!(
+        "index `{index}`: {} interactions appended to {}, {} bad lines skipped, in {:.2} s",
+        interactions.len(),
+        part.display(),
+        bad.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,327 @@
+//! The command line and the configuration it resolves to.
+//!
+//! One set of option structs derives both `clap::Args` and `serde::Deserialize`, so a setting has
+//! one name everywhere: `--listen` on the command line, `VITRINE_LISTEN` in the environment and
+//! `listen` in the `[server]` table of the config file. Precedence, lowest first:
+//! built-in default < config file < environment < flag. Clap resolves env < flag (every field is
+//! an `Option`, so "not given" is visible); [`ServerOptions::layered_over`] puts the file beneath.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+/// The config file's current version; files must say `version = 1`.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// Search, recommendations and checkout for online shops, in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "vitrine", version, about, long_about = None)]
+pub struct Cli {
+    /// Options every command understands.
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command understands.
+#[derive(Debug, Default, Clone, Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalOptions {
+    /// Where indexes, models, logs and commerce state live [default: ./vitrine-data]
+    #[arg(long, global = true, env = "VITRINE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A TOML config file (`version = 1`, optional `data_dir`, optional `[server]` table).
+    #[arg(long, global = true, env = "VITRINE_CONFIG", value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API.
+    Serve(ServerOptions),
+    /// Load the bundled demo shop as the index `retail`, train what exists, serve, print the URLs.
+    Demo(ServerOptions),
+    /// Load a file into an index.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Train the recommendation models of an index.
+    Train(TrainArgs),
+    /// Evaluate search relevance or recommendation quality offline.
+    Eval(EvalArgs),
+}
+
+/// What `vitrine import` can load.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Upsert products (JSON Lines or CSV; `id` and `title` required) into an index.
+    Products(ImportArgs),
+    /// Append interactions (JSON Lines or CSV) to an index's interaction log.
+    Interactions(ImportArgs),
+}
+
+/// Arguments of the import commands.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The index to load into; created if it does not exist.
+    #[arg(long, value_name = "NAME")]
+    pub index: String,
+    /// The file: `.jsonl`/`.ndjson`/`.json` for JSON Lines, `.csv` for CSV.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// Arguments of `vitrine train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The index whose interactions to train on.
+    #[arg(long, value_name = "NAME", default_value = "retail")]
+    pub index: String,
+}
+
+/// Arguments of `vitrine eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// What to evaluate: `search` or `recommendations`.
+    #[arg(value_name = "WHAT")]
+    pub what: String,
+}
+
+/// Server options: flags of `serve` and `demo`, `VITRINE_*` variables, or the `[server]` table.
+#[derive(Debug, Default, Clone, Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerOptions {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "VITRINE_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Key for admin endpoints (document and settings writes); sent as `Authorization: Bearer KEY`.
+    #[arg(long, env = "VITRINE_ADMIN_KEY", value_name = "KEY", hide_env_values = true)]
+    pub admin_key: Option<String>,
+    /// Key for read and shopper endpoints (search, suggest, recommendations, events, carts, checkout).
+    #[arg(long, env = "VITRINE_SEARCH_KEY", value_name = "KEY", hide_env_values = true)]
+    pub search_key: Option<String>,
+    /// Refuse to start without both API keys.
+    #[arg(long, env = "VITRINE_PRODUCTION")]
+    #[serde(default)]
+    pub production: bool,
+    /// Origins allowed to call the API from a browser (comma-separated, or `*`) [default: none]
+    #[arg(long = "cors-origin", env = "VITRINE_CORS_ORIGINS", value_name = "ORIGIN", value_delimiter = ',')]
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+    /// Longest a request may take before it is answered 408, in milliseconds [default: 30000]
+    #[arg(long, env = "VITRINE_REQUEST_TIMEOUT_MS", value_name = "MS")]
+    pub request_timeout_ms: Option<u64>,
+    /// Largest request body accepted, in bytes [default: 104857600, 100 MiB]
+    #[arg(long, env = "VITRINE_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+}
+
+impl ServerOptions {
+    /// These options over `file`: each setting given here wins; the rest come from the file.
+    pub fn layered_over(self, file: ServerOptions) -> ServerOptions {
+        ServerOptions {
+            listen: self.listen.or(file.listen),
+            admin_key: self.admin_key.or(file.admin_key),
+            search_key: self.search_key.or(file.search_key),
+            production: self.production || file.production,
+            cors_origins: if self.cors_origins.is_empty() { file.cors_origins } else { self.cors_origins },
+            request_timeout_ms: self.request_timeout_ms.or(file.request_timeout_ms),
+            max_body_bytes: self.max_body_bytes.or(file.max_body_bytes),
+        }
+    }
+
+    /// Fills in the defaults and checks the result.
+    pub fn resolve(self) -> Result<ServerConfig, ConfigError> {
+        let non_blank = |key: Option<String>, name: &'static str| match key {
+            Some(key) if key.trim().is_empty() => Err(ConfigError::BlankKey(name)),
+            other => Ok(other),
+        };
+        let admin_key = non_blank(self.admin_key, "admin key")?;
+        let search_key = non_blank(self.search_key, "search key")?;
+        if self.production && (admin_key.is_none() || search_key.is_none()) {
+            return Err(ConfigError::ProductionWithoutKeys);
+        }
+        if admin_key.is_some() && admin_key == search_key {
+            return Err(ConfigError::SameKeys);
+        }
+        Ok(ServerConfig {
+            listen: self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            keys: ApiKeys { admin: admin_key, search: search_key },
+            cors_origins: self.cors_origins.into_iter().map(|origin| origin.trim().to_owned()).collect(),
+            request_timeout: Duration::from_millis(self.request_timeout_ms.unwrap_or(30_000)),
+            max_body_bytes: self.max_body_bytes.unwrap_or(100 * 1024 * 1024),
+        })
+    }
+}
+
+/// The config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Must be [`CONFIG_VERSION`].
+    pub version: u32,
+    /// Same as `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// Same as the flags of `serve`.
+    #[serde(default)]
+    pub server: ServerOptions,
+}
+
+impl ConfigFile {
+    /// Reads and checks a config file.
+    pub fn read(path: &Path) -> Result<ConfigFile, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let file: ConfigFile =
+            toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_owned(), source })?;
+        if file.version != CONFIG_VERSION {
+            return Err(ConfigError::Version { path: path.to_owned(), found: file.version });
+        }
+        Ok(file)
+    }
+}
+
+/// The two API keys. With neither set the server is open (and says so in its log).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiKeys {
+    /// Grants everything.
+    pub admin: Option<String>,
+    /// Grants read and shopper endpoints.
+    pub search: Option<String>,
+}
+
+impl ApiKeys {
+    /// True when no key is configured: every request is allowed.
+    pub fn is_open(&self) -> bool {
+        self.admin.is_none() && self.search.is_none()
+    }
+}
+
+/// The resolved server configuration.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// API keys.
+    pub keys: ApiKeys,
+    /// Browser origins allowed by CORS; `*` allows any.
+    pub cors_origins: Vec<String>,
+    /// Requests taking longer are answered 408.
+    pub request_timeout: Duration,
+    /// Larger bodies are answered 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        // The defaults cannot fail to resolve: no keys, not production.
+        ServerOptions::default().resolve().unwrap_or_else(|_| unreachable!("defaults are valid"))
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML of the expected shape.
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: toml::de::Error,
+    },
+    /// The config file has another version.
+    #[error("the config file {path} has version {found}; this Vitrine reads version 1")]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// The version it gave.
+        found: u32,
+    },
+    /// `--production` without both keys.
+    #[error(
+        "--production needs both an admin key (--admin-key / VITRINE_ADMIN_KEY) and a search key (--search-key / VITRINE_SEARCH_KEY)"
+    )]
+    ProductionWithoutKeys,
+    /// A key was given but is blank.
+    #[error("the {0} is blank")]
+    BlankKey(&'static str),
+    /// The admin and search keys are equal, which would give shoppers admin rights.
+    #[error("the admin key and the search key must differ")]
+    SameKeys,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("vitrine").chain(args.iter().copied())).expect("valid command line")
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let file: ConfigFile = toml::from_str(
+            "version = 1\n[server]\nlisten = \"127.0.0.1:9000\"\nadmin_key = \"from-file\"\nrequest_timeout_ms = 5\n",
+        )
+        .expect("valid file");
+        let Command::Serve(flags) = parse(&["serve", "--admin-key", "from-flag"]).command else {
+            panic!("serve expected");
+        };
+        let config = flags.layered_over(file.server).resolve().expect("valid");
+        assert_eq!(config.keys.admin.as_deref(), Some("from-flag"));
+        assert_eq!(config.listen, "127.0.0.1:9000".parse().expect("addr"));
+        assert_eq!(config.request_timeout, Duration::from_millis(5));
+        assert_eq!(config.max_body_bytes, 100 * 1024 * 1024);
+    }
+
+    #[test]
+    fn config_files_refuse_unknown_keys_and_other_versions() {
+        assert!(toml::from_str::<ConfigFile>("version = 1\nlisten = \"x\"\n").is_err());
+        assert!(toml::from_str::<ConfigFile>("version = 1\n[server]\nlisen = \"x\"\n").is_err());
+        let dir = std::env::temp_dir().join(format!("vitrine-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("vitrine.toml");
+        std::fs::write(&path, "version = 2\n").expect("write");
+        assert!(matches!(ConfigFile::read(&path), Err(ConfigError::Version { found: 2, .. })));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn production_refuses_to_run_open() {
+        let options = ServerOptions { production: true, admin_key: Some("a".into()), ..Default::default() };
+        assert!(matches!(options.resolve(), Err(ConfigError::ProductionWithoutKeys)));
+        let same = ServerOptions { admin_key: Some("k".into()), search_key: Some("k".into()), ..Default::default() };
+        assert!(matches!(same.resolve(), Err(ConfigError::SameKeys)));
+        assert!(ServerConfig::default().keys.is_open());
+    }
+
+    #[test]
+    fn every_command_is_on_the_command_line() {
+        for args in [
+            &["serve", "--listen", "127.0.0.1:0"][..],
+            &["demo"],
+            &["import", "products", "--index", "shop", "p.jsonl"],
+            &["import", "interactions", "--index", "shop", "i.csv"],
+            &["train"],
+            &["eval", "search"],
+            &["--data-dir", "/tmp/x", "serve"],
+        ] {
+            assert!(Cli::try_parse_from(std::iter::once("vitrine").chain(args.iter().copied())).is_ok(), "{args:?}");
+        }
+    }
+}

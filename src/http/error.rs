@@ -1,0 +1,222 @@
+//! Every error the API returns, with its stable code and its one HTTP status, decided here.
+//!
+//! Clients get `{"message", "code", "type"}`. `code` is stable (clients may match on it), `type`
+//! groups codes (`invalid_request`, `auth`, `system`, `internal`), `message` is for people and
+//! may change. Internal errors are logged once, here, and never leak their details.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// The stable error codes. Adding one is fine; renaming one breaks clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// No route has this path.
+    RouteNotFound,
+    /// The route exists, but not for this method.
+    MethodNotAllowed,
+    /// The body is not valid JSON, or not of the expected shape.
+    MalformedPayload,
+    /// The body is not declared as JSON.
+    InvalidContentType,
+    /// The body is larger than the configured limit.
+    PayloadTooLarge,
+    /// A path or query parameter is not valid.
+    InvalidParameter,
+    /// The index name is not valid.
+    InvalidIndexName,
+    /// No index has this name.
+    IndexNotFound,
+    /// A document (product) in a request is not valid.
+    InvalidDocument,
+    /// No document has this id.
+    DocumentNotFound,
+    /// No `Authorization: Bearer` header, and the server has keys.
+    MissingAuthorizationHeader,
+    /// The key is not one of the server's keys.
+    InvalidApiKey,
+    /// The key is valid but may not call this endpoint (a search key on an admin route).
+    ForbiddenForKey,
+    /// The request took longer than the configured timeout.
+    RequestTimeout,
+    /// The server is not ready to serve (still loading).
+    NotReady,
+    /// Something failed inside the server; the details are in its log.
+    Internal,
+}
+
+/// The `type` field: which family an error belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorType {
+    /// The request is wrong; fix the request.
+    InvalidRequest,
+    /// The request is not authorised; fix the key.
+    Auth,
+    /// The server could not serve it now (timeout, not ready); try again.
+    System,
+    /// A bug or an internal failure.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The table: each code's name, HTTP status and type.
+    pub fn describe(self) -> (&'static str, StatusCode, ErrorType) {
+        use ErrorType::*;
+        match self {
+            ErrorCode::RouteNotFound => ("route_not_found", StatusCode::NOT_FOUND, InvalidRequest),
+            ErrorCode::MethodNotAllowed => ("method_not_allowed", StatusCode::METHOD_NOT_ALLOWED, InvalidRequest),
+            ErrorCode::MalformedPayload => ("malformed_payload", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::InvalidContentType => {
+                ("invalid_content_type", StatusCode::UNSUPPORTED_MEDIA_TYPE, InvalidRequest)
+            }
+            ErrorCode::PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE, InvalidRequest),
+            ErrorCode::InvalidParameter => ("invalid_parameter", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::InvalidIndexName => ("invalid_index_name", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::IndexNotFound => ("index_not_found", StatusCode::NOT_FOUND, InvalidRequest),
+            ErrorCode::InvalidDocument => ("invalid_document", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::DocumentNotFound => ("document_not_found", StatusCode::NOT_FOUND, InvalidRequest),
+            ErrorCode::MissingAuthorizationHeader => ("missing_authorization_header", StatusCode::UNAUTHORIZED, Auth),
+            ErrorCode::InvalidApiKey => ("invalid_api_key", StatusCode::FORBIDDEN, Auth),
+            ErrorCode::ForbiddenForKey => ("forbidden_for_key", StatusCode::FORBIDDEN, Auth),
+            ErrorCode::RequestTimeout => ("request_timeout", StatusCode::REQUEST_TIMEOUT, System),
+            ErrorCode::NotReady => ("not_ready", StatusCode::SERVICE_UNAVAILABLE, System),
+            ErrorCode::Internal => ("internal", StatusCode::INTERNAL_SERVER_ERROR, Internal),
+        }
+    }
+
+    /// The code for an error status that a layer below our handlers produced (tower-http's
+    /// timeout and body limit, axum's 405), so that those answers get our shape too.
+    pub fn for_bare_status(status: StatusCode) -> ErrorCode {
+        match status {
+            StatusCode::NOT_FOUND => ErrorCode::RouteNotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::InvalidContentType,
+            StatusCode::REQUEST_TIMEOUT => ErrorCode::RequestTimeout,
+            StatusCode::SERVICE_UNAVAILABLE => ErrorCode::NotReady,
+            status if status.is_client_error() => ErrorCode::InvalidParameter,
+            _ => ErrorCode::Internal,
+        }
+    }
+}
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    /// Its code.
+    pub code: ErrorCode,
+    /// What the client is told.
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    message: &'a str,
+    code: &'static str,
+    #[serde(rename = "type")]
+    kind: ErrorType,
+}
+
+impl ApiError {
+    /// An error with a message for the client.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError { code, message: message.into() }
+    }
+
+    /// An internal failure: logged here with its details, answered with a generic message.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(%error, "internal error");
+        ApiError::new(ErrorCode::Internal, "an internal error occurred; the server log has the details")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (code, status, kind) = self.code.describe();
+        (status, Json(ErrorBody { message: &self.message, code, kind })).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let code = match &rejection {
+            JsonRejection::MissingJsonContentType(_) => ErrorCode::InvalidContentType,
+            JsonRejection::BytesRejection(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ErrorCode::PayloadTooLarge
+            }
+            _ => ErrorCode::MalformedPayload,
+        };
+        ApiError::new(code, rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::new(ErrorCode::InvalidParameter, rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::new(ErrorCode::InvalidParameter, rejection.body_text())
+    }
+}
+
+impl From<vitrine_models::ValidationError> for ApiError {
+    fn from(error: vitrine_models::ValidationError) -> Self {
+        let code = match error.field() {
+            "index" => ErrorCode::InvalidIndexName,
+            _ => ErrorCode::InvalidParameter,
+        };
+        ApiError::new(code, error.to_string())
+    }
+}
+
+/// `Json<T>` whose rejections are [`ApiError`]s: bad JSON gets our error shape.
+#[derive(Debug, axum::extract::FromRequest)]
+#[from_request(via(Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_statuses_are_errors() {
+        let all = [
+            ErrorCode::RouteNotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::MalformedPayload,
+            ErrorCode::InvalidContentType,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::InvalidParameter,
+            ErrorCode::InvalidIndexName,
+            ErrorCode::IndexNotFound,
+            ErrorCode::InvalidDocument,
+            ErrorCode::DocumentNotFound,
+            ErrorCode::MissingAuthorizationHeader,
+            ErrorCode::InvalidApiKey,
+            ErrorCode::ForbiddenForKey,
+            ErrorCode::RequestTimeout,
+            ErrorCode::NotReady,
+            ErrorCode::Internal,
+        ];
+        let mut names: Vec<_> = all.iter().map(|code| code.describe().0).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+        for code in all {
+            let (_, status, _) = code.describe();
+            assert!(status.is_client_error() || status.is_server_error(), "{code:?}");
+        }
+    }
+}

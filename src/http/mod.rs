@@ -1,0 +1,146 @@
+//! The HTTP API (axum). The engine crates know nothing of HTTP; everything about routes,
+//! extractors, keys and error statuses lives here.
+//!
+//! [`app`] builds the whole service as a `Router`, so tests drive it without opening a socket.
+
+mod auth;
+mod error;
+mod metrics;
+mod routes;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::{from_fn_with_state, map_response};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use vitrine_indexer::Catalog;
+
+pub use auth::Access;
+pub use error::{ApiError, ErrorCode, ErrorType};
+pub use metrics::HttpMetrics;
+
+use crate::config::ServerConfig;
+
+/// Everything the handlers share. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The resolved server configuration.
+    pub config: Arc<ServerConfig>,
+    /// The indexes' catalogs.
+    pub catalog: Catalog,
+    /// Metrics, with the registry components add theirs to.
+    pub metrics: Arc<HttpMetrics>,
+    ready: Arc<AtomicBool>,
+}
+
+impl AppState {
+    /// State for a server over `catalog`. It reports ready at once; a caller that still has
+    /// start-up work to do calls [`AppState::set_ready`]`(false)` first.
+    pub fn new(config: ServerConfig, catalog: Catalog) -> Self {
+        AppState {
+            config: Arc::new(config),
+            catalog,
+            metrics: Arc::new(HttpMetrics::default()),
+            ready: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
+    /// Marks the server ready (or not) to serve traffic; `/health/ready` follows it.
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Release);
+    }
+
+    /// Whether the server is ready to serve traffic.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+}
+
+/// The whole HTTP service.
+pub fn app(state: AppState) -> Router {
+    let keys = state.config.keys.clone();
+    let open = Router::new()
+        .route("/health", get(routes::health))
+        .route("/health/live", get(routes::liveness))
+        .route("/health/ready", get(routes::readiness));
+    let search = Router::new()
+        .route("/v1/indexes", get(routes::list_indexes))
+        .route("/v1/indexes/{index}", get(routes::get_index))
+        .route("/v1/indexes/{index}/documents/{id}", get(routes::get_document))
+        .route_layer(from_fn_with_state(keys.clone(), auth::require_search_key));
+    let admin = Router::new()
+        .route("/metrics", get(routes::metrics))
+        .route("/v1/indexes/{index}", axum::routing::delete(routes::delete_index))
+        .route("/v1/indexes/{index}/documents", axum::routing::post(routes::upsert_documents))
+        .route_layer(from_fn_with_state(keys, auth::require_admin_key));
+
+    let layers = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(from_fn_with_state(state.metrics.clone(), metrics::record))
+        .layer(map_response(json_error_bodies))
+        .option_layer(cors_layer(&state.config.cors_origins))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
+
+    open.merge(search)
+        .merge(admin)
+        .fallback(routes::route_not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .with_state(state)
+        .layer(layers)
+}
+
+/// CORS for storefronts on other origins: none configured means no cross-origin access.
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow_origin = if origins.iter().any(|origin| origin == "*") {
+        AllowOrigin::from(Any)
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+            .allow_headers([AUTHORIZATION, CONTENT_TYPE])
+            .max_age(std::time::Duration::from_secs(3600)),
+    )
+}
+
+/// Gives error answers made below our handlers (the timeout and body-limit layers, axum's
+/// rejections without our extractor) the `{message, code, type}` body every client expects.
+async fn json_error_bodies(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let code = ErrorCode::for_bare_status(status);
+    let message = match code {
+        ErrorCode::RequestTimeout => "the request took longer than the server's timeout".to_owned(),
+        ErrorCode::PayloadTooLarge => "the request body is larger than the server's limit".to_owned(),
+        _ => status.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let mut answer = ApiError::new(code, message).into_response();
+    // Keep the status the layer chose (a 4xx we have no finer code for keeps its number).
+    *answer.status_mut() = status;
+    answer
+}

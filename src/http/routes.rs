@@ -1,0 +1,136 @@
+//! The handlers.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+use vitrine_indexer::{CatalogError, IndexSummary};
+use vitrine_models::{IndexName, Product, ProductId};
+
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiJson, ErrorCode};
+
+impl From<CatalogError> for ApiError {
+    fn from(error: CatalogError) -> Self {
+        match error {
+            CatalogError::IndexNotFound(name) => {
+                ApiError::new(ErrorCode::IndexNotFound, format!("index `{name}` not found"))
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// Runs blocking engine work off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(ApiError::internal)?
+}
+
+fn health_body(state: &AppState) -> Value {
+    let ready = state.is_ready();
+    json!({
+        "status": if ready { "available" } else { "starting" },
+        "live": true,
+        "ready": ready,
+        "version": env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// `GET /health`: 200 when ready, 503 while starting; the body says which.
+pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let status = if state.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(health_body(&state)))
+}
+
+/// `GET /health/live`: 200 while the process answers at all.
+pub async fn liveness(State(state): State<AppState>) -> impl IntoResponse {
+    Json(health_body(&state))
+}
+
+/// `GET /health/ready`: same as `/health`, for orchestrators that probe the two separately.
+pub async fn readiness(state: State<AppState>) -> impl IntoResponse {
+    health(state).await
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let text = state.metrics.render().map_err(ApiError::internal)?;
+    Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text))
+}
+
+/// `GET /v1/indexes`: every index with its sizes.
+pub async fn list_indexes(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let indexes: Vec<IndexSummary> = blocking(move || Ok(state.catalog.list()?)).await?;
+    Ok(Json(json!({ "results": indexes, "total": indexes.len() })))
+}
+
+/// `GET /v1/indexes/{index}`: one index's sizes.
+pub async fn get_index(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+) -> Result<Json<IndexSummary>, ApiError> {
+    let name = IndexName::new(index)?;
+    Ok(Json(blocking(move || Ok(state.catalog.summary(&name)?)).await?))
+}
+
+/// `DELETE /v1/indexes/{index}` (admin): removes an index and its data.
+pub async fn delete_index(State(state): State<AppState>, Path(index): Path<String>) -> Result<StatusCode, ApiError> {
+    let name = IndexName::new(index)?;
+    blocking(move || Ok(state.catalog.delete(&name)?)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Most documents one request may upsert.
+const MAX_DOCUMENTS_PER_REQUEST: usize = 100_000;
+
+/// `POST /v1/indexes/{index}/documents` (admin): upserts a JSON array of products, creating the
+/// index if needed. The batch is all-or-nothing: one invalid product refuses the whole request,
+/// naming its position and field, so nothing is half-applied.
+pub async fn upsert_documents(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    ApiJson(documents): ApiJson<Vec<Value>>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let name = IndexName::new(index)?;
+    if documents.len() > MAX_DOCUMENTS_PER_REQUEST {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("{} documents in one request; the limit is {MAX_DOCUMENTS_PER_REQUEST}", documents.len()),
+        ));
+    }
+    let products = documents
+        .into_iter()
+        .enumerate()
+        .map(|(position, document)| {
+            serde_json::from_value::<Product>(document)
+                .map_err(|error| ApiError::new(ErrorCode::InvalidDocument, format!("document {position}: {error}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let report = blocking(move || Ok(state.catalog.upsert(&name, products)?)).await?;
+    Ok((StatusCode::OK, Json(json!({ "inserted": report.inserted, "updated": report.updated, "stale": report.stale }))))
+}
+
+/// `GET /v1/indexes/{index}/documents/{id}`: one product as stored.
+pub async fn get_document(
+    State(state): State<AppState>,
+    Path((index, id)): Path<(String, String)>,
+) -> Result<Json<Product>, ApiError> {
+    let name = IndexName::new(index)?;
+    let id = ProductId::new(id)?;
+    let product = blocking(move || Ok(state.catalog.products(&name)?.remove(&id).ok_or(id))).await?;
+    product.map(Json).map_err(|id| ApiError::new(ErrorCode::DocumentNotFound, format!("no document with id `{id}`")))
+}
+
+/// Any path no route has.
+pub async fn route_not_found(uri: Uri) -> ApiError {
+    ApiError::new(ErrorCode::RouteNotFound, format!("no route for `{}`", uri.path()))
+}
+
+/// A known path with a method it does not have.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, format!("`{}` does not accept {method}", uri.path()))
+}
