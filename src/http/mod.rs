@@ -22,7 +22,8 @@ use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 use vitrine_indexer::Catalog;
 
 pub use auth::Access;
@@ -86,7 +87,13 @@ pub fn app(state: AppState) -> Router {
 
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(TraceLayer::new_for_http())
+        // One span per request; responses and failures at DEBUG (`VITRINE_LOG=tower_http=debug`):
+        // internal errors are already logged once, at ERROR, where they are turned into answers.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG))
+                .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
+        )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(from_fn_with_state(state.metrics.clone(), metrics::record))
         .layer(map_response(json_error_bodies))
