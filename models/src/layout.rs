@@ -7,7 +7,8 @@ use crate::ids::IndexName;
 /// ```text
 /// DATA_DIR/
 ///   indexes/NAME/            one folder per named index
-///     products.jsonl         the catalog (one validated product per line, by id)
+///     search/                the tantivy index of the catalog (stored products, facets, signals)
+///     settings.json          the index's settings (typo tolerance, ranking, facets)
 ///     interactions/          the interaction log, as parquet parts
 ///     demo.json              marker written when the demo shop was loaded (with its counts)
 /// ```
@@ -37,9 +38,14 @@ impl DataDir {
         self.indexes().join(name.as_str())
     }
 
-    /// An index's catalog file.
-    pub fn products(&self, name: &IndexName) -> PathBuf {
-        self.index(name).join("products.jsonl")
+    /// An index's tantivy folder.
+    pub fn search_index(&self, name: &IndexName) -> PathBuf {
+        self.index(name).join("search")
+    }
+
+    /// An index's settings file.
+    pub fn settings(&self, name: &IndexName) -> PathBuf {
+        self.index(name).join("settings.json")
     }
 
     /// An index's interaction log folder.

@@ -10,6 +10,7 @@
 //! - [`Interaction`] (a view, click, add-to-cart or purchase by an [`Actor`]);
 //! - the ids: [`ProductId`], [`UserId`], [`SessionId`], [`CartId`], [`OrderId`], [`IndexName`];
 //! - [`feed`]: reading products and interactions from JSON Lines and CSV files;
+//! - [`settings`]: per-index settings (typo tolerance, ranking weights, facets);
 //! - [`DataDir`], the layout of a Vitrine data directory that all crates agree on.
 
 mod error;
@@ -19,6 +20,7 @@ mod interaction;
 mod layout;
 mod money;
 mod product;
+pub mod settings;
 
 pub use error::ValidationError;
 pub use ids::{CartId, IndexName, OrderId, ProductId, SessionId, UserId};

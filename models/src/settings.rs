@@ -1,0 +1,172 @@
+//! Per-index settings: typo tolerance, ranking weights, facets. Stored beside each index as
+//! `settings.json`; every field has a default, so `{}` is a valid settings document and unknown
+//! keys are refused.
+
+use serde::{Deserialize, Serialize};
+
+/// All settings of one index.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexSettings {
+    /// How many typos a query word may have.
+    pub typo_tolerance: TypoTolerance,
+    /// How text relevance and business signals are blended.
+    pub ranking: RankingWeights,
+    /// Which attributes are facets, and the price buckets.
+    pub facets: FacetSettings,
+}
+
+/// Typo tolerance: an edit budget per query word by its length.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TypoTolerance {
+    /// Off: every word must match exactly (or as a prefix, for the last one).
+    pub enabled: bool,
+    /// Words at least this long may have one typo (default 5).
+    pub min_word_len_one_typo: usize,
+    /// Words at least this long may have two typos (default 9).
+    pub min_word_len_two_typos: usize,
+    /// Words that must always match exactly (brand names, model codes), lower case.
+    pub disable_on_words: Vec<String>,
+    /// Text fields where typos are not accepted (`title`, `brand`, `category`, `attributes`).
+    pub disable_on_attributes: Vec<String>,
+    /// Words with a digit must match exactly (`a4` is not `a5`); default on.
+    pub disable_on_numbers: bool,
+}
+
+impl Default for TypoTolerance {
+    fn default() -> Self {
+        TypoTolerance {
+            enabled: true,
+            min_word_len_one_typo: 5,
+            min_word_len_two_typos: 9,
+            disable_on_words: Vec::new(),
+            disable_on_attributes: Vec::new(),
+            disable_on_numbers: true,
+        }
+    }
+}
+
+impl TypoTolerance {
+    /// The edit budget of a query word (0, 1 or 2), by its length in characters.
+    pub fn budget(&self, word: &str) -> u8 {
+        let length = word.chars().count();
+        let refused = !self.enabled
+            || (self.disable_on_numbers && word.chars().any(|c| c.is_ascii_digit()))
+            || self.disable_on_words.iter().any(|refused| refused == word);
+        match length {
+            _ if refused => 0,
+            n if n >= self.min_word_len_two_typos => 2,
+            n if n >= self.min_word_len_one_typo => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// Field weights for text relevance and weights of the business signals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RankingWeights {
+    /// BM25 weight of the title.
+    pub title: f32,
+    /// BM25 weight of the brand.
+    pub brand: f32,
+    /// BM25 weight of the category names.
+    pub category: f32,
+    /// BM25 weight of attribute values.
+    pub attributes: f32,
+    /// BM25 weight of the description.
+    pub description: f32,
+    /// Bonus when the query's words appear close together in the title.
+    pub phrase: f32,
+    /// Weight of `ln(1 + popularity)`.
+    pub popularity: f32,
+    /// Weight of `rating / 5`.
+    pub rating: f32,
+    /// Weight of the margin (-1..1).
+    pub margin: f32,
+    /// Subtracted from out-of-stock products: demoted below in-stock ones that match as many
+    /// query words, but still shown.
+    pub out_of_stock_penalty: f32,
+}
+
+impl Default for RankingWeights {
+    fn default() -> Self {
+        RankingWeights {
+            title: 3.0,
+            brand: 2.0,
+            category: 1.5,
+            attributes: 1.0,
+            description: 0.3,
+            phrase: 4.0,
+            popularity: 1.0,
+            rating: 2.0,
+            margin: 2.0,
+            out_of_stock_penalty: 5_000.0,
+        }
+    }
+}
+
+/// Facet settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FacetSettings {
+    /// Attributes that may be filtered on and counted (besides `brand`, `category`, `price`).
+    pub attributes: Vec<String>,
+    /// Boundaries of the price buckets, ascending (`[10, 50]` gives <10, 10–50, ≥50).
+    pub price_buckets: Vec<f64>,
+    /// Most values returned per facet.
+    pub max_values_per_facet: usize,
+}
+
+impl Default for FacetSettings {
+    fn default() -> Self {
+        FacetSettings {
+            attributes: Vec::new(),
+            price_buckets: vec![1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0],
+            max_values_per_facet: 100,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn budgets_follow_word_length_and_exceptions() {
+        let typos = TypoTolerance { disable_on_words: vec!["makita".into()], ..TypoTolerance::default() };
+        assert_eq!(typos.budget("mug"), 0);
+        assert_eq!(typos.budget("lamp"), 0);
+        assert_eq!(typos.budget("candle"), 1);
+        assert_eq!(typos.budget("sprinkler"), 2);
+        assert_eq!(typos.budget("makita"), 0);
+        assert_eq!(typos.budget("a4paper"), 0);
+        let numbers_allowed = TypoTolerance { disable_on_numbers: false, ..TypoTolerance::default() };
+        assert_eq!(numbers_allowed.budget("a4paper"), 1);
+        assert_eq!(TypoTolerance { enabled: false, ..TypoTolerance::default() }.budget("sprinkler"), 0);
+    }
+
+    #[test]
+    fn settings_default_every_field_and_refuse_unknown_ones() {
+        let settings: IndexSettings = serde_json::from_str("{}").expect("empty settings");
+        assert_eq!(settings, IndexSettings::default());
+        let partial: IndexSettings =
+            serde_json::from_str(r#"{"typo_tolerance": {"min_word_len_one_typo": 4}}"#).expect("partial");
+        assert_eq!(partial.typo_tolerance.min_word_len_one_typo, 4);
+        assert_eq!(partial.typo_tolerance.min_word_len_two_typos, 9);
+        assert!(serde_json::from_str::<IndexSettings>(r#"{"typos": {}}"#).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn longer_words_never_get_a_smaller_budget(word in "[a-z]{1,20}", extra in "[a-z]{1,5}") {
+            let typos = TypoTolerance::default();
+            let longer = format!("{word}{extra}");
+            prop_assert!(typos.budget(&longer) >= typos.budget(&word));
+            prop_assert!(typos.budget(&word) <= 2);
+        }
+    }
+}
