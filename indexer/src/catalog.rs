@@ -1,9 +1,11 @@
-use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::collections::HashMap;
+use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use vitrine_models::{DataDir, IndexName, Product, ProductId};
+
+use crate::product_index::ProductIndex;
 
 /// Failures of the catalog store.
 #[derive(Debug, thiserror::Error)]
@@ -19,16 +21,28 @@ pub enum CatalogError {
         /// Why.
         source: std::io::Error,
     },
-    /// A stored catalog line is not a valid product: the data directory was damaged.
-    #[error("{path} line {line} is damaged: {reason}")]
-    Corrupt {
+    /// An index's settings file is not valid.
+    #[error("settings file {path} is not valid: {reason}")]
+    Settings {
         /// The file.
         path: PathBuf,
-        /// 1-based line number.
-        line: usize,
-        /// Why it does not parse.
+        /// Why.
         reason: String,
     },
+    /// The search index failed (opening, reading, writing or committing).
+    #[error("search index {path}: {source}")]
+    Search {
+        /// The index folder.
+        path: PathBuf,
+        /// What tantivy said.
+        source: tantivy::TantivyError,
+    },
+}
+
+impl CatalogError {
+    pub(crate) fn search(path: &Path, source: tantivy::TantivyError) -> Self {
+        CatalogError::Search { path: path.to_owned(), source }
+    }
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CatalogError + '_ {
@@ -42,7 +56,7 @@ pub struct UpsertReport {
     pub inserted: u64,
     /// Products that replaced a stored one with an equal or lower version.
     pub updated: u64,
-    /// Products ignored because the stored version is newer.
+    /// Products ignored because a newer version is stored or comes later in the same batch.
     pub stale: u64,
 }
 
@@ -51,22 +65,23 @@ pub struct UpsertReport {
 pub struct IndexSummary {
     /// Its name.
     pub name: IndexName,
-    /// Products in its catalog.
+    /// Products in its search index.
     pub products: u64,
     /// Interaction-log files (parquet parts) in its folder.
     pub interaction_parts: u64,
 }
 
-/// The catalogs of all indexes of a data directory.
+/// All indexes of a data directory, opened on first use and kept open. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Catalog {
     data_dir: DataDir,
+    open: Arc<RwLock<HashMap<IndexName, Arc<ProductIndex>>>>,
 }
 
 impl Catalog {
-    /// The catalogs under `data_dir`.
+    /// The indexes under `data_dir`.
     pub fn new(data_dir: DataDir) -> Self {
-        Catalog { data_dir }
+        Catalog { data_dir, open: Arc::default() }
     }
 
     /// The data directory.
@@ -98,14 +113,7 @@ impl Catalog {
 
     /// One index's summary.
     pub fn summary(&self, name: &IndexName) -> Result<IndexSummary, CatalogError> {
-        self.require(name)?;
-        let products = match File::open(self.data_dir.products(name)) {
-            Ok(file) => {
-                BufReader::new(file).lines().map_while(Result::ok).filter(|line| !line.trim().is_empty()).count()
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
-            Err(error) => return Err(io_error(&self.data_dir.products(name))(error)),
-        };
+        let index = self.get(name)?;
         let interaction_parts = match fs::read_dir(self.data_dir.interactions(name)) {
             Ok(entries) => entries
                 .filter_map(Result::ok)
@@ -113,7 +121,7 @@ impl Catalog {
                 .count(),
             Err(_) => 0,
         };
-        Ok(IndexSummary { name: name.clone(), products: products as u64, interaction_parts: interaction_parts as u64 })
+        Ok(IndexSummary { name: name.clone(), products: index.len(), interaction_parts: interaction_parts as u64 })
     }
 
     /// True if the index exists.
@@ -121,88 +129,67 @@ impl Catalog {
         self.data_dir.index(name).is_dir()
     }
 
-    fn require(&self, name: &IndexName) -> Result<(), CatalogError> {
-        if self.exists(name) { Ok(()) } else { Err(CatalogError::IndexNotFound(name.clone())) }
+    /// The open index, opening it if needed; [`CatalogError::IndexNotFound`] if it does not exist.
+    pub fn get(&self, name: &IndexName) -> Result<Arc<ProductIndex>, CatalogError> {
+        if let Some(index) = self.open.read().unwrap_or_else(PoisonError::into_inner).get(name) {
+            return Ok(index.clone());
+        }
+        if !self.exists(name) {
+            return Err(CatalogError::IndexNotFound(name.clone()));
+        }
+        self.open_index(name)
     }
 
-    /// Creates the index's folder if it does not exist.
-    pub fn create(&self, name: &IndexName) -> Result<(), CatalogError> {
-        let folder = self.data_dir.index(name);
-        fs::create_dir_all(&folder).map_err(io_error(&folder))
+    /// The open index, creating it if it does not exist.
+    pub fn get_or_create(&self, name: &IndexName) -> Result<Arc<ProductIndex>, CatalogError> {
+        match self.get(name) {
+            Err(CatalogError::IndexNotFound(_)) => self.open_index(name),
+            other => other,
+        }
+    }
+
+    fn open_index(&self, name: &IndexName) -> Result<Arc<ProductIndex>, CatalogError> {
+        let mut open = self.open.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(index) = open.get(name) {
+            return Ok(index.clone());
+        }
+        let index =
+            Arc::new(ProductIndex::open_or_create(&self.data_dir.search_index(name), &self.data_dir.settings(name))?);
+        open.insert(name.clone(), index.clone());
+        Ok(index)
     }
 
     /// Deletes an index and everything in its folder.
     pub fn delete(&self, name: &IndexName) -> Result<(), CatalogError> {
-        self.require(name)?;
+        if !self.exists(name) {
+            return Err(CatalogError::IndexNotFound(name.clone()));
+        }
+        // Close it first: its writer holds a lock file inside the folder.
+        self.open.write().unwrap_or_else(PoisonError::into_inner).remove(name);
         let folder = self.data_dir.index(name);
         fs::remove_dir_all(&folder).map_err(io_error(&folder))
     }
 
-    /// Every product of an index, by id.
-    pub fn products(&self, name: &IndexName) -> Result<BTreeMap<ProductId, Product>, CatalogError> {
-        self.require(name)?;
-        let path = self.data_dir.products(name);
-        let file = match File::open(&path) {
-            Ok(file) => file,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-            Err(error) => return Err(io_error(&path)(error)),
-        };
-        let mut products = BTreeMap::new();
-        for (index, line) in BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(io_error(&path))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let product: Product = serde_json::from_str(&line).map_err(|error| CatalogError::Corrupt {
-                path: path.clone(),
-                line: index + 1,
-                reason: error.to_string(),
-            })?;
-            products.insert(product.id.clone(), product);
-        }
-        Ok(products)
+    /// Every product of an index.
+    pub fn products(&self, name: &IndexName) -> Result<Vec<Product>, CatalogError> {
+        let index = self.get(name)?;
+        index.all().map_err(|error| CatalogError::search(&self.data_dir.search_index(name), error))
     }
 
-    /// Upserts products by id, creating the index if needed. A product replaces the stored one
-    /// unless the stored version is newer. The catalog file is replaced atomically.
+    /// One product of an index.
+    pub fn product(&self, name: &IndexName, id: &ProductId) -> Result<Option<Product>, CatalogError> {
+        let index = self.get(name)?;
+        index.get(id).map_err(|error| CatalogError::search(&self.data_dir.search_index(name), error))
+    }
+
+    /// Upserts products by id, creating the index if needed (see [`ProductIndex::upsert`]).
     pub fn upsert(
         &self,
         name: &IndexName,
         incoming: impl IntoIterator<Item = Product>,
     ) -> Result<UpsertReport, CatalogError> {
-        self.create(name)?;
-        let mut products = self.products(name)?;
-        let mut report = UpsertReport::default();
-        for product in incoming {
-            match products.get(&product.id) {
-                Some(stored) if stored.version > product.version => report.stale += 1,
-                Some(_) => {
-                    report.updated += 1;
-                    products.insert(product.id.clone(), product);
-                }
-                None => {
-                    report.inserted += 1;
-                    products.insert(product.id.clone(), product);
-                }
-            }
-        }
-        self.write(name, products.values())?;
-        Ok(report)
-    }
-
-    fn write<'a>(&self, name: &IndexName, products: impl Iterator<Item = &'a Product>) -> Result<(), CatalogError> {
-        let path = self.data_dir.products(name);
-        let temporary = path.with_extension("jsonl.tmp");
-        let file = File::create(&temporary).map_err(io_error(&temporary))?;
-        let mut writer = BufWriter::new(file);
-        for product in products {
-            serde_json::to_writer(&mut writer, product)
-                .map_err(|error| io_error(&temporary)(std::io::Error::other(error)))?;
-            writer.write_all(b"\n").map_err(io_error(&temporary))?;
-        }
-        let file = writer.into_inner().map_err(|error| io_error(&temporary)(error.into_error()))?;
-        file.sync_all().map_err(io_error(&temporary))?;
-        fs::rename(&temporary, &path).map_err(io_error(&path))
+        let index = self.get_or_create(name)?;
+        index.upsert(incoming).map_err(|error| CatalogError::search(&self.data_dir.search_index(name), error))
     }
 }
 
@@ -228,24 +215,39 @@ mod tests {
         assert_eq!(report, UpsertReport { inserted: 2, updated: 0, stale: 0 });
         let report = catalog.upsert(&shop, [product("1", "Big mug", 2), product("2", "Old cup", 4)]).expect("upsert");
         assert_eq!(report, UpsertReport { inserted: 0, updated: 1, stale: 1 });
+        let report =
+            catalog.upsert(&shop, [product("3", "Plate", 1), product("3", "Plate v2", 2), product("3", "x", 1)]);
+        assert_eq!(report.expect("upsert"), UpsertReport { inserted: 1, updated: 0, stale: 2 });
 
-        let products = catalog.products(&shop).expect("read");
-        let titles: Vec<_> = products.values().map(|p| p.title.as_str()).collect();
-        assert_eq!(titles, ["Big mug", "Cup"]);
+        let mut titles: Vec<_> = catalog.products(&shop).expect("read").into_iter().map(|p| p.title).collect();
+        titles.sort();
+        assert_eq!(titles, ["Big mug", "Cup", "Plate v2"]);
+        let mug = catalog.product(&shop, &ProductId::new("1").expect("id")).expect("read").expect("present");
+        assert_eq!(mug.version, 2);
         assert_eq!(catalog.list().expect("list").len(), 1);
-        assert_eq!(catalog.summary(&shop).expect("summary").products, 2);
+        assert_eq!(catalog.summary(&shop).expect("summary").products, 3);
 
         catalog.delete(&shop).expect("delete");
         assert!(catalog.list().expect("list").is_empty());
+        assert!(matches!(catalog.get(&shop), Err(CatalogError::IndexNotFound(_))));
     }
 
     #[test]
-    fn a_damaged_catalog_is_reported_not_skipped() {
+    fn an_index_reopens_with_its_products() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let catalog = Catalog::new(DataDir::new(dir.path()));
         let shop = IndexName::new("shop").expect("name");
-        catalog.upsert(&shop, [product("1", "Mug", 1)]).expect("upsert");
-        fs::write(catalog.data_dir().products(&shop), "{\"id\":\"1\",\"title\":\"ok\"}\n{broken\n").expect("write");
-        assert!(matches!(catalog.products(&shop), Err(CatalogError::Corrupt { line: 2, .. })));
+        Catalog::new(DataDir::new(dir.path())).upsert(&shop, [product("1", "Mug", 1)]).expect("upsert");
+        let reopened = Catalog::new(DataDir::new(dir.path()));
+        assert_eq!(reopened.summary(&shop).expect("summary").products, 1);
+        let deleted = reopened.get(&shop).expect("open").delete(&ProductId::new("1").expect("id")).expect("delete");
+        assert!(deleted);
+        assert_eq!(reopened.summary(&shop).expect("summary").products, 0);
+
+        let mut settings = vitrine_models::settings::IndexSettings::default();
+        settings.facets.attributes = vec!["colour".into()];
+        reopened.get(&shop).expect("open").set_settings(settings.clone()).expect("save settings");
+        drop(reopened); // closes the writer, as a restart would
+        let again = Catalog::new(DataDir::new(dir.path()));
+        assert_eq!(*again.get(&shop).expect("open").settings(), settings, "settings survive a restart");
     }
 }
