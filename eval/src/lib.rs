@@ -1,5 +1,13 @@
-//! Offline evaluation: search relevance from human judgments (NDCG, recall, MRR, zero-result
-//! rate, with injected typos) and recommendation quality under a global temporal split with
-//! full-catalogue ranking and baselines, with plotted reports. `vitrine eval` drives it.
+//! Offline evaluation for Vitrine.
 //!
-//! Not built yet: it arrives with the evaluation issue.
+//! - [`search`]: search relevance from human judgments — NDCG@10, MRR@10, Recall@10 and the
+//!   zero-result rate, for queries as typed and with one injected typo — against any engine that
+//!   implements [`search::SearchBackend`].
+//!
+//! Still to come: recommendation quality under a global temporal split with full-catalogue
+//! ranking and baselines, with plotted reports. `vitrine eval` will drive both.
+
+mod error;
+pub mod search;
+
+pub use error::EvalError;
