@@ -1,7 +1,16 @@
-//! Product search: query parsing, typo tolerance (edit budgets by word length, exact > 1-typo >
-//! 2-typo tiers), query-time synonyms, facets (disjunctive counts, price buckets, category
-//! trees), business-aware ranking and merchandising rules, all over the tantivy index that
-//! `vitrine-indexer` maintains.
+//! Product search over the tantivy index that `vitrine-indexer` maintains: query analysis,
+//! typo tolerance with ranking tiers (exact > prefix > 1 typo > 2 typos), filters, facets with
+//! disjunctive counts, sorts, and the blend of text relevance with business signals.
 //!
-//! Not built yet: this crate is the next step (the search issue). It knows nothing of HTTP; the
-//! root crate exposes it as `POST /v1/indexes/{index}/search`.
+//! It knows nothing of HTTP; the root crate exposes [`search`] as
+//! `POST /v1/indexes/{index}/search`. See `engine.rs` for how scores are built.
+
+mod engine;
+mod error;
+mod filters;
+mod request;
+
+pub use engine::search;
+pub use error::QueryError;
+pub use filters::FacetField;
+pub use request::{Hit, MAX_PER_PAGE, MAX_QUERY_CHARS, SearchRequest, SearchResponse, SortOrder};

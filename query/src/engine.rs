@@ -1,0 +1,429 @@
+//! Runs a search against one product index.
+//!
+//! ## How the text query ranks (Meilisearch's bucket order, in scores)
+//! Each query word becomes a disjunction of tiers and scores the best tier it reaches:
+//!
+//! | tier | score |
+//! |---|---|
+//! | exact (exact or stemmed form, any text field) | `WORD + EXACT + weighted BM25` |
+//! | prefix of a title/brand/category/attribute word (last word only, search as you type) | `WORD + PREFIX` |
+//! | one typo (words of 5+ letters by default) | `WORD + ONE_TYPO` |
+//! | two typos (words of 9+ letters by default) | `WORD + TWO_TYPOS` |
+//!
+//! tantivy scores every fuzzy match 1.0 (its issue #563), so the tiers are constant scores
+//! chosen so that, per word, exact > prefix > 1 typo > 2 typos, and `WORD` makes the number of
+//! matched words dominate. A phrase bonus rewards the words close together in the title. Then
+//! business signals are blended in (popularity, rating, margin) and out-of-stock products lose
+//! `out_of_stock_penalty`, less than one matched word: demoted, never hidden.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::agg_result::AggregationResults;
+use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard};
+use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, PhraseQuery,
+    Query, TermQuery,
+};
+use tantivy::schema::{Facet, IndexRecordOption};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{DocAddress, DocId, Score, SegmentReader, Term};
+use vitrine_indexer::{ProductIndex, TextField, exact_analyzer, stemmed_analyzer};
+use vitrine_models::settings::IndexSettings;
+
+use crate::error::QueryError;
+use crate::filters::{FacetField, FilterClause, parse_filters};
+use crate::request::{Hit, MAX_QUERY_WORDS, SearchRequest, SearchResponse, SortOrder};
+
+/// Score of a matched word, whatever its tier: more matched words always rank first.
+const WORD: f32 = 10_000.0;
+/// Extra score of an exact (or stemmed) match.
+const EXACT: f32 = 1_000.0;
+/// Extra score of a prefix match of the last word.
+const PREFIX: f32 = 600.0;
+/// Extra score of a one-typo match.
+const ONE_TYPO: f32 = 100.0;
+/// Extra score of a two-typo match.
+const TWO_TYPOS: f32 = 10.0;
+/// Words closer than this in the title earn the phrase bonus.
+const PHRASE_SLOP: u32 = 2;
+
+/// One analysed query word.
+#[derive(Debug, Clone, PartialEq)]
+struct QueryWord {
+    /// Position among the query's words (stop words included).
+    position: usize,
+    /// The word as the exact analyzer gives it.
+    exact: String,
+    /// Its stem, or `None` for a stop word.
+    stem: Option<String>,
+    /// The last word, not followed by a space: it may be unfinished.
+    is_prefix: bool,
+}
+
+fn analyse(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+    let mut stream = analyzer.token_stream(text);
+    let mut tokens = Vec::new();
+    while let Some(token) = stream.next() {
+        tokens.push(token.text.clone());
+    }
+    tokens
+}
+
+/// Splits a query into words; returns them and the words past [`MAX_QUERY_WORDS`].
+fn query_words(q: &str) -> (Vec<QueryWord>, Vec<String>) {
+    let mut exact = exact_analyzer();
+    let mut stemmed = stemmed_analyzer();
+    let mut tokens = analyse(&mut exact, q);
+    let ignored = if tokens.len() > MAX_QUERY_WORDS { tokens.split_off(MAX_QUERY_WORDS) } else { Vec::new() };
+    let last_is_unfinished = ignored.is_empty() && !q.ends_with(char::is_whitespace);
+    let count = tokens.len();
+    let words = tokens
+        .into_iter()
+        .enumerate()
+        .map(|(position, token)| QueryWord {
+            position,
+            stem: analyse(&mut stemmed, &token).into_iter().next(),
+            is_prefix: last_is_unfinished && position + 1 == count,
+            exact: token,
+        })
+        .collect();
+    (words, ignored)
+}
+
+fn field_weight(settings: &IndexSettings, field: TextField) -> f32 {
+    let ranking = &settings.ranking;
+    match field {
+        TextField::Title => ranking.title,
+        TextField::Brand => ranking.brand,
+        TextField::Category => ranking.category,
+        TextField::Attributes => ranking.attributes,
+        TextField::Description => ranking.description,
+    }
+}
+
+fn boxed(query: impl Query) -> Box<dyn Query> {
+    Box::new(query)
+}
+
+fn any_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    boxed(BooleanQuery::new(queries.into_iter().map(|query| (Occur::Should, query)).collect()))
+}
+
+/// The query of one word: the best of its tiers.
+fn word_query(index: &ProductIndex, settings: &IndexSettings, word: &QueryWord) -> Box<dyn Query> {
+    let fields = index.fields();
+    let mut scored = Vec::new();
+    for text_field in TextField::ALL {
+        let weight = field_weight(settings, text_field);
+        let exact_term = Term::from_field_text(fields.exact(text_field), &word.exact);
+        scored.push(boxed(BoostQuery::new(boxed(TermQuery::new(exact_term, IndexRecordOption::WithFreqs)), weight)));
+        if let Some(stem) = &word.stem {
+            let stem_term = Term::from_field_text(fields.stemmed(text_field), stem);
+            scored.push(boxed(BoostQuery::new(boxed(TermQuery::new(stem_term, IndexRecordOption::WithFreqs)), weight)));
+        }
+    }
+    let Some(_) = &word.stem else {
+        // A stop word: it may add a little relevance, never count as a matched word.
+        return any_of(scored);
+    };
+    let bm25 = any_of(scored);
+    let exact_tier = any_of(vec![boxed(ConstScoreQuery::new(bm25.box_clone(), WORD + EXACT)), bm25]);
+    let mut tiers = vec![exact_tier];
+
+    let typo_fields: Vec<TextField> = [TextField::Title, TextField::Brand, TextField::Category, TextField::Attributes]
+        .into_iter()
+        .filter(|field| !settings.typo_tolerance.disable_on_attributes.iter().any(|name| name == field.name()))
+        .collect();
+    let fuzzy = |distance: u8| -> Box<dyn Query> {
+        any_of(
+            typo_fields
+                .iter()
+                .map(|field| {
+                    let term = Term::from_field_text(fields.exact(*field), &word.exact);
+                    if word.is_prefix {
+                        boxed(FuzzyTermQuery::new_prefix(term, distance, true))
+                    } else {
+                        boxed(FuzzyTermQuery::new(term, distance, true))
+                    }
+                })
+                .collect(),
+        )
+    };
+    if word.is_prefix {
+        let prefix_fields: Vec<Box<dyn Query>> =
+            [TextField::Title, TextField::Brand, TextField::Category, TextField::Attributes]
+                .into_iter()
+                .map(|field| {
+                    let term = Term::from_field_text(fields.exact(field), &word.exact);
+                    boxed(FuzzyTermQuery::new_prefix(term, 0, true))
+                })
+                .collect();
+        tiers.push(boxed(ConstScoreQuery::new(any_of(prefix_fields), WORD + PREFIX)));
+    }
+    let budget = settings.typo_tolerance.budget(&word.exact);
+    if budget >= 1 && !typo_fields.is_empty() {
+        tiers.push(boxed(ConstScoreQuery::new(fuzzy(1), WORD + ONE_TYPO)));
+    }
+    if budget >= 2 && !typo_fields.is_empty() {
+        tiers.push(boxed(ConstScoreQuery::new(fuzzy(2), WORD + TWO_TYPOS)));
+    }
+    boxed(DisjunctionMaxQuery::new(tiers))
+}
+
+/// The text part of a search, or `None` for an empty query (browse).
+fn text_query(index: &ProductIndex, settings: &IndexSettings, words: &[QueryWord]) -> Option<Box<dyn Query>> {
+    if words.is_empty() {
+        return None;
+    }
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+        words.iter().map(|word| (Occur::Should, word_query(index, settings, word))).collect();
+    let stems: Vec<(usize, Term)> = words
+        .iter()
+        .filter_map(|word| {
+            let stem = word.stem.as_ref()?;
+            Some((word.position, Term::from_field_text(index.fields().stemmed(TextField::Title), stem)))
+        })
+        .collect();
+    if stems.len() >= 2 {
+        let phrase = PhraseQuery::new_with_offset_and_slop(stems, PHRASE_SLOP);
+        clauses.push((Occur::Should, boxed(BoostQuery::new(boxed(phrase), settings.ranking.phrase))));
+    }
+    Some(boxed(BooleanQuery::new(clauses)))
+}
+
+/// The text query AND every filter except `without` (for disjunctive facet counts).
+fn filtered(text: Option<&dyn Query>, filters: &[FilterClause], without: Option<&FacetField>) -> Box<dyn Query> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+        vec![(Occur::Must, text.map_or_else(|| boxed(AllQuery), |text| text.box_clone()))];
+    for clause in filters.iter().filter(|clause| Some(&clause.field) != without) {
+        clauses.push((Occur::Must, boxed(ConstScoreQuery::new(clause.query.box_clone(), 0.0))));
+    }
+    boxed(BooleanQuery::new(clauses))
+}
+
+/// The ranking key of a document under a sort order: higher first.
+fn sort_key_fn(
+    sort: SortOrder,
+    settings: &IndexSettings,
+) -> impl Fn(&SegmentReader) -> Box<dyn Fn(DocId, Score) -> f64> + Send + Sync + 'static {
+    let weights = settings.ranking.clone();
+    move |segment: &SegmentReader| {
+        let fast = segment.fast_fields();
+        let column = |name: &str, default: f64| fast.f64(name).ok().map(|column| column.first_or_default_col(default));
+        let popularity = column("popularity", 0.0);
+        let rating = column("rating", 0.0);
+        let margin = column("margin", 0.0);
+        let price = fast.f64("price").ok();
+        let created_at = fast.i64("created_at").ok();
+        let in_stock = fast.u64("in_stock").ok().map(|column| column.first_or_default_col(1));
+        let read = |column: &Option<std::sync::Arc<dyn tantivy::columnar::ColumnValues<f64>>>, doc: DocId| {
+            column.as_ref().map_or(0.0, |column| column.get_val(doc))
+        };
+        let weights = weights.clone();
+        match sort {
+            SortOrder::Relevance => Box::new(move |doc: DocId, score: Score| {
+                let mut key = f64::from(score)
+                    + f64::from(weights.popularity) * read(&popularity, doc).max(0.0).ln_1p()
+                    + f64::from(weights.rating) * read(&rating, doc) / 5.0
+                    + f64::from(weights.margin) * read(&margin, doc);
+                if in_stock.as_ref().is_some_and(|column| column.get_val(doc) == 0) {
+                    key -= f64::from(weights.out_of_stock_penalty);
+                }
+                key
+            }),
+            SortOrder::Popularity => Box::new(move |doc: DocId, _| read(&popularity, doc)),
+            SortOrder::PriceAscending => Box::new(move |doc: DocId, _| {
+                price.as_ref().and_then(|c| c.first(doc)).map_or(f64::NEG_INFINITY, |p| -p)
+            }),
+            SortOrder::PriceDescending => {
+                Box::new(move |doc: DocId, _| price.as_ref().and_then(|c| c.first(doc)).unwrap_or(f64::NEG_INFINITY))
+            }
+            SortOrder::Newest => Box::new(move |doc: DocId, _| {
+                created_at.as_ref().and_then(|c| c.first(doc)).map_or(f64::NEG_INFINITY, |seconds| seconds as f64)
+            }),
+        }
+    }
+}
+
+/// The aggregation request of a facet, or `None` for the category tree (counted by a facet
+/// collector).
+fn aggregation(field: &FacetField, settings: &IndexSettings) -> Option<Value> {
+    let size = settings.facets.max_values_per_facet;
+    match field {
+        FacetField::Brand => Some(json!({ "terms": { "field": "brand", "size": size } })),
+        FacetField::Attribute(name) => Some(json!({ "terms": { "field": format!("attrs.{name}"), "size": size } })),
+        FacetField::InStock => Some(json!({ "terms": { "field": "in_stock", "size": 2 } })),
+        FacetField::Price => {
+            let bounds = &settings.facets.price_buckets;
+            let mut ranges = Vec::new();
+            for (i, bound) in bounds.iter().enumerate() {
+                match i {
+                    0 => ranges.push(json!({ "to": bound })),
+                    _ => ranges.push(json!({ "from": bounds[i - 1], "to": bound })),
+                }
+            }
+            ranges.push(bounds.last().map_or_else(|| json!({ "from": 0.0 }), |last| json!({ "from": last })));
+            Some(json!({ "range": { "field": "price", "ranges": ranges } }))
+        }
+        FacetField::Rating => Some(json!({ "range": { "field": "rating", "ranges": [
+            { "from": 1.0, "to": 2.0 }, { "from": 2.0, "to": 3.0 }, { "from": 3.0, "to": 4.0 }, { "from": 4.0 }
+        ] } })),
+        FacetField::Category => None,
+    }
+}
+
+/// Reads the buckets of one aggregation result as value → count.
+fn buckets(result: &Value) -> BTreeMap<String, u64> {
+    let Some(buckets) = result.get("buckets").and_then(Value::as_array) else {
+        return BTreeMap::new();
+    };
+    buckets
+        .iter()
+        .filter_map(|bucket| {
+            let count = bucket.get("doc_count")?.as_u64()?;
+            let key = match bucket.get("key")? {
+                Value::String(text) => text.clone(),
+                Value::Number(number) => number.to_string(),
+                other => other.to_string(),
+            };
+            (count > 0).then_some((key, count))
+        })
+        .collect()
+}
+
+struct FacetCounts {
+    facets: BTreeMap<String, BTreeMap<String, u64>>,
+    stats: BTreeMap<String, Value>,
+}
+
+/// Counts the requested facets. A facet with a selected value is counted without its own filter
+/// (disjunctive faceting: checkboxes show what else could be ticked); the others share one pass.
+fn count_facets(
+    index: &ProductIndex,
+    settings: &IndexSettings,
+    text: Option<&dyn Query>,
+    filters: &[FilterClause],
+    requested: &[FacetField],
+    category_node: &[String],
+) -> Result<FacetCounts, QueryError> {
+    let searcher = index.searcher();
+    let mut counts = FacetCounts { facets: BTreeMap::new(), stats: BTreeMap::new() };
+    let (own_filter, shared): (Vec<&FacetField>, Vec<&FacetField>) =
+        requested.iter().partition(|field| filters.iter().any(|clause| &clause.field == *field));
+    let mut passes: Vec<(Option<&FacetField>, Vec<&FacetField>)> =
+        own_filter.into_iter().map(|f| (Some(f), vec![f])).collect();
+    if !shared.is_empty() {
+        passes.push((None, shared));
+    }
+    for (without, facet_fields) in passes {
+        let query = filtered(text, filters, without);
+        let mut requests = serde_json::Map::new();
+        for field in &facet_fields {
+            if let Some(request) = aggregation(field, settings) {
+                requests.insert(field.name().to_owned(), request);
+            }
+            if **field == FacetField::Price {
+                requests.insert("price_stats".to_owned(), json!({ "stats": { "field": "price" } }));
+            }
+        }
+        let aggregations: Aggregations = serde_json::from_value(Value::Object(requests))
+            .map_err(|error| QueryError::Engine(tantivy::TantivyError::InvalidArgument(error.to_string())))?;
+        let context = AggContextParams::new(AggregationLimitsGuard::default(), index.index().tokenizers().clone());
+        let aggregation_collector = AggregationCollector::from_aggs(aggregations, context);
+        let mut category_collector = FacetCollector::for_field("category");
+        let node = Facet::from_path(category_node);
+        category_collector.add_facet(node.clone());
+        let (results, categories): (AggregationResults, _) =
+            searcher.search(&query, &(aggregation_collector, category_collector))?;
+        let results = serde_json::to_value(&results)
+            .map_err(|error| QueryError::Engine(tantivy::TantivyError::InternalError(error.to_string())))?;
+        for field in facet_fields {
+            let values = match field {
+                FacetField::Category => {
+                    categories.get(node.clone()).map(|(facet, count)| (facet.to_path().join("/"), count)).collect()
+                }
+                other => results.get(other.name()).map(buckets).unwrap_or_default(),
+            };
+            counts.facets.insert(field.name().to_owned(), values);
+        }
+        if let Some(stats) = results.get("price_stats") {
+            counts.stats.insert("price".to_owned(), json!({ "min": stats.get("min"), "max": stats.get("max") }));
+        }
+    }
+    Ok(counts)
+}
+
+/// Runs a search.
+pub fn search(
+    index: &ProductIndex,
+    settings: &IndexSettings,
+    request: &SearchRequest,
+) -> Result<SearchResponse, QueryError> {
+    let started = Instant::now();
+    let (offset, limit) = request.window()?;
+    let fields = index.fields();
+    let filters = parse_filters(request.filter.as_ref(), fields, settings)?;
+    let requested: Vec<FacetField> =
+        request.facets.iter().map(|name| FacetField::resolve(name, settings)).collect::<Result<_, _>>()?;
+    let (words, ignored_words) = query_words(&request.q);
+    let default_sort = if words.is_empty() { "popularity" } else { "relevance" };
+    let sort = SortOrder::parse(Some(request.sort.as_deref().unwrap_or(default_sort)))?;
+    let text = text_query(index, settings, &words);
+    let query = filtered(text.as_deref(), &filters, None);
+
+    let searcher = index.searcher();
+    let top = TopDocs::with_limit(limit).and_offset(offset).tweak_score(sort_key_fn(sort, settings));
+    let (ranked, total): (Vec<(f64, DocAddress)>, usize) = searcher.search(&query, &(top, Count))?;
+    let hits = ranked
+        .into_iter()
+        .map(|(score, address)| {
+            let document = index.product_at(&searcher, address)?;
+            Ok(Hit { id: document.id.to_string(), score, document, highlight: BTreeMap::new() })
+        })
+        .collect::<Result<Vec<_>, tantivy::TantivyError>>()?;
+
+    let category_node = selected_category(request.filter.as_ref());
+    let counts = count_facets(index, settings, text.as_deref(), &filters, &requested, &category_node)?;
+    Ok(SearchResponse {
+        hits,
+        total,
+        facets: counts.facets,
+        facet_stats: counts.stats,
+        took_ms: started.elapsed().as_secs_f64() * 1000.0,
+        ignored_words,
+    })
+}
+
+/// The category node whose children are counted: the one category the filter selects, or the root.
+fn selected_category(filter: Option<&Value>) -> Vec<String> {
+    filter
+        .and_then(|filter| filter.get("category"))
+        .and_then(Value::as_str)
+        .and_then(|path| vitrine_models::CategoryPath::parse(path).ok())
+        .map(|path| path.levels().to_vec())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_words_mark_stop_words_and_the_unfinished_last_word() {
+        let (words, ignored) = query_words("The red Candle holdr");
+        let exact: Vec<_> = words.iter().map(|word| word.exact.as_str()).collect();
+        assert_eq!(exact, ["the", "red", "candle", "holdr"]);
+        assert_eq!(words[0].stem, None, "a stop word has no stem");
+        assert_eq!(words[2].stem.as_deref(), Some("candl"));
+        assert!(words[3].is_prefix && !words[2].is_prefix);
+        assert!(ignored.is_empty());
+        let (words, _) = query_words("red candle ");
+        assert!(!words[1].is_prefix, "a trailing space finishes the last word");
+        let (words, ignored) = query_words(&"word ".repeat(20));
+        assert_eq!((words.len(), ignored.len()), (MAX_QUERY_WORDS, 20 - MAX_QUERY_WORDS));
+    }
+}

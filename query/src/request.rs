@@ -1,0 +1,130 @@
+//! The search request and response, as the HTTP API carries them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use vitrine_models::Product;
+
+use crate::error::QueryError;
+
+/// The longest query accepted, in characters; longer ones are refused, not truncated.
+pub const MAX_QUERY_CHARS: usize = 512;
+/// The most query words used; words past this are ignored (and said so in the response).
+pub const MAX_QUERY_WORDS: usize = 12;
+/// The largest page size.
+pub const MAX_PER_PAGE: usize = 200;
+/// The deepest result reachable by paging.
+pub const MAX_RESULT_WINDOW: usize = 10_000;
+
+/// A search.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    /// The shopper's words; empty browses the catalog by popularity.
+    #[serde(default)]
+    pub q: String,
+    /// Filters: `{"brand": ["A", "B"], "price": {"gte": 10, "lt": 50}, "category": "home/kitchen",
+    /// "in_stock": true, "colour": ["red"]}`. Values in a list are OR, fields are AND.
+    #[serde(default)]
+    pub filter: Option<Value>,
+    /// Facets to count: `brand`, `category`, `price`, or a facetable attribute.
+    #[serde(default)]
+    pub facets: Vec<String>,
+    /// `relevance` (default), `price_asc`, `price_desc`, `popularity`, `newest`.
+    #[serde(default)]
+    pub sort: Option<String>,
+    /// 1-based page number.
+    #[serde(default)]
+    pub page: Option<usize>,
+    /// Results per page (default 20, at most 200).
+    #[serde(default)]
+    pub per_page: Option<usize>,
+    /// The shopper, for analytics and personalisation.
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+/// How results are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortOrder {
+    /// Text relevance blended with business signals.
+    Relevance,
+    /// Cheapest first (products without a price last).
+    PriceAscending,
+    /// Dearest first.
+    PriceDescending,
+    /// Most popular first.
+    Popularity,
+    /// Most recently listed first.
+    Newest,
+}
+
+impl SortOrder {
+    /// Parses the `sort` parameter.
+    pub fn parse(sort: Option<&str>) -> Result<SortOrder, QueryError> {
+        match sort.unwrap_or("relevance") {
+            "relevance" => Ok(SortOrder::Relevance),
+            "price_asc" => Ok(SortOrder::PriceAscending),
+            "price_desc" => Ok(SortOrder::PriceDescending),
+            "popularity" => Ok(SortOrder::Popularity),
+            "newest" => Ok(SortOrder::Newest),
+            other => Err(QueryError::InvalidSort(other.to_owned())),
+        }
+    }
+}
+
+impl SearchRequest {
+    /// Checks the paging and query length; returns (offset, limit).
+    pub fn window(&self) -> Result<(usize, usize), QueryError> {
+        let per_page = self.per_page.unwrap_or(20);
+        if per_page == 0 || per_page > MAX_PER_PAGE {
+            return Err(QueryError::InvalidPagination(format!("`per_page` must be between 1 and {MAX_PER_PAGE}")));
+        }
+        let page = self.page.unwrap_or(1);
+        if page == 0 {
+            return Err(QueryError::InvalidPagination("`page` starts at 1".to_owned()));
+        }
+        let offset = (page - 1).saturating_mul(per_page);
+        if offset.saturating_add(per_page) > MAX_RESULT_WINDOW {
+            return Err(QueryError::InvalidPagination(format!(
+                "page {page} of {per_page} goes past the first {MAX_RESULT_WINDOW} results; narrow the search instead"
+            )));
+        }
+        if self.q.chars().count() > MAX_QUERY_CHARS {
+            return Err(QueryError::QueryTooLong { max: MAX_QUERY_CHARS });
+        }
+        Ok((offset, per_page))
+    }
+}
+
+/// One result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    /// The product id.
+    pub id: String,
+    /// The ranking score (higher first; comparable within one response only).
+    pub score: f64,
+    /// The stored product.
+    pub document: Product,
+    /// Matched words per field (filled by highlighting).
+    pub highlight: BTreeMap<String, String>,
+}
+
+/// The answer to a search.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResponse {
+    /// The page of results.
+    pub hits: Vec<Hit>,
+    /// How many products match in all.
+    pub total: usize,
+    /// Value counts per requested facet.
+    pub facets: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Statistics of numeric facets (`price`: min and max).
+    pub facet_stats: BTreeMap<String, Value>,
+    /// Time spent in the engine, in milliseconds.
+    pub took_ms: f64,
+    /// Query words that were ignored because the query had more than the maximum.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored_words: Vec<String>,
+}

@@ -1,0 +1,174 @@
+//! Search behaviour on a real tantivy index built from products written here.
+
+use serde_json::{Value, json};
+use vitrine_indexer::Catalog;
+use vitrine_models::settings::IndexSettings;
+use vitrine_models::{DataDir, IndexName, Product};
+use vitrine_query::{QueryError, SearchRequest, SearchResponse, search};
+
+fn product(value: Value) -> Product {
+    serde_json::from_value(value).expect("valid product")
+}
+
+struct Shop {
+    catalog: Catalog,
+    name: IndexName,
+    settings: IndexSettings,
+    _dir: tempfile::TempDir,
+}
+
+impl Shop {
+    fn new(products: Vec<Value>) -> Shop {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let catalog = Catalog::new(DataDir::new(dir.path()));
+        let name = IndexName::new("shop").expect("name");
+        catalog.upsert(&name, products.into_iter().map(product)).expect("index");
+        let mut settings = IndexSettings::default();
+        settings.facets.attributes = vec!["colour".into()];
+        settings.facets.price_buckets = vec![5.0, 10.0];
+        Shop { catalog, name, settings, _dir: dir }
+    }
+
+    fn search(&self, request: Value) -> Result<SearchResponse, QueryError> {
+        let request: SearchRequest = serde_json::from_value(request).expect("request shape");
+        search(&self.catalog.get(&self.name).expect("index"), &self.settings, &request)
+    }
+
+    fn ids(&self, request: Value) -> Vec<String> {
+        self.search(request).expect("search").hits.into_iter().map(|hit| hit.id).collect()
+    }
+}
+
+fn catalog() -> Vec<Value> {
+    vec![
+        json!({"id": "candle", "title": "Vanilla scented candle", "brand": "Glow", "category": "home/candles",
+               "price": 4.0, "currency": "GBP", "popularity": 10, "attributes": {"colour": "white"}}),
+        json!({"id": "candles", "title": "Set of three candles", "brand": "Glow", "category": "home/candles",
+               "price": 9.5, "currency": "GBP", "popularity": 5, "attributes": {"colour": "red"}}),
+        json!({"id": "handle", "title": "Brass door handle", "brand": "Forge", "category": "home/hardware",
+               "price": 12.0, "currency": "GBP", "popularity": 50, "attributes": {"colour": "gold"}}),
+        json!({"id": "sprinkler", "title": "Lawn sprinkler with timer", "brand": "Rain", "category": "garden/watering",
+               "price": 25.0, "currency": "GBP", "popularity": 1, "attributes": {"colour": "green"}}),
+        json!({"id": "mug", "title": "Red ceramic mug", "brand": "Forge", "category": "home/kitchen",
+               "price": 6.0, "currency": "GBP", "popularity": 30, "stock": 0, "attributes": {"colour": "red"}}),
+        json!({"id": "mug-2", "title": "Blue ceramic mug", "brand": "Glow", "category": "home/kitchen",
+               "price": 7.0, "currency": "GBP", "popularity": 1, "stock": 8, "attributes": {"colour": "blue"}}),
+    ]
+}
+
+#[test]
+fn exact_matches_rank_above_one_typo_above_two_typos() {
+    let shop = Shop::new(catalog());
+    // "candle" is exact for `candle`, stemmed-exact for `candles` ("candl"), one typo from `handle`.
+    let ids = shop.ids(json!({"q": "candle "}));
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    assert_eq!(ids[2], "handle", "the one-typo match comes after the exact ones: {ids:?}");
+    // Two typos on a 9-letter word still find it; a 4-letter word allows none.
+    assert_eq!(shop.ids(json!({"q": "sprnkiler "})), ["sprinkler"]);
+    assert!(shop.ids(json!({"q": "mig "})).is_empty(), "no typo on short words");
+}
+
+#[test]
+fn the_last_word_matches_as_a_prefix_while_typing() {
+    let shop = Shop::new(catalog());
+    assert_eq!(shop.ids(json!({"q": "sprin"})), ["sprinkler"]);
+    assert!(shop.ids(json!({"q": "sprin "})).is_empty(), "a finished word is not a prefix");
+    assert_eq!(shop.ids(json!({"q": "lawn sprinkel"})), ["sprinkler"], "typo on the prefix");
+}
+
+#[test]
+fn out_of_stock_products_are_demoted_not_hidden() {
+    let shop = Shop::new(catalog());
+    let ids = shop.ids(json!({"q": "ceramic mug"}));
+    assert_eq!(ids, ["mug-2", "mug"], "the popular red mug is out of stock");
+    let in_stock = shop.ids(json!({"q": "ceramic mug", "filter": {"in_stock": true}}));
+    assert_eq!(in_stock, ["mug-2"]);
+}
+
+#[test]
+fn filters_and_disjunctive_facet_counts() {
+    let shop = Shop::new(catalog());
+    let response = shop
+        .search(json!({
+            "q": "", "filter": {"brand": ["Glow"], "price": {"lt": 9}},
+            "facets": ["brand", "colour", "price", "category"]
+        }))
+        .expect("search");
+    let ids: Vec<_> = response.hits.iter().map(|hit| hit.id.as_str()).collect();
+    assert_eq!(ids, ["candle", "mug-2"], "Glow under 9, by popularity");
+    assert_eq!(response.total, 2);
+    // Brand counts ignore the brand filter (checkboxes) but keep the price filter.
+    assert_eq!(response.facets["brand"], [("Forge".into(), 1), ("Glow".into(), 2)].into());
+    // Price counts ignore the price filter but keep the brand filter: Glow has 4.0, 7.0, 9.5.
+    let price: u64 = response.facets["price"].values().sum();
+    assert_eq!(price, 3, "{:?}", response.facets["price"]);
+    // Other facets see every filter.
+    assert_eq!(response.facets["colour"], [("blue".into(), 1), ("white".into(), 1)].into());
+    assert_eq!(response.facets["category"], [("home".into(), 2)].into());
+    assert_eq!(response.facet_stats["price"]["min"], 4.0);
+    assert_eq!(response.facet_stats["price"]["max"], 9.5);
+}
+
+#[test]
+fn category_counts_show_the_children_of_the_selected_node() {
+    let shop = Shop::new(catalog());
+    let response =
+        shop.search(json!({"q": "", "filter": {"category": "home"}, "facets": ["category"]})).expect("search");
+    assert_eq!(response.total, 5);
+    assert_eq!(
+        response.facets["category"],
+        [("home/candles".into(), 2), ("home/hardware".into(), 1), ("home/kitchen".into(), 2)].into()
+    );
+}
+
+#[test]
+fn facet_counts_equal_a_brute_force_count() {
+    let shop = Shop::new(catalog());
+    let products = shop.catalog.products(&shop.name).expect("products");
+    for brand in ["Glow", "Forge", "Rain"] {
+        let response =
+            shop.search(json!({"q": "", "filter": {"brand": [brand]}, "facets": ["colour"]})).expect("search");
+        let mut expected = std::collections::BTreeMap::new();
+        for product in products.iter().filter(|p| p.brand.as_deref() == Some(brand)) {
+            if let Some(vitrine_models::AttributeValue::Text(colour)) = product.attributes.get("colour") {
+                *expected.entry(colour.clone()).or_insert(0_u64) += 1;
+            }
+        }
+        assert_eq!(response.facets["colour"], expected, "{brand}");
+    }
+}
+
+#[test]
+fn sorts_and_pages() {
+    let shop = Shop::new(catalog());
+    assert_eq!(shop.ids(json!({"q": "", "sort": "price_asc", "per_page": 3})), ["candle", "mug", "mug-2"]);
+    assert_eq!(shop.ids(json!({"q": "", "sort": "price_desc", "per_page": 2})), ["sprinkler", "handle"]);
+    assert_eq!(shop.ids(json!({"q": "", "sort": "price_asc", "per_page": 2, "page": 2})), ["mug-2", "candles"]);
+    assert_eq!(shop.ids(json!({"q": ""}))[0], "handle", "browsing sorts by popularity");
+}
+
+#[test]
+fn bad_requests_are_user_errors() {
+    let shop = Shop::new(catalog());
+    let cases = [
+        json!({"q": "x", "filter": {"size": ["M"]}}),
+        json!({"q": "x", "filter": {"price": {"gte": "ten"}}}),
+        json!({"q": "x", "filter": {"price": {}}}),
+        json!({"q": "x", "filter": ["brand"]}),
+        json!({"q": "x", "filter": {"in_stock": "yes"}}),
+        json!({"q": "x", "facets": ["size"]}),
+        json!({"q": "x", "sort": "cheapest"}),
+        json!({"q": "x", "page": 0}),
+        json!({"q": "x", "per_page": 1000}),
+        json!({"q": "x", "page": 600, "per_page": 20}),
+        json!({"q": "x".repeat(10_000)}),
+    ];
+    for case in cases {
+        let error = shop.search(case.clone()).expect_err("refused");
+        assert!(error.is_user_error(), "{case}: {error}");
+    }
+    // Any Unicode is a query, not an error.
+    for q in ["日本語", "🙂🙂", "ﬁ ß İ", "\u{200b}", "a\u{0301}"] {
+        assert!(shop.search(json!({"q": q})).is_ok(), "{q}");
+    }
+}
