@@ -182,7 +182,7 @@ fn import_interactions(data_dir: &DataDir, args: &ImportArgs) -> anyhow::Result<
     let started = std::time::Instant::now();
     let (interactions, bad) = read_feed_file(&args.file, feed::read_interactions)?;
     let catalog = Catalog::new(data_dir.clone());
-    catalog.create(&index)?;
+    catalog.get_or_create(&index)?;
     let part = vitrine_pipelines::append_interactions(&data_dir.interactions(&index), &interactions)?;
     println!(
         "index `{index}`: {} interactions appended to {}, {} bad lines skipped, in {:.2} s",

@@ -33,6 +33,18 @@ pub enum ErrorCode {
     InvalidDocument,
     /// No document has this id.
     DocumentNotFound,
+    /// The search filter is malformed.
+    InvalidFilter,
+    /// A filter or facet names an unknown field.
+    UnknownField,
+    /// The sort order is unknown.
+    InvalidSort,
+    /// `page` or `per_page` is out of range.
+    InvalidPagination,
+    /// The query is too long.
+    QueryTooLong,
+    /// The settings are not valid.
+    InvalidSettings,
     /// No `Authorization: Bearer` header, and the server has keys.
     MissingAuthorizationHeader,
     /// The key is not one of the server's keys.
@@ -78,6 +90,12 @@ impl ErrorCode {
             ErrorCode::IndexNotFound => ("index_not_found", StatusCode::NOT_FOUND, InvalidRequest),
             ErrorCode::InvalidDocument => ("invalid_document", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::DocumentNotFound => ("document_not_found", StatusCode::NOT_FOUND, InvalidRequest),
+            ErrorCode::InvalidFilter => ("invalid_filter", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::UnknownField => ("unknown_field", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::InvalidSort => ("invalid_sort", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::InvalidPagination => ("invalid_pagination", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::QueryTooLong => ("query_too_long", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::InvalidSettings => ("invalid_settings", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::MissingAuthorizationHeader => ("missing_authorization_header", StatusCode::UNAUTHORIZED, Auth),
             ErrorCode::InvalidApiKey => ("invalid_api_key", StatusCode::FORBIDDEN, Auth),
             ErrorCode::ForbiddenForKey => ("forbidden_for_key", StatusCode::FORBIDDEN, Auth),
@@ -175,6 +193,21 @@ impl From<vitrine_models::ValidationError> for ApiError {
     }
 }
 
+impl From<vitrine_query::QueryError> for ApiError {
+    fn from(error: vitrine_query::QueryError) -> Self {
+        use vitrine_query::QueryError;
+        let code = match &error {
+            QueryError::InvalidFilter(_) => ErrorCode::InvalidFilter,
+            QueryError::UnknownField(_) => ErrorCode::UnknownField,
+            QueryError::InvalidSort(_) => ErrorCode::InvalidSort,
+            QueryError::InvalidPagination(_) => ErrorCode::InvalidPagination,
+            QueryError::QueryTooLong { .. } => ErrorCode::QueryTooLong,
+            QueryError::Engine(_) => return ApiError::internal(error),
+        };
+        ApiError::new(code, error.to_string())
+    }
+}
+
 /// `Json<T>` whose rejections are [`ApiError`]s: bad JSON gets our error shape.
 #[derive(Debug, axum::extract::FromRequest)]
 #[from_request(via(Json), rejection(ApiError))]
@@ -203,6 +236,12 @@ mod tests {
             ErrorCode::IndexNotFound,
             ErrorCode::InvalidDocument,
             ErrorCode::DocumentNotFound,
+            ErrorCode::InvalidFilter,
+            ErrorCode::UnknownField,
+            ErrorCode::InvalidSort,
+            ErrorCode::InvalidPagination,
+            ErrorCode::QueryTooLong,
+            ErrorCode::InvalidSettings,
             ErrorCode::MissingAuthorizationHeader,
             ErrorCode::InvalidApiKey,
             ErrorCode::ForbiddenForKey,

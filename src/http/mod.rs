@@ -78,11 +78,13 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/indexes", get(routes::list_indexes))
         .route("/v1/indexes/{index}", get(routes::get_index))
         .route("/v1/indexes/{index}/documents/{id}", get(routes::get_document))
+        .route("/v1/indexes/{index}/search", axum::routing::post(routes::search))
         .route_layer(from_fn_with_state(keys.clone(), auth::require_search_key));
     let admin = Router::new()
         .route("/metrics", get(routes::metrics))
         .route("/v1/indexes/{index}", axum::routing::delete(routes::delete_index))
         .route("/v1/indexes/{index}/documents", axum::routing::post(routes::upsert_documents))
+        .route("/v1/indexes/{index}/settings", get(routes::get_settings).put(routes::put_settings))
         .route_layer(from_fn_with_state(keys, auth::require_admin_key));
 
     let layers = ServiceBuilder::new()

@@ -7,6 +7,7 @@ use axum::http::{Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use vitrine_indexer::{CatalogError, IndexSummary};
+use vitrine_models::settings::IndexSettings;
 use vitrine_models::{IndexName, Product, ProductId};
 
 use crate::http::AppState;
@@ -121,8 +122,69 @@ pub async fn get_document(
 ) -> Result<Json<Product>, ApiError> {
     let name = IndexName::new(index)?;
     let id = ProductId::new(id)?;
-    let product = blocking(move || Ok(state.catalog.products(&name)?.remove(&id).ok_or(id))).await?;
+    let product = blocking(move || Ok(state.catalog.product(&name, &id)?.ok_or(id))).await?;
     product.map(Json).map_err(|id| ApiError::new(ErrorCode::DocumentNotFound, format!("no document with id `{id}`")))
+}
+
+/// `POST /v1/indexes/{index}/search`.
+pub async fn search(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    ApiJson(request): ApiJson<vitrine_query::SearchRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let name = IndexName::new(index)?;
+    let response = blocking(move || {
+        let index = state.catalog.get(&name)?;
+        Ok(vitrine_query::search(&index, &index.settings(), &request)?)
+    })
+    .await?;
+    let mut body = serde_json::to_value(response).map_err(ApiError::internal)?;
+    body["query_id"] = Value::String(uuid::Uuid::now_v7().to_string());
+    Ok(Json(body))
+}
+
+/// `GET /v1/indexes/{index}/settings` (admin).
+pub async fn get_settings(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+) -> Result<Json<IndexSettings>, ApiError> {
+    let name = IndexName::new(index)?;
+    let settings = blocking(move || Ok(state.catalog.get(&name)?.settings())).await?;
+    Ok(Json(IndexSettings::clone(&settings)))
+}
+
+/// `PUT /v1/indexes/{index}/settings` (admin): replaces the settings; they apply to the next
+/// search without reindexing.
+pub async fn put_settings(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    body: Result<ApiJson<IndexSettings>, ApiError>,
+) -> Result<Json<IndexSettings>, ApiError> {
+    let name = IndexName::new(index)?;
+    let ApiJson(settings) = body.map_err(|error| match error.code {
+        ErrorCode::MalformedPayload => ApiError::new(ErrorCode::InvalidSettings, error.message),
+        _ => error,
+    })?;
+    check_settings(&settings)?;
+    let saved = settings.clone();
+    blocking(move || Ok(state.catalog.get_or_create(&name)?.set_settings(saved)?)).await?;
+    Ok(Json(settings))
+}
+
+fn check_settings(settings: &IndexSettings) -> Result<(), ApiError> {
+    let invalid = |message: &str| Err(ApiError::new(ErrorCode::InvalidSettings, message));
+    let buckets = &settings.facets.price_buckets;
+    if buckets.iter().any(|bound| !bound.is_finite()) || buckets.windows(2).any(|pair| pair[0] >= pair[1]) {
+        return invalid("`facets.price_buckets` must be finite and strictly ascending");
+    }
+    let typos = &settings.typo_tolerance;
+    if typos.min_word_len_one_typo == 0 || typos.min_word_len_two_typos < typos.min_word_len_one_typo {
+        return invalid("typo word lengths must satisfy 1 <= min_word_len_one_typo <= min_word_len_two_typos");
+    }
+    if settings.facets.max_values_per_facet == 0 || settings.facets.max_values_per_facet > 1_000 {
+        return invalid("`facets.max_values_per_facet` must be between 1 and 1000");
+    }
+    Ok(())
 }
 
 /// Any path no route has.

@@ -241,6 +241,12 @@ async fn api_keys_separate_shoppers_from_admins() {
     let answer = call(&server, request(Method::DELETE, "/v1/indexes/shop", Some(SEARCH), None)).await;
     assert_eq!(answer.error_code(), "forbidden_for_key");
 
+    let search = json!({"q": "mug"}).to_string();
+    let answer = call(&server, request(Method::POST, "/v1/indexes/shop/search", Some(SEARCH), Some(&search))).await;
+    assert_eq!(answer.error_code(), "index_not_found", "the search key may search");
+    let settings = request(Method::PUT, "/v1/indexes/shop/settings", Some(SEARCH), Some("{}"));
+    assert_eq!(call(&server, settings).await.error_code(), "forbidden_for_key");
+
     // The admin key does everything.
     assert_eq!(call(&server, upsert(Some(ADMIN))).await.status, StatusCode::OK);
     assert_eq!(get(&server, "/v1/indexes/shop/documents/1", Some(SEARCH)).await.status, StatusCode::OK);
@@ -271,4 +277,102 @@ async fn cors_admits_only_the_configured_storefront_origins() {
     let no_cors = open_server();
     let answer = call(&no_cors, preflight("https://shop.example")).await;
     assert!(answer.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none(), "no origins configured: no CORS");
+}
+
+async fn post(server: &Server, uri: &str, body: &Value) -> Answer {
+    call(server, request(Method::POST, uri, None, Some(&body.to_string()))).await
+}
+
+async fn seeded_server() -> Server {
+    let server = open_server();
+    let documents = json!([
+        {"id": "85123A", "title": "WHITE HANGING HEART T-LIGHT HOLDER", "brand": "Heart & Home", "price": 2.55,
+         "currency": "GBP", "category": "home/candles", "popularity": 3315, "attributes": {"colour": "white"}},
+        {"id": "21232", "title": "STRAWBERRY CERAMIC TRINKET BOX", "brand": "Berry", "price": 1.25,
+         "currency": "GBP", "category": "home/storage", "popularity": 1200, "attributes": {"colour": "red"}},
+        {"id": "84879", "title": "ASSORTED COLOUR BIRD ORNAMENT", "brand": "Berry", "price": 1.69,
+         "currency": "GBP", "category": "home/decor", "popularity": 2800, "stock": 0}
+    ]);
+    let answer = post(&server, "/v1/indexes/shop/documents", &documents).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    server
+}
+
+#[tokio::test]
+async fn search_answers_in_the_documented_shape() {
+    let server = seeded_server().await;
+    let settings = json!({"facets": {"attributes": ["colour"], "price_buckets": [2.0]}});
+    let answer =
+        call(&server, request(Method::PUT, "/v1/indexes/shop/settings", None, Some(&settings.to_string()))).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(get(&server, "/v1/indexes/shop/settings", None).await.json()["facets"]["attributes"], json!(["colour"]));
+
+    let answer = post(
+        &server,
+        "/v1/indexes/shop/search",
+        &json!({"q": "heart holdr", "facets": ["brand", "colour", "price", "category"], "per_page": 5}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let body = answer.json();
+    assert_eq!(body["total"], 1);
+    let hit = &body["hits"][0];
+    assert_eq!(hit["id"], "85123A");
+    assert!(hit["score"].is_number() && hit["highlight"].is_object());
+    assert_eq!(hit["document"]["title"], "WHITE HANGING HEART T-LIGHT HOLDER");
+    assert_eq!(body["facets"]["brand"], json!({"Heart & Home": 1}));
+    assert_eq!(body["facets"]["colour"], json!({"white": 1}));
+    assert_eq!(body["facet_stats"]["price"]["min"], 2.55);
+    assert!(body["took_ms"].is_number());
+    assert!(body["query_id"].as_str().is_some_and(|id| id.len() == 36));
+
+    let browse = post(&server, "/v1/indexes/shop/search", &json!({"q": ""})).await.json();
+    let ids: Vec<_> = browse["hits"].as_array().expect("hits").iter().map(|hit| hit["id"].clone()).collect();
+    assert_eq!(ids, [json!("85123A"), json!("84879"), json!("21232")], "an empty query browses by popularity");
+}
+
+#[tokio::test]
+async fn bad_searches_get_stable_codes_never_a_500() {
+    let server = seeded_server().await;
+    let long_query = "x".repeat(10_000);
+    let cases = [
+        ("/v1/indexes/nope/search", json!({"q": "mug"}), StatusCode::NOT_FOUND, "index_not_found"),
+        (
+            "/v1/indexes/shop/search",
+            json!({"q": "mug", "filter": {"size": "M"}}),
+            StatusCode::BAD_REQUEST,
+            "unknown_field",
+        ),
+        ("/v1/indexes/shop/search", json!({"q": "", "facets": ["size"]}), StatusCode::BAD_REQUEST, "unknown_field"),
+        (
+            "/v1/indexes/shop/search",
+            json!({"q": "mug", "filter": {"price": {"gte": "cheap"}}}),
+            StatusCode::BAD_REQUEST,
+            "invalid_filter",
+        ),
+        ("/v1/indexes/shop/search", json!({"q": "mug", "filter": 3}), StatusCode::BAD_REQUEST, "invalid_filter"),
+        ("/v1/indexes/shop/search", json!({"q": "mug", "page": 0}), StatusCode::BAD_REQUEST, "invalid_pagination"),
+        ("/v1/indexes/shop/search", json!({"q": "mug", "page": 99999}), StatusCode::BAD_REQUEST, "invalid_pagination"),
+        ("/v1/indexes/shop/search", json!({"q": "mug", "sort": "best"}), StatusCode::BAD_REQUEST, "invalid_sort"),
+        ("/v1/indexes/shop/search", json!({"q": long_query}), StatusCode::BAD_REQUEST, "query_too_long"),
+        ("/v1/indexes/shop/search", json!({"query": "mug"}), StatusCode::BAD_REQUEST, "malformed_payload"),
+        ("/v1/indexes/shop/search", json!({"q": 42}), StatusCode::BAD_REQUEST, "malformed_payload"),
+    ];
+    for (uri, body, status, code) in cases {
+        let answer = post(&server, uri, &body).await;
+        assert_eq!((answer.status, answer.error_code()), (status, code.to_owned()), "{body}");
+    }
+    for q in ["ünïcödé", "日本語の検索", "🙂", "\u{0}", "\"'; DROP TABLE", "*", "a AND OR NOT (", "-"] {
+        let answer = post(&server, "/v1/indexes/shop/search", &json!({"q": q})).await;
+        assert_eq!(answer.status, StatusCode::OK, "{q:?}: {}", answer.text);
+    }
+
+    let bad_settings = json!({"facets": {"price_buckets": [10, 5]}});
+    let answer =
+        call(&server, request(Method::PUT, "/v1/indexes/shop/settings", None, Some(&bad_settings.to_string()))).await;
+    assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_settings".into()));
+    let unknown_key = json!({"typos": {}});
+    let answer =
+        call(&server, request(Method::PUT, "/v1/indexes/shop/settings", None, Some(&unknown_key.to_string()))).await;
+    assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_settings".into()));
 }
