@@ -6,6 +6,9 @@
 //! keep each index's interaction log (views, clicks, add-to-carts, purchases) as Parquet parts. Derived frames are saved to the data directory as
 //! Parquet with [`write_parquet`] and read back with [`read_parquet`]. [`catalog_products`] and
 //! [`interaction_records`] turn the derived frames into validated domain types of vitrine-models.
+//! Two more demo catalogs load straight into validated products, each with a [`LoadReport`] of the
+//! rows it dropped and why: [`load_grocery`] (Open Food Facts) and [`load_luma`] (Magento Luma,
+//! with variants linked to their parents).
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -20,14 +23,20 @@
 //! # Ok::<(), vitrine_pipelines::PipelineError>(())
 //! ```
 
+mod catalog_csv;
 mod error;
+mod grocery;
 mod interaction_log;
+mod luma;
 mod records;
 mod retail;
 mod store;
 
+pub use catalog_csv::{DroppedRow, LoadReport, RowDropReason};
 pub use error::PipelineError;
+pub use grocery::load_grocery;
 pub use interaction_log::{append_interactions, interaction_parts, log_columns, scan_interactions};
+pub use luma::load_luma;
 pub use records::{catalog_products, interaction_records};
 pub use retail::{
     CleaningReport, DropReason, PRODUCT_STOCK_CODE_PATTERN, RetailShop, catalog_columns, interaction_columns,
