@@ -11,10 +11,11 @@ use vitrine_indexer::Catalog;
 use vitrine_models::feed::{self, FeedFormat, LineError};
 use vitrine_models::{DataDir, IndexName};
 
-use crate::config::{Cli, Command, ConfigFile, ImportArgs, ImportCommand, ServerConfig, ServerOptions};
+use crate::config::{Cli, Command, ConfigFile, EvalCommand, ImportArgs, ImportCommand, ServerConfig, ServerOptions};
 use crate::http::{AppState, app};
 
 mod demo;
+mod eval;
 
 /// The data directory used when neither flag, environment nor config file names one.
 pub const DEFAULT_DATA_DIR: &str = "./vitrine-data";
@@ -42,11 +43,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
              co-occurrence) are not built. Interactions imported now are kept for them.",
         )
         .into()),
-        Command::Eval(_) => Err(NotYetAvailable(
-            "`vitrine eval` is not built yet: search-relevance and recommendation evaluation come \
-             with the search engine and the recommender.",
-        )
-        .into()),
+        Command::Eval(EvalCommand::Search(args)) => eval::search(&data_dir, &args),
+        Command::Eval(EvalCommand::Recommendations) => {
+            Err(NotYetAvailable("`vitrine eval recommendations` is not built yet: it comes with the recommender.")
+                .into())
+        }
     }
 }
 

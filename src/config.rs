@@ -54,7 +54,8 @@ pub enum Command {
     /// Train the recommendation models of an index.
     Train(TrainArgs),
     /// Evaluate search relevance or recommendation quality offline.
-    Eval(EvalArgs),
+    #[command(subcommand)]
+    Eval(EvalCommand),
 }
 
 /// What `vitrine import` can load.
@@ -85,12 +86,28 @@ pub struct TrainArgs {
     pub index: String,
 }
 
-/// Arguments of `vitrine eval`.
+/// What `vitrine eval` can evaluate.
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Search relevance on the Home Depot judgments: NDCG@10, MRR@10, Recall@10, zero results,
+    /// as typed and with one injected typo per query, against a plain BM25 baseline.
+    Search(EvalSearchArgs),
+    /// Recommendation quality (not built yet).
+    Recommendations,
+}
+
+/// Arguments of `vitrine eval search`.
 #[derive(Debug, Args)]
-pub struct EvalArgs {
-    /// What to evaluate: `search` or `recommendations`.
-    #[arg(value_name = "WHAT")]
-    pub what: String,
+pub struct EvalSearchArgs {
+    /// The Home Depot relevance folder (`products.csv`, `judgments_dev.csv`).
+    #[arg(long, value_name = "DIR", default_value = "../shared/datasets/homedepot-relevance")]
+    pub dataset: PathBuf,
+    /// Seed of the injected typos.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Where to write the full JSON report (per query) [default: DATA_DIR/eval/search-report.json]
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// Server options: flags of `serve` and `demo`, `VITRINE_*` variables, or the `[server]` table.
@@ -318,7 +335,8 @@ mod tests {
             &["import", "products", "--index", "shop", "p.jsonl"],
             &["import", "interactions", "--index", "shop", "i.csv"],
             &["train"],
-            &["eval", "search"],
+            &["eval", "search", "--seed", "7"],
+            &["eval", "recommendations"],
             &["--data-dir", "/tmp/x", "serve"],
         ] {
             assert!(Cli::try_parse_from(std::iter::once("vitrine").chain(args.iter().copied())).is_ok(), "{args:?}");

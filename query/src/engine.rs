@@ -312,6 +312,9 @@ fn count_facets(
 ) -> Result<FacetCounts, QueryError> {
     let searcher = index.searcher();
     let mut counts = FacetCounts { facets: BTreeMap::new(), stats: BTreeMap::new() };
+    if requested.is_empty() {
+        return Ok(counts);
+    }
     let (own_filter, shared): (Vec<&FacetField>, Vec<&FacetField>) =
         requested.iter().partition(|field| filters.iter().any(|clause| &clause.field == *field));
     let mut passes: Vec<(Option<&FacetField>, Vec<&FacetField>)> =

@@ -13,11 +13,13 @@
 //! [`evaluate`] does steps 2–4 in parallel; it knows nothing of any engine.
 
 mod dataset;
+mod engines;
 mod evaluate;
 mod metrics;
 mod typo;
 
 pub use dataset::{HomeDepot, JUDGMENTS_FILE, JudgedQuery, PRODUCTS_FILE};
+pub use engines::{PlainBm25, VitrineSearch};
 pub use evaluate::{MetricMean, QueryResult, QueryVariant, RelevanceReport, SearchBackend, evaluate};
 pub use metrics::{
     DEFAULT_CUTOFF, DEFAULT_RELEVANCE_THRESHOLD, dcg_at, gain, ideal_dcg_at, is_zero_result, mrr_at, ndcg_at, recall_at,
