@@ -26,6 +26,10 @@ pub struct TypoTolerance {
     pub min_word_len_one_typo: usize,
     /// Words at least this long may have two typos (default 9).
     pub min_word_len_two_typos: usize,
+    /// A word that no product contains (certainly misspelled, like `dck`) may have one typo
+    /// from this length even when it is shorter than `min_word_len_one_typo` (default 3; 0 turns
+    /// this off).
+    pub min_word_len_unknown_word_typo: usize,
     /// Words that must always match exactly (brand names, model codes), lower case.
     pub disable_on_words: Vec<String>,
     /// Text fields where typos are not accepted (`title`, `brand`, `category`, `attributes`).
@@ -40,6 +44,7 @@ impl Default for TypoTolerance {
             enabled: true,
             min_word_len_one_typo: 5,
             min_word_len_two_typos: 9,
+            min_word_len_unknown_word_typo: 3,
             disable_on_words: Vec::new(),
             disable_on_attributes: Vec::new(),
             disable_on_numbers: true,
@@ -48,16 +53,20 @@ impl Default for TypoTolerance {
 }
 
 impl TypoTolerance {
-    /// The edit budget of a query word (0, 1 or 2), by its length in characters.
-    pub fn budget(&self, word: &str) -> u8 {
+    /// The edit budget of a query word (0, 1 or 2), by its length in characters;
+    /// `known_in_index` is false when no product contains the word.
+    pub fn budget(&self, word: &str, known_in_index: bool) -> u8 {
         let length = word.chars().count();
         let refused = !self.enabled
             || (self.disable_on_numbers && word.chars().any(|c| c.is_ascii_digit()))
             || self.disable_on_words.iter().any(|refused| refused == word);
+        let unknown_word_typo =
+            !known_in_index && self.min_word_len_unknown_word_typo > 0 && length >= self.min_word_len_unknown_word_typo;
         match length {
             _ if refused => 0,
             n if n >= self.min_word_len_two_typos => 2,
             n if n >= self.min_word_len_one_typo => 1,
+            _ if unknown_word_typo => 1,
             _ => 0,
         }
     }
@@ -138,15 +147,21 @@ mod tests {
     #[test]
     fn budgets_follow_word_length_and_exceptions() {
         let typos = TypoTolerance { disable_on_words: vec!["makita".into()], ..TypoTolerance::default() };
-        assert_eq!(typos.budget("mug"), 0);
-        assert_eq!(typos.budget("lamp"), 0);
-        assert_eq!(typos.budget("candle"), 1);
-        assert_eq!(typos.budget("sprinkler"), 2);
-        assert_eq!(typos.budget("makita"), 0);
-        assert_eq!(typos.budget("a4paper"), 0);
+        assert_eq!(typos.budget("mug", true), 0);
+        assert_eq!(typos.budget("lamp", true), 0);
+        assert_eq!(typos.budget("candle", true), 1);
+        assert_eq!(typos.budget("sprinkler", true), 2);
+        assert_eq!(typos.budget("makita", true), 0);
+        assert_eq!(typos.budget("a4paper", true), 0);
         let numbers_allowed = TypoTolerance { disable_on_numbers: false, ..TypoTolerance::default() };
-        assert_eq!(numbers_allowed.budget("a4paper"), 1);
-        assert_eq!(TypoTolerance { enabled: false, ..TypoTolerance::default() }.budget("sprinkler"), 0);
+        assert_eq!(numbers_allowed.budget("a4paper", true), 1);
+        assert_eq!(TypoTolerance { enabled: false, ..TypoTolerance::default() }.budget("sprinkler", true), 0);
+        // A word no product contains is misspelled: one typo from 3 letters.
+        assert_eq!(typos.budget("dck", false), 1);
+        assert_eq!(typos.budget("dk", false), 0);
+        assert_eq!(typos.budget("makita", false), 0, "refused words stay exact");
+        let off = TypoTolerance { min_word_len_unknown_word_typo: 0, ..TypoTolerance::default() };
+        assert_eq!(off.budget("dck", false), 0);
     }
 
     #[test]
@@ -165,8 +180,11 @@ mod tests {
         fn longer_words_never_get_a_smaller_budget(word in "[a-z]{1,20}", extra in "[a-z]{1,5}") {
             let typos = TypoTolerance::default();
             let longer = format!("{word}{extra}");
-            prop_assert!(typos.budget(&longer) >= typos.budget(&word));
-            prop_assert!(typos.budget(&word) <= 2);
+            for known in [true, false] {
+                prop_assert!(typos.budget(&longer, known) >= typos.budget(&word, known));
+                prop_assert!(typos.budget(&word, known) <= 2);
+                prop_assert!(typos.budget(&word, false) >= typos.budget(&word, true));
+            }
         }
     }
 }

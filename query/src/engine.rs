@@ -6,13 +6,15 @@
 //! | tier | score |
 //! |---|---|
 //! | exact (exact or stemmed form, any text field) | `WORD + EXACT + weighted BM25` |
-//! | prefix of a title/brand/category/attribute word (last word only, search as you type) | `WORD + PREFIX` |
-//! | one typo (words of 5+ letters by default) | `WORD + ONE_TYPO` |
-//! | two typos (words of 9+ letters by default) | `WORD + TWO_TYPOS` |
+//! | prefix of a title/brand/category/attribute word (last word only, search as you type) | `WORD + PREFIX + BM25` |
+//! | one typo (words of 5+ letters by default) | `WORD + ONE_TYPO + BM25` |
+//! | two typos (words of 9+ letters by default) | `WORD + TWO_TYPOS + BM25` |
 //!
-//! tantivy scores every fuzzy match 1.0 (its issue #563), so the tiers are constant scores
-//! chosen so that, per word, exact > prefix > 1 typo > 2 typos, and `WORD` makes the number of
-//! matched words dominate. A phrase bonus rewards the words close together in the title. Then
+//! tantivy scores every fuzzy match 1.0 (its issue #563), so typo and prefix matches are not
+//! fuzzy queries: the word is expanded into the index's real terms within its budget
+//! (`derivations.rs`) and each derived term is scored with BM25 inside its tier. The constants
+//! keep, per word, exact > prefix > 1 typo > 2 typos, and `WORD` makes the number of matched
+//! words dominate. A phrase bonus rewards the words close together in the title. Then
 //! business signals are blended in (popularity, rating, margin) and out-of-stock products lose
 //! `out_of_stock_penalty`, less than one matched word: demoted, never hidden.
 
@@ -25,29 +27,30 @@ use tantivy::aggregation::agg_result::AggregationResults;
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard};
 use tantivy::collector::{Count, FacetCollector, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, PhraseQuery,
-    Query, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, Occur, PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{Facet, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DocAddress, DocId, Score, SegmentReader, Term};
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term};
 use vitrine_indexer::{ProductIndex, TextField, exact_analyzer, stemmed_analyzer};
 use vitrine_models::settings::IndexSettings;
 
+use crate::derivations::derivations;
 use crate::error::QueryError;
 use crate::filters::{FacetField, FilterClause, parse_filters};
 use crate::request::{Hit, MAX_QUERY_WORDS, SearchRequest, SearchResponse, SortOrder};
 
-/// Score of a matched word, whatever its tier: more matched words always rank first.
+/// Score of a matched word, whatever its tier: more matched words always rank first (a word's
+/// tier constant plus its BM25 stays far below this).
 const WORD: f32 = 10_000.0;
 /// Extra score of an exact (or stemmed) match.
-const EXACT: f32 = 1_000.0;
+const EXACT: f32 = 4_000.0;
 /// Extra score of a prefix match of the last word.
-const PREFIX: f32 = 600.0;
+const PREFIX: f32 = 3_000.0;
 /// Extra score of a one-typo match.
-const ONE_TYPO: f32 = 100.0;
-/// Extra score of a two-typo match.
-const TWO_TYPOS: f32 = 10.0;
+const ONE_TYPO: f32 = 2_000.0;
+/// Extra score of a two-typo match. Tiers are 1,000 apart, far more than a word's BM25.
+const TWO_TYPOS: f32 = 1_000.0;
 /// Words closer than this in the title earn the phrase bonus.
 const PHRASE_SLOP: u32 = 2;
 
@@ -113,74 +116,98 @@ fn any_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
     boxed(BooleanQuery::new(queries.into_iter().map(|query| (Occur::Should, query)).collect()))
 }
 
-/// The query of one word: the best of its tiers.
-fn word_query(index: &ProductIndex, settings: &IndexSettings, word: &QueryWord) -> Box<dyn Query> {
+/// A tier: its constant (a matched word plus the tier's rank) and the BM25 of its terms.
+fn tier(constant: f32, terms: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    let bm25 = any_of(terms);
+    any_of(vec![boxed(ConstScoreQuery::new(bm25.box_clone(), constant)), bm25])
+}
+
+/// Whether any product contains the word (exactly or by its stem) in any text field.
+fn is_known(index: &ProductIndex, searcher: &Searcher, word: &QueryWord) -> tantivy::Result<bool> {
     let fields = index.fields();
-    let mut scored = Vec::new();
     for text_field in TextField::ALL {
-        let weight = field_weight(settings, text_field);
-        let exact_term = Term::from_field_text(fields.exact(text_field), &word.exact);
-        scored.push(boxed(BoostQuery::new(boxed(TermQuery::new(exact_term, IndexRecordOption::WithFreqs)), weight)));
-        if let Some(stem) = &word.stem {
-            let stem_term = Term::from_field_text(fields.stemmed(text_field), stem);
-            scored.push(boxed(BoostQuery::new(boxed(TermQuery::new(stem_term, IndexRecordOption::WithFreqs)), weight)));
+        if searcher.doc_freq(&Term::from_field_text(fields.exact(text_field), &word.exact))? > 0 {
+            return Ok(true);
+        }
+        if let Some(stem) = &word.stem
+            && searcher.doc_freq(&Term::from_field_text(fields.stemmed(text_field), stem))? > 0
+        {
+            return Ok(true);
         }
     }
-    let Some(_) = &word.stem else {
-        // A stop word: it may add a little relevance, never count as a matched word.
-        return any_of(scored);
-    };
-    let bm25 = any_of(scored);
-    let exact_tier = any_of(vec![boxed(ConstScoreQuery::new(bm25.box_clone(), WORD + EXACT)), bm25]);
-    let mut tiers = vec![exact_tier];
+    Ok(false)
+}
 
-    let typo_fields: Vec<TextField> = [TextField::Title, TextField::Brand, TextField::Category, TextField::Attributes]
-        .into_iter()
-        .filter(|field| !settings.typo_tolerance.disable_on_attributes.iter().any(|name| name == field.name()))
-        .collect();
-    let fuzzy = |distance: u8| -> Box<dyn Query> {
-        any_of(
-            typo_fields
-                .iter()
-                .map(|field| {
-                    let term = Term::from_field_text(fields.exact(*field), &word.exact);
-                    if word.is_prefix {
-                        boxed(FuzzyTermQuery::new_prefix(term, distance, true))
-                    } else {
-                        boxed(FuzzyTermQuery::new(term, distance, true))
-                    }
-                })
-                .collect(),
-        )
+/// The query of one word: the best of its tiers.
+fn word_query(
+    index: &ProductIndex,
+    searcher: &Searcher,
+    settings: &IndexSettings,
+    word: &QueryWord,
+) -> tantivy::Result<Box<dyn Query>> {
+    let fields = index.fields();
+    let scored_term = |field: tantivy::schema::Field, text: &str, weight: f32| {
+        boxed(BoostQuery::new(
+            boxed(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs)),
+            weight,
+        ))
     };
-    if word.is_prefix {
-        let prefix_fields: Vec<Box<dyn Query>> =
-            [TextField::Title, TextField::Brand, TextField::Category, TextField::Attributes]
-                .into_iter()
-                .map(|field| {
-                    let term = Term::from_field_text(fields.exact(field), &word.exact);
-                    boxed(FuzzyTermQuery::new_prefix(term, 0, true))
-                })
-                .collect();
-        tiers.push(boxed(ConstScoreQuery::new(any_of(prefix_fields), WORD + PREFIX)));
+    let mut exact = Vec::new();
+    for text_field in TextField::ALL {
+        let weight = field_weight(settings, text_field);
+        exact.push(scored_term(fields.exact(text_field), &word.exact, weight));
+        if let Some(stem) = &word.stem {
+            exact.push(scored_term(fields.stemmed(text_field), stem, weight));
+        }
     }
-    let budget = settings.typo_tolerance.budget(&word.exact);
-    if budget >= 1 && !typo_fields.is_empty() {
-        tiers.push(boxed(ConstScoreQuery::new(fuzzy(1), WORD + ONE_TYPO)));
+    if word.stem.is_none() {
+        // A stop word: it may add a little relevance, never count as a matched word.
+        return Ok(any_of(exact));
     }
-    if budget >= 2 && !typo_fields.is_empty() {
-        tiers.push(boxed(ConstScoreQuery::new(fuzzy(2), WORD + TWO_TYPOS)));
+    let mut tiers = vec![tier(WORD + EXACT, exact)];
+
+    let known = is_known(index, searcher, word)?;
+    let budget = settings.typo_tolerance.budget(&word.exact, known);
+    if budget == 0 && !word.is_prefix {
+        return Ok(tiers.pop().unwrap_or_else(|| boxed(AllQuery)));
     }
-    boxed(DisjunctionMaxQuery::new(tiers))
+    // Derived terms by tier: [prefix (distance 0), one typo, two typos].
+    let mut derived: [Vec<Box<dyn Query>>; 3] = Default::default();
+    let typo_fields = [TextField::Title, TextField::Brand, TextField::Category, TextField::Attributes]
+        .into_iter()
+        .filter(|field| !settings.typo_tolerance.disable_on_attributes.iter().any(|name| name == field.name()));
+    for text_field in typo_fields {
+        let field = fields.exact(text_field);
+        let weight = field_weight(settings, text_field);
+        for derivation in derivations(searcher, field, &word.exact, budget, word.is_prefix)? {
+            if derivation.distance == 0 && (!word.is_prefix || derivation.term == word.exact) {
+                continue; // the exact tier has it
+            }
+            derived[usize::from(derivation.distance)].push(scored_term(field, &derivation.term, weight));
+        }
+    }
+    for (terms, constant) in derived.into_iter().zip([WORD + PREFIX, WORD + ONE_TYPO, WORD + TWO_TYPOS]) {
+        if !terms.is_empty() {
+            tiers.push(tier(constant, terms));
+        }
+    }
+    Ok(boxed(DisjunctionMaxQuery::new(tiers)))
 }
 
 /// The text part of a search, or `None` for an empty query (browse).
-fn text_query(index: &ProductIndex, settings: &IndexSettings, words: &[QueryWord]) -> Option<Box<dyn Query>> {
+fn text_query(
+    index: &ProductIndex,
+    searcher: &Searcher,
+    settings: &IndexSettings,
+    words: &[QueryWord],
+) -> tantivy::Result<Option<Box<dyn Query>>> {
     if words.is_empty() {
-        return None;
+        return Ok(None);
     }
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-        words.iter().map(|word| (Occur::Should, word_query(index, settings, word))).collect();
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = words
+        .iter()
+        .map(|word| Ok((Occur::Should, word_query(index, searcher, settings, word)?)))
+        .collect::<tantivy::Result<_>>()?;
     let stems: Vec<(usize, Term)> = words
         .iter()
         .filter_map(|word| {
@@ -192,7 +219,7 @@ fn text_query(index: &ProductIndex, settings: &IndexSettings, words: &[QueryWord
         let phrase = PhraseQuery::new_with_offset_and_slop(stems, PHRASE_SLOP);
         clauses.push((Occur::Should, boxed(BoostQuery::new(boxed(phrase), settings.ranking.phrase))));
     }
-    Some(boxed(BooleanQuery::new(clauses)))
+    Ok(Some(boxed(BooleanQuery::new(clauses))))
 }
 
 /// The text query AND every filter except `without` (for disjunctive facet counts).
@@ -375,10 +402,10 @@ pub fn search(
     let (words, ignored_words) = query_words(&request.q);
     let default_sort = if words.is_empty() { "popularity" } else { "relevance" };
     let sort = SortOrder::parse(Some(request.sort.as_deref().unwrap_or(default_sort)))?;
-    let text = text_query(index, settings, &words);
+    let searcher = index.searcher();
+    let text = text_query(index, &searcher, settings, &words)?;
     let query = filtered(text.as_deref(), &filters, None);
 
-    let searcher = index.searcher();
     let top = TopDocs::with_limit(limit).and_offset(offset).tweak_score(sort_key_fn(sort, settings));
     let (ranked, total): (Vec<(f64, DocAddress)>, usize) = searcher.search(&query, &(top, Count))?;
     let hits = ranked

@@ -5,6 +5,7 @@
 //! It knows nothing of HTTP; the root crate exposes [`search`] as
 //! `POST /v1/indexes/{index}/search`. See `engine.rs` for how scores are built.
 
+mod derivations;
 mod engine;
 mod error;
 mod filters;
