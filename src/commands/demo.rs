@@ -1,4 +1,5 @@
-//! `vitrine demo`: the bundled demo shop, loaded once, then served.
+//! `vitrine demo`: the bundled demo catalogs, loaded once, then served: the gift shop (Online
+//! Retail II, with its purchase log) as `retail` and Open Food Facts as `grocery`.
 //!
 //! The server starts listening at once and answers `/health` with 503 ("starting") until the
 //! shop is loaded, so an orchestrator (or a person with curl) sees it come up.
@@ -10,6 +11,7 @@ use anyhow::Context;
 use indicatif::MultiProgress;
 use serde::{Deserialize, Serialize};
 use vitrine_indexer::Catalog;
+use vitrine_models::settings::IndexSettings;
 use vitrine_models::{DataDir, IndexName};
 
 use super::{bind, serve_until_shutdown, server_config};
@@ -18,11 +20,33 @@ use crate::http::AppState;
 
 /// The index the demo shop is loaded into.
 pub const DEMO_INDEX: &str = "retail";
+/// The index the grocery catalog (Open Food Facts) is loaded into.
+pub const GROCERY_INDEX: &str = "grocery";
 
-/// The demo shop, compiled into the binary so `vitrine demo` needs nothing but itself.
-/// UCI Online Retail II, CC BY 4.0: see `data/online-retail-ii/ATTRIBUTION.md`.
-const ONLINE_RETAIL_GZ: &[u8] = include_bytes!("../../data/online-retail-ii/online_retail_II_2009-2010.csv.gz");
-const ONLINE_RETAIL_FILE_NAME: &str = "online_retail_II_2009-2010.csv.gz";
+/// A data file compiled into the binary, so `vitrine demo` needs nothing but itself.
+struct Bundled {
+    file_name: &'static str,
+    bytes: &'static [u8],
+    source: &'static str,
+}
+
+/// UCI Online Retail II: see `data/online-retail-ii/ATTRIBUTION.md`.
+const ONLINE_RETAIL: Bundled = Bundled {
+    file_name: "online_retail_II_2009-2010.csv.gz",
+    bytes: include_bytes!("../../data/online-retail-ii/online_retail_II_2009-2010.csv.gz"),
+    source: "UCI Online Retail II 2009-2010 (CC BY 4.0)",
+};
+
+/// Open Food Facts: see `data/openfoodfacts/ATTRIBUTION.md`.
+const OPEN_FOOD_FACTS: Bundled = Bundled {
+    file_name: "openfoodfacts_products_core.csv.gz",
+    bytes: include_bytes!("../../data/openfoodfacts/products_core.csv.gz"),
+    source: "Contains information from Open Food Facts (world.openfoodfacts.org), available under the ODbL 1.0",
+};
+
+/// The grocery attributes shoppers filter on.
+const GROCERY_FACETS: [&str; 7] =
+    ["nutriscore_grade", "nova_group", "ecoscore_grade", "labels", "countries", "allergens", "stores"];
 
 /// What the marker file records about a completed load.
 #[derive(Debug, Serialize, Deserialize)]
@@ -53,7 +77,10 @@ pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
         state.set_ready(true);
         println!("ready in {:.1} s", started.elapsed().as_secs_f64());
         println!();
-        println!("  API        http://{address}/v1/indexes/{DEMO_INDEX}");
+        println!("  indexes    http://{address}/v1/indexes");
+        println!("  search     curl -s -X POST http://{address}/v1/indexes/{DEMO_INDEX}/search \\");
+        println!("               -H 'Content-Type: application/json' -d '{{\"q\": \"hart holder\", \"facets\": [\"price\"]}}'");
+        println!("  grocery    POST http://{address}/v1/indexes/{GROCERY_INDEX}/search with facets [\"brand\", \"category\", \"nutriscore_grade\"]");
         println!("  health     http://{address}/health");
         println!("  metrics    http://{address}/metrics");
         println!("  a product  http://{address}/v1/indexes/{DEMO_INDEX}/documents/85123A");
@@ -63,16 +90,43 @@ pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
     })
 }
 
-/// Loads the demo shop into the index `retail`, unless a previous run already did.
+/// Loads the demo catalogs, each unless a previous run already did.
 fn load_demo_shop(data_dir: &DataDir) -> anyhow::Result<()> {
-    let index = IndexName::new(DEMO_INDEX)?;
+    load_once(data_dir, DEMO_INDEX, &ONLINE_RETAIL, |catalog, index, source| {
+        let shop = vitrine_pipelines::load_online_retail(source, &MultiProgress::new())?;
+        println!("{}", shop.report);
+        let products = vitrine_pipelines::catalog_products(&shop.catalog)?;
+        let interactions = vitrine_pipelines::interaction_records(&shop.interactions)?;
+        let report = catalog.upsert(index, products)?;
+        vitrine_pipelines::append_interactions(&data_dir.interactions(index), &interactions)?;
+        Ok((report.inserted, interactions.len() as u64))
+    })?;
+    load_once(data_dir, GROCERY_INDEX, &OPEN_FOOD_FACTS, |catalog, index, source| {
+        let (products, report) = vitrine_pipelines::load_grocery(source, &MultiProgress::new())?;
+        println!("{report}");
+        let opened = catalog.get_or_create(index)?;
+        let mut settings = IndexSettings::clone(&opened.settings());
+        settings.facets.attributes = GROCERY_FACETS.iter().map(|name| (*name).to_owned()).collect();
+        opened.set_settings(settings)?;
+        Ok((catalog.upsert(index, products)?.inserted, 0))
+    })
+}
+
+/// Loads one bundled catalog into `index_name` with `load` (which returns the products and
+/// interactions it stored), unless its marker says a previous run completed it.
+fn load_once(
+    data_dir: &DataDir,
+    index_name: &str,
+    bundled: &Bundled,
+    load: impl FnOnce(&Catalog, &IndexName, &Path) -> anyhow::Result<(u64, u64)>,
+) -> anyhow::Result<()> {
+    let index = IndexName::new(index_name)?;
     let marker_path = data_dir.demo_marker(&index);
     if let Ok(text) = std::fs::read_to_string(&marker_path)
         && let Ok(marker) = serde_json::from_str::<DemoMarker>(&text)
     {
         println!(
-            "demo shop already loaded into `{index}` ({} products, {} interactions, at {}); \
-             delete {} to load it again",
+            "`{index}` already loaded ({} products, {} interactions, at {}); delete {} to load it again",
             marker.products,
             marker.interactions,
             marker.loaded_at,
@@ -80,46 +134,33 @@ fn load_demo_shop(data_dir: &DataDir) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-
-    let source = write_bundled_source(data_dir)?;
-    let progress = MultiProgress::new();
-    let shop = vitrine_pipelines::load_online_retail(&source, &progress)?;
-    println!("{}", shop.report);
-
+    let source = write_bundled_source(data_dir, bundled)?;
     let catalog = Catalog::new(data_dir.clone());
     if catalog.exists(&index) {
         // A load that stopped half-way left no marker: start again from nothing.
         catalog.delete(&index)?;
     }
-    let products = vitrine_pipelines::catalog_products(&shop.catalog)?;
-    let interactions = vitrine_pipelines::interaction_records(&shop.interactions)?;
-    let report = catalog.upsert(&index, products)?;
-    vitrine_pipelines::append_interactions(&data_dir.interactions(&index), &interactions)?;
-
+    let (products, interactions) = load(&catalog, &index, &source)?;
     let marker = DemoMarker {
-        source: "UCI Online Retail II 2009-2010 (CC BY 4.0)".to_owned(),
-        products: report.inserted,
-        interactions: interactions.len() as u64,
+        source: bundled.source.to_owned(),
+        products,
+        interactions,
         loaded_at: chrono::Utc::now().to_rfc3339(),
     };
     std::fs::write(&marker_path, serde_json::to_vec_pretty(&marker)?)
         .with_context(|| format!("cannot write {}", marker_path.display()))?;
-    println!("demo shop loaded into `{index}`: {} products, {} interactions", marker.products, marker.interactions);
+    println!("loaded `{index}`: {products} products, {interactions} interactions ({})", bundled.source);
     Ok(())
 }
 
-/// Writes the compiled-in data file to the data directory (once) so the loader reads a file.
-fn write_bundled_source(data_dir: &DataDir) -> anyhow::Result<PathBuf> {
+/// Writes a compiled-in data file to the data directory (once) so the loader reads a file.
+fn write_bundled_source(data_dir: &DataDir, bundled: &Bundled) -> anyhow::Result<PathBuf> {
     let folder = data_dir.root().join("sources");
-    let path = folder.join(ONLINE_RETAIL_FILE_NAME);
-    if file_has_len(&path, ONLINE_RETAIL_GZ.len()) {
+    let path = folder.join(bundled.file_name);
+    if std::fs::metadata(&path).is_ok_and(|metadata| metadata.len() == bundled.bytes.len() as u64) {
         return Ok(path);
     }
     std::fs::create_dir_all(&folder).with_context(|| format!("cannot create {}", folder.display()))?;
-    std::fs::write(&path, ONLINE_RETAIL_GZ).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::write(&path, bundled.bytes).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
-}
-
-fn file_has_len(path: &Path, len: usize) -> bool {
-    std::fs::metadata(path).is_ok_and(|metadata| metadata.len() == len as u64)
 }
