@@ -11,9 +11,12 @@ use vitrine_indexer::Catalog;
 use vitrine_models::feed::{self, FeedFormat, LineError};
 use vitrine_models::{DataDir, IndexName};
 
-use crate::config::{Cli, Command, ConfigFile, EvalCommand, ImportArgs, ImportCommand, ServerConfig, ServerOptions};
+use crate::config::{
+    BenchCommand, Cli, Command, ConfigFile, EvalCommand, ImportArgs, ImportCommand, ServerConfig, ServerOptions,
+};
 use crate::http::{AppState, app};
 
+mod bench;
 mod demo;
 mod eval;
 
@@ -44,6 +47,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         )
         .into()),
         Command::Eval(EvalCommand::Search(args)) => eval::search(&data_dir, &args),
+        Command::Bench(BenchCommand::Search(args)) => bench::search(&data_dir, &args),
         Command::Eval(EvalCommand::Recommendations) => {
             Err(NotYetAvailable("`vitrine eval recommendations` is not built yet: it comes with the recommender.")
                 .into())

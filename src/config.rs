@@ -56,6 +56,9 @@ pub enum Command {
     /// Evaluate search relevance or recommendation quality offline.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Measure speed: HTTP search latency and throughput on loopback.
+    #[command(subcommand)]
+    Bench(BenchCommand),
 }
 
 /// What `vitrine import` can load.
@@ -94,6 +97,30 @@ pub enum EvalCommand {
     Search(EvalSearchArgs),
     /// Recommendation quality (not built yet).
     Recommendations,
+}
+
+/// What `vitrine bench` can measure.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Search over HTTP on loopback: typo-tolerant faceted queries from concurrent clients.
+    Search(BenchSearchArgs),
+}
+
+/// Arguments of `vitrine bench search`.
+#[derive(Debug, Args)]
+pub struct BenchSearchArgs {
+    /// The catalog: `homedepot` (54,667 titles, read from `--dataset`) or `retail` (the demo shop).
+    #[arg(long, default_value = "homedepot")]
+    pub catalog: String,
+    /// The Home Depot relevance folder (for `--catalog homedepot`).
+    #[arg(long, value_name = "DIR", default_value = "../shared/datasets/homedepot-relevance")]
+    pub dataset: PathBuf,
+    /// Requests to time (after a warm-up of 500).
+    #[arg(long, default_value_t = 20_000)]
+    pub requests: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 2)]
+    pub concurrency: usize,
 }
 
 /// Arguments of `vitrine eval search`.
@@ -337,6 +364,7 @@ mod tests {
             &["train"],
             &["eval", "search", "--seed", "7"],
             &["eval", "recommendations"],
+            &["bench", "search", "--catalog", "retail", "--requests", "10"],
             &["--data-dir", "/tmp/x", "serve"],
         ] {
             assert!(Cli::try_parse_from(std::iter::once("vitrine").chain(args.iter().copied())).is_ok(), "{args:?}");

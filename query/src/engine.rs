@@ -322,69 +322,59 @@ fn buckets(result: &Value) -> BTreeMap<String, u64> {
         .collect()
 }
 
+#[derive(Default)]
 struct FacetCounts {
     facets: BTreeMap<String, BTreeMap<String, u64>>,
     stats: BTreeMap<String, Value>,
 }
 
-/// Counts the requested facets. A facet with a selected value is counted without its own filter
-/// (disjunctive faceting: checkboxes show what else could be ticked); the others share one pass.
-fn count_facets(
+/// The collectors counting some facets in one pass over the matches of one query.
+fn facet_collectors(
     index: &ProductIndex,
     settings: &IndexSettings,
-    text: Option<&dyn Query>,
-    filters: &[FilterClause],
-    requested: &[FacetField],
-    category_node: &[String],
-) -> Result<FacetCounts, QueryError> {
-    let searcher = index.searcher();
-    let mut counts = FacetCounts { facets: BTreeMap::new(), stats: BTreeMap::new() };
-    if requested.is_empty() {
-        return Ok(counts);
+    facet_fields: &[&FacetField],
+    category_node: &Facet,
+) -> Result<(AggregationCollector, FacetCollector), QueryError> {
+    let mut requests = serde_json::Map::new();
+    for field in facet_fields {
+        if let Some(request) = aggregation(field, settings) {
+            requests.insert(field.name().to_owned(), request);
+        }
+        if **field == FacetField::Price {
+            requests.insert("price_stats".to_owned(), json!({ "stats": { "field": "price" } }));
+        }
     }
-    let (own_filter, shared): (Vec<&FacetField>, Vec<&FacetField>) =
-        requested.iter().partition(|field| filters.iter().any(|clause| &clause.field == *field));
-    let mut passes: Vec<(Option<&FacetField>, Vec<&FacetField>)> =
-        own_filter.into_iter().map(|f| (Some(f), vec![f])).collect();
-    if !shared.is_empty() {
-        passes.push((None, shared));
-    }
-    for (without, facet_fields) in passes {
-        let query = filtered(text, filters, without);
-        let mut requests = serde_json::Map::new();
-        for field in &facet_fields {
-            if let Some(request) = aggregation(field, settings) {
-                requests.insert(field.name().to_owned(), request);
+    let aggregations: Aggregations = serde_json::from_value(Value::Object(requests))
+        .map_err(|error| QueryError::Engine(tantivy::TantivyError::InvalidArgument(error.to_string())))?;
+    let context = AggContextParams::new(AggregationLimitsGuard::default(), index.index().tokenizers().clone());
+    let mut categories = FacetCollector::for_field("category");
+    categories.add_facet(category_node.clone());
+    Ok((AggregationCollector::from_aggs(aggregations, context), categories))
+}
+
+/// Adds what one facet pass counted to `counts`.
+fn read_facet_pass(
+    facet_fields: &[&FacetField],
+    results: &AggregationResults,
+    categories: &tantivy::collector::FacetCounts,
+    category_node: &Facet,
+    counts: &mut FacetCounts,
+) -> Result<(), QueryError> {
+    let results = serde_json::to_value(results)
+        .map_err(|error| QueryError::Engine(tantivy::TantivyError::InternalError(error.to_string())))?;
+    for field in facet_fields {
+        let values = match field {
+            FacetField::Category => {
+                categories.get(category_node.clone()).map(|(facet, count)| (facet.to_path().join("/"), count)).collect()
             }
-            if **field == FacetField::Price {
-                requests.insert("price_stats".to_owned(), json!({ "stats": { "field": "price" } }));
-            }
-        }
-        let aggregations: Aggregations = serde_json::from_value(Value::Object(requests))
-            .map_err(|error| QueryError::Engine(tantivy::TantivyError::InvalidArgument(error.to_string())))?;
-        let context = AggContextParams::new(AggregationLimitsGuard::default(), index.index().tokenizers().clone());
-        let aggregation_collector = AggregationCollector::from_aggs(aggregations, context);
-        let mut category_collector = FacetCollector::for_field("category");
-        let node = Facet::from_path(category_node);
-        category_collector.add_facet(node.clone());
-        let (results, categories): (AggregationResults, _) =
-            searcher.search(&query, &(aggregation_collector, category_collector))?;
-        let results = serde_json::to_value(&results)
-            .map_err(|error| QueryError::Engine(tantivy::TantivyError::InternalError(error.to_string())))?;
-        for field in facet_fields {
-            let values = match field {
-                FacetField::Category => {
-                    categories.get(node.clone()).map(|(facet, count)| (facet.to_path().join("/"), count)).collect()
-                }
-                other => results.get(other.name()).map(buckets).unwrap_or_default(),
-            };
-            counts.facets.insert(field.name().to_owned(), values);
-        }
-        if let Some(stats) = results.get("price_stats") {
-            counts.stats.insert("price".to_owned(), json!({ "min": stats.get("min"), "max": stats.get("max") }));
-        }
+            other => results.get(other.name()).map(buckets).unwrap_or_default(),
+        };
+        counts.facets.insert(field.name().to_owned(), values);
     }
-    Ok(counts)
+    if let Some(stats) = results.get("price_stats") {
+        counts.stats.insert("price".to_owned(), json!({ "min": stats.get("min"), "max": stats.get("max") }));
+    }
+    Ok(())
 }
 
 /// Runs a search.
@@ -406,8 +396,27 @@ pub fn search(
     let text = text_query(index, &searcher, settings, &words)?;
     let query = filtered(text.as_deref(), &filters, None);
 
+    // Facets with a selected value are counted without their own filter (disjunctive faceting:
+    // checkboxes show what else could be ticked), one extra pass each; the others are counted
+    // in the main pass.
+    let (own_filter, shared): (Vec<&FacetField>, Vec<&FacetField>) =
+        requested.iter().partition(|field| filters.iter().any(|clause| &clause.field == *field));
+    let category_node = Facet::from_path(selected_category(request.filter.as_ref()));
     let top = TopDocs::with_limit(limit).and_offset(offset).tweak_score(sort_key_fn(sort, settings));
-    let (ranked, total): (Vec<(f64, DocAddress)>, usize) = searcher.search(&query, &(top, Count))?;
+    let shared_collectors = facet_collectors(index, settings, &shared, &category_node)?;
+    let ((ranked, total), (shared_results, shared_categories)): ((Vec<(f64, DocAddress)>, usize), _) =
+        searcher.search(&query, &((top, Count), shared_collectors))?;
+    let mut counts = FacetCounts::default();
+    if !shared.is_empty() {
+        read_facet_pass(&shared, &shared_results, &shared_categories, &category_node, &mut counts)?;
+    }
+    for field in own_filter {
+        let pass_query = filtered(text.as_deref(), &filters, Some(field));
+        let collectors = facet_collectors(index, settings, &[field], &category_node)?;
+        let (results, categories) = searcher.search(&pass_query, &collectors)?;
+        read_facet_pass(&[field], &results, &categories, &category_node, &mut counts)?;
+    }
+
     let hits = ranked
         .into_iter()
         .map(|(score, address)| {
@@ -415,9 +424,6 @@ pub fn search(
             Ok(Hit { id: document.id.to_string(), score, document, highlight: BTreeMap::new() })
         })
         .collect::<Result<Vec<_>, tantivy::TantivyError>>()?;
-
-    let category_node = selected_category(request.filter.as_ref());
-    let counts = count_facets(index, settings, text.as_deref(), &filters, &requested, &category_node)?;
     Ok(SearchResponse {
         hits,
         total,

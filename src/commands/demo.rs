@@ -91,7 +91,7 @@ pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
 }
 
 /// Loads the demo catalogs, each unless a previous run already did.
-fn load_demo_shop(data_dir: &DataDir) -> anyhow::Result<()> {
+pub(super) fn load_demo_shop(data_dir: &DataDir) -> anyhow::Result<()> {
     load_once(data_dir, DEMO_INDEX, &ONLINE_RETAIL, |catalog, index, source| {
         let shop = vitrine_pipelines::load_online_retail(source, &MultiProgress::new())?;
         println!("{}", shop.report);

@@ -5,6 +5,8 @@
 //! indexing), then Vitrine's search and the plain BM25 baseline answer every judged query as
 //! typed and with one injected typo.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -12,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use vitrine_eval::search::{
     HomeDepot, PlainBm25, QueryVariant, RelevanceReport, SearchBackend, VitrineSearch, evaluate,
 };
-use vitrine_indexer::Catalog;
+use vitrine_indexer::{Catalog, ProductIndex};
 use vitrine_models::{DataDir, IndexName, Product, ProductDraft};
 
 use crate::config::EvalSearchArgs;
@@ -23,13 +25,16 @@ fn bar(length: u64, message: &'static str) -> anyhow::Result<ProgressBar> {
     Ok(bar)
 }
 
-pub(super) fn search(data_dir: &DataDir, args: &EvalSearchArgs) -> anyhow::Result<()> {
-    let dataset = HomeDepot::load(&args.dataset)
-        .with_context(|| format!("cannot load the Home Depot judgments from {}", args.dataset.display()))?;
+/// Loads the Home Depot judgments and indexes their titles into `DATA_DIR/eval/homedepot`
+/// (rebuilt from scratch), printing the bulk-indexing throughput.
+pub(super) fn build_homedepot(
+    data_dir: &DataDir,
+    dataset_dir: &Path,
+) -> anyhow::Result<(HomeDepot, Arc<ProductIndex>)> {
+    let dataset = HomeDepot::load(dataset_dir)
+        .with_context(|| format!("cannot load the Home Depot judgments from {}", dataset_dir.display()))?;
     println!("{} products, {} judged queries", dataset.products.len(), dataset.queries.len());
-
-    let eval_dir = DataDir::new(data_dir.root().join("eval"));
-    let catalog = Catalog::new(eval_dir);
+    let catalog = Catalog::new(DataDir::new(data_dir.root().join("eval")));
     let name = IndexName::new("homedepot")?;
     if catalog.exists(&name) {
         catalog.delete(&name)?;
@@ -51,8 +56,11 @@ pub(super) fn search(data_dir: &DataDir, args: &EvalSearchArgs) -> anyhow::Resul
         report.inserted,
         count as f64 / seconds
     );
-    let index = catalog.get(&name)?;
+    Ok((dataset, catalog.get(&name)?))
+}
 
+pub(super) fn search(data_dir: &DataDir, args: &EvalSearchArgs) -> anyhow::Result<()> {
+    let (dataset, index) = build_homedepot(data_dir, &args.dataset)?;
     let engines: [(&str, Box<dyn SearchBackend>); 2] =
         [("vitrine", Box::new(VitrineSearch::new(index.clone()))), ("plain BM25", Box::new(PlainBm25::new(index)))];
     let variants = [("as typed", QueryVariant::AsTyped), ("one typo", QueryVariant::OneTypo { seed: args.seed })];

@@ -84,6 +84,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(routes::metrics))
         .route("/v1/indexes/{index}", axum::routing::delete(routes::delete_index))
         .route("/v1/indexes/{index}/documents", axum::routing::post(routes::upsert_documents))
+        .route("/v1/indexes/{index}/documents/{id}", axum::routing::delete(routes::delete_document))
         .route("/v1/indexes/{index}/settings", get(routes::get_settings).put(routes::put_settings))
         .route_layer(from_fn_with_state(keys, auth::require_admin_key));
 

@@ -126,6 +126,26 @@ pub async fn get_document(
     product.map(Json).map_err(|id| ApiError::new(ErrorCode::DocumentNotFound, format!("no document with id `{id}`")))
 }
 
+/// `DELETE /v1/indexes/{index}/documents/{id}` (admin).
+pub async fn delete_document(
+    State(state): State<AppState>,
+    Path((index, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let name = IndexName::new(index)?;
+    let id = ProductId::new(id)?;
+    let missing = id.clone();
+    let deleted = blocking(move || {
+        let index = state.catalog.get(&name)?;
+        index.delete(&id).map_err(ApiError::internal)
+    })
+    .await?;
+    if deleted {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(ErrorCode::DocumentNotFound, format!("no document with id `{missing}`")))
+    }
+}
+
 /// `POST /v1/indexes/{index}/search`.
 pub async fn search(
     State(state): State<AppState>,

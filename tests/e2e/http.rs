@@ -208,8 +208,13 @@ async fn documents_are_upserted_and_read_back() {
     let answer = get(&server, "/v1/indexes/shop/documents/nope", None).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::NOT_FOUND, "document_not_found".into()));
 
+    let delete = |id: &str| request(Method::DELETE, &format!("/v1/indexes/shop/documents/{id}"), None, None);
+    assert_eq!(call(&server, delete("22041")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(call(&server, delete("22041")).await.error_code(), "document_not_found");
+    assert_eq!(get(&server, "/v1/indexes/shop/documents/22041", None).await.status, StatusCode::NOT_FOUND);
+
     let answer = get(&server, "/v1/indexes", None).await;
-    assert_eq!(answer.json()["results"][0], json!({"name": "shop", "products": 2, "interaction_parts": 0}));
+    assert_eq!(answer.json()["results"][0], json!({"name": "shop", "products": 1, "interaction_parts": 0}));
     assert_eq!(
         call(&server, request(Method::DELETE, "/v1/indexes/shop", None, None)).await.status,
         StatusCode::NO_CONTENT
