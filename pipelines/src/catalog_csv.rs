@@ -21,19 +21,15 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+
 use std::path::Path;
 
 use csv::StringRecord;
-use flate2::bufread::MultiGzDecoder;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use vitrine_models::{AttributeValue, Product, ValidationError};
 
 use crate::PipelineError;
-
-/// The first two bytes of every gzip stream.
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+use crate::source::{Source, read_source};
 
 /// How many dropped rows [`LoadReport`]'s `Display` lists one by one.
 const LISTED_DROPPED_ROWS: usize = 10;
@@ -397,25 +393,7 @@ pub(crate) fn read_csv_source(
     required_columns: &[&str],
     progress: &MultiProgress,
 ) -> Result<(SourceTable, LoadReport), PipelineError> {
-    let file = File::open(path).map_err(|error| PipelineError::io(path, error))?;
-    let file_size = file.metadata().map_err(|error| PipelineError::io(path, error))?.len();
-    let file_name =
-        path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned());
-    let reading = progress
-        .add(ProgressBar::new(file_size).with_style(bytes_style()).with_message(format!("reading {file_name}")));
-
-    let mut buffered = BufReader::new(reading.wrap_read(file));
-    let is_gzip = buffered.fill_buf().map_err(|error| PipelineError::io(path, error))?.starts_with(&GZIP_MAGIC);
-    let mut csv_bytes = Vec::new();
-    let read_result = if is_gzip {
-        MultiGzDecoder::new(buffered).read_to_end(&mut csv_bytes)
-    } else {
-        buffered.read_to_end(&mut csv_bytes)
-    };
-    if let Err(error) = read_result {
-        reading.abandon_with_message(format!("reading {file_name} failed"));
-        return Err(PipelineError::io(path, error));
-    }
+    let Source { bytes: csv_bytes, bar: reading, file_name } = read_source(path, progress)?;
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(csv_bytes.as_slice());
 
     let header = match reader.headers() {
@@ -575,12 +553,6 @@ impl CatalogBuilder {
         ));
         (self.products.into_iter().map(|(_, product)| product).collect(), self.report)
     }
-}
-
-fn bytes_style() -> ProgressStyle {
-    ProgressStyle::with_template("{msg:32} [{bar:30}] {bytes}/{total_bytes} ({eta})")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ")
 }
 
 fn rows_style() -> ProgressStyle {

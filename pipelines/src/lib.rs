@@ -30,6 +30,7 @@ mod interaction_log;
 mod luma;
 mod records;
 mod retail;
+mod source;
 mod store;
 
 pub use catalog_csv::{DroppedRow, LoadReport, RowDropReason};

@@ -16,16 +16,15 @@
 mod cleaning;
 mod derive;
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Cursor, Read};
+use std::io::Cursor;
 use std::path::Path;
 use std::time::Duration;
 
-use flate2::bufread::MultiGzDecoder;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use polars::prelude::{CsvReadOptions, DataFrame, SerReader};
 
 use crate::PipelineError;
+use crate::source::{Source, read_source};
 
 pub use cleaning::{CleaningReport, DropReason, PRODUCT_STOCK_CODE_PATTERN};
 pub use derive::{catalog_columns, interaction_columns};
@@ -44,9 +43,6 @@ mod raw_columns {
     /// Every column, in file order; together they define an "exact duplicate line".
     pub const ALL: [&str; 8] = [INVOICE, STOCK_CODE, DESCRIPTION, QUANTITY, INVOICE_DATE, PRICE, CUSTOMER_ID, COUNTRY];
 }
-
-/// The first two bytes of every gzip stream.
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// How often spinners redraw while polars works.
 const SPINNER_TICK: Duration = Duration::from_millis(120);
@@ -96,22 +92,7 @@ pub fn load_online_retail(path: &Path, progress: &MultiProgress) -> Result<Retai
 
 /// Reads the whole file into memory (decompressing gzip) and parses it with every column as a string.
 fn read_raw_lines(path: &Path, progress: &MultiProgress) -> Result<DataFrame, PipelineError> {
-    let file = File::open(path).map_err(|error| PipelineError::io(path, error))?;
-    let file_size = file.metadata().map_err(|error| PipelineError::io(path, error))?.len();
-    let file_name =
-        path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned());
-
-    let reading = progress
-        .add(ProgressBar::new(file_size).with_style(bytes_style()).with_message(format!("reading {file_name}")));
-    let mut reader = BufReader::new(reading.wrap_read(file));
-    let is_gzip = reader.fill_buf().map_err(|error| PipelineError::io(path, error))?.starts_with(&GZIP_MAGIC);
-    let mut csv_bytes = Vec::new();
-    let read_result = if is_gzip {
-        MultiGzDecoder::new(reader).read_to_end(&mut csv_bytes)
-    } else {
-        reader.read_to_end(&mut csv_bytes)
-    };
-    read_result.map_err(|error| PipelineError::io(path, error))?;
+    let Source { bytes: csv_bytes, bar: reading, file_name } = read_source(path, progress)?;
     reading.finish_with_message(format!("read {file_name}"));
 
     let parsing = start_spinner(progress, "parsing CSV");
@@ -127,12 +108,6 @@ fn read_raw_lines(path: &Path, progress: &MultiProgress) -> Result<DataFrame, Pi
     }
     parsing.finish_with_message(format!("parsed {} lines", raw_lines.height()));
     Ok(raw_lines)
-}
-
-fn bytes_style() -> ProgressStyle {
-    ProgressStyle::with_template("{msg:32} [{bar:30}] {bytes}/{total_bytes} ({eta})")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ")
 }
 
 fn start_spinner(progress: &MultiProgress, message: &'static str) -> ProgressBar {
