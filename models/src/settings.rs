@@ -14,6 +14,57 @@ pub struct IndexSettings {
     pub ranking: RankingWeights,
     /// Which attributes are facets, and the price buckets.
     pub facets: FacetSettings,
+    /// Query-time synonyms: an edit applies to the next search, nothing is reindexed.
+    pub synonyms: Vec<Synonym>,
+}
+
+/// A synonym rule. Terms may be several words (`"sofa bed"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Synonym {
+    /// Every term stands for every other: `["tv", "television"]`.
+    MultiWay {
+        /// At least two terms.
+        terms: Vec<String>,
+    },
+    /// The input also finds the synonyms, not the other way round: `phone` → `smartphone`.
+    OneWay {
+        /// What the shopper types.
+        input: String,
+        /// What it also finds.
+        synonyms: Vec<String>,
+    },
+}
+
+impl Synonym {
+    /// Each phrase that triggers the rule, with the phrases it also searches for.
+    pub fn expansions(&self) -> Vec<(&str, Vec<&str>)> {
+        match self {
+            Synonym::MultiWay { terms } => terms
+                .iter()
+                .map(|term| (term.as_str(), terms.iter().filter(|other| *other != term).map(String::as_str).collect()))
+                .collect(),
+            Synonym::OneWay { input, synonyms } => {
+                vec![(input.as_str(), synonyms.iter().map(String::as_str).collect())]
+            }
+        }
+    }
+
+    /// Checks the rule: enough terms, none blank.
+    pub fn check(&self) -> Result<(), String> {
+        let terms: Vec<&String> = match self {
+            Synonym::MultiWay { terms } if terms.len() < 2 => return Err("a multi-way synonym needs two terms".into()),
+            Synonym::MultiWay { terms } => terms.iter().collect(),
+            Synonym::OneWay { synonyms, .. } if synonyms.is_empty() => {
+                return Err("a one-way synonym needs at least one synonym".into());
+            }
+            Synonym::OneWay { input, synonyms } => std::iter::once(input).chain(synonyms).collect(),
+        };
+        match terms.iter().find(|term| term.trim().is_empty() || term.len() > 200) {
+            Some(bad) => Err(format!("synonym term {bad:?} must be 1 to 200 bytes and not blank")),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Typo tolerance: an edit budget per query word by its length.
@@ -173,6 +224,23 @@ mod tests {
         assert_eq!(partial.typo_tolerance.min_word_len_one_typo, 4);
         assert_eq!(partial.typo_tolerance.min_word_len_two_typos, 9);
         assert!(serde_json::from_str::<IndexSettings>(r#"{"typos": {}}"#).is_err());
+    }
+
+    #[test]
+    fn synonyms_expand_every_way_or_one_way() {
+        let tv = Synonym::MultiWay { terms: vec!["tv".into(), "television".into(), "telly".into()] };
+        assert_eq!(tv.expansions()[1], ("television", vec!["tv", "telly"]));
+        let phone = Synonym::OneWay { input: "phone".into(), synonyms: vec!["smartphone".into()] };
+        assert_eq!(phone.expansions(), vec![("phone", vec!["smartphone"])]);
+        let parsed: IndexSettings = serde_json::from_str(
+            r#"{"synonyms": [{"type": "multi_way", "terms": ["sofa bed", "sleeper sofa"]},
+                             {"type": "one_way", "input": "phone", "synonyms": ["smartphone"]}]}"#,
+        )
+        .expect("synonym settings");
+        assert_eq!(parsed.synonyms.len(), 2);
+        assert!(Synonym::MultiWay { terms: vec!["tv".into()] }.check().is_err());
+        assert!(Synonym::OneWay { input: " ".into(), synonyms: vec!["x".into()] }.check().is_err());
+        assert!(tv.check().is_ok());
     }
 
     proptest! {

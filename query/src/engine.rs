@@ -33,7 +33,7 @@ use tantivy::schema::{Facet, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term};
 use vitrine_indexer::{ProductIndex, TextField, exact_analyzer, stemmed_analyzer};
-use vitrine_models::settings::IndexSettings;
+use vitrine_models::settings::{IndexSettings, Synonym};
 
 use crate::derivations::derivations;
 use crate::error::QueryError;
@@ -138,20 +138,17 @@ fn is_known(index: &ProductIndex, searcher: &Searcher, word: &QueryWord) -> tant
     Ok(false)
 }
 
-/// The query of one word: the best of its tiers.
-fn word_query(
-    index: &ProductIndex,
-    searcher: &Searcher,
-    settings: &IndexSettings,
-    word: &QueryWord,
-) -> tantivy::Result<Box<dyn Query>> {
+/// A term query scored with BM25, weighted.
+fn scored_term(field: tantivy::schema::Field, text: &str, weight: f32) -> Box<dyn Query> {
+    boxed(BoostQuery::new(
+        boxed(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs)),
+        weight,
+    ))
+}
+
+/// The exact (and stemmed) term queries of a word in every text field.
+fn exact_terms(index: &ProductIndex, settings: &IndexSettings, word: &QueryWord) -> Vec<Box<dyn Query>> {
     let fields = index.fields();
-    let scored_term = |field: tantivy::schema::Field, text: &str, weight: f32| {
-        boxed(BoostQuery::new(
-            boxed(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs)),
-            weight,
-        ))
-    };
     let mut exact = Vec::new();
     for text_field in TextField::ALL {
         let weight = field_weight(settings, text_field);
@@ -160,6 +157,18 @@ fn word_query(
             exact.push(scored_term(fields.stemmed(text_field), stem, weight));
         }
     }
+    exact
+}
+
+/// The query of one word: the best of its tiers.
+fn word_query(
+    index: &ProductIndex,
+    searcher: &Searcher,
+    settings: &IndexSettings,
+    word: &QueryWord,
+) -> tantivy::Result<Box<dyn Query>> {
+    let fields = index.fields();
+    let exact = exact_terms(index, settings, word);
     if word.stem.is_none() {
         // A stop word: it may add a little relevance, never count as a matched word.
         return Ok(any_of(exact));
@@ -194,6 +203,71 @@ fn word_query(
     Ok(boxed(DisjunctionMaxQuery::new(tiers)))
 }
 
+/// Query words `start..end` that match a synonym rule's phrase, and what they also search for.
+#[derive(Debug, Clone, PartialEq)]
+struct SynonymSpan {
+    start: usize,
+    end: usize,
+    alternatives: Vec<Vec<QueryWord>>,
+}
+
+/// The words of a synonym phrase, analysed like query words (all finished).
+fn phrase_words(phrase: &str) -> Vec<QueryWord> {
+    let (mut words, _) = query_words(phrase);
+    words.iter_mut().for_each(|word| word.is_prefix = false);
+    words
+}
+
+/// Whether a query word stands for a phrase word: the same word, the same stem, or (for the
+/// unfinished last word) a prefix of it.
+fn stands_for(query: &QueryWord, phrase: &QueryWord) -> bool {
+    query.exact == phrase.exact
+        || (query.stem.is_some() && query.stem == phrase.stem)
+        || (query.is_prefix && phrase.exact.starts_with(&query.exact))
+}
+
+/// Finds, left to right, the longest synonym phrase at each position; spans do not overlap.
+fn synonym_spans(words: &[QueryWord], synonyms: &[Synonym]) -> Vec<SynonymSpan> {
+    if synonyms.is_empty() {
+        return Vec::new();
+    }
+    let rules: Vec<(Vec<QueryWord>, Vec<Vec<QueryWord>>)> = synonyms
+        .iter()
+        .flat_map(Synonym::expansions)
+        .map(|(input, alternatives)| {
+            let alternatives = alternatives.into_iter().map(phrase_words).filter(|words| !words.is_empty()).collect();
+            (phrase_words(input), alternatives)
+        })
+        .filter(|(input, _)| !input.is_empty())
+        .collect();
+    let mut spans = Vec::new();
+    let mut start = 0;
+    while start < words.len() {
+        let mut best: Option<SynonymSpan> = None;
+        for (input, alternatives) in &rules {
+            let end = start + input.len();
+            if end > words.len()
+                || !input.iter().zip(&words[start..end]).all(|(phrase, query)| stands_for(query, phrase))
+            {
+                continue;
+            }
+            match &mut best {
+                Some(span) if span.end == end => span.alternatives.extend(alternatives.iter().cloned()),
+                Some(span) if span.end > end => {}
+                _ => best = Some(SynonymSpan { start, end, alternatives: alternatives.clone() }),
+            }
+        }
+        match best {
+            Some(span) => {
+                start = span.end;
+                spans.push(span);
+            }
+            None => start += 1,
+        }
+    }
+    spans
+}
+
 /// The text part of a search, or `None` for an empty query (browse).
 fn text_query(
     index: &ProductIndex,
@@ -204,10 +278,36 @@ fn text_query(
     if words.is_empty() {
         return Ok(None);
     }
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = words
-        .iter()
-        .map(|word| Ok((Occur::Should, word_query(index, searcher, settings, word)?)))
-        .collect::<tantivy::Result<_>>()?;
+    let spans = synonym_spans(words, &settings.synonyms);
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut position = 0;
+    while position < words.len() {
+        let Some(span) = spans.iter().find(|span| span.start == position) else {
+            clauses.push((Occur::Should, word_query(index, searcher, settings, &words[position])?));
+            position += 1;
+            continue;
+        };
+        // The span's words as typed (each with its typo tiers), or any synonym phrase in full,
+        // worth as many matched words as the span.
+        let span_words = &words[span.start..span.end];
+        let original = span_words
+            .iter()
+            .map(|word| word_query(index, searcher, settings, word))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let mut options = vec![any_of(original)];
+        let matched_words = span_words.iter().filter(|word| word.stem.is_some()).count().max(1) as f32;
+        for alternative in &span.alternatives {
+            let all_words: Vec<(Occur, Box<dyn Query>)> =
+                alternative.iter().map(|word| (Occur::Must, any_of(exact_terms(index, settings, word)))).collect();
+            let all_words = boxed(BooleanQuery::new(all_words));
+            options.push(any_of(vec![
+                boxed(ConstScoreQuery::new(all_words.box_clone(), matched_words * (WORD + EXACT))),
+                all_words,
+            ]));
+        }
+        clauses.push((Occur::Should, boxed(DisjunctionMaxQuery::new(options))));
+        position = span.end;
+    }
     let stems: Vec<(usize, Term)> = words
         .iter()
         .filter_map(|word| {
@@ -447,6 +547,27 @@ fn selected_category(filter: Option<&Value>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn synonym_spans_take_the_longest_phrase_by_word_stem_or_prefix() {
+        let rules = vec![
+            Synonym::MultiWay { terms: vec!["sofa bed".into(), "sleeper sofa".into()] },
+            Synonym::MultiWay { terms: vec!["sofa".into(), "couch".into()] },
+            Synonym::OneWay { input: "tv".into(), synonyms: vec!["television".into()] },
+        ];
+        let (words, _) = query_words("cheap sofa beds");
+        let spans = synonym_spans(&words, &rules);
+        assert_eq!(spans.len(), 1);
+        assert_eq!((spans[0].start, spans[0].end), (1, 3), "`sofa beds` is `sofa bed` by stem, longest first");
+        assert_eq!(spans[0].alternatives[0].iter().map(|w| w.exact.as_str()).collect::<Vec<_>>(), ["sleeper", "sofa"]);
+
+        let (words, _) = query_words("big tv");
+        assert_eq!(synonym_spans(&words, &rules)[0].alternatives[0][0].exact, "television");
+        let (words, _) = query_words("television");
+        assert!(synonym_spans(&words, &rules).is_empty(), "one-way rules do not run backwards");
+        let (words, _) = query_words("grey cou");
+        assert_eq!(synonym_spans(&words, &rules)[0].alternatives[0][0].exact, "sofa", "a prefix while typing");
+    }
 
     #[test]
     fn query_words_mark_stop_words_and_the_unfinished_last_word() {

@@ -174,3 +174,32 @@ fn bad_requests_are_user_errors() {
         assert!(shop.search(json!({"q": q})).is_ok(), "{q}");
     }
 }
+
+#[test]
+fn synonyms_apply_at_query_time_with_typos_and_multi_word_phrases() {
+    let mut shop = Shop::new(vec![
+        json!({"id": "tv", "title": "Samsung 55 inch television", "popularity": 5}),
+        json!({"id": "sleeper", "title": "Grey sleeper sofa", "popularity": 5}),
+        json!({"id": "stand", "title": "Wooden stand", "popularity": 1}),
+        json!({"id": "phone", "title": "Android smartphone", "popularity": 1}),
+    ]);
+    assert!(shop.ids(json!({"q": "tv "})).is_empty(), "no synonyms yet");
+
+    shop.settings.synonyms = serde_json::from_value(json!([
+        {"type": "multi_way", "terms": ["tv", "television"]},
+        {"type": "multi_way", "terms": ["sofa bed", "sleeper sofa"]},
+        {"type": "one_way", "input": "phone", "synonyms": ["smartphone"]}
+    ]))
+    .expect("synonym rules");
+    // The same index, new settings: no reindexing.
+    assert_eq!(shop.ids(json!({"q": "tv "})), ["tv"]);
+    assert_eq!(shop.ids(json!({"q": "samsung tv "})), ["tv"]);
+    assert_eq!(shop.ids(json!({"q": "sofa bed "})), ["sleeper"], "multi-word, one way round");
+    assert_eq!(shop.ids(json!({"q": "grey sofa beds "})), ["sleeper"], "by stem");
+    assert_eq!(shop.ids(json!({"q": "wooden tv stnad "}))[0], "stand", "a typo beside a synonym");
+    assert_eq!(shop.ids(json!({"q": "samsng tv "})), ["tv"], "typo on one word, synonym on the other");
+    assert_eq!(shop.ids(json!({"q": "phone "})), ["phone"]);
+    assert!(shop.ids(json!({"q": "smartphone "})).contains(&"phone".to_owned()));
+    shop.settings.synonyms.clear();
+    assert!(shop.ids(json!({"q": "tv "})).is_empty(), "removing a rule takes effect at once");
+}

@@ -204,6 +204,14 @@ fn check_settings(settings: &IndexSettings) -> Result<(), ApiError> {
     if settings.facets.max_values_per_facet == 0 || settings.facets.max_values_per_facet > 1_000 {
         return invalid("`facets.max_values_per_facet` must be between 1 and 1000");
     }
+    if settings.synonyms.len() > 10_000 {
+        return invalid("at most 10,000 synonym rules");
+    }
+    for (position, synonym) in settings.synonyms.iter().enumerate() {
+        synonym
+            .check()
+            .map_err(|reason| ApiError::new(ErrorCode::InvalidSettings, format!("synonyms[{position}]: {reason}")))?;
+    }
     Ok(())
 }
 

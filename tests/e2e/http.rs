@@ -376,6 +376,10 @@ async fn bad_searches_get_stable_codes_never_a_500() {
     let answer =
         call(&server, request(Method::PUT, "/v1/indexes/shop/settings", None, Some(&bad_settings.to_string()))).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_settings".into()));
+    let lonely_synonym = json!({"synonyms": [{"type": "multi_way", "terms": ["tv"]}]});
+    let answer =
+        call(&server, request(Method::PUT, "/v1/indexes/shop/settings", None, Some(&lonely_synonym.to_string()))).await;
+    assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_settings".into()));
     let unknown_key = json!({"typos": {}});
     let answer =
         call(&server, request(Method::PUT, "/v1/indexes/shop/settings", None, Some(&unknown_key.to_string()))).await;
