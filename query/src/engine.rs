@@ -38,6 +38,7 @@ use vitrine_models::settings::{IndexSettings, Synonym};
 use crate::derivations::derivations;
 use crate::error::QueryError;
 use crate::filters::{FacetField, FilterClause, parse_filters};
+use crate::highlight::Highlighter;
 use crate::request::{Hit, MAX_QUERY_WORDS, SearchRequest, SearchResponse, SortOrder};
 
 /// Score of a matched word, whatever its tier: more matched words always rank first (a word's
@@ -517,11 +518,14 @@ pub fn search(
         read_facet_pass(&[field], &results, &categories, &category_node, &mut counts)?;
     }
 
+    let highlighter = text.as_deref().map(|text| Highlighter::new(&searcher, text, fields)).transpose()?;
     let hits = ranked
         .into_iter()
         .map(|(score, address)| {
             let document = index.product_at(&searcher, address)?;
-            Ok(Hit { id: document.id.to_string(), score, document, highlight: BTreeMap::new() })
+            let highlight =
+                highlighter.as_ref().map(|highlighter| highlighter.highlight(&document)).unwrap_or_default();
+            Ok(Hit { id: document.id.to_string(), score, document, highlight })
         })
         .collect::<Result<Vec<_>, tantivy::TantivyError>>()?;
     Ok(SearchResponse {

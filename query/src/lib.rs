@@ -9,6 +9,7 @@ mod derivations;
 mod engine;
 mod error;
 mod filters;
+mod highlight;
 mod request;
 
 pub use engine::search;

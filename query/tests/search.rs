@@ -61,6 +61,10 @@ fn catalog() -> Vec<Value> {
 fn exact_matches_rank_above_one_typo_above_two_typos() {
     let shop = Shop::new(catalog());
     // "candle" is exact for `candle`, stemmed-exact for `candles` ("candl"), one typo from `handle`.
+    let response = shop.search(json!({"q": "candle"})).expect("search");
+    let highlights: Vec<_> = response.hits.iter().map(|hit| hit.highlight["title"].as_str()).collect();
+    assert!(highlights.contains(&"Set of three <em>candles</em>"), "stemmed match: {highlights:?}");
+    assert!(highlights.contains(&"Vanilla scented <em>candle</em>"), "{highlights:?}");
     let ids = shop.ids(json!({"q": "candle "}));
     assert_eq!(ids.len(), 3, "{ids:?}");
     assert_eq!(ids[2], "handle", "the one-typo match comes after the exact ones: {ids:?}");
@@ -199,6 +203,11 @@ fn synonyms_apply_at_query_time_with_typos_and_multi_word_phrases() {
     assert_eq!(shop.ids(json!({"q": "wooden tv stnad "}))[0], "stand", "a typo beside a synonym");
     assert_eq!(shop.ids(json!({"q": "samsng tv "})), ["tv"], "typo on one word, synonym on the other");
     assert_eq!(shop.ids(json!({"q": "phone "})), ["phone"]);
+    let response = shop.search(json!({"q": "samsng tv"})).expect("search");
+    assert_eq!(
+        response.hits[0].highlight["title"], "<em>Samsung</em> 55 inch <em>television</em>",
+        "typo and synonym matches are highlighted"
+    );
     assert!(shop.ids(json!({"q": "smartphone "})).contains(&"phone".to_owned()));
     shop.settings.synonyms.clear();
     assert!(shop.ids(json!({"q": "tv "})).is_empty(), "removing a rule takes effect at once");
