@@ -9,9 +9,10 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use tantivy::Searcher;
 use tantivy::query::Query;
+use tantivy::schema::Field;
 use tantivy::snippet::SnippetGenerator;
+use tantivy::{Score, Searcher};
 use vitrine_indexer::{ProductFields, TextField};
 use vitrine_models::Product;
 
@@ -24,16 +25,26 @@ pub(crate) struct Highlighter {
 }
 
 impl Highlighter {
-    /// The highlighter of `query` (the text part of a search).
+    /// The highlighter of `query` (the text part of a search). The query's terms are collected
+    /// in one walk; no term statistics are read (the whole text is the fragment, so fragment
+    /// scores do not matter).
     pub(crate) fn new(searcher: &Searcher, query: &dyn Query, fields: &ProductFields) -> tantivy::Result<Self> {
+        let highlighted = [TextField::Title, TextField::Brand];
+        let mut terms: BTreeMap<Field, BTreeMap<String, Score>> = BTreeMap::new();
+        query.query_terms(&mut |term, _| {
+            if let Some(text) = term.value().as_str() {
+                terms.entry(term.field()).or_default().insert(text.to_owned(), 1.0);
+            }
+        });
         let mut generators = Vec::new();
-        for text_field in [TextField::Title, TextField::Brand] {
-            let mut pair = [
-                SnippetGenerator::create(searcher, query, fields.exact(text_field))?,
-                SnippetGenerator::create(searcher, query, fields.stemmed(text_field))?,
-            ];
-            pair.iter_mut().for_each(|generator| generator.set_max_num_chars(MAX_HIGHLIGHT_CHARS));
-            generators.push((text_field, pair));
+        for text_field in highlighted {
+            let generator = |field: Field| -> tantivy::Result<SnippetGenerator> {
+                let tokenizer = searcher.index().tokenizer_for_field(field)?;
+                let field_terms = terms.get(&field).cloned().unwrap_or_default();
+                Ok(SnippetGenerator::new(field_terms, tokenizer, field, MAX_HIGHLIGHT_CHARS))
+            };
+            generators
+                .push((text_field, [generator(fields.exact(text_field))?, generator(fields.stemmed(text_field))?]));
         }
         Ok(Highlighter { generators })
     }
