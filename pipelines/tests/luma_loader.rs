@@ -20,32 +20,19 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use indicatif::{MultiProgress, ProgressDrawTarget};
 use vitrine_models::{AttributeValue, Currency, Money, Product, ProductDraft};
 use vitrine_pipelines::{LoadReport, RowDropReason, load_luma};
 
-fn excerpt_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/luma_excerpt.csv")
-}
+mod common;
 
-fn silent_progress() -> MultiProgress {
-    MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
+use common::{fixture, list, product, silent_progress, text};
+
+fn excerpt_path() -> PathBuf {
+    fixture("luma_excerpt.csv")
 }
 
 fn load_excerpt() -> (Vec<Product>, LoadReport) {
     load_luma(&excerpt_path(), &silent_progress()).expect("the excerpt loads")
-}
-
-fn product<'a>(products: &'a [Product], id: &str) -> &'a Product {
-    products.iter().find(|product| product.id.as_str() == id).unwrap_or_else(|| panic!("product {id} exists"))
-}
-
-fn text(value: &str) -> AttributeValue {
-    AttributeValue::Text(value.to_owned())
-}
-
-fn list(values: &[&str]) -> AttributeValue {
-    AttributeValue::List(values.iter().map(|value| (*value).to_owned()).collect())
 }
 
 fn usd(cents: i64) -> Option<Money> {
