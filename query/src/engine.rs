@@ -57,15 +57,15 @@ const PHRASE_SLOP: u32 = 2;
 
 /// One analysed query word.
 #[derive(Debug, Clone, PartialEq)]
-struct QueryWord {
+pub(crate) struct QueryWord {
     /// Position among the query's words (stop words included).
-    position: usize,
+    pub(crate) position: usize,
     /// The word as the exact analyzer gives it.
-    exact: String,
+    pub(crate) exact: String,
     /// Its stem, or `None` for a stop word.
-    stem: Option<String>,
+    pub(crate) stem: Option<String>,
     /// The last word, not followed by a space: it may be unfinished.
-    is_prefix: bool,
+    pub(crate) is_prefix: bool,
 }
 
 fn analyse(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
@@ -78,7 +78,7 @@ fn analyse(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
 }
 
 /// Splits a query into words; returns them and the words past [`MAX_QUERY_WORDS`].
-fn query_words(q: &str) -> (Vec<QueryWord>, Vec<String>) {
+pub(crate) fn query_words(q: &str) -> (Vec<QueryWord>, Vec<String>) {
     let mut exact = exact_analyzer();
     let mut stemmed = stemmed_analyzer();
     let mut tokens = analyse(&mut exact, q);

@@ -11,8 +11,10 @@ mod error;
 mod filters;
 mod highlight;
 mod request;
+mod suggest;
 
 pub use engine::search;
 pub use error::QueryError;
 pub use filters::FacetField;
 pub use request::{Hit, MAX_PER_PAGE, MAX_QUERY_CHARS, SearchRequest, SearchResponse, SortOrder};
+pub use suggest::{MAX_SUGGESTIONS, Suggestions, suggest};

@@ -212,3 +212,19 @@ fn synonyms_apply_at_query_time_with_typos_and_multi_word_phrases() {
     shop.settings.synonyms.clear();
     assert!(shop.ids(json!({"q": "tv "})).is_empty(), "removing a rule takes effect at once");
 }
+
+#[test]
+fn suggest_completes_the_last_word_with_typos_and_offers_products() {
+    let shop = Shop::new(catalog());
+    let index = shop.catalog.get(&shop.name).expect("index");
+    let suggestions = vitrine_query::suggest(&index, &shop.settings, "lawn sprin", 5).expect("suggest");
+    assert_eq!(suggestions.queries, ["lawn sprinkler"]);
+    assert_eq!(suggestions.products[0].id, "sprinkler");
+    let typo = vitrine_query::suggest(&index, &shop.settings, "ceramc", 5).expect("suggest");
+    assert_eq!(typo.queries, ["ceramic"], "a typo in the prefix");
+    assert_eq!(typo.products.len(), 2);
+    let candles = vitrine_query::suggest(&index, &shop.settings, "cand", 5).expect("suggest");
+    assert_eq!(candles.queries, ["candle", "candles"], "equally frequent: alphabetical");
+    assert!(vitrine_query::suggest(&index, &shop.settings, "", 5).expect("suggest").products.is_empty());
+    assert!(vitrine_query::suggest(&index, &shop.settings, "mug", 0).is_err());
+}

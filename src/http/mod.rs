@@ -79,6 +79,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/indexes/{index}", get(routes::get_index))
         .route("/v1/indexes/{index}/documents/{id}", get(routes::get_document))
         .route("/v1/indexes/{index}/search", axum::routing::post(routes::search))
+        .route("/v1/indexes/{index}/suggest", get(routes::suggest))
         .route_layer(from_fn_with_state(keys.clone(), auth::require_search_key));
     let admin = Router::new()
         .route("/metrics", get(routes::metrics))

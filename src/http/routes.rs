@@ -163,6 +163,33 @@ pub async fn search(
     Ok(Json(body))
 }
 
+/// The parameters of `GET /v1/indexes/{index}/suggest`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestParams {
+    /// What the shopper has typed so far.
+    #[serde(default)]
+    q: String,
+    /// Suggestions of each kind (default 5, at most 20).
+    limit: Option<usize>,
+}
+
+/// `GET /v1/indexes/{index}/suggest?q=...`: query completions and products for autocomplete.
+pub async fn suggest(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    params: Result<axum::extract::Query<SuggestParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<vitrine_query::Suggestions>, ApiError> {
+    let axum::extract::Query(params) = params?;
+    let name = IndexName::new(index)?;
+    let suggestions = blocking(move || {
+        let index = state.catalog.get(&name)?;
+        Ok(vitrine_query::suggest(&index, &index.settings(), &params.q, params.limit.unwrap_or(5))?)
+    })
+    .await?;
+    Ok(Json(suggestions))
+}
+
 /// `GET /v1/indexes/{index}/settings` (admin).
 pub async fn get_settings(
     State(state): State<AppState>,

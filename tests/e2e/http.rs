@@ -331,6 +331,15 @@ async fn search_answers_in_the_documented_shape() {
     assert!(body["took_ms"].is_number());
     assert!(body["query_id"].as_str().is_some_and(|id| id.len() == 36));
 
+    let answer = get(&server, "/v1/indexes/shop/suggest?q=ceramic%20trin&limit=3", None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(answer.json()["queries"], json!(["ceramic trinket"]));
+    assert_eq!(answer.json()["products"][0]["id"], "21232");
+    let answer = get(&server, "/v1/indexes/shop/suggest?q=x&limit=500", None).await;
+    assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_pagination".into()));
+    let answer = get(&server, "/v1/indexes/shop/suggest?q=x&limit=many", None).await;
+    assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_parameter".into()));
+
     let browse = post(&server, "/v1/indexes/shop/search", &json!({"q": ""})).await.json();
     let ids: Vec<_> = browse["hits"].as_array().expect("hits").iter().map(|hit| hit["id"].clone()).collect();
     assert_eq!(ids, [json!("85123A"), json!("84879"), json!("21232")], "an empty query browses by popularity");
