@@ -21,6 +21,9 @@ pub enum CatalogError {
         /// Why.
         source: std::io::Error,
     },
+    /// Settings given to an index are not valid (a user error: the message says why).
+    #[error("invalid settings: {0}")]
+    InvalidSettings(String),
     /// An index's settings file is not valid.
     #[error("settings file {path} is not valid: {reason}")]
     Settings {

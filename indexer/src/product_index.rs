@@ -39,7 +39,7 @@ impl ProductIndex {
     /// Opens the index in `folder`, creating it (and the folder) if there is none, with its
     /// settings from `settings_path` (defaults when the file does not exist).
     pub fn open_or_create(folder: &Path, settings_path: &Path) -> Result<ProductIndex, CatalogError> {
-        let settings = match std::fs::read(settings_path) {
+        let settings: IndexSettings = match std::fs::read(settings_path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| CatalogError::Settings {
                 path: settings_path.to_owned(),
                 reason: error.to_string(),
@@ -47,6 +47,7 @@ impl ProductIndex {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => IndexSettings::default(),
             Err(source) => return Err(CatalogError::Io { path: settings_path.to_owned(), source }),
         };
+        settings.check().map_err(|reason| CatalogError::Settings { path: settings_path.to_owned(), reason })?;
         std::fs::create_dir_all(folder).map_err(|source| CatalogError::Io { path: folder.to_owned(), source })?;
         let directory = MmapDirectory::open(folder).map_err(|error| CatalogError::search(folder, error.into()))?;
         let (schema, _) = ProductFields::schema();
@@ -75,9 +76,10 @@ impl ProductIndex {
         self.settings.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// Replaces the settings and saves them (atomically: temporary file, then rename). They take
+    /// Checks, replaces and saves the settings (atomically: temporary file, then rename). They take
     /// effect for the next search; nothing is reindexed.
     pub fn set_settings(&self, settings: IndexSettings) -> Result<(), CatalogError> {
+        settings.check().map_err(CatalogError::InvalidSettings)?;
         let path = &self.settings_path;
         let temporary = path.with_extension("json.tmp");
         let bytes = serde_json::to_vec_pretty(&settings)

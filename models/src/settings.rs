@@ -18,6 +18,31 @@ pub struct IndexSettings {
     pub synonyms: Vec<Synonym>,
 }
 
+impl IndexSettings {
+    /// Checks values serde cannot: ascending finite price buckets, consistent typo lengths,
+    /// bounded facet sizes, well-formed synonym rules. Returns what is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        let buckets = &self.facets.price_buckets;
+        if buckets.iter().any(|bound| !bound.is_finite()) || buckets.windows(2).any(|pair| pair[0] >= pair[1]) {
+            return Err("`facets.price_buckets` must be finite and strictly ascending".into());
+        }
+        let typos = &self.typo_tolerance;
+        if typos.min_word_len_one_typo == 0 || typos.min_word_len_two_typos < typos.min_word_len_one_typo {
+            return Err("typo word lengths must satisfy 1 <= min_word_len_one_typo <= min_word_len_two_typos".into());
+        }
+        if self.facets.max_values_per_facet == 0 || self.facets.max_values_per_facet > 1_000 {
+            return Err("`facets.max_values_per_facet` must be between 1 and 1000".into());
+        }
+        if self.synonyms.len() > 10_000 {
+            return Err("at most 10,000 synonym rules".into());
+        }
+        for (position, synonym) in self.synonyms.iter().enumerate() {
+            synonym.check().map_err(|reason| format!("synonyms[{position}]: {reason}"))?;
+        }
+        Ok(())
+    }
+}
+
 /// A synonym rule. Terms may be several words (`"sofa bed"`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -241,6 +266,22 @@ mod tests {
         assert!(Synonym::MultiWay { terms: vec!["tv".into()] }.check().is_err());
         assert!(Synonym::OneWay { input: " ".into(), synonyms: vec!["x".into()] }.check().is_err());
         assert!(tv.check().is_ok());
+    }
+
+    #[test]
+    fn settings_checks_catch_what_serde_cannot() {
+        assert!(IndexSettings::default().check().is_ok());
+        let mut descending = IndexSettings::default();
+        descending.facets.price_buckets = vec![10.0, 5.0];
+        assert!(descending.check().is_err());
+        let mut lengths = IndexSettings::default();
+        lengths.typo_tolerance.min_word_len_two_typos = 3;
+        assert!(lengths.check().is_err());
+        let lonely = IndexSettings {
+            synonyms: vec![Synonym::MultiWay { terms: vec!["tv".into()] }],
+            ..IndexSettings::default()
+        };
+        assert_eq!(lonely.check(), Err("synonyms[0]: a multi-way synonym needs two terms".into()));
     }
 
     proptest! {

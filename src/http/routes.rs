@@ -19,6 +19,7 @@ impl From<CatalogError> for ApiError {
             CatalogError::IndexNotFound(name) => {
                 ApiError::new(ErrorCode::IndexNotFound, format!("index `{name}` not found"))
             }
+            CatalogError::InvalidSettings(reason) => ApiError::new(ErrorCode::InvalidSettings, reason),
             other => ApiError::internal(other),
         }
     }
@@ -212,34 +213,9 @@ pub async fn put_settings(
         ErrorCode::MalformedPayload => ApiError::new(ErrorCode::InvalidSettings, error.message),
         _ => error,
     })?;
-    check_settings(&settings)?;
     let saved = settings.clone();
     blocking(move || Ok(state.catalog.get_or_create(&name)?.set_settings(saved)?)).await?;
     Ok(Json(settings))
-}
-
-fn check_settings(settings: &IndexSettings) -> Result<(), ApiError> {
-    let invalid = |message: &str| Err(ApiError::new(ErrorCode::InvalidSettings, message));
-    let buckets = &settings.facets.price_buckets;
-    if buckets.iter().any(|bound| !bound.is_finite()) || buckets.windows(2).any(|pair| pair[0] >= pair[1]) {
-        return invalid("`facets.price_buckets` must be finite and strictly ascending");
-    }
-    let typos = &settings.typo_tolerance;
-    if typos.min_word_len_one_typo == 0 || typos.min_word_len_two_typos < typos.min_word_len_one_typo {
-        return invalid("typo word lengths must satisfy 1 <= min_word_len_one_typo <= min_word_len_two_typos");
-    }
-    if settings.facets.max_values_per_facet == 0 || settings.facets.max_values_per_facet > 1_000 {
-        return invalid("`facets.max_values_per_facet` must be between 1 and 1000");
-    }
-    if settings.synonyms.len() > 10_000 {
-        return invalid("at most 10,000 synonym rules");
-    }
-    for (position, synonym) in settings.synonyms.iter().enumerate() {
-        synonym
-            .check()
-            .map_err(|reason| ApiError::new(ErrorCode::InvalidSettings, format!("synonyms[{position}]: {reason}")))?;
-    }
-    Ok(())
 }
 
 /// Any path no route has.
