@@ -24,12 +24,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use vitrine_models::{AttributeValue, Product, ProductDraft};
+use vitrine_models::{AttributeValue, Product};
 use vitrine_pipelines::{LoadReport, PipelineError, RowDropReason, load_grocery};
 
 mod common;
 
-use common::{fixture, list, product, silent_progress, text};
+use common::{assert_every_product_revalidates, fixture, list, product, silent_progress, text};
 
 fn excerpt_path() -> PathBuf {
     fixture("openfoodfacts_excerpt.csv")
@@ -170,10 +170,7 @@ fn rows_with_line_breaks_keep_their_place() {
 #[test]
 fn every_product_passes_validation_again() {
     let (products, _) = load_excerpt();
-    for product in &products {
-        let again = Product::try_from(ProductDraft::from(product.clone())).expect("a loaded product re-validates");
-        assert_eq!(&again, product);
-    }
+    assert_every_product_revalidates(&products);
 }
 
 #[test]

@@ -20,12 +20,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use vitrine_models::{AttributeValue, Currency, Money, Product, ProductDraft};
+use vitrine_models::{AttributeValue, Currency, Money, Product};
 use vitrine_pipelines::{LoadReport, RowDropReason, load_luma};
 
 mod common;
 
-use common::{fixture, list, product, silent_progress, text};
+use common::{assert_every_product_revalidates, fixture, list, product, silent_progress, text};
 
 fn excerpt_path() -> PathBuf {
     fixture("luma_excerpt.csv")
@@ -184,10 +184,7 @@ fn products_come_in_file_order_even_when_variants_precede_their_parent() {
 #[test]
 fn every_product_passes_validation_again() {
     let (products, _) = load_excerpt();
-    for product in &products {
-        let again = Product::try_from(ProductDraft::from(product.clone())).expect("a loaded product re-validates");
-        assert_eq!(&again, product);
-    }
+    assert_every_product_revalidates(&products);
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use indicatif::{MultiProgress, ProgressDrawTarget};
-use vitrine_models::{AttributeValue, Product};
+use vitrine_models::{AttributeValue, Product, ProductDraft};
 
 /// A fixture file under `tests/fixtures/`.
 pub fn fixture(name: &str) -> PathBuf {
@@ -30,4 +30,12 @@ pub fn text(value: &str) -> AttributeValue {
 /// A list attribute.
 pub fn list(values: &[&str]) -> AttributeValue {
     AttributeValue::List(values.iter().map(|value| (*value).to_owned()).collect())
+}
+
+/// Asserts that every loaded product survives a round trip through its wire form and validation.
+pub fn assert_every_product_revalidates(products: &[Product]) {
+    for product in products {
+        let again = Product::try_from(ProductDraft::from(product.clone())).expect("a loaded product re-validates");
+        assert_eq!(&again, product);
+    }
 }
