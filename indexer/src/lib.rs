@@ -12,4 +12,6 @@ mod schema;
 
 pub use catalog::{Catalog, CatalogError, IndexSummary, UpsertReport};
 pub use product_index::ProductIndex;
-pub use schema::{EXACT_ANALYZER, ProductFields, STEMMED_ANALYZER, TextField, exact_analyzer, stemmed_analyzer};
+pub use schema::{
+    EXACT_ANALYZER, ProductFields, STEMMED_ANALYZER, TextField, exact_analyzer, group_key, stemmed_analyzer,
+};

@@ -118,6 +118,15 @@ pub struct ProductFields {
     pub attrs: Field,
     /// The parent product of a variant (raw string, fast).
     pub parent_id: Field,
+    /// The product family (fast, u64): [`group_key`] of the parent id for a variant, of the
+    /// product's own id otherwise, so a parent and its variants share it (variant collapsing).
+    pub group: Field,
+}
+
+/// The family key of a product id: 64-bit FNV-1a of its bytes, stable across versions and
+/// platforms because it is stored in the index.
+pub fn group_key(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
 }
 
 const TEXT_FIELD_NAMES: [(&str, &str); 5] = [
@@ -158,6 +167,7 @@ impl ProductFields {
             brand: builder.add_text_field("brand", STRING | FAST),
             attrs: builder.add_json_field("attrs", JsonObjectOptions::from(STRING | FAST)),
             parent_id: builder.add_text_field("parent_id", STRING | FAST),
+            group: builder.add_u64_field("group", FAST),
         };
         (builder.build(), fields)
     }
@@ -192,6 +202,7 @@ impl ProductFields {
             brand: field("brand")?,
             attrs: field("attrs")?,
             parent_id: field("parent_id")?,
+            group: field("group")?,
         })
     }
 
@@ -261,6 +272,7 @@ impl ProductFields {
         if let Some(parent) = &product.parent_id {
             document.add_text(self.parent_id, parent.as_str());
         }
+        document.add_u64(self.group, group_key(product.parent_id.as_ref().unwrap_or(&product.id).as_str()));
         document
     }
 }
@@ -312,5 +324,14 @@ mod tests {
         assert_eq!(again.stemmed(TextField::Description), fields.stemmed(TextField::Description));
         assert_eq!(again.exact(TextField::Brand), fields.exact(TextField::Brand));
         assert_eq!(again.parent_id, fields.parent_id);
+        assert_eq!(again.group, fields.group);
+    }
+
+    #[test]
+    fn group_keys_are_stable_fnv1a() {
+        // Reference values of 64-bit FNV-1a: a changed key would split families of stored indexes.
+        assert_eq!(group_key(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(group_key("a"), 0xaf63_dc4c_8601_ec8c);
+        assert_ne!(group_key("MH01"), group_key("MH02"));
     }
 }

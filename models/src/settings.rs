@@ -1,8 +1,14 @@
-//! Per-index settings: typo tolerance, ranking weights, facets. Stored beside each index as
-//! `settings.json`; every field has a default, so `{}` is a valid settings document and unknown
-//! keys are refused.
+//! Per-index settings: typo tolerance, ranking weights, facets, synonyms, merchandising rules.
+//! Stored beside each index as `settings.json`; every field has a default, so `{}` is a valid
+//! settings document and unknown keys are refused.
 
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ids::ProductId;
 
 /// All settings of one index.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -16,7 +22,31 @@ pub struct IndexSettings {
     pub facets: FacetSettings,
     /// Query-time synonyms: an edit applies to the next search, nothing is reindexed.
     pub synonyms: Vec<Synonym>,
+    /// Merchandising rules: pin, hide, boost or bury products for chosen queries.
+    pub rules: Vec<Rule>,
+    /// How variants (products with a `parent_id`) are shown.
+    pub variants: VariantSettings,
 }
+
+/// How variants are shown in results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VariantSettings {
+    /// One result per product family (a parent and its variants), ranked by its best match and
+    /// shown as the parent with the best-matching variant's id (default on). Facet counts count
+    /// variants, so `colour` and `size` count the SKUs that have them.
+    pub collapse: bool,
+}
+
+impl Default for VariantSettings {
+    fn default() -> Self {
+        VariantSettings { collapse: true }
+    }
+}
+
+/// The settings' parts, each readable and replaceable on its own
+/// (`/v1/indexes/{index}/settings/{part}`).
+pub const SETTINGS_PARTS: [&str; 6] = ["typo_tolerance", "ranking", "facets", "synonyms", "rules", "variants"];
 
 impl IndexSettings {
     /// Checks values serde cannot: ascending finite price buckets, consistent typo lengths,
@@ -39,8 +69,174 @@ impl IndexSettings {
         for (position, synonym) in self.synonyms.iter().enumerate() {
             synonym.check().map_err(|reason| format!("synonyms[{position}]: {reason}"))?;
         }
+        if self.rules.len() > MAX_RULES {
+            return Err(format!("at most {MAX_RULES} merchandising rules"));
+        }
+        let mut ids = HashSet::new();
+        for (position, rule) in self.rules.iter().enumerate() {
+            rule.check().map_err(|reason| format!("rules[{position}] (`{}`): {reason}", rule.id))?;
+            if !ids.insert(rule.id.as_str()) {
+                return Err(format!("rules[{position}]: the id `{}` is used twice", rule.id));
+            }
+        }
         Ok(())
     }
+}
+
+/// The most merchandising rules per index.
+pub const MAX_RULES: usize = 1_000;
+/// The deepest position a product can be pinned at (1-based).
+pub const MAX_PIN_POSITION: usize = 1_000;
+
+/// A merchandising rule: when a query matches its condition (and today is inside its validity
+/// window), it pins, hides, boosts or buries products. Rules act after the shopper's filters:
+/// a pinned product that fails them is not shown.
+///
+/// ```json
+/// {"id": "summer-fans", "condition": {"query": "fan", "match": "contains"},
+///  "pin": [{"id": "22138", "position": 1}], "hide": ["21094"],
+///  "boost": [{"filter": {"brand": ["Acme"]}, "weight": 2}], "bury": [{"filter": {"in_stock": false}}],
+///  "valid_from": "2026-06-01T00:00:00Z", "valid_until": "2026-09-01T00:00:00Z"}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// The merchant's name for the rule; unique within the index, reported in `applied_rules`.
+    pub id: String,
+    /// Off: the rule is kept but never applied.
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+    /// Which queries trigger the rule; none means every search, browsing included.
+    #[serde(default)]
+    pub condition: Option<RuleCondition>,
+    /// Not applied before this instant.
+    #[serde(default)]
+    pub valid_from: Option<DateTime<Utc>>,
+    /// Not applied from this instant on.
+    #[serde(default)]
+    pub valid_until: Option<DateTime<Utc>>,
+    /// Products put at fixed positions.
+    #[serde(default)]
+    pub pin: Vec<Pin>,
+    /// Products never shown (nor counted) for the matching queries; hiding a parent product
+    /// hides its variants too.
+    #[serde(default)]
+    pub hide: Vec<ProductId>,
+    /// Products matching a filter, ranked higher.
+    #[serde(default)]
+    pub boost: Vec<FilterBoost>,
+    /// Products matching a filter, ranked lower.
+    #[serde(default)]
+    pub bury: Vec<FilterBoost>,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+impl Rule {
+    /// Checks what serde cannot: a name, positions, weights, a consistent window, some effect.
+    /// Filters are checked against the index's fields by the query crate.
+    pub fn check(&self) -> Result<(), String> {
+        if self.id.trim().is_empty() || self.id.len() > 200 {
+            return Err("`id` must be 1 to 200 bytes and not blank".into());
+        }
+        if self.pin.is_empty() && self.hide.is_empty() && self.boost.is_empty() && self.bury.is_empty() {
+            return Err("a rule needs at least one of `pin`, `hide`, `boost`, `bury`".into());
+        }
+        if let (Some(from), Some(until)) = (self.valid_from, self.valid_until)
+            && from >= until
+        {
+            return Err("`valid_from` must be before `valid_until`".into());
+        }
+        if let Some(condition) = &self.condition
+            && condition.query.len() > 512
+        {
+            return Err("`condition.query` is longer than 512 bytes".into());
+        }
+        let mut positions = HashSet::new();
+        for pin in &self.pin {
+            if !(1..=MAX_PIN_POSITION).contains(&pin.position) {
+                return Err(format!("pin positions are 1 to {MAX_PIN_POSITION}; got {}", pin.position));
+            }
+            if !positions.insert(pin.position) {
+                return Err(format!("two products are pinned at position {}", pin.position));
+            }
+            if self.hide.contains(&pin.id) {
+                return Err(format!("`{}` is both pinned and hidden", pin.id));
+            }
+        }
+        let mut pinned = HashSet::new();
+        if let Some(pin) = self.pin.iter().find(|pin| !pinned.insert(&pin.id)) {
+            return Err(format!("`{}` is pinned twice", pin.id));
+        }
+        for boost in self.boost.iter().chain(&self.bury) {
+            if !boost.weight.is_finite() || boost.weight <= 0.0 || boost.weight > 100.0 {
+                return Err("a boost or bury `weight` must be above 0 and at most 100".into());
+            }
+            if !boost.filter.is_object() {
+                return Err("a boost or bury `filter` must be a filter object".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the rule may apply at `now` (enabled and inside its window).
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.enabled
+            && self.valid_from.is_none_or(|from| from <= now)
+            && self.valid_until.is_none_or(|until| now < until)
+    }
+}
+
+/// The queries a rule applies to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleCondition {
+    /// The query text, compared word by word after the same normalisation as searches (case,
+    /// accents and punctuation do not matter). An empty `exact` query matches browsing.
+    pub query: String,
+    /// `exact` (the whole query) or `contains` (these words, in this order, inside the query).
+    #[serde(default, rename = "match")]
+    pub matching: QueryMatch,
+}
+
+/// How a rule's query is compared with the shopper's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryMatch {
+    /// The same words.
+    #[default]
+    Exact,
+    /// The rule's words appear together, in order, in the query.
+    Contains,
+}
+
+/// A product pinned at a position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pin {
+    /// The product.
+    pub id: ProductId,
+    /// Its position, 1-based, counted across pages.
+    pub position: usize,
+}
+
+/// Products matching a filter (the search filter syntax), moved up (`boost`) or down (`bury`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterBoost {
+    /// Which products, as a search filter object: `{"brand": ["Acme"], "in_stock": true}`.
+    pub filter: Value,
+    /// How strongly (default 1): under relevance ranking each unit is worth one typo tier, and
+    /// 10 units one matched query word; when browsing, boosted products come first and buried
+    /// ones last, by weight.
+    #[serde(default = "unit_weight")]
+    pub weight: f32,
+}
+
+fn unit_weight() -> f32 {
+    1.0
 }
 
 /// A synonym rule. Terms may be several words (`"sofa bed"`).
@@ -282,6 +478,50 @@ mod tests {
             ..IndexSettings::default()
         };
         assert_eq!(lonely.check(), Err("synonyms[0]: a multi-way synonym needs two terms".into()));
+    }
+
+    #[test]
+    fn rules_parse_and_refuse_what_cannot_work() {
+        let parsed: IndexSettings = serde_json::from_str(
+            r#"{"rules": [{"id": "fans", "condition": {"query": "fan", "match": "contains"},
+                           "pin": [{"id": "22138", "position": 1}], "hide": ["21094"],
+                           "boost": [{"filter": {"brand": ["Acme"]}, "weight": 2}],
+                           "bury": [{"filter": {"in_stock": false}}],
+                           "valid_from": "2026-06-01T00:00:00Z", "valid_until": "2026-09-01T00:00:00Z"}]}"#,
+        )
+        .expect("rule settings");
+        assert!(parsed.check().is_ok());
+        let rule = &parsed.rules[0];
+        assert_eq!(rule.condition.as_ref().map(|c| c.matching), Some(QueryMatch::Contains));
+        assert_eq!(rule.bury[0].weight, 1.0, "weight defaults to 1");
+        let at = |text: &str| text.parse::<DateTime<Utc>>().expect("instant");
+        assert!(rule.is_live(at("2026-07-01T00:00:00Z")));
+        assert!(!rule.is_live(at("2026-05-31T23:59:59Z")));
+        assert!(!rule.is_live(at("2026-09-01T00:00:00Z")), "the end of the window is excluded");
+        assert!(!Rule { enabled: false, ..rule.clone() }.is_live(at("2026-07-01T00:00:00Z")));
+
+        let refused = |edit: &dyn Fn(&mut Rule)| {
+            let mut settings = parsed.clone();
+            edit(&mut settings.rules[0]);
+            settings.check().expect_err("refused")
+        };
+        assert!(refused(&|rule| rule.pin[0].position = 0).contains("positions"));
+        assert!(refused(&|rule| rule.hide.push(rule.pin[0].id.clone())).contains("both pinned and hidden"));
+        assert!(refused(&|rule| rule.boost[0].weight = f32::NAN).contains("weight"));
+        assert!(refused(&|rule| std::mem::swap(&mut rule.valid_from, &mut rule.valid_until)).contains("before"));
+        assert!(
+            refused(&|rule| {
+                rule.pin.clear();
+                rule.hide.clear();
+                rule.boost.clear();
+                rule.bury.clear();
+            })
+            .contains("at least one")
+        );
+        let mut twice = parsed.clone();
+        twice.rules.push(parsed.rules[0].clone());
+        assert!(twice.check().expect_err("same id").contains("used twice"));
+        assert!(serde_json::from_str::<IndexSettings>(r#"{"rules": [{"id": "x", "hide": ["  "]}]}"#).is_err());
     }
 
     proptest! {

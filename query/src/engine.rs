@@ -21,6 +21,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use chrono::Utc;
 use serde_json::{Value, json};
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::agg_result::AggregationResults;
@@ -32,14 +33,16 @@ use tantivy::query::{
 use tantivy::schema::{Facet, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term};
-use vitrine_indexer::{ProductIndex, TextField, exact_analyzer, stemmed_analyzer};
+use vitrine_indexer::{ProductIndex, TextField, exact_analyzer, group_key, stemmed_analyzer};
 use vitrine_models::settings::{IndexSettings, Synonym};
 
+use crate::collapse::{CollapsedTop, has_variants};
 use crate::derivations::derivations;
 use crate::error::QueryError;
 use crate::filters::{FacetField, FilterClause, parse_filters};
 use crate::highlight::Highlighter;
 use crate::request::{Hit, MAX_QUERY_WORDS, SearchRequest, SearchResponse, SortOrder};
+use crate::rules::{Boosts, Merchandising, id_query};
 
 /// Score of a matched word, whatever its tier: more matched words always rank first (a word's
 /// tier constant plus its BM25 stays far below this).
@@ -323,57 +326,96 @@ fn text_query(
     Ok(Some(boxed(BooleanQuery::new(clauses))))
 }
 
-/// The text query AND every filter except `without` (for disjunctive facet counts).
-fn filtered(text: Option<&dyn Query>, filters: &[FilterClause], without: Option<&FacetField>) -> Box<dyn Query> {
+/// The text query AND every filter except `without` (for disjunctive facet counts), minus the
+/// `excluded` documents (hidden by merchandising rules).
+fn filtered(
+    text: Option<&dyn Query>,
+    filters: &[FilterClause],
+    without: Option<&FacetField>,
+    excluded: &[Box<dyn Query>],
+) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> =
         vec![(Occur::Must, text.map_or_else(|| boxed(AllQuery), |text| text.box_clone()))];
     for clause in filters.iter().filter(|clause| Some(&clause.field) != without) {
         clauses.push((Occur::Must, boxed(ConstScoreQuery::new(clause.query.box_clone(), 0.0))));
     }
+    clauses.extend(excluded.iter().map(|query| (Occur::MustNot, query.box_clone())));
     boxed(BooleanQuery::new(clauses))
 }
 
-/// The ranking key of a document under a sort order: higher first.
+/// A document's place in the ranking, compared field by field: merchandising tier first (only
+/// when browsing: boosted products first, buried ones last), then the sort order's key.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub(crate) struct RankKey {
+    tier: f64,
+    key: f64,
+}
+
+/// Score units of one unit of a rule's boost weight under relevance ranking: one typo tier.
+const RULE_BOOST_UNIT: f64 = 1_000.0;
+
+/// The ranking key of a document under a sort order: higher first. `boosts` are the rules'
+/// boosts and buries (empty under a sort the shopper chose).
 fn sort_key_fn(
     sort: SortOrder,
     settings: &IndexSettings,
-) -> impl Fn(&SegmentReader) -> Box<dyn Fn(DocId, Score) -> f64> + Send + Sync + 'static {
+    boosts: Boosts,
+) -> impl Fn(&SegmentReader) -> Box<dyn Fn(DocId, Score) -> RankKey> + Send + Sync + 'static {
     let weights = settings.ranking.clone();
     move |segment: &SegmentReader| {
-        let fast = segment.fast_fields();
-        let column = |name: &str, default: f64| fast.f64(name).ok().map(|column| column.first_or_default_col(default));
-        let popularity = column("popularity", 0.0);
-        let rating = column("rating", 0.0);
-        let margin = column("margin", 0.0);
-        let price = fast.f64("price").ok();
-        let created_at = fast.i64("created_at").ok();
-        let in_stock = fast.u64("in_stock").ok().map(|column| column.first_or_default_col(1));
-        let read = |column: &Option<std::sync::Arc<dyn tantivy::columnar::ColumnValues<f64>>>, doc: DocId| {
-            column.as_ref().map_or(0.0, |column| column.get_val(doc))
-        };
-        let weights = weights.clone();
-        match sort {
-            SortOrder::Relevance => Box::new(move |doc: DocId, score: Score| {
-                let mut key = f64::from(score)
-                    + f64::from(weights.popularity) * read(&popularity, doc).max(0.0).ln_1p()
-                    + f64::from(weights.rating) * read(&rating, doc) / 5.0
-                    + f64::from(weights.margin) * read(&margin, doc);
-                if in_stock.as_ref().is_some_and(|column| column.get_val(doc) == 0) {
-                    key -= f64::from(weights.out_of_stock_penalty);
-                }
-                key
-            }),
-            SortOrder::Popularity => Box::new(move |doc: DocId, _| read(&popularity, doc)),
-            SortOrder::PriceAscending => Box::new(move |doc: DocId, _| {
-                price.as_ref().and_then(|c| c.first(doc)).map_or(f64::NEG_INFINITY, |p| -p)
-            }),
-            SortOrder::PriceDescending => {
-                Box::new(move |doc: DocId, _| price.as_ref().and_then(|c| c.first(doc)).unwrap_or(f64::NEG_INFINITY))
-            }
-            SortOrder::Newest => Box::new(move |doc: DocId, _| {
-                created_at.as_ref().and_then(|c| c.first(doc)).map_or(f64::NEG_INFINITY, |seconds| seconds as f64)
-            }),
+        let key = plain_key_fn(sort, &weights, segment);
+        if boosts.is_empty() {
+            return Box::new(move |doc, score| RankKey { tier: 0.0, key: key(doc, score) });
         }
+        let boost = boosts.for_segment(segment);
+        match sort {
+            SortOrder::Relevance => {
+                Box::new(move |doc, score| RankKey { tier: 0.0, key: key(doc, score) + RULE_BOOST_UNIT * boost(doc) })
+            }
+            _ => Box::new(move |doc, score| RankKey { tier: boost(doc), key: key(doc, score) }),
+        }
+    }
+}
+
+/// The key of a sort order alone, for one segment.
+fn plain_key_fn(
+    sort: SortOrder,
+    weights: &vitrine_models::settings::RankingWeights,
+    segment: &SegmentReader,
+) -> Box<dyn Fn(DocId, Score) -> f64> {
+    let fast = segment.fast_fields();
+    let column = |name: &str, default: f64| fast.f64(name).ok().map(|column| column.first_or_default_col(default));
+    let popularity = column("popularity", 0.0);
+    let rating = column("rating", 0.0);
+    let margin = column("margin", 0.0);
+    let price = fast.f64("price").ok();
+    let created_at = fast.i64("created_at").ok();
+    let in_stock = fast.u64("in_stock").ok().map(|column| column.first_or_default_col(1));
+    let read = |column: &Option<std::sync::Arc<dyn tantivy::columnar::ColumnValues<f64>>>, doc: DocId| {
+        column.as_ref().map_or(0.0, |column| column.get_val(doc))
+    };
+    let weights = weights.clone();
+    match sort {
+        SortOrder::Relevance => Box::new(move |doc: DocId, score: Score| {
+            let mut key = f64::from(score)
+                + f64::from(weights.popularity) * read(&popularity, doc).max(0.0).ln_1p()
+                + f64::from(weights.rating) * read(&rating, doc) / 5.0
+                + f64::from(weights.margin) * read(&margin, doc);
+            if in_stock.as_ref().is_some_and(|column| column.get_val(doc) == 0) {
+                key -= f64::from(weights.out_of_stock_penalty);
+            }
+            key
+        }),
+        SortOrder::Popularity => Box::new(move |doc: DocId, _| read(&popularity, doc)),
+        SortOrder::PriceAscending => {
+            Box::new(move |doc: DocId, _| price.as_ref().and_then(|c| c.first(doc)).map_or(f64::NEG_INFINITY, |p| -p))
+        }
+        SortOrder::PriceDescending => {
+            Box::new(move |doc: DocId, _| price.as_ref().and_then(|c| c.first(doc)).unwrap_or(f64::NEG_INFINITY))
+        }
+        SortOrder::Newest => Box::new(move |doc: DocId, _| {
+            created_at.as_ref().and_then(|c| c.first(doc)).map_or(f64::NEG_INFINITY, |seconds| seconds as f64)
+        }),
     }
 }
 
@@ -478,6 +520,88 @@ fn read_facet_pass(
     Ok(())
 }
 
+/// A result before its document is read: an organic match or a pinned product.
+#[derive(Debug, Clone)]
+struct Placed {
+    address: DocAddress,
+    /// The family (variant collapsing) or `None`.
+    group: Option<u64>,
+    key: Option<RankKey>,
+    pinned: bool,
+}
+
+/// A pinned product that passes the shopper's filters, with its position.
+struct PinnedProduct {
+    placed: Placed,
+    position: usize,
+    /// Whether it also matches the query (then the organic total already counts it).
+    matches_query: bool,
+}
+
+/// Finds each pinned product that passes the filters and is not hidden.
+fn pinned_products(
+    index: &ProductIndex,
+    searcher: &Searcher,
+    query: &dyn Query,
+    filters: &[FilterClause],
+    excluded: &[Box<dyn Query>],
+    merchandising: &Merchandising,
+    collapse: bool,
+) -> Result<Vec<PinnedProduct>, QueryError> {
+    let fields = index.fields();
+    let mut pinned = Vec::new();
+    for (id, position) in &merchandising.pins {
+        let this = id_query(fields.id, id);
+        let eligible = BooleanQuery::new(vec![
+            (Occur::Must, filtered(None, filters, None, excluded)),
+            (Occur::Must, this.box_clone()),
+        ]);
+        let Some((_, address)) = searcher.search(&eligible, &TopDocs::with_limit(1).order_by_score())?.pop() else {
+            continue;
+        };
+        let matches = BooleanQuery::new(vec![(Occur::Must, query.box_clone()), (Occur::Must, this)]);
+        let group = if collapse {
+            let product = index.product_at(searcher, address)?;
+            Some(group_key(product.parent_id.as_ref().unwrap_or(&product.id).as_str()))
+        } else {
+            None
+        };
+        pinned.push(PinnedProduct {
+            placed: Placed { address, group, key: None, pinned: true },
+            position: *position,
+            matches_query: searcher.search(&matches, &Count)? > 0,
+        });
+    }
+    Ok(pinned)
+}
+
+/// The first `wanted` places: pinned products at their positions, organic results around them
+/// (without the pinned products, or their families), pins past the organic results last.
+fn place(organic: Vec<Placed>, pinned: &[PinnedProduct], wanted: usize) -> Vec<Placed> {
+    let same = |left: &Placed, right: &Placed| match (left.group, right.group) {
+        (Some(left), Some(right)) => left == right,
+        _ => left.address == right.address,
+    };
+    let mut organic =
+        organic.into_iter().filter(|result| !pinned.iter().any(|pin| same(&pin.placed, result))).peekable();
+    let mut pins = pinned.iter().peekable();
+    let mut placed = Vec::with_capacity(wanted);
+    while placed.len() < wanted {
+        let next = match pins.next_if(|pin| pin.position <= placed.len() + 1) {
+            Some(pin) => pin.placed.clone(),
+            None => match organic.next() {
+                Some(result) => result,
+                None => match pins.next() {
+                    Some(pin) => pin.placed.clone(),
+                    None => break,
+                },
+            },
+        };
+        placed.push(next);
+    }
+    placed
+}
+
 /// Runs a search.
 pub fn search(
     index: &ProductIndex,
@@ -495,7 +619,23 @@ pub fn search(
     let sort = SortOrder::parse(Some(request.sort.as_deref().unwrap_or(default_sort)))?;
     let searcher = index.searcher();
     let text = text_query(index, &searcher, settings, &words)?;
-    let query = filtered(text.as_deref(), &filters, None);
+
+    // Merchandising: hides always apply; pins, boosts and buries shape the shop's own order
+    // (relevance, or browsing's default), never a sort the shopper chose.
+    let merchandising = Merchandising::for_query(settings, fields, &words, Utc::now())?;
+    let shop_order = request.sort.is_none() || sort == SortOrder::Relevance;
+    let excluded = merchandising.exclusions(fields);
+    let query = filtered(text.as_deref(), &filters, None, &excluded);
+    let collapse = settings.variants.collapse && has_variants(&searcher, fields)?;
+    let pinned = match shop_order {
+        true => pinned_products(index, &searcher, query.as_ref(), &filters, &excluded, &merchandising, collapse)?,
+        false => Vec::new(),
+    };
+    let boosts = match shop_order {
+        true => Boosts::compute(&searcher, &merchandising.boosts)?,
+        false => Boosts::default(),
+    };
+    let key_fn = sort_key_fn(sort, settings, boosts);
 
     // Facets with a selected value are counted without their own filter (disjunctive faceting:
     // checkboxes show what else could be ticked), one extra pass each; the others are counted
@@ -503,29 +643,68 @@ pub fn search(
     let (own_filter, shared): (Vec<&FacetField>, Vec<&FacetField>) =
         requested.iter().partition(|field| filters.iter().any(|clause| &clause.field == *field));
     let category_node = Facet::from_path(selected_category(request.filter.as_ref()));
-    let top = TopDocs::with_limit(limit).and_offset(offset).tweak_score(sort_key_fn(sort, settings));
     let shared_collectors = facet_collectors(index, settings, &shared, &category_node)?;
-    let ((ranked, total), (shared_results, shared_categories)): ((Vec<(f64, DocAddress)>, usize), _) =
-        searcher.search(&query, &((top, Count), shared_collectors))?;
+    // Enough organic results to fill the page around the pins (pinned ones are dropped).
+    let organic_wanted = offset + limit + pinned.len();
+    let (organic, organic_total, (shared_results, shared_categories)) = if collapse {
+        let ((families, total), facets) =
+            searcher.search(&query, &(CollapsedTop::new(organic_wanted, key_fn), shared_collectors))?;
+        let organic = families
+            .into_iter()
+            .map(|family| Placed {
+                address: family.address,
+                group: Some(family.group),
+                key: Some(family.key),
+                pinned: false,
+            })
+            .collect::<Vec<_>>();
+        (organic, total, facets)
+    } else {
+        let top = TopDocs::with_limit(organic_wanted).tweak_score(key_fn);
+        let ((ranked, total), facets) = searcher.search(&query, &((top, Count), shared_collectors))?;
+        let organic = ranked
+            .into_iter()
+            .map(|(key, address)| Placed { address, group: None, key: Some(key), pinned: false })
+            .collect::<Vec<_>>();
+        (organic, total, facets)
+    };
+    let total = organic_total + pinned.iter().filter(|pin| !pin.matches_query).count();
+
     let mut counts = FacetCounts::default();
     if !shared.is_empty() {
         read_facet_pass(&shared, &shared_results, &shared_categories, &category_node, &mut counts)?;
     }
     for field in own_filter {
-        let pass_query = filtered(text.as_deref(), &filters, Some(field));
+        let pass_query = filtered(text.as_deref(), &filters, Some(field), &excluded);
         let collectors = facet_collectors(index, settings, &[field], &category_node)?;
         let (results, categories) = searcher.search(&pass_query, &collectors)?;
         read_facet_pass(&[field], &results, &categories, &category_node, &mut counts)?;
     }
 
     let highlighter = text.as_deref().map(|text| Highlighter::new(&searcher, text, fields)).transpose()?;
-    let hits = ranked
+    let hits = place(organic, &pinned, offset + limit)
         .into_iter()
-        .map(|(score, address)| {
-            let document = index.product_at(&searcher, address)?;
+        .skip(offset)
+        .map(|placed| {
+            let found = index.product_at(&searcher, placed.address)?;
+            // A collapsed family shows its parent, naming the variant that matched best.
+            let (document, variant_id) = match (&found.parent_id, collapse && !placed.pinned) {
+                (Some(parent), true) => match index.get(parent)? {
+                    Some(parent) => (parent, Some(found.id.to_string())),
+                    None => (found, None),
+                },
+                _ => (found, None),
+            };
             let highlight =
                 highlighter.as_ref().map(|highlighter| highlighter.highlight(&document)).unwrap_or_default();
-            Ok(Hit { id: document.id.to_string(), score, document, highlight })
+            Ok(Hit {
+                id: document.id.to_string(),
+                score: placed.key.map_or(0.0, |key| key.key),
+                document,
+                highlight,
+                variant_id,
+                pinned: placed.pinned,
+            })
         })
         .collect::<Result<Vec<_>, tantivy::TantivyError>>()?;
     Ok(SearchResponse {
@@ -535,6 +714,7 @@ pub fn search(
         facet_stats: counts.stats,
         took_ms: started.elapsed().as_secs_f64() * 1000.0,
         ignored_words,
+        applied_rules: merchandising.applied,
     })
 }
 

@@ -109,6 +109,13 @@ pub struct Hit {
     pub document: Product,
     /// Matched words per field (filled by highlighting).
     pub highlight: BTreeMap<String, String>,
+    /// With variant collapsing, when the best match of the family is a variant: its id (the
+    /// document is the parent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant_id: Option<String>,
+    /// Put at this place by a merchandising rule.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pinned: bool,
 }
 
 /// The answer to a search.
@@ -127,4 +134,7 @@ pub struct SearchResponse {
     /// Query words that were ignored because the query had more than the maximum.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignored_words: Vec<String>,
+    /// The merchandising rules that shaped this answer, by id.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub applied_rules: Vec<String>,
 }
