@@ -11,6 +11,7 @@ use vitrine_indexer::Catalog;
 use vitrine_models::feed::{self, FeedFormat, LineError};
 use vitrine_models::{DataDir, IndexName};
 
+use crate::analytics::Analytics;
 use crate::config::{
     BenchCommand, Cli, Command, ConfigFile, EvalCommand, ImportArgs, ImportCommand, ServerConfig, ServerOptions,
 };
@@ -77,7 +78,8 @@ fn serve(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
     let config = server_config(options)?;
     runtime()?.block_on(async move {
         let listener = bind(&config).await?;
-        let state = AppState::new(config, Catalog::new(data_dir));
+        let analytics = open_analytics(&data_dir).await?;
+        let state = AppState::with_analytics(config, Catalog::new(data_dir), analytics);
         println!("Vitrine API on http://{}", listener.local_addr()?);
         serve_until_shutdown(listener, state).await
     })
@@ -87,9 +89,21 @@ async fn bind(config: &ServerConfig) -> anyhow::Result<TcpListener> {
     TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))
 }
 
-/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+/// Opens the data directory's analytics database, so that one that cannot be opened stops the
+/// server before it serves.
+async fn open_analytics(data_dir: &DataDir) -> anyhow::Result<Analytics> {
+    let path = data_dir.analytics_db();
+    Analytics::open(&path).await.with_context(|| format!("cannot open the analytics database {}", path.display()))
+}
+
+/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight and writes the searches
+/// still queued for analytics.
 async fn serve_until_shutdown(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await.context("server failed")
+    let analytics = state.analytics.clone();
+    let served =
+        axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await.context("server failed");
+    analytics.flush().await;
+    served
 }
 
 async fn shutdown_signal() {

@@ -3,6 +3,7 @@
 //!
 //! [`app`] builds the whole HTTP service; the end-to-end tests drive it without a socket.
 
+pub mod analytics;
 pub mod commands;
 pub mod config;
 pub mod http;

@@ -11,6 +11,7 @@ use crate::ids::IndexName;
 ///     settings.json          the index's settings (typo tolerance, ranking, facets)
 ///     interactions/          the interaction log, as parquet parts
 ///     demo.json              marker written when the demo shop was loaded (with its counts)
+///   analytics.sqlite         search analytics of every index: searches, clicks, purchases (SQLite)
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataDir {
@@ -56,5 +57,10 @@ impl DataDir {
     /// The marker the demo writes once it has loaded the demo shop into an index.
     pub fn demo_marker(&self, name: &IndexName) -> PathBuf {
         self.index(name).join("demo.json")
+    }
+
+    /// The search-analytics database (SQLite), shared by all indexes (rows carry the index name).
+    pub fn analytics_db(&self) -> PathBuf {
+        self.root.join("analytics.sqlite")
     }
 }

@@ -1,20 +1,24 @@
 //! Product search over the tantivy index that `vitrine-indexer` maintains: query analysis,
 //! typo tolerance with ranking tiers (exact > prefix > 1 typo > 2 typos), filters, facets with
-//! disjunctive counts, sorts, and the blend of text relevance with business signals.
+//! disjunctive counts, sorts, the blend of text relevance with business signals, merchandising
+//! rules (pin, hide, boost, bury) and variant collapsing.
 //!
 //! It knows nothing of HTTP; the root crate exposes [`search`] as
 //! `POST /v1/indexes/{index}/search`. See `engine.rs` for how scores are built.
 
+mod collapse;
 mod derivations;
 mod engine;
 mod error;
 mod filters;
 mod highlight;
 mod request;
+mod rules;
 mod suggest;
 
 pub use engine::search;
 pub use error::QueryError;
 pub use filters::FacetField;
 pub use request::{Hit, MAX_PER_PAGE, MAX_QUERY_CHARS, SearchRequest, SearchResponse, SortOrder};
-pub use suggest::{MAX_SUGGESTIONS, Suggestions, suggest};
+pub use rules::check_rule_filters;
+pub use suggest::{MAX_SUGGESTIONS, Suggestions, normalize_query, query_prefix, suggest, suggest_with_popular};

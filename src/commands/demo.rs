@@ -14,7 +14,7 @@ use vitrine_indexer::Catalog;
 use vitrine_models::settings::IndexSettings;
 use vitrine_models::{DataDir, IndexName};
 
-use super::{bind, serve_until_shutdown, server_config};
+use super::{bind, open_analytics, serve_until_shutdown, server_config};
 use crate::config::ServerOptions;
 use crate::http::AppState;
 
@@ -63,7 +63,8 @@ pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
     super::runtime()?.block_on(async move {
         let listener = bind(&config).await?;
         let address = listener.local_addr()?;
-        let state = AppState::new(config, Catalog::new(data_dir.clone()));
+        let analytics = open_analytics(&data_dir).await?;
+        let state = AppState::with_analytics(config, Catalog::new(data_dir.clone()), analytics);
         state.set_ready(false);
         let server = tokio::spawn(serve_until_shutdown(listener, state.clone()));
         println!("Vitrine is starting on http://{address} (GET /health answers 503 until the demo shop is loaded)");

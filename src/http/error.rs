@@ -33,6 +33,8 @@ pub enum ErrorCode {
     InvalidDocument,
     /// No document has this id.
     DocumentNotFound,
+    /// A shopper event in a request is not valid.
+    InvalidEvent,
     /// The search filter is malformed.
     InvalidFilter,
     /// A filter or facet names an unknown field.
@@ -90,6 +92,7 @@ impl ErrorCode {
             ErrorCode::IndexNotFound => ("index_not_found", StatusCode::NOT_FOUND, InvalidRequest),
             ErrorCode::InvalidDocument => ("invalid_document", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::DocumentNotFound => ("document_not_found", StatusCode::NOT_FOUND, InvalidRequest),
+            ErrorCode::InvalidEvent => ("invalid_event", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::InvalidFilter => ("invalid_filter", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::UnknownField => ("unknown_field", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::InvalidSort => ("invalid_sort", StatusCode::BAD_REQUEST, InvalidRequest),
@@ -236,6 +239,7 @@ mod tests {
             ErrorCode::IndexNotFound,
             ErrorCode::InvalidDocument,
             ErrorCode::DocumentNotFound,
+            ErrorCode::InvalidEvent,
             ErrorCode::InvalidFilter,
             ErrorCode::UnknownField,
             ErrorCode::InvalidSort,

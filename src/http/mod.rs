@@ -3,10 +3,12 @@
 //!
 //! [`app`] builds the whole service as a `Router`, so tests drive it without opening a socket.
 
+mod analytics;
 mod auth;
 mod error;
 mod metrics;
 mod routes;
+mod settings;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +32,7 @@ pub use auth::Access;
 pub use error::{ApiError, ErrorCode, ErrorType};
 pub use metrics::HttpMetrics;
 
+use crate::analytics::Analytics;
 use crate::config::ServerConfig;
 
 /// Everything the handlers share. Cheap to clone.
@@ -41,17 +44,34 @@ pub struct AppState {
     pub catalog: Catalog,
     /// Metrics, with the registry components add theirs to.
     pub metrics: Arc<HttpMetrics>,
+    /// Search analytics: the search log, shoppers' events, reports.
+    pub analytics: Analytics,
     ready: Arc<AtomicBool>,
 }
 
 impl AppState {
-    /// State for a server over `catalog`. It reports ready at once; a caller that still has
+    /// State for a server over `catalog`, with the analytics database of the catalog's data
+    /// directory, opened on first use. It reports ready at once; a caller that still has
     /// start-up work to do calls [`AppState::set_ready`]`(false)` first.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime (the analytics writer is a Tokio task).
     pub fn new(config: ServerConfig, catalog: Catalog) -> Self {
+        let analytics = Analytics::new(&catalog.data_dir().analytics_db());
+        AppState::with_analytics(config, catalog, analytics)
+    }
+
+    /// State for a server over `catalog` with these analytics (a server opens them with
+    /// [`Analytics::open`] first, so that a database it cannot open stops it at start-up).
+    pub fn with_analytics(config: ServerConfig, catalog: Catalog, analytics: Analytics) -> Self {
+        let metrics = HttpMetrics::default();
+        analytics.register_metrics(&mut metrics.registry());
         AppState {
             config: Arc::new(config),
             catalog,
-            metrics: Arc::new(HttpMetrics::default()),
+            metrics: Arc::new(metrics),
+            analytics,
             ready: Arc::new(AtomicBool::new(true)),
         }
     }
@@ -80,13 +100,22 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/indexes/{index}/documents/{id}", get(routes::get_document))
         .route("/v1/indexes/{index}/search", axum::routing::post(routes::search))
         .route("/v1/indexes/{index}/suggest", get(routes::suggest))
+        .route("/v1/indexes/{index}/events", axum::routing::post(analytics::record_events))
         .route_layer(from_fn_with_state(keys.clone(), auth::require_search_key));
     let admin = Router::new()
         .route("/metrics", get(routes::metrics))
         .route("/v1/indexes/{index}", axum::routing::delete(routes::delete_index))
         .route("/v1/indexes/{index}/documents", axum::routing::post(routes::upsert_documents))
         .route("/v1/indexes/{index}/documents/{id}", axum::routing::delete(routes::delete_document))
-        .route("/v1/indexes/{index}/settings", get(routes::get_settings).put(routes::put_settings))
+        .route("/v1/indexes/{index}/analytics", get(analytics::report))
+        .route(
+            "/v1/indexes/{index}/settings",
+            get(settings::get_settings).put(settings::put_settings).delete(settings::reset_settings),
+        )
+        .route(
+            "/v1/indexes/{index}/settings/{part}",
+            get(settings::get_part).put(settings::put_part).delete(settings::reset_part),
+        )
         .route_layer(from_fn_with_state(keys, auth::require_admin_key));
 
     let layers = ServiceBuilder::new()

@@ -3,11 +3,12 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{Method, StatusCode, Uri};
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use vitrine_indexer::{CatalogError, IndexSummary};
-use vitrine_models::settings::IndexSettings;
+use vitrine_models::feed::FeedFormat;
 use vitrine_models::{IndexName, Product, ProductId};
 
 use crate::http::AppState;
@@ -26,7 +27,7 @@ impl From<CatalogError> for ApiError {
 }
 
 /// Runs blocking engine work off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(work).await.map_err(ApiError::internal)?
@@ -82,36 +83,78 @@ pub async fn get_index(
 /// `DELETE /v1/indexes/{index}` (admin): removes an index and its data.
 pub async fn delete_index(State(state): State<AppState>, Path(index): Path<String>) -> Result<StatusCode, ApiError> {
     let name = IndexName::new(index)?;
-    blocking(move || Ok(state.catalog.delete(&name)?)).await?;
+    let (catalog, deleted) = (state.catalog.clone(), name.clone());
+    blocking(move || Ok(catalog.delete(&deleted)?)).await?;
+    state.analytics.delete_index(&name).await.map_err(ApiError::internal)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Most documents one request may upsert.
 const MAX_DOCUMENTS_PER_REQUEST: usize = 100_000;
 
-/// `POST /v1/indexes/{index}/documents` (admin): upserts a JSON array of products, creating the
-/// index if needed. The batch is all-or-nothing: one invalid product refuses the whole request,
-/// naming its position and field, so nothing is half-applied.
+/// The body formats `POST /v1/indexes/{index}/documents` takes, by `Content-Type`.
+fn document_format(headers: &HeaderMap) -> Result<Option<FeedFormat>, ApiError> {
+    let content_type = headers.get(CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let media_type = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    match media_type.as_str() {
+        "application/json" => Ok(None),
+        "application/x-ndjson" | "application/jsonl" | "application/json-lines" | "application/jsonlines" => {
+            Ok(Some(FeedFormat::JsonLines))
+        }
+        "text/csv" => Ok(Some(FeedFormat::Csv)),
+        _ => Err(ApiError::new(
+            ErrorCode::InvalidContentType,
+            format!(
+                "documents are sent as `application/json` (an array), `application/x-ndjson` (JSON Lines) or \
+                 `text/csv`, not `{content_type}`"
+            ),
+        )),
+    }
+}
+
+/// Reads the products of a documents request; the first bad one refuses the request.
+fn read_documents(format: Option<FeedFormat>, body: &[u8]) -> Result<Vec<Product>, ApiError> {
+    let invalid = |message: String| ApiError::new(ErrorCode::InvalidDocument, message);
+    match format {
+        None => {
+            let documents: Vec<Value> = serde_json::from_slice(body).map_err(|error| {
+                ApiError::new(ErrorCode::MalformedPayload, format!("expected a JSON array of products: {error}"))
+            })?;
+            documents
+                .into_iter()
+                .enumerate()
+                .map(|(position, document)| {
+                    serde_json::from_value::<Product>(document)
+                        .map_err(|error| invalid(format!("document {position}: {error}")))
+                })
+                .collect()
+        }
+        Some(format) => {
+            let lines = vitrine_models::feed::read_products(body, format).map_err(|error| invalid(error.to_string()))?;
+            lines.map(|line| line.map_err(|error| invalid(error.to_string()))).collect()
+        }
+    }
+}
+
+/// `POST /v1/indexes/{index}/documents` (admin): upserts products sent as a JSON array, JSON
+/// Lines or CSV (by `Content-Type`), creating the index if needed. The batch is all-or-nothing:
+/// one invalid product refuses the whole request, naming its position (or line) and field, so
+/// nothing is half-applied.
 pub async fn upsert_documents(
     State(state): State<AppState>,
     Path(index): Path<String>,
-    ApiJson(documents): ApiJson<Vec<Value>>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let name = IndexName::new(index)?;
-    if documents.len() > MAX_DOCUMENTS_PER_REQUEST {
+    let format = document_format(&headers)?;
+    let products = blocking(move || read_documents(format, &body)).await?;
+    if products.len() > MAX_DOCUMENTS_PER_REQUEST {
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,
-            format!("{} documents in one request; the limit is {MAX_DOCUMENTS_PER_REQUEST}", documents.len()),
+            format!("{} documents in one request; the limit is {MAX_DOCUMENTS_PER_REQUEST}", products.len()),
         ));
     }
-    let products = documents
-        .into_iter()
-        .enumerate()
-        .map(|(position, document)| {
-            serde_json::from_value::<Product>(document)
-                .map_err(|error| ApiError::new(ErrorCode::InvalidDocument, format!("document {position}: {error}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let report = blocking(move || Ok(state.catalog.upsert(&name, products)?)).await?;
     Ok((StatusCode::OK, Json(json!({ "inserted": report.inserted, "updated": report.updated, "stale": report.stale }))))
 }
@@ -154,13 +197,28 @@ pub async fn search(
     ApiJson(request): ApiJson<vitrine_query::SearchRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let name = IndexName::new(index)?;
-    let response = blocking(move || {
-        let index = state.catalog.get(&name)?;
-        Ok(vitrine_query::search(&index, &index.settings(), &request)?)
+    let catalog = state.catalog.clone();
+    let (response, request, name) = blocking(move || {
+        let index = catalog.get(&name)?;
+        let response = vitrine_query::search(&index, &index.settings(), &request)?;
+        Ok((response, request, name))
     })
     .await?;
+    let query_id = uuid::Uuid::now_v7();
+    // Queued, not written: logging never slows the answer down.
+    state.analytics.log_search(crate::analytics::SearchLog {
+        query_id,
+        index: name,
+        query: request.q,
+        filters: request.filter,
+        result_count: response.total as u64,
+        latency_ms: response.took_ms,
+        // An id that is not a valid user id is left out of the log rather than failing the search.
+        user_id: request.user_id.and_then(|id| vitrine_models::UserId::new(id).ok()),
+        at: chrono::Utc::now(),
+    });
     let mut body = serde_json::to_value(response).map_err(ApiError::internal)?;
-    body["query_id"] = Value::String(uuid::Uuid::now_v7().to_string());
+    body["query_id"] = Value::String(query_id.to_string());
     Ok(Json(body))
 }
 
@@ -183,39 +241,24 @@ pub async fn suggest(
 ) -> Result<Json<vitrine_query::Suggestions>, ApiError> {
     let axum::extract::Query(params) = params?;
     let name = IndexName::new(index)?;
+    let limit = params.limit.unwrap_or(5);
+    // Popular past queries come from analytics; if they cannot be read, autocomplete goes on
+    // with the index's completions alone.
+    let prefix = vitrine_query::query_prefix(&params.q);
+    let popular = if prefix.is_empty() || !(1..=vitrine_query::MAX_SUGGESTIONS).contains(&limit) {
+        Vec::new()
+    } else {
+        state.analytics.popular_queries(&name, &prefix, limit as u32).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "autocomplete without popular queries");
+            Vec::new()
+        })
+    };
     let suggestions = blocking(move || {
         let index = state.catalog.get(&name)?;
-        Ok(vitrine_query::suggest(&index, &index.settings(), &params.q, params.limit.unwrap_or(5))?)
+        Ok(vitrine_query::suggest_with_popular(&index, &index.settings(), &params.q, limit, &popular)?)
     })
     .await?;
     Ok(Json(suggestions))
-}
-
-/// `GET /v1/indexes/{index}/settings` (admin).
-pub async fn get_settings(
-    State(state): State<AppState>,
-    Path(index): Path<String>,
-) -> Result<Json<IndexSettings>, ApiError> {
-    let name = IndexName::new(index)?;
-    let settings = blocking(move || Ok(state.catalog.get(&name)?.settings())).await?;
-    Ok(Json(IndexSettings::clone(&settings)))
-}
-
-/// `PUT /v1/indexes/{index}/settings` (admin): replaces the settings; they apply to the next
-/// search without reindexing.
-pub async fn put_settings(
-    State(state): State<AppState>,
-    Path(index): Path<String>,
-    body: Result<ApiJson<IndexSettings>, ApiError>,
-) -> Result<Json<IndexSettings>, ApiError> {
-    let name = IndexName::new(index)?;
-    let ApiJson(settings) = body.map_err(|error| match error.code {
-        ErrorCode::MalformedPayload => ApiError::new(ErrorCode::InvalidSettings, error.message),
-        _ => error,
-    })?;
-    let saved = settings.clone();
-    blocking(move || Ok(state.catalog.get_or_create(&name)?.set_settings(saved)?)).await?;
-    Ok(Json(settings))
 }
 
 /// Any path no route has.

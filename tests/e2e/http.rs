@@ -3,118 +3,38 @@
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
-use tower::ServiceExt;
-use vitrine::config::{ApiKeys, ServerConfig};
-use vitrine::{AppState, app};
-use vitrine_indexer::Catalog;
-use vitrine_models::DataDir;
+use serde_json::json;
 
-const ADMIN: &str = "admin-key-for-tests";
-const SEARCH: &str = "search-key-for-tests";
-
-struct Server {
-    router: Router,
-    state: AppState,
-    _data: tempfile::TempDir,
-}
-
-fn server_with(configure: impl FnOnce(&mut ServerConfig)) -> Server {
-    let data = tempfile::tempdir().expect("temp dir");
-    let mut config = ServerConfig::default();
-    configure(&mut config);
-    let state = AppState::new(config, Catalog::new(DataDir::new(data.path())));
-    Server { router: app(state.clone()), state, _data: data }
-}
-
-fn open_server() -> Server {
-    server_with(|_| {})
-}
-
-fn keyed_server() -> Server {
-    server_with(|config| config.keys = ApiKeys { admin: Some(ADMIN.into()), search: Some(SEARCH.into()) })
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    text: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text))
-    }
-
-    /// Asserts the uniform error shape and returns the code.
-    fn error_code(&self) -> String {
-        let body = self.json();
-        let object = body.as_object().unwrap_or_else(|| panic!("error body is not an object: {body}"));
-        assert!(object.get("message").and_then(Value::as_str).is_some_and(|m| !m.is_empty()), "message: {body}");
-        assert!(object.get("type").is_some_and(Value::is_string), "type: {body}");
-        assert_eq!(
-            self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
-            Some("application/json"),
-            "error bodies are JSON"
-        );
-        object.get("code").and_then(Value::as_str).unwrap_or_else(|| panic!("no code: {body}")).to_owned()
-    }
-}
-
-async fn call(server: &Server, request: Request<Body>) -> Answer {
-    let response = server.router.clone().oneshot(request).await.expect("infallible router");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
-    Answer { status, headers, text: String::from_utf8(bytes.to_vec()).expect("utf-8 body") }
-}
-
-fn request(method: Method, uri: &str, key: Option<&str>, body: Option<&str>) -> Request<Body> {
-    let mut builder = Request::builder().method(method).uri(uri);
-    if let Some(key) = key {
-        builder = builder.header(header::AUTHORIZATION, format!("Bearer {key}"));
-    }
-    match body {
-        Some(body) => builder.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_owned())),
-        None => builder.body(Body::empty()),
-    }
-    .expect("request")
-}
-
-async fn get(server: &Server, uri: &str, key: Option<&str>) -> Answer {
-    call(server, request(Method::GET, uri, key, None)).await
-}
+use crate::common::{ADMIN, SEARCH, Server, request};
 
 #[tokio::test]
 async fn health_reports_liveness_and_readiness() {
-    let server = open_server();
-    let answer = get(&server, "/health", None).await;
+    let server = Server::open();
+    let answer = server.get("/health", None).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.json()["status"], "available");
 
     server.state.set_ready(false);
-    let answer = get(&server, "/health", None).await;
+    let answer = server.get("/health", None).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(answer.json()["ready"], false);
-    assert_eq!(get(&server, "/health/ready", None).await.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(get(&server, "/health/live", None).await.status, StatusCode::OK);
+    assert_eq!(server.get("/health/ready", None).await.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(server.get("/health/live", None).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn metrics_count_requests_and_latency_per_route_template() {
-    let server = open_server();
+    let server = Server::open();
     for _ in 0..3 {
-        get(&server, "/health", None).await;
+        server.get("/health", None).await;
     }
-    get(&server, "/v1/indexes/shop-a", None).await;
-    get(&server, "/v1/indexes/shop-b", None).await;
-    get(&server, "/no/such/route", None).await;
+    server.get("/v1/indexes/shop-a", None).await;
+    server.get("/v1/indexes/shop-b", None).await;
+    server.get("/no/such/route", None).await;
 
-    let answer = get(&server, "/metrics", None).await;
+    let answer = server.get("/metrics", None).await;
     assert_eq!(answer.status, StatusCode::OK);
     let text = answer.text;
     assert!(text.contains("vitrine_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 3"), "{text}");
@@ -130,49 +50,48 @@ async fn metrics_count_requests_and_latency_per_route_template() {
 
 #[tokio::test]
 async fn every_error_has_the_uniform_json_shape_and_a_stable_code() {
-    let server = server_with(|config| config.max_body_bytes = 1024);
-    let answer = get(&server, "/nowhere", None).await;
+    let server = Server::with(|config| config.max_body_bytes = 1024);
+    let answer = server.get("/nowhere", None).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::NOT_FOUND, "route_not_found".into()));
     assert_eq!(answer.json()["type"], "invalid_request");
 
-    let answer = call(&server, request(Method::PUT, "/health", None, None)).await;
+    let answer = server.call(request(Method::PUT, "/health", None, None)).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".into()));
 
-    let answer = call(&server, request(Method::POST, "/v1/indexes/shop/documents", None, Some("[{\"id\": 1,"))).await;
+    let answer = server.call(request(Method::POST, "/v1/indexes/shop/documents", None, Some("[{\"id\": 1,"))).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "malformed_payload".into()));
 
-    let answer =
-        call(&server, request(Method::POST, "/v1/indexes/shop/documents", None, Some("{\"id\": \"1\"}"))).await;
+    let answer = server.call(request(Method::POST, "/v1/indexes/shop/documents", None, Some("{\"id\": \"1\"}"))).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "malformed_payload".into()));
 
     let no_content_type = Request::post("/v1/indexes/shop/documents").body(Body::from("[]")).expect("request");
-    let answer = call(&server, no_content_type).await;
+    let answer = server.call(no_content_type).await;
     assert_eq!(
         (answer.status, answer.error_code()),
         (StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_content_type".into())
     );
 
     let big = format!("[{}]", vec!["{\"id\":\"1\",\"title\":\"t\"}"; 100].join(","));
-    let answer = call(&server, request(Method::POST, "/v1/indexes/shop/documents", None, Some(&big))).await;
+    let answer = server.call(request(Method::POST, "/v1/indexes/shop/documents", None, Some(&big))).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into()));
 
-    let answer = get(&server, "/v1/indexes/not%20valid", None).await;
+    let answer = server.get("/v1/indexes/not%20valid", None).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_index_name".into()));
 
-    let answer = get(&server, "/v1/indexes/missing", None).await;
+    let answer = server.get("/v1/indexes/missing", None).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::NOT_FOUND, "index_not_found".into()));
 
     let bad_product =
         "[{\"id\": \"1\", \"title\": \"ok\"}, {\"id\": \"2\", \"title\": \"x\", \"price\": -3, \"currency\": \"GBP\"}]";
-    let answer = call(&server, request(Method::POST, "/v1/indexes/shop/documents", None, Some(bad_product))).await;
+    let answer = server.call(request(Method::POST, "/v1/indexes/shop/documents", None, Some(bad_product))).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_document".into()));
     assert!(answer.json()["message"].as_str().is_some_and(|m| m.contains("document 1") && m.contains("price")));
-    assert_eq!(get(&server, "/v1/indexes/shop", None).await.status, StatusCode::NOT_FOUND, "nothing half-applied");
+    assert_eq!(server.get("/v1/indexes/shop", None).await.status, StatusCode::NOT_FOUND, "nothing half-applied");
 }
 
 #[tokio::test]
 async fn slow_requests_are_answered_408_in_the_error_shape() {
-    let server = server_with(|config| config.request_timeout = Duration::from_millis(100));
+    let server = Server::with(|config| config.request_timeout = Duration::from_millis(100));
     // A client that starts a body and never finishes it: the handler waits for the body until
     // the timeout answers for it.
     let never_ending = futures_util::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
@@ -180,87 +99,87 @@ async fn slow_requests_are_answered_408_in_the_error_shape() {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from_stream(never_ending))
         .expect("request");
-    let answer = call(&server, slow_upload).await;
+    let answer = server.call(slow_upload).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::REQUEST_TIMEOUT, "request_timeout".into()));
     assert_eq!(answer.json()["type"], "system");
 }
 
 #[tokio::test]
 async fn documents_are_upserted_and_read_back() {
-    let server = open_server();
+    let server = Server::open();
     let body = json!([
         {"id": "85123A", "title": "WHITE HANGING HEART T-LIGHT HOLDER", "price": 2.55, "currency": "GBP", "version": 2},
         {"id": "22041", "title": "RECORD FRAME 7\" SINGLE SIZE", "category": "home/frames", "stock": 0}
     ])
     .to_string();
-    let answer = call(&server, request(Method::POST, "/v1/indexes/shop/documents", None, Some(&body))).await;
+    let answer = server.call(request(Method::POST, "/v1/indexes/shop/documents", None, Some(&body))).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     assert_eq!(answer.json(), json!({"inserted": 2, "updated": 0, "stale": 0}));
 
     let stale = json!([{"id": "85123A", "title": "OLD TITLE", "version": 1}]).to_string();
-    let answer = call(&server, request(Method::POST, "/v1/indexes/shop/documents", None, Some(&stale))).await;
+    let answer = server.call(request(Method::POST, "/v1/indexes/shop/documents", None, Some(&stale))).await;
     assert_eq!(answer.json(), json!({"inserted": 0, "updated": 0, "stale": 1}));
 
-    let answer = get(&server, "/v1/indexes/shop/documents/85123A", None).await;
+    let answer = server.get("/v1/indexes/shop/documents/85123A", None).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.json()["title"], "WHITE HANGING HEART T-LIGHT HOLDER");
     assert_eq!(answer.json()["price"], 2.55);
-    let answer = get(&server, "/v1/indexes/shop/documents/nope", None).await;
+    let answer = server.get("/v1/indexes/shop/documents/nope", None).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::NOT_FOUND, "document_not_found".into()));
 
     let delete = |id: &str| request(Method::DELETE, &format!("/v1/indexes/shop/documents/{id}"), None, None);
-    assert_eq!(call(&server, delete("22041")).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(call(&server, delete("22041")).await.error_code(), "document_not_found");
-    assert_eq!(get(&server, "/v1/indexes/shop/documents/22041", None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(server.call(delete("22041")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(server.call(delete("22041")).await.error_code(), "document_not_found");
+    assert_eq!(server.get("/v1/indexes/shop/documents/22041", None).await.status, StatusCode::NOT_FOUND);
 
-    let answer = get(&server, "/v1/indexes", None).await;
+    let answer = server.get("/v1/indexes", None).await;
     assert_eq!(answer.json()["results"][0], json!({"name": "shop", "products": 1, "interaction_parts": 0}));
     assert_eq!(
-        call(&server, request(Method::DELETE, "/v1/indexes/shop", None, None)).await.status,
+        server.call(request(Method::DELETE, "/v1/indexes/shop", None, None)).await.status,
         StatusCode::NO_CONTENT
     );
-    assert_eq!(get(&server, "/v1/indexes", None).await.json()["total"], 0);
+    assert_eq!(server.get("/v1/indexes", None).await.json()["total"], 0);
 }
 
 #[tokio::test]
 async fn api_keys_separate_shoppers_from_admins() {
-    let server = keyed_server();
+    let server = Server::keyed();
     let body = json!([{"id": "1", "title": "Mug"}]).to_string();
     let upsert = |key: Option<&'static str>| request(Method::POST, "/v1/indexes/shop/documents", key, Some(&body));
 
     // Health stays open for load balancers.
-    assert_eq!(get(&server, "/health", None).await.status, StatusCode::OK);
+    assert_eq!(server.get("/health", None).await.status, StatusCode::OK);
 
-    let answer = get(&server, "/v1/indexes", None).await;
+    let answer = server.get("/v1/indexes", None).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::UNAUTHORIZED, "missing_authorization_header".into()));
     assert_eq!(answer.json()["type"], "auth");
-    let answer = get(&server, "/v1/indexes", Some("wrong")).await;
+    let answer = server.get("/v1/indexes", Some("wrong")).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::FORBIDDEN, "invalid_api_key".into()));
 
     // The search key reads; it cannot write or see metrics.
-    assert_eq!(get(&server, "/v1/indexes", Some(SEARCH)).await.status, StatusCode::OK);
-    let answer = call(&server, upsert(Some(SEARCH))).await;
+    assert_eq!(server.get("/v1/indexes", Some(SEARCH)).await.status, StatusCode::OK);
+    let answer = server.call(upsert(Some(SEARCH))).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::FORBIDDEN, "forbidden_for_key".into()));
-    let answer = get(&server, "/metrics", Some(SEARCH)).await;
+    let answer = server.get("/metrics", Some(SEARCH)).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::FORBIDDEN, "forbidden_for_key".into()));
-    let answer = call(&server, request(Method::DELETE, "/v1/indexes/shop", Some(SEARCH), None)).await;
+    let answer = server.call(request(Method::DELETE, "/v1/indexes/shop", Some(SEARCH), None)).await;
     assert_eq!(answer.error_code(), "forbidden_for_key");
 
     let search = json!({"q": "mug"}).to_string();
-    let answer = call(&server, request(Method::POST, "/v1/indexes/shop/search", Some(SEARCH), Some(&search))).await;
+    let answer = server.call(request(Method::POST, "/v1/indexes/shop/search", Some(SEARCH), Some(&search))).await;
     assert_eq!(answer.error_code(), "index_not_found", "the search key may search");
     let settings = request(Method::PUT, "/v1/indexes/shop/settings", Some(SEARCH), Some("{}"));
-    assert_eq!(call(&server, settings).await.error_code(), "forbidden_for_key");
+    assert_eq!(server.call(settings).await.error_code(), "forbidden_for_key");
 
     // The admin key does everything.
-    assert_eq!(call(&server, upsert(Some(ADMIN))).await.status, StatusCode::OK);
-    assert_eq!(get(&server, "/v1/indexes/shop/documents/1", Some(SEARCH)).await.status, StatusCode::OK);
-    assert_eq!(get(&server, "/metrics", Some(ADMIN)).await.status, StatusCode::OK);
+    assert_eq!(server.call(upsert(Some(ADMIN))).await.status, StatusCode::OK);
+    assert_eq!(server.get("/v1/indexes/shop/documents/1", Some(SEARCH)).await.status, StatusCode::OK);
+    assert_eq!(server.get("/metrics", Some(ADMIN)).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn cors_admits_only_the_configured_storefront_origins() {
-    let server = server_with(|config| config.cors_origins = vec!["https://shop.example".into()]);
+    let server = Server::with(|config| config.cors_origins = vec!["https://shop.example".into()]);
     let preflight = |origin: &str| {
         Request::builder()
             .method(Method::OPTIONS)
@@ -271,25 +190,21 @@ async fn cors_admits_only_the_configured_storefront_origins() {
             .body(Body::empty())
             .expect("request")
     };
-    let allowed = call(&server, preflight("https://shop.example")).await;
+    let allowed = server.call(preflight("https://shop.example")).await;
     assert_eq!(
         allowed.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).and_then(|v| v.to_str().ok()),
         Some("https://shop.example")
     );
-    let refused = call(&server, preflight("https://evil.example")).await;
+    let refused = server.call(preflight("https://evil.example")).await;
     assert!(refused.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
 
-    let no_cors = open_server();
-    let answer = call(&no_cors, preflight("https://shop.example")).await;
+    let no_cors = Server::open();
+    let answer = no_cors.call(preflight("https://shop.example")).await;
     assert!(answer.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none(), "no origins configured: no CORS");
 }
 
-async fn post(server: &Server, uri: &str, body: &Value) -> Answer {
-    call(server, request(Method::POST, uri, None, Some(&body.to_string()))).await
-}
-
 async fn seeded_server() -> Server {
-    let server = open_server();
+    let server = Server::open();
     let documents = json!([
         {"id": "85123A", "title": "WHITE HANGING HEART T-LIGHT HOLDER", "brand": "Heart & Home", "price": 2.55,
          "currency": "GBP", "category": "home/candles", "popularity": 3315, "attributes": {"colour": "white"}},
@@ -298,7 +213,7 @@ async fn seeded_server() -> Server {
         {"id": "84879", "title": "ASSORTED COLOUR BIRD ORNAMENT", "brand": "Berry", "price": 1.69,
          "currency": "GBP", "category": "home/decor", "popularity": 2800, "stock": 0}
     ]);
-    let answer = post(&server, "/v1/indexes/shop/documents", &documents).await;
+    let answer = server.post("/v1/indexes/shop/documents", None, &documents).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     server
 }
@@ -308,16 +223,17 @@ async fn search_answers_in_the_documented_shape() {
     let server = seeded_server().await;
     let settings = json!({"facets": {"attributes": ["colour"], "price_buckets": [2.0]}});
     let answer =
-        call(&server, request(Method::PUT, "/v1/indexes/shop/settings", None, Some(&settings.to_string()))).await;
+        server.call(request(Method::PUT, "/v1/indexes/shop/settings", None, Some(&settings.to_string()))).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
-    assert_eq!(get(&server, "/v1/indexes/shop/settings", None).await.json()["facets"]["attributes"], json!(["colour"]));
+    assert_eq!(server.get("/v1/indexes/shop/settings", None).await.json()["facets"]["attributes"], json!(["colour"]));
 
-    let answer = post(
-        &server,
-        "/v1/indexes/shop/search",
-        &json!({"q": "heart holdr", "facets": ["brand", "colour", "price", "category"], "per_page": 5}),
-    )
-    .await;
+    let answer = server
+        .post(
+            "/v1/indexes/shop/search",
+            None,
+            &json!({"q": "heart holdr", "facets": ["brand", "colour", "price", "category"], "per_page": 5}),
+        )
+        .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     let body = answer.json();
     assert_eq!(body["total"], 1);
@@ -331,16 +247,16 @@ async fn search_answers_in_the_documented_shape() {
     assert!(body["took_ms"].is_number());
     assert!(body["query_id"].as_str().is_some_and(|id| id.len() == 36));
 
-    let answer = get(&server, "/v1/indexes/shop/suggest?q=ceramic%20trin&limit=3", None).await;
+    let answer = server.get("/v1/indexes/shop/suggest?q=ceramic%20trin&limit=3", None).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     assert_eq!(answer.json()["queries"], json!(["ceramic trinket"]));
     assert_eq!(answer.json()["products"][0]["id"], "21232");
-    let answer = get(&server, "/v1/indexes/shop/suggest?q=x&limit=500", None).await;
+    let answer = server.get("/v1/indexes/shop/suggest?q=x&limit=500", None).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_pagination".into()));
-    let answer = get(&server, "/v1/indexes/shop/suggest?q=x&limit=many", None).await;
+    let answer = server.get("/v1/indexes/shop/suggest?q=x&limit=many", None).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_parameter".into()));
 
-    let browse = post(&server, "/v1/indexes/shop/search", &json!({"q": ""})).await.json();
+    let browse = server.post("/v1/indexes/shop/search", None, &json!({"q": ""})).await.json();
     let ids: Vec<_> = browse["hits"].as_array().expect("hits").iter().map(|hit| hit["id"].clone()).collect();
     assert_eq!(ids, [json!("85123A"), json!("84879"), json!("21232")], "an empty query browses by popularity");
 }
@@ -373,24 +289,24 @@ async fn bad_searches_get_stable_codes_never_a_500() {
         ("/v1/indexes/shop/search", json!({"q": 42}), StatusCode::BAD_REQUEST, "malformed_payload"),
     ];
     for (uri, body, status, code) in cases {
-        let answer = post(&server, uri, &body).await;
+        let answer = server.post(uri, None, &body).await;
         assert_eq!((answer.status, answer.error_code()), (status, code.to_owned()), "{body}");
     }
     for q in ["ünïcödé", "日本語の検索", "🙂", "\u{0}", "\"'; DROP TABLE", "*", "a AND OR NOT (", "-"] {
-        let answer = post(&server, "/v1/indexes/shop/search", &json!({"q": q})).await;
+        let answer = server.post("/v1/indexes/shop/search", None, &json!({"q": q})).await;
         assert_eq!(answer.status, StatusCode::OK, "{q:?}: {}", answer.text);
     }
 
     let bad_settings = json!({"facets": {"price_buckets": [10, 5]}});
     let answer =
-        call(&server, request(Method::PUT, "/v1/indexes/shop/settings", None, Some(&bad_settings.to_string()))).await;
+        server.call(request(Method::PUT, "/v1/indexes/shop/settings", None, Some(&bad_settings.to_string()))).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_settings".into()));
     let lonely_synonym = json!({"synonyms": [{"type": "multi_way", "terms": ["tv"]}]});
     let answer =
-        call(&server, request(Method::PUT, "/v1/indexes/shop/settings", None, Some(&lonely_synonym.to_string()))).await;
+        server.call(request(Method::PUT, "/v1/indexes/shop/settings", None, Some(&lonely_synonym.to_string()))).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_settings".into()));
     let unknown_key = json!({"typos": {}});
     let answer =
-        call(&server, request(Method::PUT, "/v1/indexes/shop/settings", None, Some(&unknown_key.to_string()))).await;
+        server.call(request(Method::PUT, "/v1/indexes/shop/settings", None, Some(&unknown_key.to_string()))).await;
     assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_settings".into()));
 }

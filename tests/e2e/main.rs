@@ -1,4 +1,7 @@
 //! End-to-end tests, in one binary (one link for all of them).
 
+mod analytics;
+mod common;
 mod http;
 mod kafka;
+mod settings;

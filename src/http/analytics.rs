@@ -1,0 +1,187 @@
+//! The analytics endpoints: shoppers' events in (`POST /v1/indexes/{index}/events`, with the
+//! search key, as storefronts send them) and the report out (`GET /v1/indexes/{index}/analytics`,
+//! admin). Searches are logged by the search handler itself.
+
+use std::num::NonZeroU32;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+use vitrine_models::{IndexName, InteractionKind, ProductId, SessionId, UserId};
+
+use crate::analytics::{AnalyticsReport, Event, ReportParams};
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiJson, ErrorCode};
+
+/// Most events one request may carry.
+pub const MAX_EVENTS_PER_REQUEST: usize = 1_000;
+/// The longest report window, in days.
+pub const MAX_REPORT_DAYS: u32 = 3_650;
+/// The longest lists a report may ask for.
+pub const MAX_REPORT_LIMIT: u32 = 1_000;
+
+/// One event as a storefront sends it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventBody {
+    /// `view`, `click`, `add_to_cart` or `purchase`.
+    #[serde(rename = "type")]
+    kind: InteractionKind,
+    product_id: ProductId,
+    /// The `query_id` of the search the shopper came from.
+    query_id: Option<Uuid>,
+    user_id: Option<UserId>,
+    session_id: Option<SessionId>,
+    /// 1-based position in the results.
+    position: Option<NonZeroU32>,
+    /// RFC 3339; the time of receipt when absent.
+    timestamp: Option<DateTime<FixedOffset>>,
+}
+
+impl EventBody {
+    fn into_event(self, received: DateTime<Utc>) -> Event {
+        Event {
+            kind: self.kind,
+            product_id: self.product_id,
+            query_id: self.query_id,
+            user_id: self.user_id,
+            session_id: self.session_id,
+            position: self.position,
+            at: self.timestamp.map_or(received, |timestamp| timestamp.with_timezone(&Utc)),
+        }
+    }
+}
+
+/// Fails with `index_not_found` unless the index exists (looked up off the async workers).
+async fn require_index(state: &AppState, name: &IndexName) -> Result<(), ApiError> {
+    let (catalog, lookup) = (state.catalog.clone(), name.clone());
+    let exists = tokio::task::spawn_blocking(move || catalog.exists(&lookup)).await.map_err(ApiError::internal)?;
+    if exists { Ok(()) } else { Err(ApiError::new(ErrorCode::IndexNotFound, format!("index `{name}` not found"))) }
+}
+
+/// The events of a body: one event object, or an array of them. A bad event refuses the whole
+/// request, naming its position in the array.
+fn read_events(body: Value, received: DateTime<Utc>) -> Result<Vec<Event>, ApiError> {
+    let invalid = |message: String| ApiError::new(ErrorCode::InvalidEvent, message);
+    let parse = |event: Value| serde_json::from_value::<EventBody>(event).map(|event| event.into_event(received));
+    match body {
+        Value::Object(_) => Ok(vec![parse(body).map_err(|error| invalid(format!("event: {error}")))?]),
+        Value::Array(events) => {
+            if events.len() > MAX_EVENTS_PER_REQUEST {
+                return Err(ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    format!("{} events in one request; the limit is {MAX_EVENTS_PER_REQUEST}", events.len()),
+                ));
+            }
+            events
+                .into_iter()
+                .enumerate()
+                .map(|(position, event)| parse(event).map_err(|error| invalid(format!("event {position}: {error}"))))
+                .collect()
+        }
+        _ => Err(invalid("the body must be an event object or an array of event objects".to_owned())),
+    }
+}
+
+/// `POST /v1/indexes/{index}/events`: records shoppers' views, clicks, add-to-carts and
+/// purchases, one object or an array of at most [`MAX_EVENTS_PER_REQUEST`]. All are stored
+/// before the answer, `202 {"recorded": n}`, or none is.
+pub async fn record_events(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let name = IndexName::new(index)?;
+    require_index(&state, &name).await?;
+    let events = read_events(body, Utc::now())?;
+    let recorded = state.analytics.record_events(&name, &events).await.map_err(ApiError::internal)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "recorded": recorded }))))
+}
+
+/// The parameters of `GET /v1/indexes/{index}/analytics`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// Only the last `days` days (default: all time).
+    days: Option<u32>,
+    /// Entries per list (default 10).
+    limit: Option<u32>,
+}
+
+/// `GET /v1/indexes/{index}/analytics?days=30&limit=10` (admin): top queries, queries without
+/// results, click-through and conversion rates, events by kind.
+pub async fn report(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    params: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Json<AnalyticsReport>, ApiError> {
+    let Query(params) = params?;
+    let name = IndexName::new(index)?;
+    if params.days.is_some_and(|days| !(1..=MAX_REPORT_DAYS).contains(&days)) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameter,
+            format!("`days` must be between 1 and {MAX_REPORT_DAYS}"),
+        ));
+    }
+    let limit = params.limit.unwrap_or(10);
+    if !(1..=MAX_REPORT_LIMIT).contains(&limit) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameter,
+            format!("`limit` must be between 1 and {MAX_REPORT_LIMIT}"),
+        ));
+    }
+    require_index(&state, &name).await?;
+    let report =
+        state.analytics.report(&name, &ReportParams { days: params.days, limit }).await.map_err(ApiError::internal)?;
+    Ok(Json(report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(body: Value) -> Result<Vec<Event>, String> {
+        read_events(body, Utc::now()).map_err(|error| format!("{:?}: {}", error.code, error.message))
+    }
+
+    #[test]
+    fn events_are_one_object_or_an_array_and_errors_name_the_position() {
+        let events = read(json!({"type": "click", "product_id": "p1", "position": 3})).expect("one event");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, InteractionKind::Click);
+        assert_eq!(events[0].position, NonZeroU32::new(3));
+
+        let at = "2025-03-01T10:00:00+01:00";
+        let events = read(json!([
+            {"type": "view", "product_id": "p1", "session_id": "s-1"},
+            {"type": "purchase", "product_id": "p2", "query_id": "0195f3c2-1c3a-7b6e-9f00-000000000001", "timestamp": at},
+        ]))
+        .expect("two events");
+        assert_eq!(events[1].at, DateTime::parse_from_rfc3339(at).expect("rfc 3339").with_timezone(&Utc));
+        assert!(events[1].query_id.is_some());
+
+        for (body, expected) in [
+            (
+                json!([{"type": "click", "product_id": "p1"}, {"type": "clik", "product_id": "p1"}]),
+                "event 1: unknown variant",
+            ),
+            (json!({"type": "click", "product_id": "  "}), "event: "),
+            (json!({"type": "click", "product_id": "p1", "colour": "red"}), "unknown field `colour`"),
+            (json!({"type": "click", "product_id": "p1", "query_id": "nope"}), "event: "),
+            (json!({"type": "click", "product_id": "p1", "position": 0}), "event: "),
+            (json!({"type": "click", "product_id": "p1", "timestamp": "yesterday"}), "event: "),
+            (json!("click"), "an event object or an array"),
+        ] {
+            let error = read(body.clone()).expect_err("refused");
+            assert!(error.starts_with("InvalidEvent: "), "{body}: {error}");
+            assert!(error.contains(expected), "{body}: {error}");
+        }
+        let too_many = Value::Array(vec![json!({"type": "view", "product_id": "p"}); MAX_EVENTS_PER_REQUEST + 1]);
+        assert!(read(too_many).expect_err("too many").starts_with("PayloadTooLarge"));
+    }
+}

@@ -1,0 +1,160 @@
+//! The settings endpoints (admin key): the whole settings document and each of its parts
+//! (`synonyms`, `rules`, `ranking`, `typo_tolerance`, `facets`, `variants`), read, replaced or
+//! reset to the defaults. Every change applies to the next search without reindexing.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde_json::Value;
+use vitrine_models::IndexName;
+use vitrine_models::settings::{IndexSettings, SETTINGS_PARTS};
+
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiJson, ErrorCode};
+use crate::http::routes::blocking;
+
+/// Refuses a part name the settings do not have.
+fn known_part(part: &str) -> Result<&'static str, ApiError> {
+    SETTINGS_PARTS.into_iter().find(|known| *known == part).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::RouteNotFound,
+            format!("the settings have no part `{part}`; they are: {}", SETTINGS_PARTS.join(", ")),
+        )
+    })
+}
+
+fn invalid(reason: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ErrorCode::InvalidSettings, reason.to_string())
+}
+
+/// What to do when the index does not exist.
+#[derive(Clone, Copy)]
+enum Missing {
+    /// Create it (writing settings first is how an index is often set up).
+    Create,
+    /// Answer 404.
+    NotFound,
+}
+
+/// Reads, changes, checks and saves an index's settings in one blocking task; returns the new
+/// settings. Rule filters are checked against the index's fields before saving.
+async fn update(
+    state: AppState,
+    index: String,
+    missing: Missing,
+    change: impl FnOnce(IndexSettings) -> Result<IndexSettings, ApiError> + Send + 'static,
+) -> Result<IndexSettings, ApiError> {
+    let name = IndexName::new(index)?;
+    blocking(move || {
+        let index = match missing {
+            Missing::Create => state.catalog.get_or_create(&name)?,
+            Missing::NotFound => state.catalog.get(&name)?,
+        };
+        let changed = change(IndexSettings::clone(&index.settings()))?;
+        vitrine_query::check_rule_filters(&changed, index.fields()).map_err(invalid)?;
+        index.set_settings(changed.clone())?;
+        Ok(changed)
+    })
+    .await
+}
+
+async fn current(state: AppState, index: String) -> Result<IndexSettings, ApiError> {
+    let name = IndexName::new(index)?;
+    let settings = blocking(move || Ok(state.catalog.get(&name)?.settings())).await?;
+    Ok(IndexSettings::clone(&settings))
+}
+
+/// One part of the settings as JSON.
+fn part_of(settings: &IndexSettings, part: &str) -> Result<Value, ApiError> {
+    let whole = serde_json::to_value(settings).map_err(ApiError::internal)?;
+    Ok(whole.get(part).cloned().unwrap_or(Value::Null))
+}
+
+/// The settings with one part replaced, checked like a whole document.
+fn with_part(settings: &IndexSettings, part: &str, value: Value) -> Result<IndexSettings, ApiError> {
+    let mut whole = serde_json::to_value(settings).map_err(ApiError::internal)?;
+    whole[part] = value;
+    serde_json::from_value(whole).map_err(|error| invalid(format!("`{part}`: {error}")))
+}
+
+/// `GET /v1/indexes/{index}/settings`.
+pub async fn get_settings(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+) -> Result<Json<IndexSettings>, ApiError> {
+    Ok(Json(current(state, index).await?))
+}
+
+/// `PUT /v1/indexes/{index}/settings`: replaces the whole settings (creating the index if
+/// needed); missing parts take their defaults.
+pub async fn put_settings(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    body: Result<ApiJson<IndexSettings>, ApiError>,
+) -> Result<Json<IndexSettings>, ApiError> {
+    let ApiJson(settings) = body.map_err(|error| match error.code {
+        ErrorCode::MalformedPayload => invalid(error.message),
+        _ => error,
+    })?;
+    Ok(Json(update(state, index, Missing::Create, move |_| Ok(settings)).await?))
+}
+
+/// `DELETE /v1/indexes/{index}/settings`: every part back to its default.
+pub async fn reset_settings(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+) -> Result<Json<IndexSettings>, ApiError> {
+    Ok(Json(update(state, index, Missing::NotFound, |_| Ok(IndexSettings::default())).await?))
+}
+
+/// `GET /v1/indexes/{index}/settings/{part}`.
+pub async fn get_part(
+    State(state): State<AppState>,
+    Path((index, part)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let part = known_part(&part)?;
+    Ok(Json(part_of(&current(state, index).await?, part)?))
+}
+
+/// `PUT /v1/indexes/{index}/settings/{part}`: replaces one part, keeping the others.
+pub async fn put_part(
+    State(state): State<AppState>,
+    Path((index, part)): Path<(String, String)>,
+    body: Result<ApiJson<Value>, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    let part = known_part(&part)?;
+    let ApiJson(value) = body.map_err(|error| match error.code {
+        ErrorCode::MalformedPayload => invalid(error.message),
+        _ => error,
+    })?;
+    let settings = update(state, index, Missing::Create, move |settings| with_part(&settings, part, value)).await?;
+    Ok(Json(part_of(&settings, part)?))
+}
+
+/// `DELETE /v1/indexes/{index}/settings/{part}`: one part back to its default.
+pub async fn reset_part(
+    State(state): State<AppState>,
+    Path((index, part)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let part = known_part(&part)?;
+    let default = part_of(&IndexSettings::default(), part)?;
+    let settings = update(state, index, Missing::NotFound, move |settings| with_part(&settings, part, default)).await?;
+    Ok(Json(part_of(&settings, part)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_part_is_replaced_alone_and_checked_like_the_whole() {
+        let mut settings = IndexSettings::default();
+        settings.facets.attributes = vec!["colour".into()];
+        let synonyms = serde_json::json!([{"type": "multi_way", "terms": ["tv", "television"]}]);
+        let changed = with_part(&settings, "synonyms", synonyms).expect("valid part");
+        assert_eq!(changed.synonyms.len(), 1);
+        assert_eq!(changed.facets, settings.facets, "other parts are kept");
+        let error = with_part(&settings, "ranking", serde_json::json!({"titel": 2})).expect_err("unknown key");
+        assert_eq!(error.code, ErrorCode::InvalidSettings);
+        assert!(known_part("rules").is_ok() && known_part("colours").is_err());
+    }
+}

@@ -1,0 +1,123 @@
+//! Settings sub-resources, merchandising rules and the documents formats, through `app()`.
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::common::{ADMIN, SEARCH, Server, request_as};
+
+const LINES: &str = r#"{"id": "fan-desk", "title": "Desk fan", "brand": "Breeze", "price": 20.0, "currency": "GBP", "popularity": 50}
+{"id": "fan-mini", "title": "Mini USB fan", "brand": "Tiny", "price": 8.0, "currency": "GBP", "popularity": 10}
+
+{"id": "heater", "title": "Oil heater", "brand": "Warm", "price": 45.0, "currency": "GBP", "popularity": 40}
+"#;
+
+async fn shop() -> Server {
+    let server = Server::keyed();
+    let upload = request_as(
+        Method::POST,
+        "/v1/indexes/shop/documents",
+        Some(ADMIN),
+        Some(("application/x-ndjson", LINES.to_owned())),
+    );
+    let answer = server.call(upload).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(answer.json()["inserted"], 3);
+    server
+}
+
+#[tokio::test]
+async fn documents_arrive_as_json_lines_or_csv_and_bad_lines_are_named() {
+    let server = shop().await;
+    let csv = "id,title,brand,price,currency\nlamp,Desk lamp,Glow,12.5,GBP\n";
+    let answer = server
+        .call(request_as(Method::POST, "/v1/indexes/shop/documents", Some(ADMIN), Some(("text/csv", csv.to_owned()))))
+        .await;
+    assert_eq!((answer.status, answer.json()["inserted"].clone()), (StatusCode::OK, json!(1)));
+    assert_eq!(server.get("/v1/indexes/shop/documents/lamp", Some(SEARCH)).await.json()["brand"], "Glow");
+
+    let bad = "{\"id\": \"ok\", \"title\": \"Fine\"}\n{\"id\": \"\", \"title\": \"No id\"}\n";
+    let answer = server
+        .call(request_as(
+            Method::POST,
+            "/v1/indexes/shop/documents",
+            Some(ADMIN),
+            Some(("application/x-ndjson", bad.to_owned())),
+        ))
+        .await;
+    assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_document".into()));
+    assert!(answer.json()["message"].as_str().is_some_and(|m| m.starts_with("line 2:")), "{}", answer.text);
+    assert_eq!(server.get("/v1/indexes/shop/documents/ok", Some(SEARCH)).await.status, StatusCode::NOT_FOUND);
+
+    let answer = server
+        .call(request_as(Method::POST, "/v1/indexes/shop/documents", Some(ADMIN), Some(("text/plain", "x".to_owned()))))
+        .await;
+    assert_eq!(
+        (answer.status, answer.error_code()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_content_type".into())
+    );
+}
+
+#[tokio::test]
+async fn each_settings_part_is_read_replaced_and_reset_alone() {
+    let server = shop().await;
+    let synonyms = json!([{"type": "multi_way", "terms": ["fan", "ventilator"]}]);
+    let answer = server.put("/v1/indexes/shop/settings/synonyms", Some(ADMIN), &synonyms).await;
+    assert_eq!((answer.status, answer.json()), (StatusCode::OK, synonyms.clone()));
+    let answer = server.put("/v1/indexes/shop/settings/facets", Some(ADMIN), &json!({"price_buckets": [10]})).await;
+    assert_eq!(answer.json()["price_buckets"], json!([10.0]));
+    let whole = server.get("/v1/indexes/shop/settings", Some(ADMIN)).await.json();
+    assert_eq!(whole["synonyms"], synonyms, "replacing `facets` kept `synonyms`");
+    let found = server.post("/v1/indexes/shop/search", Some(SEARCH), &json!({"q": "ventilator"})).await.json();
+    assert_eq!(found["total"], 2, "the synonym applies at once: {found}");
+
+    for part in ["typo_tolerance", "ranking", "facets", "synonyms", "rules", "variants"] {
+        let answer = server.get(&format!("/v1/indexes/shop/settings/{part}"), Some(ADMIN)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{part}: {}", answer.text);
+    }
+    let answer = server.send(Method::DELETE, "/v1/indexes/shop/settings/synonyms", Some(ADMIN), None).await;
+    assert_eq!(answer.json(), json!([]));
+    assert_eq!(
+        server.get("/v1/indexes/shop/settings/facets", Some(ADMIN)).await.json()["price_buckets"],
+        json!([10.0])
+    );
+    let answer = server.send(Method::DELETE, "/v1/indexes/shop/settings", Some(ADMIN), None).await;
+    assert_eq!(answer.json()["facets"]["price_buckets"].as_array().map(Vec::len), Some(9), "defaults again");
+
+    let answer = server.get("/v1/indexes/shop/settings/colours", Some(ADMIN)).await;
+    assert_eq!((answer.status, answer.error_code()), (StatusCode::NOT_FOUND, "route_not_found".into()));
+    let answer = server.put("/v1/indexes/shop/settings/ranking", Some(ADMIN), &json!({"titel": 3})).await;
+    assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_settings".into()));
+    let answer = server.put("/v1/indexes/shop/settings/rules", Some(SEARCH), &json!([])).await;
+    assert_eq!(answer.error_code(), "forbidden_for_key");
+    let answer = server.get("/v1/indexes/nope/settings/rules", Some(ADMIN)).await;
+    assert_eq!(answer.error_code(), "index_not_found");
+}
+
+#[tokio::test]
+async fn rules_set_over_http_shape_the_next_search() {
+    let server = shop().await;
+    let rules = json!([{"id": "winter", "condition": {"query": "fan", "match": "contains"},
+                        "pin": [{"id": "heater", "position": 1}], "hide": ["fan-mini"]}]);
+    let answer = server.put("/v1/indexes/shop/settings/rules", Some(ADMIN), &rules).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let saved = answer.json();
+    assert_eq!((saved[0]["enabled"].clone(), saved[0]["pin"].clone()), (json!(true), rules[0]["pin"].clone()));
+    let found = server.post("/v1/indexes/shop/search", Some(SEARCH), &json!({"q": "fan"})).await.json();
+    let ids: Vec<&str> = found["hits"].as_array().expect("hits").iter().filter_map(|hit| hit["id"].as_str()).collect();
+    assert_eq!(ids, ["heater", "fan-desk"]);
+    assert_eq!(found["hits"][0]["pinned"], true);
+    assert_eq!(found["applied_rules"], json!(["winter"]));
+
+    let unknown_field = json!([{"id": "bad", "boost": [{"filter": {"colour": ["red"]}}]}]);
+    let answer = server.put("/v1/indexes/shop/settings/rules", Some(ADMIN), &unknown_field).await;
+    assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_settings".into()));
+    assert!(answer.text.contains("rule `bad`"), "{}", answer.text);
+    let clash = json!([{"id": "x", "pin": [{"id": "a", "position": 1}, {"id": "b", "position": 1}]}]);
+    let answer = server.put("/v1/indexes/shop/settings/rules", Some(ADMIN), &clash).await;
+    assert_eq!(answer.error_code(), "invalid_settings");
+    assert_eq!(
+        server.get("/v1/indexes/shop/settings/rules", Some(ADMIN)).await.json(),
+        saved,
+        "refusals change nothing"
+    );
+}
