@@ -1,5 +1,6 @@
 //! `vitrine demo`: the bundled demo catalogs, loaded once, then served: the gift shop (Online
-//! Retail II, with its purchase log) as `retail` and Open Food Facts as `grocery`.
+//! Retail II, with its purchase log) as `retail`, Open Food Facts as `grocery`, and Magento's
+//! Luma fashion catalog (size × colour variants) as `fashion`.
 //!
 //! The server starts listening at once and answers `/health` with 503 ("starting") until the
 //! shop is loaded, so an orchestrator (or a person with curl) sees it come up.
@@ -22,6 +23,8 @@ use crate::http::AppState;
 pub const DEMO_INDEX: &str = "retail";
 /// The index the grocery catalog (Open Food Facts) is loaded into.
 pub const GROCERY_INDEX: &str = "grocery";
+/// The index the fashion catalog (Magento Luma, with size × colour variants) is loaded into.
+pub const FASHION_INDEX: &str = "fashion";
 
 /// A data file compiled into the binary, so `vitrine demo` needs nothing but itself.
 struct Bundled {
@@ -43,6 +46,16 @@ const OPEN_FOOD_FACTS: Bundled = Bundled {
     bytes: include_bytes!("../../data/openfoodfacts/products_core.csv.gz"),
     source: "Contains information from Open Food Facts (world.openfoodfacts.org), available under the ODbL 1.0",
 };
+
+/// Magento's Luma sample catalog: see `data/magento-luma/ATTRIBUTION.md`.
+const MAGENTO_LUMA: Bundled = Bundled {
+    file_name: "magento_luma_products.csv.gz",
+    bytes: include_bytes!("../../data/magento-luma/products.csv.gz"),
+    source: "Magento Luma sample data (AFL-3.0)",
+};
+
+/// The fashion attributes shoppers filter on (colour and size are the variants').
+const FASHION_FACETS: [&str; 6] = ["color", "size", "material", "activity", "gender", "eco_collection"];
 
 /// The grocery attributes shoppers filter on.
 const GROCERY_FACETS: [&str; 7] =
@@ -82,6 +95,8 @@ pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
         println!("  search     curl -s -X POST http://{address}/v1/indexes/{DEMO_INDEX}/search \\");
         println!("               -H 'Content-Type: application/json' -d '{{\"q\": \"hart holder\", \"facets\": [\"price\"]}}'");
         println!("  grocery    POST http://{address}/v1/indexes/{GROCERY_INDEX}/search with facets [\"brand\", \"category\", \"nutriscore_grade\"]");
+        println!("  fashion    POST http://{address}/v1/indexes/{FASHION_INDEX}/search with {{\"q\": \"hoodie\", \"facets\": [\"color\", \"size\"]}} (one result per product, variants collapsed)");
+        println!("  analytics  http://{address}/v1/indexes/{DEMO_INDEX}/analytics");
         println!("  health     http://{address}/health");
         println!("  metrics    http://{address}/metrics");
         println!("  a product  http://{address}/v1/indexes/{DEMO_INDEX}/documents/85123A");
@@ -105,12 +120,23 @@ pub(super) fn load_demo_shop(data_dir: &DataDir) -> anyhow::Result<()> {
     load_once(data_dir, GROCERY_INDEX, &OPEN_FOOD_FACTS, |catalog, index, source| {
         let (products, report) = vitrine_pipelines::load_grocery(source, &MultiProgress::new())?;
         println!("{report}");
-        let opened = catalog.get_or_create(index)?;
-        let mut settings = IndexSettings::clone(&opened.settings());
-        settings.facets.attributes = GROCERY_FACETS.iter().map(|name| (*name).to_owned()).collect();
-        opened.set_settings(settings)?;
+        declare_facets(catalog, index, &GROCERY_FACETS)?;
+        Ok((catalog.upsert(index, products)?.inserted, 0))
+    })?;
+    load_once(data_dir, FASHION_INDEX, &MAGENTO_LUMA, |catalog, index, source| {
+        let (products, report) = vitrine_pipelines::load_luma(source, &MultiProgress::new())?;
+        println!("{report}");
+        declare_facets(catalog, index, &FASHION_FACETS)?;
         Ok((catalog.upsert(index, products)?.inserted, 0))
     })
+}
+
+/// Makes these attributes facets of the index (creating it).
+fn declare_facets(catalog: &Catalog, index: &IndexName, facets: &[&str]) -> anyhow::Result<()> {
+    let opened = catalog.get_or_create(index)?;
+    let mut settings = IndexSettings::clone(&opened.settings());
+    settings.facets.attributes = facets.iter().map(|name| (*name).to_owned()).collect();
+    Ok(opened.set_settings(settings)?)
 }
 
 /// Loads one bundled catalog into `index_name` with `load` (which returns the products and
