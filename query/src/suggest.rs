@@ -4,7 +4,8 @@
 //! completions are of two kinds: popular past queries that start with what was typed (the caller
 //! looks them up, in search analytics, and passes them in), first; then the typed words with the
 //! unfinished last word replaced by the index's title words it may be starting, closest first
-//! (fewest typos), then most frequent.
+//! (fewest typos), then most frequent. Finished words that no title contains are replaced by
+//! their closest title word (`hart hold` completes to `heart holder`).
 
 use serde::Serialize;
 use vitrine_indexer::{ProductIndex, TextField};
@@ -77,11 +78,17 @@ pub fn suggest_with_popular(
     let request = SearchRequest { q: q.to_owned(), per_page: Some(limit), ..SearchRequest::default() };
     let products = search(index, settings, &request)?.hits;
 
-    let prefix: String = head.iter().map(|word| format!("{} ", word.exact)).collect();
+    let searcher = index.searcher();
+    let title = index.fields().exact(TextField::Title);
+    // Finished words no title contains are misspelled: complete the corrected query instead.
+    let mut prefix = String::new();
+    for word in head {
+        prefix.push_str(&corrected(&searcher, title, settings, &word.exact)?);
+        prefix.push(' ');
+    }
     let completions = if last.is_prefix {
         let budget = settings.typo_tolerance.budget(&last.exact, true);
-        let searcher = index.searcher();
-        derivations(&searcher, index.fields().exact(TextField::Title), &last.exact, budget.min(1), true)?
+        derivations(&searcher, title, &last.exact, budget.min(1), true)?
             .into_iter()
             .take(limit)
             .map(|derivation| format!("{prefix}{}", derivation.term))
@@ -91,6 +98,22 @@ pub fn suggest_with_popular(
     };
     let queries = merge_queries(&query_prefix(q), popular, completions, limit);
     Ok(Suggestions { queries, products })
+}
+
+/// A finished word as titles spell it: itself when a title has it, else its closest, most
+/// frequent title word within its typo budget, else itself.
+fn corrected(
+    searcher: &tantivy::Searcher,
+    title: tantivy::schema::Field,
+    settings: &IndexSettings,
+    word: &str,
+) -> Result<String, QueryError> {
+    if searcher.doc_freq(&tantivy::Term::from_field_text(title, word))? > 0 {
+        return Ok(word.to_owned());
+    }
+    let budget = settings.typo_tolerance.budget(word, false);
+    let closest = derivations(searcher, title, word, budget, false)?.into_iter().next();
+    Ok(closest.map_or_else(|| word.to_owned(), |derivation| derivation.term))
 }
 
 /// The popular queries starting with `typed` first, then the completions, without repeats, at

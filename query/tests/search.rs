@@ -225,6 +225,10 @@ fn suggest_completes_the_last_word_with_typos_and_offers_products() {
     assert_eq!(typo.products.len(), 2);
     let candles = vitrine_query::suggest(&index, &shop.settings, "cand", 5).expect("suggest");
     assert_eq!(candles.queries, ["candle", "candles"], "equally frequent: alphabetical");
+    let corrected = vitrine_query::suggest(&index, &shop.settings, "lwan sprin", 5).expect("suggest");
+    assert_eq!(corrected.queries, ["lawn sprinkler"], "a misspelled earlier word is corrected");
+    let kept = vitrine_query::suggest(&index, &shop.settings, "zzz sprin", 5).expect("suggest");
+    assert_eq!(kept.queries, ["zzz sprinkler"], "a word nothing resembles is kept as typed");
     assert!(vitrine_query::suggest(&index, &shop.settings, "", 5).expect("suggest").products.is_empty());
     assert!(vitrine_query::suggest(&index, &shop.settings, "mug", 0).is_err());
 }

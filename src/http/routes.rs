@@ -1,9 +1,9 @@
 //! The handlers.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
@@ -130,7 +130,8 @@ fn read_documents(format: Option<FeedFormat>, body: &[u8]) -> Result<Vec<Product
                 .collect()
         }
         Some(format) => {
-            let lines = vitrine_models::feed::read_products(body, format).map_err(|error| invalid(error.to_string()))?;
+            let lines =
+                vitrine_models::feed::read_products(body, format).map_err(|error| invalid(error.to_string()))?;
             lines.map(|line| line.map_err(|error| invalid(error.to_string()))).collect()
         }
     }
