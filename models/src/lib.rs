@@ -9,11 +9,13 @@
 //!   [`AttributeValue`]s;
 //! - [`Interaction`] (a view, click, add-to-cart or purchase by an [`Actor`]);
 //! - the ids: [`ProductId`], [`UserId`], [`SessionId`], [`CartId`], [`OrderId`], [`IndexName`];
+//! - [`event`]: product change events (the Kafka contract), parsed into a change or a dead letter;
 //! - [`feed`]: reading products and interactions from JSON Lines and CSV files;
 //! - [`settings`]: per-index settings (typo tolerance, ranking weights, facets);
 //! - [`DataDir`], the layout of a Vitrine data directory that all crates agree on.
 
 mod error;
+pub mod event;
 pub mod feed;
 mod ids;
 mod interaction;
@@ -23,6 +25,7 @@ mod product;
 pub mod settings;
 
 pub use error::ValidationError;
+pub use event::{Change, DeadLetter, ProductEvent};
 pub use ids::{CartId, IndexName, OrderId, ProductId, SessionId, UserId};
 pub use interaction::{Actor, Interaction, InteractionDraft, InteractionKind};
 pub use layout::DataDir;
