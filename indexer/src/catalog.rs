@@ -5,6 +5,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use vitrine_models::{DataDir, IndexName, Product, ProductId};
 
+use crate::apply::ApplyReport;
 use crate::product_index::ProductIndex;
 
 /// Failures of the catalog store.
@@ -50,17 +51,6 @@ impl CatalogError {
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CatalogError + '_ {
     move |source| CatalogError::Io { path: path.to_owned(), source }
-}
-
-/// What an upsert did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct UpsertReport {
-    /// Products that were not in the catalog.
-    pub inserted: u64,
-    /// Products that replaced a stored one with an equal or lower version.
-    pub updated: u64,
-    /// Products ignored because a newer version is stored or comes later in the same batch.
-    pub stale: u64,
 }
 
 /// A summary of one index, for listings.
@@ -190,7 +180,7 @@ impl Catalog {
         &self,
         name: &IndexName,
         incoming: impl IntoIterator<Item = Product>,
-    ) -> Result<UpsertReport, CatalogError> {
+    ) -> Result<ApplyReport, CatalogError> {
         let index = self.get_or_create(name)?;
         index.upsert(incoming).map_err(|error| CatalogError::search(&self.data_dir.search_index(name), error))
     }
@@ -215,12 +205,12 @@ mod tests {
         assert!(matches!(catalog.summary(&shop), Err(CatalogError::IndexNotFound(_))));
 
         let report = catalog.upsert(&shop, [product("1", "Mug", 1), product("2", "Cup", 5)]).expect("upsert");
-        assert_eq!(report, UpsertReport { inserted: 2, updated: 0, stale: 0 });
+        assert_eq!(report, ApplyReport { inserted: 2, ..ApplyReport::default() });
         let report = catalog.upsert(&shop, [product("1", "Big mug", 2), product("2", "Old cup", 4)]).expect("upsert");
-        assert_eq!(report, UpsertReport { inserted: 0, updated: 1, stale: 1 });
+        assert_eq!(report, ApplyReport { updated: 1, stale: 1, ..ApplyReport::default() });
         let report =
             catalog.upsert(&shop, [product("3", "Plate", 1), product("3", "Plate v2", 2), product("3", "x", 1)]);
-        assert_eq!(report.expect("upsert"), UpsertReport { inserted: 1, updated: 0, stale: 2 });
+        assert_eq!(report.expect("upsert"), ApplyReport { inserted: 1, stale: 1, ..ApplyReport::default() });
 
         let mut titles: Vec<_> = catalog.products(&shop).expect("read").into_iter().map(|p| p.title).collect();
         titles.sort();

@@ -2,15 +2,18 @@
 //!
 //! Each index is a tantivy index of products ([`ProductIndex`]) whose schema comes from the
 //! product model ([`ProductFields`]): stemmed and exact copies of every text field, fast fields
-//! for ranking signals, and facets. [`Catalog`] opens indexes by name and upserts products by
-//! id; a change whose version is older than the stored one is ignored, so replays are harmless.
-//! The Kafka consumer builds on the same upsert in a later step.
+//! for ranking signals, and facets. [`Catalog`] opens indexes by name. Every change — an upsert,
+//! a delete, a price or stock change — is a product event applied by [`ProductIndex::apply`] in
+//! one commit that also records the source's offsets ([`Checkpoint`]); an event whose version is
+//! not newer than the known one is skipped, so replays are harmless.
 
+mod apply;
 mod catalog;
 mod product_index;
 mod schema;
 
-pub use catalog::{Catalog, CatalogError, IndexSummary, UpsertReport};
+pub use apply::{ApplyReport, Checkpoint, SourcePosition};
+pub use catalog::{Catalog, CatalogError, IndexSummary};
 pub use product_index::ProductIndex;
 pub use schema::{
     EXACT_ANALYZER, ProductFields, STEMMED_ANALYZER, TextField, exact_analyzer, group_key, stemmed_analyzer,

@@ -1,19 +1,20 @@
 //! One named index: a tantivy index of products, with its writer and reader.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
+use chrono::Utc;
 use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::TermQuery;
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 use vitrine_models::settings::IndexSettings;
-use vitrine_models::{Product, ProductId};
+use vitrine_models::{Change, Product, ProductEvent, ProductId};
 
-use crate::catalog::{CatalogError, UpsertReport};
+use crate::apply::{ApplyReport, Checkpoint};
+use crate::catalog::CatalogError;
 use crate::schema::{ProductFields, register_analyzers};
 
 /// Memory the writer may use before it flushes a segment (shared by its threads).
@@ -27,6 +28,8 @@ pub struct ProductIndex {
     writer: Mutex<IndexWriter>,
     settings: RwLock<Arc<IndexSettings>>,
     settings_path: PathBuf,
+    /// The payload of the last commit: Kafka offsets and tombstones.
+    checkpoint: Mutex<Checkpoint>,
 }
 
 impl std::fmt::Debug for ProductIndex {
@@ -61,6 +64,13 @@ impl ProductIndex {
             .try_into()
             .map_err(|error| CatalogError::search(folder, error))?;
         let writer = index.writer(WRITER_MEMORY_BYTES).map_err(|error| CatalogError::search(folder, error))?;
+        let metas = index.load_metas().map_err(|error| CatalogError::search(folder, error))?;
+        let checkpoint = match metas.payload.as_deref() {
+            Some(payload) => serde_json::from_str(payload).map_err(|error| {
+                CatalogError::search(folder, tantivy::TantivyError::InternalError(format!("commit payload: {error}")))
+            })?,
+            None => Checkpoint::default(),
+        };
         Ok(ProductIndex {
             index,
             fields,
@@ -68,6 +78,7 @@ impl ProductIndex {
             writer: Mutex::new(writer),
             settings: RwLock::new(Arc::new(settings)),
             settings_path: settings_path.to_owned(),
+            checkpoint: Mutex::new(checkpoint),
         })
     }
 
@@ -115,8 +126,23 @@ impl ProductIndex {
         self.len() == 0
     }
 
-    fn writer(&self) -> MutexGuard<'_, IndexWriter> {
+    /// The writer; holding it serialises changes.
+    pub(crate) fn writer(&self) -> MutexGuard<'_, IndexWriter> {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What the last commit recorded: Kafka offsets and tombstones.
+    pub fn checkpoint(&self) -> Checkpoint {
+        self.checkpoint.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    pub(crate) fn set_checkpoint(&self, checkpoint: Checkpoint) {
+        *self.checkpoint.lock().unwrap_or_else(PoisonError::into_inner) = checkpoint;
+    }
+
+    /// Makes the last commit visible to new searchers.
+    pub(crate) fn reload(&self) -> tantivy::Result<()> {
+        self.reader.reload()
     }
 
     /// Where a product's document is, if it is indexed.
@@ -153,66 +179,24 @@ impl ProductIndex {
         Ok(products)
     }
 
-    /// The stored version of a product, if it is indexed.
-    fn stored_version(&self, searcher: &Searcher, id: &ProductId) -> tantivy::Result<Option<u64>> {
-        let Some(address) = self.address(searcher, id)? else {
-            return Ok(None);
-        };
-        let segment = searcher.segment_reader(address.segment_ord);
-        let versions = segment.fast_fields().u64("version")?;
-        Ok(Some(versions.first(address.doc_id).unwrap_or(0)))
+    /// Upserts products by id as `product_upserted` events (see [`ProductIndex::apply`]): one
+    /// commit, readers reloaded. A product whose known version is newer, or equal and not 0, is
+    /// skipped as stale.
+    pub fn upsert(&self, incoming: impl IntoIterator<Item = Product>) -> tantivy::Result<ApplyReport> {
+        let now = Utc::now();
+        self.apply(incoming.into_iter().map(|product| ProductEvent::upserted(product, String::new(), now)), None)
     }
 
-    /// Upserts products by id (delete the old document, add the new one), then commits and
-    /// reloads readers. A product whose stored version is newer is skipped as stale; within one
-    /// batch the last of the highest version wins.
-    pub fn upsert(&self, incoming: impl IntoIterator<Item = Product>) -> tantivy::Result<UpsertReport> {
-        let mut latest: HashMap<ProductId, Product> = HashMap::new();
-        let mut report = UpsertReport::default();
-        for product in incoming {
-            match latest.get(&product.id) {
-                Some(kept) if kept.version > product.version => report.stale += 1,
-                Some(_) => {
-                    report.stale += 1;
-                    latest.insert(product.id.clone(), product);
-                }
-                None => {
-                    latest.insert(product.id.clone(), product);
-                }
-            }
-        }
-        let searcher = self.searcher();
-        let check_versions = searcher.num_docs() > 0;
-        let mut writer = self.writer();
-        for product in latest.into_values() {
-            let stored = if check_versions { self.stored_version(&searcher, &product.id)? } else { None };
-            match stored {
-                Some(version) if version > product.version => {
-                    report.stale += 1;
-                    continue;
-                }
-                Some(_) => report.updated += 1,
-                None => report.inserted += 1,
-            }
-            writer.delete_term(Term::from_field_text(self.fields.id, product.id.as_str()));
-            writer.add_document(self.fields.document(&product))?;
-        }
-        writer.commit()?;
-        drop(writer);
-        self.reader.reload()?;
-        Ok(report)
-    }
-
-    /// Deletes a product; returns whether it existed.
+    /// Deletes a product as a `product_deleted` event (unversioned: its last version is kept as
+    /// the tombstone); returns whether it existed.
     pub fn delete(&self, id: &ProductId) -> tantivy::Result<bool> {
-        let existed = self.address(&self.searcher(), id)?.is_some();
-        if existed {
-            let mut writer = self.writer();
-            writer.delete_term(Term::from_field_text(self.fields.id, id.as_str()));
-            writer.commit()?;
-            drop(writer);
-            self.reader.reload()?;
-        }
-        Ok(existed)
+        let event = ProductEvent {
+            event_id: String::new(),
+            product_id: id.clone(),
+            version: 0,
+            occurred_at: Utc::now(),
+            change: Change::Deleted,
+        };
+        Ok(self.apply([event], None)?.deleted > 0)
     }
 }

@@ -139,10 +139,7 @@ impl ProductEvent {
     /// Parses and validates a message: `key` is the Kafka key (the product id, when present).
     pub fn parse(key: Option<&[u8]>, value: &[u8]) -> Result<ProductEvent, DeadLetter> {
         if value.len() > MAX_EVENT_BYTES {
-            return Err(DeadLetter::new(
-                "oversize",
-                format!("{} bytes; the limit is {MAX_EVENT_BYTES}", value.len()),
-            ));
+            return Err(DeadLetter::new("oversize", format!("{} bytes; the limit is {MAX_EVENT_BYTES}", value.len())));
         }
         let wire: Wire =
             serde_json::from_slice(value).map_err(|error| DeadLetter::new("malformed_json", error.to_string()))?;
@@ -238,26 +235,26 @@ mod tests {
 
     use super::*;
 
-    fn event(value: Value) -> Result<ProductEvent, DeadLetter> {
+    fn event(value: &Value) -> Result<ProductEvent, DeadLetter> {
         ProductEvent::parse(Some(b"85123A"), value.to_string().as_bytes())
     }
 
-    fn base(kind: &str, payload: Value) -> Value {
+    fn base(kind: &str, payload: &Value) -> Value {
         json!({"event_id": "e-1", "type": kind, "product_id": "85123A", "version": 7,
                "occurred_at": "2026-11-24T10:00:00Z", "payload": payload})
     }
 
     #[test]
     fn each_type_parses_and_the_upsert_takes_the_events_version() {
-        let upsert = event(base("product_upserted", json!({"id": "85123A", "title": "Heart holder"}))).expect("ok");
+        let upsert = event(&base("product_upserted", &json!({"id": "85123A", "title": "Heart holder"}))).expect("ok");
         match &upsert.change {
             Change::Upserted(product) => assert_eq!(product.version, 7),
             other => panic!("{other:?}"),
         }
-        assert_eq!(event(base("product_deleted", Value::Null)).expect("ok").change, Change::Deleted);
-        let price = event(base("price_changed", json!({"price": 2.95}))).expect("ok");
+        assert_eq!(event(&base("product_deleted", &Value::Null)).expect("ok").change, Change::Deleted);
+        let price = event(&base("price_changed", &json!({"price": 2.95}))).expect("ok");
         assert_eq!(price.change, Change::PriceChanged { price: Some(2.95), currency: None });
-        let stock = event(base("stock_changed", json!({"stock": 0}))).expect("ok");
+        let stock = event(&base("stock_changed", &json!({"stock": 0}))).expect("ok");
         assert_eq!(stock.change, Change::StockChanged { stock: Some(0) });
         // What we publish is what we parse.
         for parsed in [upsert, price, stock] {
@@ -271,15 +268,15 @@ mod tests {
         let code = |result: Result<ProductEvent, DeadLetter>| result.expect_err("refused").code;
         assert_eq!(code(ProductEvent::parse(None, b"{not json")), "malformed_json");
         assert_eq!(code(ProductEvent::parse(None, &vec![b' '; MAX_EVENT_BYTES + 1])), "oversize");
-        let mut no_version = base("stock_changed", json!({"stock": 1}));
+        let mut no_version = base("stock_changed", &json!({"stock": 1}));
         no_version.as_object_mut().map(|object| object.remove("version"));
-        assert_eq!(code(event(no_version)), "missing_field");
-        assert_eq!(code(event(base("product_renamed", json!({})))), "unknown_type");
-        assert_eq!(code(event(base("product_upserted", json!({"id": "85123A"})))), "invalid_product");
-        assert_eq!(code(event(base("product_upserted", json!({"id": "other", "title": "x"})))), "id_mismatch");
-        assert_eq!(code(event(base("price_changed", json!({"price": -1.0})))), "invalid_payload");
-        assert_eq!(code(event(base("stock_changed", json!({"stok": 1})))), "invalid_payload");
-        let other_key = ProductEvent::parse(Some(b"X"), base("product_deleted", Value::Null).to_string().as_bytes());
+        assert_eq!(code(event(&no_version)), "missing_field");
+        assert_eq!(code(event(&base("product_renamed", &json!({})))), "unknown_type");
+        assert_eq!(code(event(&base("product_upserted", &json!({"id": "85123A"})))), "invalid_product");
+        assert_eq!(code(event(&base("product_upserted", &json!({"id": "other", "title": "x"})))), "id_mismatch");
+        assert_eq!(code(event(&base("price_changed", &json!({"price": -1.0})))), "invalid_payload");
+        assert_eq!(code(event(&base("stock_changed", &json!({"stok": 1})))), "invalid_payload");
+        let other_key = ProductEvent::parse(Some(b"X"), base("product_deleted", &Value::Null).to_string().as_bytes());
         assert_eq!(code(other_key), "key_mismatch");
     }
 }
