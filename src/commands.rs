@@ -13,13 +13,16 @@ use vitrine_models::{DataDir, IndexName};
 
 use crate::analytics::Analytics;
 use crate::config::{
-    BenchCommand, Cli, Command, ConfigFile, EvalCommand, ImportArgs, ImportCommand, ServerConfig, ServerOptions,
+    BenchCommand, Cli, Command, ConfigFile, EvalCommand, ImportArgs, ImportCommand, PublishCommand, ServeArgs,
+    ServerConfig, ServerOptions,
 };
 use crate::http::{AppState, app};
 
 mod bench;
 mod demo;
 mod eval;
+mod index;
+mod publish;
 
 /// The data directory used when neither flag, environment nor config file names one.
 pub const DEFAULT_DATA_DIR: &str = "./vitrine-data";
@@ -38,7 +41,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let data_dir =
         DataDir::new(cli.global.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)));
     match cli.command {
-        Command::Serve(options) => serve(data_dir, options.layered_over(file.server)),
+        Command::Serve(ServeArgs { server, kafka }) => {
+            serve(data_dir, server.layered_over(file.server), kafka.layered_over(file.kafka))
+        }
+        Command::Index(args) => index::run(&data_dir, args, file.kafka),
+        Command::Publish(PublishCommand::Products(args)) => publish::products(&args, &file.kafka),
         Command::Demo(options) => demo::run(data_dir, options.layered_over(file.server)),
         Command::Import(ImportCommand::Products(args)) => import_products(&data_dir, &args),
         Command::Import(ImportCommand::Interactions(args)) => import_interactions(&data_dir, &args),
@@ -73,15 +80,32 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
-/// `vitrine serve`.
-fn serve(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
+/// `vitrine serve`, with the Kafka indexer beside the API when Kafka options are given. The
+/// server stops on Ctrl-C or SIGTERM, or when the indexer fails (and then exits with its error).
+fn serve(data_dir: DataDir, options: ServerOptions, kafka: crate::config::KafkaOptions) -> anyhow::Result<()> {
     let config = server_config(options)?;
+    let kafka = kafka.resolve()?;
     runtime()?.block_on(async move {
         let listener = bind(&config).await?;
         let analytics = open_analytics(&data_dir).await?;
         let state = AppState::with_analytics(config, Catalog::new(data_dir), analytics);
+        let Some(kafka) = kafka else {
+            println!("Vitrine API on http://{}", listener.local_addr()?);
+            return serve_until_shutdown(listener, state).await;
+        };
+        let indexer = index::start_in_server(&state, &kafka).await?;
         println!("Vitrine API on http://{}", listener.local_addr()?);
-        serve_until_shutdown(listener, state).await
+        let status = indexer.status();
+        let shutdown = async move {
+            tokio::select! {
+                () = shutdown_signal() => {}
+                () = index::ended(status) => tracing::error!("the Kafka indexer stopped; shutting the server down"),
+            }
+        };
+        let served = serve_until(listener, state, shutdown).await;
+        let indexed = tokio::task::spawn_blocking(move || indexer.stop_and_join()).await.context("indexer join")?;
+        indexed.context("the Kafka indexer failed")?;
+        served
     })
 }
 
@@ -99,9 +123,17 @@ async fn open_analytics(data_dir: &DataDir) -> anyhow::Result<Analytics> {
 /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight and writes the searches
 /// still queued for analytics.
 async fn serve_until_shutdown(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
+    serve_until(listener, state, shutdown_signal()).await
+}
+
+/// Serves until `shutdown` completes, then as [`serve_until_shutdown`].
+async fn serve_until(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let analytics = state.analytics.clone();
-    let served =
-        axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await.context("server failed");
+    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await.context("server failed");
     analytics.flush().await;
     served
 }

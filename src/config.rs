@@ -5,13 +5,16 @@
 //! `listen` in the `[server]` table of the config file. Precedence, lowest first:
 //! built-in default < config file < environment < flag. Clap resolves env < flag (every field is
 //! an `Option`, so "not given" is visible); [`ServerOptions::layered_over`] puts the file beneath.
+//! The Kafka indexer's options ([`KafkaOptions`]: `--kafka-brokers`, `VITRINE_KAFKA_BROKERS`,
+//! `brokers` in the `[kafka]` table) are layered the same way, by `serve` and `index` alike.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
+use vitrine_models::IndexName;
 
 /// The config file's current version; files must say `version = 1`.
 pub const CONFIG_VERSION: u32 = 1;
@@ -44,13 +47,19 @@ pub struct GlobalOptions {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the HTTP API.
-    Serve(ServerOptions),
+    /// Serve the HTTP API (and, with `--kafka-brokers` and `--kafka-topic`, keep an index fed
+    /// from a Kafka topic of product events).
+    Serve(ServeArgs),
     /// Load the bundled demo shop as the index `retail`, train what exists, serve, print the URLs.
     Demo(ServerOptions),
     /// Load a file into an index.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Feed an index from a Kafka topic of product events, without serving, until Ctrl-C or SIGTERM.
+    Index(IndexArgs),
+    /// Publish product events to a Kafka topic.
+    #[command(subcommand)]
+    Publish(PublishCommand),
     /// Train the recommendation models of an index.
     Train(TrainArgs),
     /// Evaluate search relevance or recommendation quality offline.
@@ -79,6 +88,154 @@ pub struct ImportArgs {
     /// The file: `.jsonl`/`.ndjson`/`.json` for JSON Lines, `.csv` for CSV.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+}
+
+/// Arguments of `vitrine serve`.
+#[derive(Debug, Default, Clone, Args)]
+pub struct ServeArgs {
+    /// The server's options.
+    #[command(flatten)]
+    pub server: ServerOptions,
+    /// The Kafka indexer's options (none: no indexer).
+    #[command(flatten)]
+    pub kafka: KafkaOptions,
+}
+
+/// Arguments of `vitrine index`.
+#[derive(Debug, Clone, Args)]
+pub struct IndexArgs {
+    /// The Kafka indexer's options (`--kafka-brokers` and `--kafka-topic` are required).
+    #[command(flatten)]
+    pub kafka: KafkaOptions,
+    /// Print a progress line (consumed, applied, dead-lettered, lag) this often, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub report_every: u64,
+}
+
+/// What `vitrine publish` can publish.
+#[derive(Debug, Subcommand)]
+pub enum PublishCommand {
+    /// Publish a product feed (JSON Lines or CSV) as `product_upserted` events keyed by product id.
+    Products(PublishArgs),
+}
+
+/// Arguments of `vitrine publish products`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The index the events are meant for (informative: the indexer reading the topic decides).
+    #[arg(long, value_name = "NAME")]
+    pub index: String,
+    /// The feed: `.jsonl`/`.ndjson`/`.json` for JSON Lines, `.csv` for CSV.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Kafka bootstrap servers, `HOST:PORT[,HOST:PORT…]` [default: the config file's `[kafka]` table]
+    #[arg(long, env = "VITRINE_KAFKA_BROKERS", value_name = "HOST:PORT")]
+    pub kafka_brokers: Option<String>,
+    /// The topic to publish to [default: the config file's `[kafka]` table]
+    #[arg(long, env = "VITRINE_KAFKA_TOPIC", value_name = "TOPIC")]
+    pub kafka_topic: Option<String>,
+    /// Create the topic with this many partitions if it does not exist [default: it must exist]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
+    pub partitions: Option<i32>,
+}
+
+/// Where the Kafka indexer puts events it cannot use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeadLetterChoice {
+    /// The topic `TOPIC.dead-letter`.
+    #[default]
+    Topic,
+    /// The file `DATA_DIR/indexes/NAME/dead-letters.jsonl`.
+    Local,
+}
+
+/// The Kafka indexer's options: flags of `serve` and `index`, `VITRINE_KAFKA_*` variables, or the
+/// `[kafka]` table of the config file.
+#[derive(Debug, Default, Clone, Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaOptions {
+    /// Kafka bootstrap servers, `HOST:PORT[,HOST:PORT…]`; with `--kafka-topic`, runs the indexer.
+    #[arg(long = "kafka-brokers", env = "VITRINE_KAFKA_BROKERS", value_name = "HOST:PORT")]
+    pub brokers: Option<String>,
+    /// The topic of product events to index.
+    #[arg(long = "kafka-topic", env = "VITRINE_KAFKA_TOPIC", value_name = "TOPIC")]
+    pub topic: Option<String>,
+    /// The index the topic feeds [default: the topic's name]
+    #[arg(long = "kafka-index", env = "VITRINE_KAFKA_INDEX", value_name = "NAME")]
+    pub index: Option<String>,
+    /// The longest a batch of events waits before it is committed, in milliseconds [default: 100]
+    #[arg(long = "kafka-commit-interval-ms", env = "VITRINE_KAFKA_COMMIT_INTERVAL_MS", value_name = "MS")]
+    pub commit_interval_ms: Option<u64>,
+    /// The most events in one batch (one commit) [default: 5000]
+    #[arg(long = "kafka-max-batch", env = "VITRINE_KAFKA_MAX_BATCH", value_name = "N")]
+    pub max_batch: Option<usize>,
+    /// Where events that cannot be used go: the topic `TOPIC.dead-letter`, or
+    /// `DATA_DIR/indexes/NAME/dead-letters.jsonl` [default: topic]
+    #[arg(long = "kafka-dead-letters", env = "VITRINE_KAFKA_DEAD_LETTERS", value_name = "SINK")]
+    pub dead_letters: Option<DeadLetterChoice>,
+}
+
+impl KafkaOptions {
+    /// These options over `file`: each setting given here wins; the rest come from the file.
+    pub fn layered_over(self, file: KafkaOptions) -> KafkaOptions {
+        KafkaOptions {
+            brokers: self.brokers.or(file.brokers),
+            topic: self.topic.or(file.topic),
+            index: self.index.or(file.index),
+            commit_interval_ms: self.commit_interval_ms.or(file.commit_interval_ms),
+            max_batch: self.max_batch.or(file.max_batch),
+            dead_letters: self.dead_letters.or(file.dead_letters),
+        }
+    }
+
+    /// Fills in the defaults and checks the result: `None` when neither brokers nor a topic is
+    /// given (no indexer).
+    pub fn resolve(self) -> Result<Option<KafkaConfig>, ConfigError> {
+        let non_blank = |value: Option<String>| value.map(|value| value.trim().to_owned()).filter(|v| !v.is_empty());
+        let (brokers, topic) = match (non_blank(self.brokers), non_blank(self.topic)) {
+            (None, None) => return Ok(None),
+            (Some(brokers), Some(topic)) => (brokers, topic),
+            (None, Some(_)) => return Err(ConfigError::KafkaIncomplete("--kafka-topic needs --kafka-brokers")),
+            (Some(_), None) => return Err(ConfigError::KafkaIncomplete("--kafka-brokers needs --kafka-topic")),
+        };
+        let name = self.index.unwrap_or_else(|| topic.clone());
+        let index = IndexName::new(&name)
+            .map_err(|error| ConfigError::KafkaIndex { name: name.clone(), reason: error.to_string() })?;
+        let commit_interval_ms = self.commit_interval_ms.unwrap_or(100);
+        if commit_interval_ms == 0 {
+            return Err(ConfigError::KafkaIncomplete("--kafka-commit-interval-ms must be at least 1"));
+        }
+        let max_batch = self.max_batch.unwrap_or(5_000);
+        if max_batch == 0 {
+            return Err(ConfigError::KafkaIncomplete("--kafka-max-batch must be at least 1"));
+        }
+        Ok(Some(KafkaConfig {
+            brokers,
+            topic,
+            index,
+            commit_interval: Duration::from_millis(commit_interval_ms),
+            max_batch,
+            dead_letters: self.dead_letters.unwrap_or_default(),
+        }))
+    }
+}
+
+/// The resolved Kafka indexer configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaConfig {
+    /// Bootstrap servers.
+    pub brokers: String,
+    /// The topic of product events.
+    pub topic: String,
+    /// The index it feeds.
+    pub index: IndexName,
+    /// The longest a batch waits before it is committed.
+    pub commit_interval: Duration,
+    /// The most events in one batch.
+    pub max_batch: usize,
+    /// Where unusable events go.
+    pub dead_letters: DeadLetterChoice,
 }
 
 /// Arguments of `vitrine train`.
@@ -215,6 +372,9 @@ pub struct ConfigFile {
     /// Same as the flags of `serve`.
     #[serde(default)]
     pub server: ServerOptions,
+    /// Same as the `--kafka-*` flags of `serve` and `index`.
+    #[serde(default)]
+    pub kafka: KafkaOptions,
 }
 
 impl ConfigFile {
@@ -307,6 +467,17 @@ pub enum ConfigError {
     /// The admin and search keys are equal, which would give shoppers admin rights.
     #[error("the admin key and the search key must differ")]
     SameKeys,
+    /// The Kafka options are incomplete or out of range.
+    #[error("{0}")]
+    KafkaIncomplete(&'static str),
+    /// The index the Kafka topic feeds has no valid name.
+    #[error("`{name}` is not a valid index name for the Kafka indexer ({reason}); name one with --kafka-index")]
+    KafkaIndex {
+        /// The name (the topic's, unless `--kafka-index` was given).
+        name: String,
+        /// Why it is not valid.
+        reason: String,
+    },
 }
 
 #[cfg(test)]
@@ -326,7 +497,7 @@ mod tests {
         let Command::Serve(flags) = parse(&["serve", "--admin-key", "from-flag"]).command else {
             panic!("serve expected");
         };
-        let config = flags.layered_over(file.server).resolve().expect("valid");
+        let config = flags.server.layered_over(file.server).resolve().expect("valid");
         assert_eq!(config.keys.admin.as_deref(), Some("from-flag"));
         assert_eq!(config.listen, "127.0.0.1:9000".parse().expect("addr"));
         assert_eq!(config.request_timeout, Duration::from_millis(5));
@@ -355,6 +526,35 @@ mod tests {
     }
 
     #[test]
+    fn kafka_options_layer_like_server_options_and_name_the_index_after_the_topic() {
+        let file: ConfigFile = toml::from_str(
+            "version = 1\n[kafka]\nbrokers = \"10.0.0.1:9092\"\ntopic = \"products\"\ncommit_interval_ms = 250\n\
+             dead_letters = \"local\"\n",
+        )
+        .expect("valid file");
+        let Command::Serve(flags) = parse(&["serve", "--kafka-topic", "shop-events"]).command else {
+            panic!("serve expected");
+        };
+        let config = flags.kafka.layered_over(file.kafka).resolve().expect("valid").expect("an indexer");
+        assert_eq!(config.brokers, "10.0.0.1:9092");
+        assert_eq!(config.topic, "shop-events");
+        assert_eq!(config.index.as_str(), "shop-events", "the index is named after the topic");
+        assert_eq!(config.commit_interval, Duration::from_millis(250));
+        assert_eq!(config.dead_letters, DeadLetterChoice::Local);
+        assert_eq!(config.max_batch, 5_000);
+
+        assert!(KafkaOptions::default().resolve().expect("valid").is_none(), "no Kafka options: no indexer");
+        let only_topic = KafkaOptions { topic: Some("t".into()), ..Default::default() };
+        assert!(matches!(only_topic.resolve(), Err(ConfigError::KafkaIncomplete(_))));
+        let dotted =
+            KafkaOptions { brokers: Some("b:1".into()), topic: Some("shop.products".into()), ..Default::default() };
+        assert!(matches!(dotted.clone().resolve(), Err(ConfigError::KafkaIndex { .. })));
+        let named = KafkaOptions { index: Some("shop".into()), ..dotted };
+        assert_eq!(named.resolve().expect("valid").expect("an indexer").index.as_str(), "shop");
+        assert!(toml::from_str::<ConfigFile>("version = 1\n[kafka]\nbroker = \"x\"\n").is_err());
+    }
+
+    #[test]
     fn every_command_is_on_the_command_line() {
         for args in [
             &["serve", "--listen", "127.0.0.1:0"][..],
@@ -366,6 +566,17 @@ mod tests {
             &["eval", "recommendations"],
             &["bench", "search", "--catalog", "retail", "--requests", "10"],
             &["--data-dir", "/tmp/x", "serve"],
+            &[
+                "serve",
+                "--kafka-brokers",
+                "127.0.0.1:9092",
+                "--kafka-topic",
+                "products",
+                "--kafka-dead-letters",
+                "local",
+            ],
+            &["index", "--kafka-brokers", "127.0.0.1:9092", "--kafka-topic", "products", "--kafka-index", "shop"],
+            &["publish", "products", "--index", "shop", "p.jsonl", "--kafka-brokers", "b:9092", "--kafka-topic", "t"],
         ] {
             assert!(Cli::try_parse_from(std::iter::once("vitrine").chain(args.iter().copied())).is_ok(), "{args:?}");
         }

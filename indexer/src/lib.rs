@@ -6,14 +6,25 @@
 //! a delete, a price or stock change — is a product event applied by [`ProductIndex::apply`] in
 //! one commit that also records the source's offsets ([`Checkpoint`]); an event whose version is
 //! not newer than the known one is skipped, so replays are harmless.
+//!
+//! [`KafkaIndexer`] feeds one index from one Kafka topic of product events, exactly once (see
+//! `kafka.rs` for batching, offsets, dead letters and metrics); [`EventPublisher`] publishes
+//! events to such a topic.
 
 mod apply;
 mod catalog;
+mod kafka;
 mod product_index;
 mod schema;
 
 pub use apply::{ApplyReport, Checkpoint, SourcePosition};
 pub use catalog::{Catalog, CatalogError, IndexSummary};
+pub use kafka::{
+    DEFAULT_COMMIT_INTERVAL, DEFAULT_MAX_BATCH, DEFAULT_TOPIC_WAIT, DeadLetterSink, EventPublisher, HEADER_CODE,
+    HEADER_REASON, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION, HEADER_SOURCE_TOPIC, HEADER_VALUE_DROPPED,
+    IndexerHandle, IndexerStats, IndexerStatus, KafkaIndexer, KafkaIndexerConfig, KafkaIndexerError, PublishReport,
+    StoredDeadLetter, dead_letter_topic,
+};
 pub use product_index::ProductIndex;
 pub use schema::{
     EXACT_ANALYZER, ProductFields, STEMMED_ANALYZER, TextField, exact_analyzer, group_key, stemmed_analyzer,

@@ -11,6 +11,7 @@ use crate::ids::IndexName;
 ///     settings.json          the index's settings (typo tolerance, ranking, facets)
 ///     interactions/          the interaction log, as parquet parts
 ///     demo.json              marker written when the demo shop was loaded (with its counts)
+///     dead-letters.jsonl     events the Kafka indexer could not use (local dead-letter store)
 ///   analytics.sqlite         search analytics of every index: searches, clicks, purchases (SQLite)
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +58,12 @@ impl DataDir {
     /// The marker the demo writes once it has loaded the demo shop into an index.
     pub fn demo_marker(&self, name: &IndexName) -> PathBuf {
         self.index(name).join("demo.json")
+    }
+
+    /// An index's local dead-letter store: one JSON object per line for each Kafka event the
+    /// indexer could not use (when dead letters are kept locally rather than on a topic).
+    pub fn dead_letters(&self, name: &IndexName) -> PathBuf {
+        self.index(name).join("dead-letters.jsonl")
     }
 
     /// The search-analytics database (SQLite), shared by all indexes (rows carry the index name).

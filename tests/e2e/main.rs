@@ -4,4 +4,5 @@ mod analytics;
 mod common;
 mod http;
 mod kafka;
+mod kafka_support;
 mod settings;
