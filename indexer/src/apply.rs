@@ -222,8 +222,9 @@ impl ProductIndex {
         prepared.set_payload(&payload);
         prepared.commit()?;
         drop(writer);
-        self.set_checkpoint(checkpoint);
+        // Readers first: whoever sees the new checkpoint can already search what it covers.
         self.reload()?;
+        self.set_checkpoint(checkpoint);
         Ok(report)
     }
 }
