@@ -85,6 +85,8 @@ pub const HEADER_SOURCE_OFFSET: &str = "vitrine-dead-letter-source-offset";
 /// The message then has no value.
 pub const HEADER_VALUE_DROPPED: &str = "vitrine-dead-letter-value-dropped-bytes";
 
+/// How long the topic must be quiet after a change before the index is compacted.
+const COMPACT_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 /// Polls without a batch in progress wait at most this long, so a stop is noticed quickly.
 const IDLE_POLL: Duration = Duration::from_millis(100);
 /// The longest pause between retries after broker errors.
@@ -910,10 +912,22 @@ impl Worker {
             "Kafka indexer started"
         );
         let mut backoff = Backoff::new();
+        // When the last change was committed, until the index is compacted after it.
+        let mut changed_at: Option<Instant> = None;
         while !self.shared.stopping() {
             let batch = self.collect_batch(&mut backoff);
-            if !batch.is_empty() && !self.commit(batch)? {
-                break;
+            if !batch.is_empty() {
+                if !self.commit(batch)? {
+                    break;
+                }
+                changed_at = Some(Instant::now());
+            } else if changed_at.is_some_and(|at| at.elapsed() >= COMPACT_WHEN_IDLE_FOR) {
+                // Idle: purge deleted documents so relevance statistics count live products
+                // only and replicas that batched differently score alike.
+                changed_at = None;
+                if let Err(error) = self.index.compact() {
+                    tracing::warn!(topic = %self.config.topic, %error, "could not compact the index");
+                }
             }
             self.assign_discovered()?;
         }
@@ -971,6 +985,7 @@ impl Worker {
                 },
             };
             match self.consumer.poll(timeout) {
+                None if first_message.is_none() => break, // quiet: let the caller do idle work
                 None => {}
                 Some(Err(error)) => {
                     tracing::warn!(topic = %self.config.topic, %error, "Kafka consumer error; retrying");

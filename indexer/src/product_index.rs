@@ -179,6 +179,23 @@ impl ProductIndex {
         Ok(products)
     }
 
+    /// Merges every segment into one when some hold deleted documents, so that relevance
+    /// statistics (BM25 document frequencies) count live products only: two replicas that applied
+    /// the same events in different batches then score alike. The commit payload is kept. Returns
+    /// whether it merged.
+    pub fn compact(&self) -> tantivy::Result<bool> {
+        let searcher = self.searcher();
+        if searcher.segment_readers().iter().all(|segment| segment.num_deleted_docs() == 0) {
+            return Ok(false);
+        }
+        let segments = self.index.searchable_segment_ids()?;
+        let mut writer = self.writer();
+        writer.merge(&segments).wait()?;
+        drop(writer);
+        self.reload()?;
+        Ok(true)
+    }
+
     /// Upserts products by id as `product_upserted` events (see [`ProductIndex::apply`]): one
     /// commit, readers reloaded. A product whose known version is newer, or equal and not 0, is
     /// skipped as stale.

@@ -344,11 +344,14 @@ fn filtered(
 }
 
 /// A document's place in the ranking, compared field by field: merchandising tier first (only
-/// when browsing: boosted products first, buried ones last), then the sort order's key.
+/// when browsing: boosted products first, buried ones last), then the sort order's key, then the
+/// product family's key, so that equal keys rank the same way on every replica whatever the
+/// order of documents in its segments.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub(crate) struct RankKey {
     tier: f64,
     key: f64,
+    tiebreak: u64,
 }
 
 /// Score units of one unit of a rule's boost weight under relevance ranking: one typo tier.
@@ -364,15 +367,21 @@ fn sort_key_fn(
     let weights = settings.ranking.clone();
     move |segment: &SegmentReader| {
         let key = plain_key_fn(sort, &weights, segment);
+        let groups = segment.fast_fields().u64("group").ok().map(|column| column.first_or_default_col(0));
+        let tiebreak = move |doc| groups.as_ref().map_or(0, |column| column.get_val(doc));
         if boosts.is_empty() {
-            return Box::new(move |doc, score| RankKey { tier: 0.0, key: key(doc, score) });
+            return Box::new(move |doc, score| RankKey { tier: 0.0, key: key(doc, score), tiebreak: tiebreak(doc) });
         }
         let boost = boosts.for_segment(segment);
         match sort {
-            SortOrder::Relevance => {
-                Box::new(move |doc, score| RankKey { tier: 0.0, key: key(doc, score) + RULE_BOOST_UNIT * boost(doc) })
+            SortOrder::Relevance => Box::new(move |doc, score| RankKey {
+                tier: 0.0,
+                key: key(doc, score) + RULE_BOOST_UNIT * boost(doc),
+                tiebreak: tiebreak(doc),
+            }),
+            _ => {
+                Box::new(move |doc, score| RankKey { tier: boost(doc), key: key(doc, score), tiebreak: tiebreak(doc) })
             }
-            _ => Box::new(move |doc, score| RankKey { tier: boost(doc), key: key(doc, score) }),
         }
     }
 }
