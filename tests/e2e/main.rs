@@ -4,5 +4,6 @@ mod analytics;
 mod common;
 mod http;
 mod kafka;
+mod kafka_crash;
 mod kafka_support;
 mod settings;

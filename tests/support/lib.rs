@@ -29,6 +29,41 @@ pub fn kafka_brokers(test: &str) -> Option<String> {
     }
 }
 
+/// The environment variable naming the `vitrine` binary the process tests run.
+pub const VITRINE_BIN_VAR: &str = "VITRINE_BIN";
+
+/// The `vitrine` binary to run: `VITRINE_BIN`, else `vitrine` beside the test's own `deps/`
+/// folder (what `cargo build --bin vitrine` leaves in the same target directory), or `None`
+/// (after printing why) when a local run has neither. Panics under CI when it is missing, and
+/// whenever `VITRINE_BIN` names a file that does not exist.
+pub fn vitrine_bin(test: &str) -> Option<std::path::PathBuf> {
+    if let Ok(named) = std::env::var(VITRINE_BIN_VAR)
+        && !named.trim().is_empty()
+    {
+        let path = std::path::PathBuf::from(named);
+        assert!(path.is_file(), "{test}: {VITRINE_BIN_VAR}={} does not exist; build it first", path.display());
+        return Some(path);
+    }
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(|target| target.join("vitrine")))
+        .filter(|path| path.is_file());
+    match beside {
+        Some(path) => Some(path),
+        None if under_ci() => panic!(
+            "{test}: {VITRINE_BIN_VAR} is not set under CI=true and no built binary was found; run the tests with \
+             scripts/test, which builds it"
+        ),
+        None => {
+            eprintln!(
+                "SKIPPED {test}: no vitrine binary ({VITRINE_BIN_VAR} unset; run `cargo build --bin vitrine` or \
+                 scripts/test)"
+            );
+            None
+        }
+    }
+}
+
 /// A topic name no other test run uses.
 pub fn unique_topic(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
