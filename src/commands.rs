@@ -19,6 +19,7 @@ use crate::config::{
 use crate::http::{AppState, app};
 
 mod bench;
+mod bench_indexer;
 mod demo;
 mod eval;
 mod index;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         .into()),
         Command::Eval(EvalCommand::Search(args)) => eval::search(&data_dir, &args),
         Command::Bench(BenchCommand::Search(args)) => bench::search(&data_dir, &args),
+        Command::Bench(BenchCommand::Indexer(args)) => bench_indexer::indexer(&data_dir, &args),
         Command::Eval(EvalCommand::Recommendations) => {
             Err(NotYetAvailable("`vitrine eval recommendations` is not built yet: it comes with the recommender.")
                 .into())

@@ -65,7 +65,7 @@ pub enum Command {
     /// Evaluate search relevance or recommendation quality offline.
     #[command(subcommand)]
     Eval(EvalCommand),
-    /// Measure speed: HTTP search latency and throughput on loopback.
+    /// Measure speed: HTTP search latency and throughput on loopback; the Kafka indexer's freshness and rates.
     #[command(subcommand)]
     Bench(BenchCommand),
 }
@@ -261,6 +261,9 @@ pub enum EvalCommand {
 pub enum BenchCommand {
     /// Search over HTTP on loopback: typo-tolerant faceted queries from concurrent clients.
     Search(BenchSearchArgs),
+    /// The Kafka indexer: partial updates/s, freshness (produced → searchable) at a given event
+    /// rate, and sustained events/s, against real brokers, on a scratch index.
+    Indexer(BenchIndexerArgs),
 }
 
 /// Arguments of `vitrine bench search`.
@@ -278,6 +281,27 @@ pub struct BenchSearchArgs {
     /// Concurrent clients.
     #[arg(long, default_value_t = 2)]
     pub concurrency: usize,
+}
+
+/// Arguments of `vitrine bench indexer`.
+#[derive(Debug, Args)]
+pub struct BenchIndexerArgs {
+    /// Kafka bootstrap servers, `HOST:PORT[,HOST:PORT…]`; topics `vitrine-bench-…` are created
+    /// there, and deleted at the end.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub kafka_brokers: String,
+    /// Events per second produced while freshness is measured.
+    #[arg(long, value_name = "EVENTS", default_value_t = 1_000)]
+    pub rate: u32,
+    /// How long events are produced while freshness is measured, in seconds.
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
+    /// Synthetic products in the index.
+    #[arg(long, default_value_t = 20_000)]
+    pub products: usize,
+    /// The indexer's commit interval, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 100)]
+    pub commit_interval_ms: u64,
 }
 
 /// Arguments of `vitrine eval search`.
@@ -565,6 +589,7 @@ mod tests {
             &["eval", "search", "--seed", "7"],
             &["eval", "recommendations"],
             &["bench", "search", "--catalog", "retail", "--requests", "10"],
+            &["bench", "indexer", "--kafka-brokers", "127.0.0.1:9092", "--rate", "500", "--commit-interval-ms", "50"],
             &["--data-dir", "/tmp/x", "serve"],
             &[
                 "serve",
