@@ -104,6 +104,9 @@ fn locate(searcher: &Searcher, index: &ProductIndex, id: &ProductId) -> tantivy:
     Ok(None)
 }
 
+/// A commit that writes at least this many products merges the segments it created into one.
+const MERGE_COMMITS_OF: usize = 10_000;
+
 impl ProductIndex {
     /// Applies events in order, in one commit that also records `position` (when the events come
     /// from Kafka), then reloads the readers. See the module documentation for the rules.
@@ -192,12 +195,14 @@ impl ProductIndex {
             state.version = Some(state.version.map_or(event.version, |known| known.max(event.version)));
         }
 
+        let mut written = 0_usize;
         for id in order {
             let Some(state) = pending.remove(&id) else { continue };
             if !state.touched {
                 continue;
             }
             writer.delete_term(Term::from_field_text(self.fields().id, id.as_str()));
+            written += 1;
             match state.product {
                 Some(product) => {
                     checkpoint.tombstones.remove(id.as_str());
@@ -218,13 +223,19 @@ impl ProductIndex {
         }
         let payload = serde_json::to_string(&checkpoint)
             .map_err(|error| tantivy::TantivyError::InternalError(error.to_string()))?;
+        let segments_before = self.index().searchable_segment_ids()?;
         let mut prepared = writer.prepare_commit()?;
         prepared.set_payload(&payload);
         prepared.commit()?;
-        drop(writer);
         // Readers first: whoever sees the new checkpoint can already search what it covers.
         self.reload()?;
         self.set_checkpoint(checkpoint);
+        if written >= MERGE_COMMITS_OF {
+            // A bulk load: fold its per-thread segments into one now (see `merge_new_segments`);
+            // small commits (a Kafka batch) are left to the merge policy, off the freshness path.
+            self.merge_new_segments(&mut writer, &segments_before);
+            self.reload()?;
+        }
         Ok(report)
     }
 }

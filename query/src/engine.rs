@@ -19,6 +19,7 @@
 //! `out_of_stock_penalty`, less than one matched word: demoted, never hidden.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use chrono::Utc;
@@ -37,7 +38,7 @@ use vitrine_indexer::{ProductIndex, TextField, exact_analyzer, group_key, stemme
 use vitrine_models::settings::{IndexSettings, Synonym};
 
 use crate::collapse::{CollapsedTop, has_variants};
-use crate::derivations::derivations;
+use crate::derivations::{TierQuery, WordAutomaton};
 use crate::error::QueryError;
 use crate::filters::{FacetField, FilterClause, parse_filters};
 use crate::highlight::Highlighter;
@@ -82,8 +83,10 @@ fn analyse(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
 
 /// Splits a query into words; returns them and the words past [`MAX_QUERY_WORDS`].
 pub(crate) fn query_words(q: &str) -> (Vec<QueryWord>, Vec<String>) {
-    let mut exact = exact_analyzer();
-    let mut stemmed = stemmed_analyzer();
+    // Building the stemmed analyzer builds its stop-word set: build both once, clone them.
+    static ANALYZERS: OnceLock<(TextAnalyzer, TextAnalyzer)> = OnceLock::new();
+    let (exact, stemmed) = ANALYZERS.get_or_init(|| (exact_analyzer(), stemmed_analyzer()));
+    let (mut exact, mut stemmed) = (exact.clone(), stemmed.clone());
     let mut tokens = analyse(&mut exact, q);
     let ignored = if tokens.len() > MAX_QUERY_WORDS { tokens.split_off(MAX_QUERY_WORDS) } else { Vec::new() };
     let last_is_unfinished = ignored.is_empty() && !q.ends_with(char::is_whitespace);
@@ -122,46 +125,45 @@ fn any_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
 
 /// A tier: its constant (a matched word plus the tier's rank) and the BM25 of its terms.
 fn tier(constant: f32, terms: Vec<Box<dyn Query>>) -> Box<dyn Query> {
-    let bm25 = any_of(terms);
-    any_of(vec![boxed(ConstScoreQuery::new(bm25.box_clone(), constant)), bm25])
+    boxed(TierQuery::new(constant, any_of(terms)))
 }
 
-/// Whether any product contains the word (exactly or by its stem) in any text field.
-fn is_known(index: &ProductIndex, searcher: &Searcher, word: &QueryWord) -> tantivy::Result<bool> {
-    let fields = index.fields();
-    for text_field in TextField::ALL {
-        if searcher.doc_freq(&Term::from_field_text(fields.exact(text_field), &word.exact))? > 0 {
-            return Ok(true);
-        }
-        if let Some(stem) = &word.stem
-            && searcher.doc_freq(&Term::from_field_text(fields.stemmed(text_field), stem))? > 0
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+/// Whether any product contains the word (exactly or by its stem) in any text field: whether it
+/// has exact terms (see [`exact_terms`], which only keeps the terms some product contains).
+fn is_known(exact_terms: &[Box<dyn Query>]) -> bool {
+    !exact_terms.is_empty()
 }
 
 /// A term query scored with BM25, weighted.
 fn scored_term(field: tantivy::schema::Field, text: &str, weight: f32) -> Box<dyn Query> {
-    boxed(BoostQuery::new(
-        boxed(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs)),
-        weight,
-    ))
+    scored(Term::from_field_text(field, text), weight)
 }
 
-/// The exact (and stemmed) term queries of a word in every text field.
-fn exact_terms(index: &ProductIndex, settings: &IndexSettings, word: &QueryWord) -> Vec<Box<dyn Query>> {
+fn scored(term: Term, weight: f32) -> Box<dyn Query> {
+    boxed(BoostQuery::new(boxed(TermQuery::new(term, IndexRecordOption::WithFreqs)), weight))
+}
+
+/// The exact (and stemmed) term queries of a word in every text field, for the terms some
+/// product contains (a term no product has would match nothing, yet still cost its weight and
+/// one scorer per segment).
+fn exact_terms(
+    index: &ProductIndex,
+    searcher: &Searcher,
+    settings: &IndexSettings,
+    word: &QueryWord,
+) -> tantivy::Result<Vec<Box<dyn Query>>> {
     let fields = index.fields();
     let mut exact = Vec::new();
     for text_field in TextField::ALL {
         let weight = field_weight(settings, text_field);
-        exact.push(scored_term(fields.exact(text_field), &word.exact, weight));
-        if let Some(stem) = &word.stem {
-            exact.push(scored_term(fields.stemmed(text_field), stem, weight));
+        let stemmed = word.stem.as_ref().map(|stem| Term::from_field_text(fields.stemmed(text_field), stem));
+        for term in std::iter::once(Term::from_field_text(fields.exact(text_field), &word.exact)).chain(stemmed) {
+            if searcher.doc_freq(&term)? > 0 {
+                exact.push(scored(term, weight));
+            }
         }
     }
-    exact
+    Ok(exact)
 }
 
 /// The query of one word: the best of its tiers.
@@ -172,14 +174,14 @@ fn word_query(
     word: &QueryWord,
 ) -> tantivy::Result<Box<dyn Query>> {
     let fields = index.fields();
-    let exact = exact_terms(index, settings, word);
+    let exact = exact_terms(index, searcher, settings, word)?;
     if word.stem.is_none() {
         // A stop word: it may add a little relevance, never count as a matched word.
         return Ok(any_of(exact));
     }
+    let known = is_known(&exact);
     let mut tiers = vec![tier(WORD + EXACT, exact)];
 
-    let known = is_known(index, searcher, word)?;
     let budget = settings.typo_tolerance.budget(&word.exact, known);
     if budget == 0 && !word.is_prefix {
         return Ok(tiers.pop().unwrap_or_else(|| boxed(AllQuery)));
@@ -189,10 +191,11 @@ fn word_query(
     let typo_fields = [TextField::Title, TextField::Brand, TextField::Category, TextField::Attributes]
         .into_iter()
         .filter(|field| !settings.typo_tolerance.disable_on_attributes.iter().any(|name| name == field.name()));
+    let automaton = WordAutomaton::new(&word.exact, budget, word.is_prefix);
     for text_field in typo_fields {
         let field = fields.exact(text_field);
         let weight = field_weight(settings, text_field);
-        for derivation in derivations(searcher, field, &word.exact, budget, word.is_prefix)? {
+        for derivation in automaton.derivations(searcher, field)? {
             if derivation.distance == 0 && (!word.is_prefix || derivation.term == word.exact) {
                 continue; // the exact tier has it
             }
@@ -301,13 +304,11 @@ fn text_query(
         let mut options = vec![any_of(original)];
         let matched_words = span_words.iter().filter(|word| word.stem.is_some()).count().max(1) as f32;
         for alternative in &span.alternatives {
-            let all_words: Vec<(Occur, Box<dyn Query>)> =
-                alternative.iter().map(|word| (Occur::Must, any_of(exact_terms(index, settings, word)))).collect();
-            let all_words = boxed(BooleanQuery::new(all_words));
-            options.push(any_of(vec![
-                boxed(ConstScoreQuery::new(all_words.box_clone(), matched_words * (WORD + EXACT))),
-                all_words,
-            ]));
+            let all_words = alternative
+                .iter()
+                .map(|word| Ok((Occur::Must, any_of(exact_terms(index, searcher, settings, word)?))))
+                .collect::<tantivy::Result<Vec<_>>>()?;
+            options.push(boxed(TierQuery::new(matched_words * (WORD + EXACT), boxed(BooleanQuery::new(all_words)))));
         }
         clauses.push((Occur::Should, boxed(DisjunctionMaxQuery::new(options))));
         position = span.end;

@@ -1,18 +1,21 @@
 //! Highlighting: the words of a hit that matched the query, exact, stemmed, typo-derived or
 //! synonyms alike, wrapped in `<em>…</em>` (the rest HTML-escaped).
 //!
-//! tantivy's `SnippetGenerator` collects the query's terms per field. Typo, prefix and synonym
-//! matches are real term queries here (`derivations.rs`, the synonym spans), so it sees them
-//! all; an exact and a stemmed generator per field are combined so that `candles` also marks
-//! `candle`.
+//! The query's terms are collected per field. Typo, prefix and synonym matches are real term
+//! queries here (`derivations.rs`, the synonym spans), so they are all seen; a field's text is
+//! marked with its exact and its stemmed analyzer, so that `candles` also marks `candle`.
+//!
+//! A field's words are found as tantivy's `SnippetGenerator` finds them (the text cut into
+//! fragments of at most [`MAX_HIGHLIGHT_CHARS`] bytes, the fragment with the most matches kept),
+//! without its per-hit allocations: a hit is tokenized once per analyzer and nothing else.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
+use tantivy::Searcher;
 use tantivy::query::Query;
 use tantivy::schema::Field;
-use tantivy::snippet::SnippetGenerator;
-use tantivy::{Score, Searcher};
+use tantivy::tokenizer::TextAnalyzer;
 use vitrine_indexer::{ProductFields, TextField};
 use vitrine_models::Product;
 
@@ -21,38 +24,85 @@ const MAX_HIGHLIGHT_CHARS: usize = 2_000;
 
 /// Highlights the title and brand of hits for one query.
 pub(crate) struct Highlighter {
-    generators: Vec<(TextField, [SnippetGenerator; 2])>,
+    fields: Vec<(TextField, [Marker; 2])>,
+}
+
+/// The words of one indexed field that the query searched for, and how the field is analyzed.
+struct Marker {
+    analyzer: TextAnalyzer,
+    terms: HashSet<String>,
+}
+
+impl Marker {
+    /// The byte ranges of `text`'s words that are query terms, in the fragment of at most
+    /// [`MAX_HIGHLIGHT_CHARS`] bytes with the most of them (the first such fragment).
+    fn matches(&self, text: &str) -> Vec<Range<usize>> {
+        if self.terms.is_empty() {
+            return Vec::new();
+        }
+        let mut analyzer = self.analyzer.clone();
+        let mut stream = analyzer.token_stream(text);
+        let mut best: Vec<Range<usize>> = Vec::new();
+        let mut fragment: Vec<Range<usize>> = Vec::new();
+        let mut fragment_start = 0;
+        while let Some(token) = stream.next() {
+            if token.offset_to - fragment_start > MAX_HIGHLIGHT_CHARS {
+                if fragment.len() > best.len() {
+                    best = std::mem::take(&mut fragment);
+                }
+                fragment.clear();
+                fragment_start = token.offset_from;
+            }
+            // Terms are compared lower-cased, as the snippet generator compares them.
+            let is_term = if token.text.bytes().any(|byte| byte.is_ascii_uppercase() || !byte.is_ascii()) {
+                self.terms.contains(&token.text.to_lowercase())
+            } else {
+                self.terms.contains(&token.text)
+            };
+            if is_term {
+                fragment.push(token.offset_from..token.offset_to);
+            }
+        }
+        if fragment.len() > best.len() {
+            best = fragment;
+        }
+        best
+    }
 }
 
 impl Highlighter {
     /// The highlighter of `query` (the text part of a search). The query's terms are collected
-    /// in one walk; no term statistics are read (the whole text is the fragment, so fragment
-    /// scores do not matter).
+    /// in one walk; no term statistics are read.
     pub(crate) fn new(searcher: &Searcher, query: &dyn Query, fields: &ProductFields) -> tantivy::Result<Self> {
         let highlighted = [TextField::Title, TextField::Brand];
-        let mut terms: BTreeMap<Field, BTreeMap<String, Score>> = BTreeMap::new();
+        let mut terms: HashMap<Field, HashSet<String>> = highlighted
+            .iter()
+            .flat_map(|&text_field| [fields.exact(text_field), fields.stemmed(text_field)])
+            .map(|field| (field, HashSet::new()))
+            .collect();
         query.query_terms(&mut |term, _| {
-            if let Some(text) = term.value().as_str() {
-                terms.entry(term.field()).or_default().insert(text.to_owned(), 1.0);
+            if let Some(field_terms) = terms.get_mut(&term.field())
+                && let Some(text) = term.value().as_str()
+                && !field_terms.contains(text)
+            {
+                field_terms.insert(text.to_owned());
             }
         });
-        let mut generators = Vec::new();
+        let mut markers = Vec::new();
         for text_field in highlighted {
-            let generator = |field: Field| -> tantivy::Result<SnippetGenerator> {
-                let tokenizer = searcher.index().tokenizer_for_field(field)?;
-                let field_terms = terms.get(&field).cloned().unwrap_or_default();
-                Ok(SnippetGenerator::new(field_terms, tokenizer, field, MAX_HIGHLIGHT_CHARS))
+            let mut marker = |field: Field| -> tantivy::Result<Marker> {
+                let analyzer = searcher.index().tokenizer_for_field(field)?;
+                Ok(Marker { analyzer, terms: terms.remove(&field).unwrap_or_default() })
             };
-            generators
-                .push((text_field, [generator(fields.exact(text_field))?, generator(fields.stemmed(text_field))?]));
+            markers.push((text_field, [marker(fields.exact(text_field))?, marker(fields.stemmed(text_field))?]));
         }
-        Ok(Highlighter { generators })
+        Ok(Highlighter { fields: markers })
     }
 
     /// The highlighted fields of a product (only fields with a match).
     pub(crate) fn highlight(&self, product: &Product) -> BTreeMap<String, String> {
         let mut highlights = BTreeMap::new();
-        for (text_field, generators) in &self.generators {
+        for (text_field, markers) in &self.fields {
             let text = match text_field {
                 TextField::Title => Some(product.title.as_str()),
                 TextField::Brand => product.brand.as_deref(),
@@ -61,18 +111,7 @@ impl Highlighter {
             let Some(text) = text else {
                 continue;
             };
-            let mut ranges: Vec<Range<usize>> = generators
-                .iter()
-                .flat_map(|generator| {
-                    let snippet = generator.snippet(text);
-                    let offset = snippet.fragment_range().start;
-                    snippet
-                        .highlighted()
-                        .iter()
-                        .map(move |range| range.start + offset..range.end + offset)
-                        .collect::<Vec<_>>()
-                })
-                .collect();
+            let mut ranges: Vec<Range<usize>> = markers.iter().flat_map(|marker| marker.matches(text)).collect();
             if !ranges.is_empty() {
                 highlights.insert(text_field.name().to_owned(), mark(text, &mut ranges));
             }
