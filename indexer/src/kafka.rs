@@ -8,7 +8,10 @@
 //! topic into its own data directory, and replicas converge.
 //!
 //! **Batches.** Messages are collected until [`KafkaIndexerConfig::max_batch`] of them (or 64 MiB
-//! of values), or until [`KafkaIndexerConfig::commit_interval`] has passed since the first one.
+//! of values), until [`KafkaIndexerConfig::commit_interval`] has passed since the first one, or
+//! until the consumer has had nothing more for [`DRAINED_AFTER`] (what was fetched is all there
+//! is): a trickle of events is committed as soon as the previous commit is done (a group commit),
+//! a flood fills batches up to the interval or the size.
 //! Each is parsed with [`ProductEvent::parse`]; the valid events go to [`ProductIndex::apply`] in
 //! offset order, in one commit that also records, for each partition seen, the next offset (the
 //! last consumed + 1). A crash before that commit reads the batch again; a crash after it resumes
@@ -87,6 +90,9 @@ pub const HEADER_VALUE_DROPPED: &str = "vitrine-dead-letter-value-dropped-bytes"
 
 /// How long the topic must be quiet after a change before the index is compacted.
 const COMPACT_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+/// A batch in progress closes when no message came for this long: the consumer's queue is
+/// drained, and waiting longer would only delay what was read.
+const DRAINED_AFTER: Duration = Duration::from_millis(3);
 /// Polls without a batch in progress wait at most this long, so a stop is noticed quickly.
 const IDLE_POLL: Duration = Duration::from_millis(100);
 /// The longest pause between retries after broker errors.
@@ -554,8 +560,9 @@ impl KafkaIndexer {
                 // A committed offset that no longer exists (retention, a recreated topic): start
                 // over from the oldest; versions make the replay harmless.
                 ("auto.offset.reset", "earliest"),
-                // Fresh events should not wait for a fuller fetch.
-                ("fetch.wait.max.ms", "100"),
+                // Fresh events should not wait for a fuller fetch (the broker answers a fetch at
+                // once when it has data; this bounds the wait when it has none).
+                ("fetch.wait.max.ms", "10"),
             ])
             .create()?;
         // Lag measurements and partition discovery block on the brokers (for many seconds when
@@ -980,13 +987,13 @@ impl Worker {
             let timeout = match first_message {
                 None => IDLE_POLL.min(self.config.commit_interval),
                 Some(first) => match self.config.commit_interval.checked_sub(first.elapsed()) {
-                    Some(left) if !left.is_zero() => left,
+                    Some(left) if !left.is_zero() => left.min(DRAINED_AFTER),
                     _ => break,
                 },
             };
             match self.consumer.poll(timeout) {
-                None if first_message.is_none() => break, // quiet: let the caller do idle work
-                None => {}
+                // Quiet (let the caller do idle work), or drained (commit what was read).
+                None => break,
                 Some(Err(error)) => {
                     tracing::warn!(topic = %self.config.topic, %error, "Kafka consumer error; retrying");
                     backoff.sleep(&self.shared);
