@@ -1,5 +1,14 @@
-//! Serves recommendations ("you may also like", "frequently bought together", personalised
-//! feeds) from the model artefacts `vitrine-pipelines` trains, through an HNSW index (hnsw_rs),
-//! with masking for deleted or out-of-stock products.
-//!
-//! Not built yet: it arrives with the recommendations issue.
+//! Recommendation models and their serving: the interaction matrix, implicit ALS (conjugate
+//! gradient, ndarray + rayon) with fold-in, item co-occurrence ("frequently bought together"),
+//! time-decayed popularity and trending, and an HNSW index (hnsw_rs) over item embeddings with
+//! filters applied during the search.
+
+pub mod ann;
+pub mod bundle;
+pub mod cooc;
+pub mod diversify;
+pub mod ease;
+pub mod ials;
+pub mod matrix;
+pub mod popularity;
+pub mod serve;
