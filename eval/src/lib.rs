@@ -3,11 +3,14 @@
 //! - [`search`]: search relevance from human judgments — NDCG@10, MRR@10, Recall@10 and the
 //!   zero-result rate, for queries as typed and with one injected typo — against any engine that
 //!   implements [`search::SearchBackend`].
+//! - [`recs`]: recommendation quality under a global temporal split with full-catalogue ranking —
+//!   Recall, NDCG, MAP, HitRate, coverage, Gini, novelty — for popularity and the product's models
+//!   (co-occurrence, iALS, EASE, content, the serving hybrid). `vitrine eval` drives both.
 //!
-//! Still to come: recommendation quality under a global temporal split with full-catalogue
-//! ranking and baselines, with plotted reports. `vitrine eval` will drive both.
+//! Still to come: plotted HTML reports.
 
 mod error;
+pub mod recs;
 pub mod search;
 
 pub use error::EvalError;

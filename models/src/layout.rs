@@ -10,6 +10,7 @@ use crate::ids::IndexName;
 ///     search/                the tantivy index of the catalog (stored products, facets, signals)
 ///     settings.json          the index's settings (typo tolerance, ranking, facets)
 ///     interactions/          the interaction log, as parquet parts
+///     models/                recommendation model versions and CURRENT
 ///     demo.json              marker written when the demo shop was loaded (with its counts)
 ///     dead-letters.jsonl     events the Kafka indexer could not use (local dead-letter store)
 ///   analytics.sqlite         search analytics of every index: searches, clicks, purchases (SQLite)
@@ -53,6 +54,11 @@ impl DataDir {
     /// An index's interaction log folder.
     pub fn interactions(&self, name: &IndexName) -> PathBuf {
         self.index(name).join("interactions")
+    }
+
+    /// An index's recommendation model versions (`vitrine train`).
+    pub fn models(&self, name: &IndexName) -> PathBuf {
+        self.index(name).join("models")
     }
 
     /// The marker the demo writes once it has loaded the demo shop into an index.

@@ -24,6 +24,7 @@
 //! ```
 
 mod catalog_csv;
+pub mod content;
 mod error;
 mod grocery;
 mod interaction_log;
@@ -32,6 +33,7 @@ mod records;
 mod retail;
 mod source;
 mod store;
+mod train;
 
 pub use catalog_csv::{DroppedRow, LoadReport, RowDropReason};
 pub use error::PipelineError;
@@ -44,3 +46,4 @@ pub use retail::{
     load_online_retail,
 };
 pub use store::{read_parquet, write_parquet};
+pub use train::{CatalogItem, EventWeights, TrainParams, train};

@@ -1,0 +1,202 @@
+//! The product's models under the evaluation protocol: each adapter trains the real model code of
+//! vitrine-recommender / vitrine-pipelines on the [`TrainSet`] and scores with it.
+//!
+//! - `cooc`: item co-occurrence on the train baskets, a user's score = Σ neighbour similarity of
+//!   their items ([`CoocModel::score_items`]);
+//! - `ials`: implicit ALS on the users × items weights, score = `x_u · y_i`;
+//! - `ease`: EASE (a yardstick for the blend; not served);
+//! - `content`: TF-IDF + random-projection vectors of the item titles, a user's profile = the
+//!   weighted mean of their items' vectors, score = cosine;
+//! - `hybrid`: the serving blend ([`hybrid_scores`]): ALS + co-occurrence + popularity, each
+//!   scaled to a maximum of 1 and weighted.
+
+use std::collections::HashMap;
+
+use ndarray::{Array1, Array2};
+use vitrine_pipelines::content::{ContentParams, content_embeddings};
+use vitrine_recommender::cooc::{CoocModel, CoocParams};
+use vitrine_recommender::ease::{EaseModel, EaseParams};
+use vitrine_recommender::ials::{self, IalsModel, IalsParams};
+use vitrine_recommender::popularity::{Popularity, PopularityParams};
+use vitrine_recommender::serve::{HybridWeights, hybrid_scores};
+
+use super::evaluate::{Recommender, TrainError, Trainer};
+use super::split::TrainSet;
+
+fn pairs(history: (&[u32], &[f32])) -> Vec<(u32, f32)> {
+    history.0.iter().copied().zip(history.1.iter().copied()).collect()
+}
+
+/// Co-occurrence ("frequently bought together") as a user recommender.
+#[derive(Debug, Clone)]
+pub struct Cooc {
+    /// Its name in reports.
+    pub name: String,
+    /// Its parameters.
+    pub params: CoocParams,
+}
+
+struct CoocScorer(CoocModel);
+
+impl Recommender for CoocScorer {
+    fn score_user(&self, _user: u32, history: (&[u32], &[f32]), scores: &mut [f32]) {
+        self.0.score_items(&pairs(history), scores);
+    }
+}
+
+impl Trainer for Cooc {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn train(&self, train: &TrainSet) -> Result<Box<dyn Recommender>, TrainError> {
+        Ok(Box::new(CoocScorer(CoocModel::fit(&train.baskets, &self.params))))
+    }
+}
+
+/// Implicit ALS.
+#[derive(Debug, Clone)]
+pub struct Ials {
+    /// Its name in reports.
+    pub name: String,
+    /// Its parameters.
+    pub params: IalsParams,
+}
+
+struct IalsScorer(IalsModel);
+
+impl Recommender for IalsScorer {
+    fn score_user(&self, user: u32, _history: (&[u32], &[f32]), scores: &mut [f32]) {
+        let factors = self.0.user_factors();
+        self.0.score_items(factors.row(user as usize), scores);
+    }
+}
+
+impl Trainer for Ials {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn train(&self, train: &TrainSet) -> Result<Box<dyn Recommender>, TrainError> {
+        Ok(Box::new(IalsScorer(ials::train(&train.interactions, &self.params, |_| {}))))
+    }
+}
+
+/// EASE.
+#[derive(Debug, Clone)]
+pub struct Ease {
+    /// Its name in reports.
+    pub name: String,
+    /// Its parameters.
+    pub params: EaseParams,
+}
+
+struct EaseScorer(EaseModel);
+
+impl Recommender for EaseScorer {
+    fn score_user(&self, _user: u32, history: (&[u32], &[f32]), scores: &mut [f32]) {
+        self.0.score_items(&pairs(history), scores);
+    }
+}
+
+impl Trainer for Ease {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn train(&self, train: &TrainSet) -> Result<Box<dyn Recommender>, TrainError> {
+        Ok(Box::new(EaseScorer(EaseModel::fit(&train.interactions, &self.params))))
+    }
+}
+
+/// Content vectors of the item texts.
+#[derive(Debug, Clone)]
+pub struct Content {
+    /// Its name in reports.
+    pub name: String,
+    /// Its parameters.
+    pub params: ContentParams,
+    /// The text of each item id (items without one get the zero vector).
+    pub texts: HashMap<String, String>,
+}
+
+struct ContentScorer(Array2<f32>);
+
+impl Recommender for ContentScorer {
+    fn score_user(&self, _user: u32, history: (&[u32], &[f32]), scores: &mut [f32]) {
+        let mut profile = Array1::<f32>::zeros(self.0.ncols());
+        for (&item, &weight) in history.0.iter().zip(history.1) {
+            profile.scaled_add(weight, &self.0.row(item as usize));
+        }
+        for (score, row) in scores.iter_mut().zip(self.0.rows()) {
+            *score = row.dot(&profile);
+        }
+    }
+}
+
+impl Trainer for Content {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn train(&self, train: &TrainSet) -> Result<Box<dyn Recommender>, TrainError> {
+        let texts: Vec<String> =
+            train.item_ids.iter().map(|id| self.texts.get(id).cloned().unwrap_or_default()).collect();
+        Ok(Box::new(ContentScorer(content_embeddings(&texts, &self.params)?)))
+    }
+}
+
+/// The serving blend.
+#[derive(Debug, Clone)]
+pub struct Hybrid {
+    /// Its name in reports.
+    pub name: String,
+    /// ALS part.
+    pub ials: IalsParams,
+    /// Co-occurrence part.
+    pub cooc: CoocParams,
+    /// Popularity part.
+    pub popularity: PopularityParams,
+    /// The blend.
+    pub weights: HybridWeights,
+}
+
+struct HybridScorer {
+    ials: IalsModel,
+    cooc: CoocModel,
+    popularity: Popularity,
+    weights: HybridWeights,
+}
+
+impl Recommender for HybridScorer {
+    fn score_user(&self, user: u32, history: (&[u32], &[f32]), scores: &mut [f32]) {
+        let factors = self.ials.user_factors();
+        hybrid_scores(
+            Some((&self.ials, factors.row(user as usize))),
+            &self.cooc,
+            &self.popularity,
+            &pairs(history),
+            &self.weights,
+            scores,
+        );
+    }
+}
+
+impl Trainer for Hybrid {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn train(&self, train: &TrainSet) -> Result<Box<dyn Recommender>, TrainError> {
+        let ials = ials::train(&train.interactions, &self.ials, |_| {});
+        let cooc = CoocModel::fit(&train.baskets, &self.cooc);
+        let events: Vec<(u32, f32, i64)> = train
+            .interactions
+            .iter()
+            .zip(&train.last_seen)
+            .map(|((_, item, weight), &seen)| (item, weight, seen))
+            .collect();
+        let popularity = Popularity::fit(train.n_items(), &events, train.cutoff, &self.popularity);
+        Ok(Box::new(HybridScorer { ials, cooc, popularity, weights: self.weights.clone() }))
+    }
+}

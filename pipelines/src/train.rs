@@ -1,0 +1,315 @@
+//! Training: from an index's interaction log and catalog to a [`ModelBundle`] of every model.
+//!
+//! 1. **Read** the interaction log (polars, every Parquet part; see [`crate::scan_interactions`]).
+//!    The actor of a row is its user id, or `session:` + its session id for anonymous shoppers.
+//! 2. **Weigh** each row by its kind ([`EventWeights`]: purchase > add to cart > click > view)
+//!    and by its age: `2^(−age / half_life)`, the age counted back from the newest row, so a
+//!    shopper's taste of last year counts less than last week's.
+//! 3. **Aggregate** with polars group-bys: users × items (the sum of weights) and baskets
+//!    (one basket = one actor's rows of one calendar day, UTC: an order, or a visit).
+//! 4. **Train** popularity and trending, item co-occurrence on the baskets, implicit ALS on the
+//!    users × items weights (when there are enough interactions) and content vectors from the
+//!    catalog's text (so that items nobody has bought yet have neighbours too).
+//!
+//! Items are every catalog product plus any product seen only in the log; users are every actor.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use vitrine_recommender::bundle::{Counts, Manifest, ModelBundle};
+use vitrine_recommender::cooc::{CoocModel, CoocParams};
+use vitrine_recommender::ials::{self, IalsParams};
+use vitrine_recommender::matrix::Interactions;
+use vitrine_recommender::popularity::{Popularity, PopularityParams};
+
+use crate::content::{ContentParams, content_embeddings};
+use crate::interaction_log::log_columns;
+use crate::{PipelineError, scan_interactions};
+
+const MILLIS_PER_DAY: f64 = 86_400_000.0;
+
+/// How much each kind of interaction weighs in the users × items matrix and in popularity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventWeights {
+    /// A product page view.
+    pub view: f32,
+    /// A click on a search result or recommendation.
+    pub click: f32,
+    /// An add to cart.
+    pub add_to_cart: f32,
+    /// A purchase.
+    pub purchase: f32,
+}
+
+impl Default for EventWeights {
+    fn default() -> Self {
+        EventWeights { view: 1.0, click: 2.0, add_to_cart: 4.0, purchase: 8.0 }
+    }
+}
+
+/// Every parameter of a training run (stored in the model's manifest).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainParams {
+    /// Weights of interaction kinds.
+    pub event_weights: EventWeights,
+    /// Half-life of an interaction's weight in the users × items matrix, in days (0 = no decay).
+    pub half_life_days: f64,
+    /// Popularity and trending.
+    pub popularity: PopularityParams,
+    /// Item co-occurrence.
+    pub cooc: CoocParams,
+    /// Implicit ALS.
+    pub ials: IalsParams,
+    /// Fewest interactions for ALS to be trained (below, recommendations for users use
+    /// co-occurrence and popularity).
+    pub min_interactions_for_ials: usize,
+    /// Content vectors.
+    pub content: ContentParams,
+}
+
+impl TrainParams {
+    /// The defaults, with a year-long half-life and ALS from 1,000 interactions.
+    pub fn recommended() -> TrainParams {
+        TrainParams { half_life_days: 365.0, min_interactions_for_ials: 1_000, ..TrainParams::default() }
+    }
+}
+
+/// One catalog product as training sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogItem {
+    /// Product id.
+    pub id: String,
+    /// Title, description, brand and category, joined: what content vectors are made of.
+    pub text: String,
+    /// Its group for diversification (the top-level category), if any.
+    pub group: Option<String>,
+}
+
+/// Trains every model of index `index` from its interaction log in `log_folder` and `catalog`.
+/// `model_id` and `trained_at` name the version. Progress goes to `progress`.
+///
+/// # Errors
+/// A log that cannot be read, or content vectors that cannot be computed.
+pub fn train(
+    index: &str,
+    log_folder: &std::path::Path,
+    catalog: &[CatalogItem],
+    params: &TrainParams,
+    version: (&str, &str),
+    progress: &MultiProgress,
+) -> Result<ModelBundle, PipelineError> {
+    let (model_id, trained_at) = version;
+    let mut metrics = std::collections::BTreeMap::new();
+    let step = Step::new(progress);
+
+    let started = Instant::now();
+    step.start("reading the interaction log");
+    let log = weighted_log(log_folder, params)?;
+    let interactions = log.height() as u64;
+    let actors = log.column("actor")?.str()?;
+    let products = log.column(log_columns::PRODUCT_ID)?.str()?;
+    let timestamps = log.column(log_columns::TIMESTAMP_MS)?.i64()?;
+    let weights = log.column("weight")?.f32()?;
+
+    // Dense ids: catalog items first (in catalog order), then products seen only in the log.
+    let mut item_ids: HashMap<String, u32> = HashMap::with_capacity(catalog.len());
+    let mut items: Vec<String> = Vec::with_capacity(catalog.len());
+    let mut item_groups: Vec<Option<String>> = Vec::with_capacity(catalog.len());
+    let mut texts: Vec<String> = Vec::with_capacity(catalog.len());
+    for item in catalog {
+        if !item_ids.contains_key(&item.id) {
+            item_ids.insert(item.id.clone(), items.len() as u32);
+            items.push(item.id.clone());
+            item_groups.push(item.group.clone());
+            texts.push(item.text.clone());
+        }
+    }
+    let mut user_ids: HashMap<String, u32> = HashMap::new();
+    let mut users: Vec<String> = Vec::new();
+    let mut rows: Vec<(u32, u32, f32, i64)> = Vec::with_capacity(log.height());
+    for (((actor, product), timestamp), weight) in
+        actors.iter().zip(products.iter()).zip(timestamps.iter()).zip(weights.iter())
+    {
+        let (Some(actor), Some(product), Some(timestamp), Some(weight)) = (actor, product, timestamp, weight) else {
+            continue;
+        };
+        let item = *item_ids.entry(product.to_owned()).or_insert_with(|| {
+            items.push(product.to_owned());
+            item_groups.push(None);
+            texts.push(String::new());
+            (items.len() - 1) as u32
+        });
+        let user = *user_ids.entry(actor.to_owned()).or_insert_with(|| {
+            users.push(actor.to_owned());
+            (users.len() - 1) as u32
+        });
+        rows.push((user, item, weight, timestamp));
+    }
+    let (n_users, n_items) = (users.len(), items.len());
+    let newest_ms = rows.iter().map(|row| row.3).max().unwrap_or(0);
+
+    // Users × items, decayed; baskets = actor × day.
+    let half_life_ms = params.half_life_days * MILLIS_PER_DAY;
+    let decayed: Vec<(u32, u32, f32)> = rows
+        .iter()
+        .map(|&(user, item, weight, timestamp)| {
+            let decay = if half_life_ms > 0.0 { (-(newest_ms - timestamp) as f64 / half_life_ms).exp2() } else { 1.0 };
+            (user, item, weight * decay as f32)
+        })
+        .collect();
+    let history = Interactions::from_triplets(n_users, n_items, &decayed);
+    let mut basket_ids: HashMap<(u32, i64), u32> = HashMap::new();
+    let basket_entries: Vec<(u32, u32, f32)> = rows
+        .iter()
+        .map(|&(user, item, _, timestamp)| {
+            let next = basket_ids.len() as u32;
+            let basket = *basket_ids.entry((user, timestamp.div_euclid(MILLIS_PER_DAY as i64))).or_insert(next);
+            (basket, item, 1.0)
+        })
+        .collect();
+    let baskets = Interactions::from_triplets(basket_ids.len(), n_items, &basket_entries).map_values(|_| 1.0);
+    metrics.insert("read_seconds".to_owned(), started.elapsed().as_secs_f64());
+    step.finish(format!("{interactions} interactions, {n_users} users, {n_items} items, {} baskets", baskets.n_rows()));
+
+    step.start("popularity and trending");
+    let started = Instant::now();
+    let events: Vec<(u32, f32, i64)> =
+        rows.iter().map(|&(_, item, weight, timestamp)| (item, weight, timestamp.div_euclid(1_000))).collect();
+    let popularity = Popularity::fit(n_items, &events, newest_ms.div_euclid(1_000), &params.popularity);
+    metrics.insert("popularity_seconds".to_owned(), started.elapsed().as_secs_f64());
+    step.finish("done".to_owned());
+
+    step.start("co-occurrence");
+    let started = Instant::now();
+    let cooc = CoocModel::fit(&baskets, &params.cooc);
+    metrics.insert("cooc_seconds".to_owned(), started.elapsed().as_secs_f64());
+    step.finish("done".to_owned());
+
+    let ials = if rows.len() >= params.min_interactions_for_ials && n_users > 0 {
+        let bar = progress.add(ProgressBar::new(params.ials.iterations as u64));
+        bar.set_style(bar_style());
+        bar.set_message("implicit ALS");
+        let started = Instant::now();
+        let mut iteration_seconds = Vec::new();
+        let model = ials::train(&history, &params.ials, |stats| {
+            iteration_seconds.push(stats.seconds);
+            bar.inc(1);
+        });
+        bar.finish_with_message(format!("implicit ALS: {} factors", params.ials.factors));
+        metrics.insert("ials_seconds".to_owned(), started.elapsed().as_secs_f64());
+        iteration_seconds.sort_by(f64::total_cmp);
+        if let Some(median) = iteration_seconds.get(iteration_seconds.len() / 2) {
+            metrics.insert("ials_seconds_per_iteration".to_owned(), *median);
+        }
+        Some(model)
+    } else {
+        None
+    };
+
+    let content = if catalog.is_empty() {
+        None
+    } else {
+        step.start("content vectors (TF-IDF)");
+        let started = Instant::now();
+        // Items seen only in the log have no text: their content vector is the zero vector.
+        let vectors = content_embeddings(&texts, &params.content)?;
+        metrics.insert("content_seconds".to_owned(), started.elapsed().as_secs_f64());
+        step.finish(format!("{} dimensions", vectors.ncols()));
+        Some(vectors)
+    };
+
+    let items_with_interactions = history.column_sums().iter().filter(|&&sum| sum > 0.0).count() as u64;
+    let manifest = Manifest {
+        model_id: model_id.to_owned(),
+        index: index.to_owned(),
+        trained_at: trained_at.to_owned(),
+        format: vitrine_recommender::bundle::FORMAT_VERSION,
+        parameters: serde_json::to_value(params).unwrap_or_default(),
+        counts: Counts {
+            interactions,
+            users: n_users as u64,
+            items: n_items as u64,
+            items_with_interactions,
+            baskets: baskets.n_rows() as u64,
+        },
+        metrics,
+    };
+    Ok(ModelBundle { manifest, items, users, item_groups, history, popularity, cooc, ials, content })
+}
+
+/// The log with its actor and each row's kind weight: columns `actor`, `product_id`,
+/// `timestamp_ms`, `weight`.
+fn weighted_log(log_folder: &std::path::Path, params: &TrainParams) -> Result<DataFrame, PipelineError> {
+    let log = scan_interactions(log_folder)?;
+    let schema = log.clone().collect_schema()?;
+    if schema.is_empty() {
+        return Ok(DataFrame::new(
+            0,
+            vec![
+                Column::new("actor".into(), Vec::<String>::new()),
+                Column::new(log_columns::PRODUCT_ID.into(), Vec::<String>::new()),
+                Column::new(log_columns::TIMESTAMP_MS.into(), Vec::<i64>::new()),
+                Column::new("weight".into(), Vec::<f32>::new()),
+            ],
+        )?);
+    }
+    let weights = &params.event_weights;
+    let kind = || col(log_columns::KIND);
+    let weight = when(kind().eq(lit("purchase")))
+        .then(lit(weights.purchase))
+        .when(kind().eq(lit("add_to_cart")))
+        .then(lit(weights.add_to_cart))
+        .when(kind().eq(lit("click")))
+        .then(lit(weights.click))
+        .otherwise(lit(weights.view));
+    let actor = when(col(log_columns::USER_ID).is_not_null())
+        .then(col(log_columns::USER_ID))
+        .otherwise(lit("session:") + col(log_columns::SESSION_ID));
+    Ok(log
+        .select([
+            actor.alias("actor"),
+            col(log_columns::PRODUCT_ID),
+            col(log_columns::TIMESTAMP_MS),
+            weight.cast(DataType::Float32).alias("weight"),
+        ])
+        .collect()?)
+}
+
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template("{msg:32} [{bar:30}] {pos}/{len} {elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+/// A spinner per training step.
+struct Step<'a> {
+    progress: &'a MultiProgress,
+    current: std::cell::RefCell<Option<ProgressBar>>,
+}
+
+impl<'a> Step<'a> {
+    fn new(progress: &'a MultiProgress) -> Self {
+        Step { progress, current: std::cell::RefCell::new(None) }
+    }
+
+    fn start(&self, name: &'static str) {
+        let spinner = self.progress.add(ProgressBar::new_spinner());
+        spinner.set_style(
+            ProgressStyle::with_template("{spinner} {prefix:32} {msg} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        spinner.set_prefix(name);
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        *self.current.borrow_mut() = Some(spinner);
+    }
+
+    fn finish(&self, message: String) {
+        if let Some(spinner) = self.current.borrow_mut().take() {
+            spinner.finish_with_message(message);
+        }
+    }
+}
