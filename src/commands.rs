@@ -24,6 +24,9 @@ mod demo;
 mod eval;
 mod index;
 mod publish;
+mod train;
+
+pub use train::train_index;
 
 /// The data directory used when neither flag, environment nor config file names one.
 pub const DEFAULT_DATA_DIR: &str = "./vitrine-data";
@@ -50,18 +53,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(options) => demo::run(data_dir, options.layered_over(file.server)),
         Command::Import(ImportCommand::Products(args)) => import_products(&data_dir, &args),
         Command::Import(ImportCommand::Interactions(args)) => import_interactions(&data_dir, &args),
-        Command::Train(_) => Err(NotYetAvailable(
-            "`vitrine train` has nothing to train yet: the recommendation models (iALS, content, \
-             co-occurrence) are not built. Interactions imported now are kept for them.",
-        )
-        .into()),
+        Command::Train(args) => train::run(&data_dir, &args),
         Command::Eval(EvalCommand::Search(args)) => eval::search(&data_dir, &args),
         Command::Bench(BenchCommand::Search(args)) => bench::search(&data_dir, &args),
         Command::Bench(BenchCommand::Indexer(args)) => bench_indexer::indexer(&data_dir, &args),
-        Command::Eval(EvalCommand::Recommendations) => {
-            Err(NotYetAvailable("`vitrine eval recommendations` is not built yet: it comes with the recommender.")
-                .into())
-        }
+        Command::Eval(EvalCommand::Recs(args)) => eval::recs(&data_dir, &args),
     }
 }
 

@@ -244,6 +244,13 @@ pub struct TrainArgs {
     /// The index whose interactions to train on.
     #[arg(long, value_name = "NAME", default_value = "retail")]
     pub index: String,
+    /// Training parameters (JSON: event weights, half-life, `ials`, `cooc`, `content`,
+    /// `popularity`); unset fields keep their defaults.
+    #[arg(long, value_name = "FILE")]
+    pub params: Option<PathBuf>,
+    /// Model versions kept on disk (older ones are deleted; the current one always stays).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub keep: usize,
 }
 
 /// What `vitrine eval` can evaluate.
@@ -252,8 +259,9 @@ pub enum EvalCommand {
     /// Search relevance on the Home Depot judgments: NDCG@10, MRR@10, Recall@10, zero results,
     /// as typed and with one injected typo per query, against a plain BM25 baseline.
     Search(EvalSearchArgs),
-    /// Recommendation quality (not built yet).
-    Recommendations,
+    /// Recommendation quality under a global temporal split, full-catalogue ranking:
+    /// popularity, co-occurrence, iALS, EASE, content and the hybrid blend.
+    Recs(EvalRecsArgs),
 }
 
 /// What `vitrine bench` can measure.
@@ -314,6 +322,38 @@ pub struct EvalSearchArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Where to write the full JSON report (per query) [default: DATA_DIR/eval/search-report.json]
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+/// Arguments of `vitrine eval recs`.
+#[derive(Debug, Args)]
+pub struct EvalRecsArgs {
+    /// Interactions CSV (`user_id`, `product_id` or `item_id`, `timestamp`, optional `basket_id`)
+    /// [default: the Online Retail II file, with its purchase rules]
+    #[arg(long, value_name = "FILE")]
+    pub interactions: Option<PathBuf>,
+    /// The Online Retail II file (used when `--interactions` is not given).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "../shared/datasets/online-retail-ii/online_retail_II_2009-2010.csv.gz"
+    )]
+    pub online_retail: PathBuf,
+    /// Split time (ISO 8601 or Unix seconds) [default: 2010-09-01 for Online Retail II, else the
+    /// timestamp at index floor(0.8 n)]
+    #[arg(long, value_name = "DATETIME")]
+    pub cutoff: Option<String>,
+    /// Cut-offs of the metrics.
+    #[arg(long, value_name = "K,K", value_delimiter = ',', default_value = "10,20")]
+    pub k: Vec<usize>,
+    /// Models to evaluate: pop, cooc, ials, ease, content, hybrid.
+    #[arg(long, value_name = "NAME,NAME", value_delimiter = ',', default_value = "pop,cooc,ials,ease,content,hybrid")]
+    pub models: Vec<String>,
+    /// Parameters of the models (JSON: `ials`, `cooc`, `ease`, `content`, `popularity`, `hybrid`).
+    #[arg(long, value_name = "FILE")]
+    pub params: Option<PathBuf>,
+    /// Where to write the JSON report [default: DATA_DIR/eval/recs-report.json]
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 }

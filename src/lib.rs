@@ -7,5 +7,6 @@ pub mod analytics;
 pub mod commands;
 pub mod config;
 pub mod http;
+pub mod recommendations;
 
 pub use http::{AppState, app};

@@ -63,6 +63,9 @@ impl IndexSettings {
         if self.facets.max_values_per_facet == 0 || self.facets.max_values_per_facet > 1_000 {
             return Err("`facets.max_values_per_facet` must be between 1 and 1000".into());
         }
+        if !(0.0..=100.0).contains(&self.ranking.personalization) {
+            return Err("`ranking.personalization` must be between 0 and 100".into());
+        }
         if self.synonyms.len() > 10_000 {
             return Err("at most 10,000 synonym rules".into());
         }
@@ -369,6 +372,10 @@ pub struct RankingWeights {
     /// Subtracted from out-of-stock products: demoted below in-stock ones that match as many
     /// query words, but still shown.
     pub out_of_stock_penalty: f32,
+    /// Personalised search: when a search names a `user_id` the recommendation model knows
+    /// (or can fold in), the page's results are re-ranked by `rank score + personalization ×
+    /// affinity` (both scaled to 0..1). 0 (the default) turns it off.
+    pub personalization: f32,
 }
 
 impl Default for RankingWeights {
@@ -384,6 +391,7 @@ impl Default for RankingWeights {
             rating: 2.0,
             margin: 2.0,
             out_of_stock_penalty: 5_000.0,
+            personalization: 0.0,
         }
     }
 }

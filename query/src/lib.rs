@@ -6,6 +6,7 @@
 //! It knows nothing of HTTP; the root crate exposes [`search`] as
 //! `POST /v1/indexes/{index}/search`. See `engine.rs` for how scores are built.
 
+mod allowed;
 mod collapse;
 mod derivations;
 mod engine;
@@ -16,6 +17,7 @@ mod request;
 mod rules;
 mod suggest;
 
+pub use allowed::allowed_products;
 pub use engine::search;
 pub use error::QueryError;
 pub use filters::FacetField;

@@ -83,11 +83,13 @@ pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
         println!("Vitrine is starting on http://{address} (GET /health answers 503 until the demo shop is loaded)");
 
         let started = Instant::now();
-        tokio::task::spawn_blocking(move || load_demo_shop(&data_dir)).await.context("the demo loader panicked")??;
-        println!(
-            "training: no recommendation model exists yet in this version, so there is nothing to train; \
-             the interaction log is ready for it."
-        );
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            load_demo_shop(&data_dir)?;
+            // Its own catalog, closed (writers and all) before the server opens the indexes.
+            train_demo_shop(&Catalog::new(data_dir))
+        })
+        .await
+        .context("the demo loader panicked")??;
         state.set_ready(true);
         println!("ready in {:.1} s", started.elapsed().as_secs_f64());
         println!();
@@ -96,6 +98,10 @@ pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
         println!("               -H 'Content-Type: application/json' -d '{{\"q\": \"hart holder\", \"facets\": [\"price\"]}}'");
         println!("  grocery    POST http://{address}/v1/indexes/{GROCERY_INDEX}/search with facets [\"brand\", \"category\", \"nutriscore_grade\"]");
         println!("  fashion    POST http://{address}/v1/indexes/{FASHION_INDEX}/search with {{\"q\": \"hoodie\", \"facets\": [\"color\", \"size\"]}} (one result per product, variants collapsed)");
+        println!("  recommend  curl -s -X POST http://{address}/v1/indexes/{DEMO_INDEX}/recommendations \\");
+        println!("               -H 'Content-Type: application/json' -d '{{\"kind\": \"similar\", \"product_id\": \"85123A\"}}'");
+        println!("             (kinds: similar, bought_together, for_user with user_id 13085, cart with product_ids, trending)");
+        println!("  models     http://{address}/v1/indexes/{DEMO_INDEX}/models");
         println!("  analytics  http://{address}/v1/indexes/{DEMO_INDEX}/analytics");
         println!("  health     http://{address}/health");
         println!("  metrics    http://{address}/metrics");
@@ -129,6 +135,21 @@ pub(super) fn load_demo_shop(data_dir: &DataDir) -> anyhow::Result<()> {
         declare_facets(catalog, index, &FASHION_FACETS)?;
         Ok((catalog.upsert(index, products)?.inserted, 0))
     })
+}
+
+/// Trains the demo shop's recommendation models, unless a model version exists already.
+fn train_demo_shop(catalog: &Catalog) -> anyhow::Result<()> {
+    let data_dir = catalog.data_dir();
+    let index = IndexName::new(DEMO_INDEX)?;
+    if vitrine_recommender::bundle::ModelStore::new(data_dir.models(&index)).current()?.is_some() {
+        println!("`{index}` already has a recommendation model; `vitrine train --index {index}` trains a new one");
+        return Ok(());
+    }
+    let started = Instant::now();
+    let params = vitrine_pipelines::TrainParams::recommended();
+    let model_id = super::train::train_index(catalog, &index, &params, 5, &MultiProgress::new())?;
+    println!("trained `{index}` recommendation model {model_id} in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
 }
 
 /// Makes these attributes facets of the index (creating it).

@@ -111,3 +111,77 @@ pub(super) fn search(data_dir: &DataDir, args: &EvalSearchArgs) -> anyhow::Resul
     println!("per-query report: {}", path.display());
     Ok(())
 }
+
+/// Parameters of the models `vitrine eval recs` trains (`--params FILE`, JSON); unset parts keep
+/// their defaults.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RecsParams {
+    ials: vitrine_recommender::ials::IalsParams,
+    cooc: vitrine_recommender::cooc::CoocParams,
+    ease: vitrine_recommender::ease::EaseParams,
+    content: vitrine_pipelines::content::ContentParams,
+    popularity: vitrine_recommender::popularity::PopularityParams,
+    hybrid: vitrine_recommender::serve::HybridWeights,
+}
+
+/// `vitrine eval recs`: every model under the temporal-split protocol of `docs/evaluation.md`.
+pub(super) fn recs(data_dir: &DataDir, args: &crate::config::EvalRecsArgs) -> anyhow::Result<()> {
+    use vitrine_eval::recs::{self, Cutoff, Trainer};
+
+    let params: RecsParams = match &args.params {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("{}: not valid model parameters", path.display()))?
+        }
+        None => RecsParams::default(),
+    };
+    let (log, titles, default_cutoff) = match &args.interactions {
+        Some(path) => (recs::load_interactions_csv(path)?, Default::default(), Cutoff::Quantile(0.8)),
+        None => {
+            let path = &args.online_retail;
+            let log = recs::load_online_retail_ii(path)
+                .with_context(|| format!("reading {} (give another with --online-retail)", path.display()))?;
+            (log, recs::online_retail_ii_titles(path)?, Cutoff::ONLINE_RETAIL_II)
+        }
+    };
+    let cutoff = match &args.cutoff {
+        Some(text) => Cutoff::parse(text).map_err(anyhow::Error::msg)?,
+        None => default_cutoff,
+    };
+    let split = recs::split(&log, cutoff)?;
+    let mut trainers: Vec<Box<dyn Trainer>> = Vec::new();
+    for name in &args.models {
+        let name = name.trim();
+        let trainer: Box<dyn Trainer> = match name {
+            "pop" | "popularity" => Box::new(recs::Popularity),
+            "cooc" => Box::new(recs::Cooc { name: "cooc".to_owned(), params: params.cooc.clone() }),
+            "ials" => Box::new(recs::Ials { name: "ials".to_owned(), params: params.ials.clone() }),
+            "ease" => Box::new(recs::Ease { name: "ease".to_owned(), params: params.ease.clone() }),
+            "content" => Box::new(recs::Content {
+                name: "content".to_owned(),
+                params: params.content.clone(),
+                texts: titles.clone(),
+            }),
+            "hybrid" => Box::new(recs::Hybrid {
+                name: "hybrid".to_owned(),
+                ials: params.ials.clone(),
+                cooc: params.cooc.clone(),
+                popularity: params.popularity.clone(),
+                weights: params.hybrid.clone(),
+            }),
+            other => anyhow::bail!("unknown model `{other}`: use pop, cooc, ials, ease, content or hybrid"),
+        };
+        trainers.push(trainer);
+    }
+    let trainers: Vec<&dyn Trainer> = trainers.iter().map(Box::as_ref).collect();
+    let report = recs::evaluate(&split, &trainers, &args.k, &indicatif::MultiProgress::new())?;
+    println!("{report}");
+    let path = args.report.clone().unwrap_or_else(|| data_dir.root().join("eval").join("recs-report.json"));
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&report)?)?;
+    println!("report: {}", path.display());
+    Ok(())
+}

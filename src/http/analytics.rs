@@ -12,11 +12,12 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
-use vitrine_models::{IndexName, InteractionKind, ProductId, SessionId, UserId};
+use vitrine_models::{Actor, IndexName, Interaction, InteractionKind, ProductId, SessionId, UserId};
 
 use crate::analytics::{AnalyticsReport, Event, ReportParams};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ErrorCode};
+use crate::http::routes::blocking;
 
 /// Most events one request may carry.
 pub const MAX_EVENTS_PER_REQUEST: usize = 1_000;
@@ -100,7 +101,27 @@ pub async fn record_events(
     require_index(&state, &name).await?;
     let events = read_events(body, Utc::now())?;
     let recorded = state.analytics.record_events(&name, &events).await.map_err(ApiError::internal)?;
+    // Events that name a shopper (user or session) also feed the next training run.
+    let interactions: Vec<Interaction> = events.iter().filter_map(interaction_of).collect();
+    if !interactions.is_empty() {
+        let folder = state.catalog.data_dir().interactions(&name);
+        blocking(move || {
+            vitrine_pipelines::append_interactions(&folder, &interactions).map_err(ApiError::internal)?;
+            Ok(())
+        })
+        .await?;
+    }
     Ok((StatusCode::ACCEPTED, Json(json!({ "recorded": recorded }))))
+}
+
+/// The interaction-log row of an event, when it names a shopper.
+fn interaction_of(event: &Event) -> Option<Interaction> {
+    let actor = match (&event.user_id, &event.session_id) {
+        (Some(user), _) => Actor::User(user.clone()),
+        (None, Some(session)) => Actor::Session(session.clone()),
+        (None, None) => return None,
+    };
+    Interaction::new(actor, event.product_id.clone(), event.kind, 1, event.at).ok()
 }
 
 /// The parameters of `GET /v1/indexes/{index}/analytics`.

@@ -47,6 +47,12 @@ pub enum ErrorCode {
     QueryTooLong,
     /// The settings are not valid.
     InvalidSettings,
+    /// A recommendation request lacks what its kind needs, or has an unknown kind.
+    InvalidRecommendationRequest,
+    /// The index has no trained recommendation model yet (`vitrine train`).
+    ModelNotTrained,
+    /// No model version with that id.
+    ModelVersionNotFound,
     /// No `Authorization: Bearer` header, and the server has keys.
     MissingAuthorizationHeader,
     /// The key is not one of the server's keys.
@@ -99,6 +105,11 @@ impl ErrorCode {
             ErrorCode::InvalidPagination => ("invalid_pagination", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::QueryTooLong => ("query_too_long", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::InvalidSettings => ("invalid_settings", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::InvalidRecommendationRequest => {
+                ("invalid_recommendation_request", StatusCode::BAD_REQUEST, InvalidRequest)
+            }
+            ErrorCode::ModelNotTrained => ("model_not_trained", StatusCode::CONFLICT, InvalidRequest),
+            ErrorCode::ModelVersionNotFound => ("model_version_not_found", StatusCode::NOT_FOUND, InvalidRequest),
             ErrorCode::MissingAuthorizationHeader => ("missing_authorization_header", StatusCode::UNAUTHORIZED, Auth),
             ErrorCode::InvalidApiKey => ("invalid_api_key", StatusCode::FORBIDDEN, Auth),
             ErrorCode::ForbiddenForKey => ("forbidden_for_key", StatusCode::FORBIDDEN, Auth),
@@ -246,6 +257,9 @@ mod tests {
             ErrorCode::InvalidPagination,
             ErrorCode::QueryTooLong,
             ErrorCode::InvalidSettings,
+            ErrorCode::InvalidRecommendationRequest,
+            ErrorCode::ModelNotTrained,
+            ErrorCode::ModelVersionNotFound,
             ErrorCode::MissingAuthorizationHeader,
             ErrorCode::InvalidApiKey,
             ErrorCode::ForbiddenForKey,

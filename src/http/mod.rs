@@ -7,6 +7,7 @@ mod analytics;
 mod auth;
 mod error;
 mod metrics;
+mod recommendations;
 mod routes;
 mod settings;
 
@@ -27,6 +28,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use vitrine_indexer::Catalog;
+use vitrine_recommender::serve::ServeParams;
 
 pub use auth::Access;
 pub use error::{ApiError, ErrorCode, ErrorType};
@@ -34,6 +36,7 @@ pub use metrics::HttpMetrics;
 
 use crate::analytics::Analytics;
 use crate::config::ServerConfig;
+use crate::recommendations::Recommenders;
 
 /// Everything the handlers share. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -46,6 +49,8 @@ pub struct AppState {
     pub metrics: Arc<HttpMetrics>,
     /// Search analytics: the search log, shoppers' events, reports.
     pub analytics: Analytics,
+    /// The loaded recommendation models.
+    pub recommenders: Recommenders,
     ready: Arc<AtomicBool>,
 }
 
@@ -67,8 +72,10 @@ impl AppState {
     pub fn with_analytics(config: ServerConfig, catalog: Catalog, analytics: Analytics) -> Self {
         let metrics = HttpMetrics::default();
         analytics.register_metrics(&mut metrics.registry());
+        let recommenders = Recommenders::new(catalog.data_dir().clone(), ServeParams::default());
         AppState {
             config: Arc::new(config),
+            recommenders,
             catalog,
             metrics: Arc::new(metrics),
             analytics,
@@ -101,6 +108,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/indexes/{index}/search", axum::routing::post(routes::search))
         .route("/v1/indexes/{index}/suggest", get(routes::suggest))
         .route("/v1/indexes/{index}/events", axum::routing::post(analytics::record_events))
+        .route("/v1/indexes/{index}/recommendations", axum::routing::post(recommendations::recommend))
         .route_layer(from_fn_with_state(keys.clone(), auth::require_search_key));
     let admin = Router::new()
         .route("/metrics", get(routes::metrics))
@@ -108,6 +116,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/indexes/{index}/documents", axum::routing::post(routes::upsert_documents))
         .route("/v1/indexes/{index}/documents/{id}", axum::routing::delete(routes::delete_document))
         .route("/v1/indexes/{index}/analytics", get(analytics::report))
+        .route("/v1/indexes/{index}/models", get(recommendations::list_models))
+        .route("/v1/indexes/{index}/models/{model_id}/activate", axum::routing::post(recommendations::activate_model))
         .route(
             "/v1/indexes/{index}/settings",
             get(settings::get_settings).put(settings::put_settings).delete(settings::reset_settings),

@@ -198,10 +198,22 @@ pub async fn search(
     ApiJson(request): ApiJson<vitrine_query::SearchRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let name = IndexName::new(index)?;
-    let catalog = state.catalog.clone();
+    let (catalog, recommenders) = (state.catalog.clone(), state.recommenders.clone());
     let (response, request, name) = blocking(move || {
         let index = catalog.get(&name)?;
-        let response = vitrine_query::search(&index, &index.settings(), &request)?;
+        let settings = index.settings();
+        let mut response = vitrine_query::search(&index, &settings, &request)?;
+        let weight = settings.ranking.personalization;
+        if let Some(user_id) = request.user_id.as_deref()
+            && weight > 0.0
+        {
+            // A model that cannot be read leaves the search unpersonalised rather than failing it.
+            match recommenders.get(&name) {
+                Ok(Some(recommender)) => personalise(&mut response.hits, &recommender, user_id, weight),
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, index = %name, "search without personalisation"),
+            }
+        }
         Ok((response, request, name))
     })
     .await?;
@@ -221,6 +233,48 @@ pub async fn search(
     let mut body = serde_json::to_value(response).map_err(ApiError::internal)?;
     body["query_id"] = Value::String(query_id.to_string());
     Ok(Json(body))
+}
+
+/// Re-ranks a page of hits by the shopper's affinity (ALS `user · item`): each unpinned hit gets
+/// `1 − position / n + weight × affinity / max affinity`; pinned hits keep their places. Nothing
+/// changes for a shopper the model cannot place.
+fn personalise(
+    hits: &mut Vec<vitrine_query::Hit>,
+    recommender: &vitrine_recommender::serve::Recommender,
+    user_id: &str,
+    weight: f32,
+) {
+    let Some(user_vector) = recommender.user_vector(Some(user_id), &[]) else { return };
+    let free: Vec<usize> = (0..hits.len()).filter(|&position| !hits[position].pinned).collect();
+    let affinities: Vec<f32> = free
+        .iter()
+        .map(|&position| recommender.affinity(user_vector.view(), &hits[position].id).unwrap_or(0.0))
+        .collect();
+    let max = affinities.iter().copied().fold(0.0_f32, f32::max);
+    if max <= 0.0 {
+        return;
+    }
+    let n = free.len() as f32;
+    let mut order: Vec<(f32, usize)> = free
+        .iter()
+        .zip(&affinities)
+        .enumerate()
+        .map(|(rank, (&position, &affinity))| (1.0 - rank as f32 / n + weight * affinity.max(0.0) / max, position))
+        .collect();
+    order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut taken: Vec<Option<vitrine_query::Hit>> = std::mem::take(hits).into_iter().map(Some).collect();
+    let reordered: Vec<vitrine_query::Hit> = order.iter().filter_map(|&(_, position)| taken[position].take()).collect();
+    let mut reordered = reordered.into_iter();
+    for slot in &mut taken {
+        // Pinned hits are still in their slots; free slots take the re-ranked hits in order.
+        hits.push(match slot.take() {
+            Some(pinned) => pinned,
+            None => match reordered.next() {
+                Some(hit) => hit,
+                None => continue,
+            },
+        });
+    }
 }
 
 /// The parameters of `GET /v1/indexes/{index}/suggest`.

@@ -6,4 +6,5 @@ mod http;
 mod kafka;
 mod kafka_crash;
 mod kafka_support;
+mod recommendations;
 mod settings;

@@ -1,0 +1,52 @@
+//! The products a filter object keeps, by id: what recommendations are filtered with (in stock,
+//! a category, a brand, a price range — the search filter syntax), applied while the HNSW graph
+//! is searched.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+use tantivy::collector::DocSetCollector;
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query};
+use vitrine_indexer::ProductIndex;
+
+use crate::error::QueryError;
+use crate::filters::{FacetField, parse_filters};
+
+/// The ids of the products that pass `filter` (a search filter object). Unless the filter says
+/// otherwise about `in_stock`, only products in stock pass (recommending what cannot be bought
+/// helps nobody). Costs one pass over the matching documents' id column.
+///
+/// # Errors
+/// A malformed filter or an unknown field, as for search.
+pub fn allowed_products(index: &ProductIndex, filter: Option<&Value>) -> Result<HashSet<String>, QueryError> {
+    let settings = index.settings();
+    let fields = index.fields();
+    let mut clauses = parse_filters(filter, fields, &settings)?;
+    if !clauses.iter().any(|clause| clause.field == FacetField::InStock) {
+        let in_stock = serde_json::json!({ "in_stock": true });
+        clauses.extend(parse_filters(Some(&in_stock), fields, &settings)?);
+    }
+    let query: Box<dyn Query> = if clauses.is_empty() {
+        Box::new(AllQuery)
+    } else {
+        Box::new(BooleanQuery::new(clauses.into_iter().map(|clause| (Occur::Must, clause.query)).collect()))
+    };
+    let searcher = index.searcher();
+    let documents = searcher.search(&query, &DocSetCollector).map_err(QueryError::Engine)?;
+    let mut ids = HashSet::with_capacity(documents.len());
+    let mut columns = Vec::with_capacity(searcher.segment_readers().len());
+    for segment in searcher.segment_readers() {
+        columns.push(segment.fast_fields().str("id").map_err(QueryError::Engine)?);
+    }
+    let mut text = String::new();
+    for address in documents {
+        let Some(column) = &columns[address.segment_ord as usize] else { continue };
+        for ordinal in column.term_ords(address.doc_id) {
+            text.clear();
+            if column.ord_to_str(ordinal, &mut text).map_err(|error| QueryError::Engine(error.into()))? {
+                ids.insert(text.clone());
+            }
+        }
+    }
+    Ok(ids)
+}

@@ -1,0 +1,128 @@
+//! The loaded recommendation models of every index, swapped to a new version without downtime.
+//!
+//! `vitrine train` writes a version and points the index's `CURRENT` file at it. A request reads
+//! the loaded version (an `Arc`, so a swap never waits for requests and requests never wait for a
+//! swap). At most once a second per index, a request checks `CURRENT`; when it names another
+//! version, that version is loaded on a background thread (reading it and building its HNSW
+//! graphs takes about a second for the demo shop) and swapped in when ready, while requests keep
+//! using the old one. The first request of an index with no loaded version loads it inline.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use vitrine_models::{DataDir, IndexName};
+use vitrine_recommender::bundle::{ModelStore, StoreError};
+use vitrine_recommender::serve::{Recommender, ServeParams};
+
+/// How often `CURRENT` is looked at, per index.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// The loaded models, per index. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Recommenders {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    data_dir: DataDir,
+    params: ServeParams,
+    slots: Mutex<HashMap<IndexName, Slot>>,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    loaded: Option<Arc<Recommender>>,
+    checked_at: Option<Instant>,
+    /// The version being loaded in the background, if any.
+    loading: Option<String>,
+}
+
+impl Recommenders {
+    /// The models under `data_dir`, served with `params`.
+    pub fn new(data_dir: DataDir, params: ServeParams) -> Recommenders {
+        Recommenders { inner: Arc::new(Inner { data_dir, params, slots: Mutex::new(HashMap::new()) }) }
+    }
+
+    /// The index's current model, `None` when it has never been trained. Blocking (may load).
+    ///
+    /// # Errors
+    /// The model store cannot be read, or the current version is corrupt.
+    pub fn get(&self, index: &IndexName) -> Result<Option<Arc<Recommender>>, StoreError> {
+        let store = ModelStore::new(self.inner.data_dir.models(index));
+        let (loaded, due) = {
+            let mut slots = self.inner.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            let slot = slots.entry(index.clone()).or_default();
+            let due = slot.checked_at.is_none_or(|at| at.elapsed() >= CHECK_EVERY);
+            if due {
+                slot.checked_at = Some(Instant::now());
+            }
+            (slot.loaded.clone(), due)
+        };
+        let Some(loaded) = loaded else {
+            // Nothing loaded: load inline (the first request after start or after a first training).
+            let Some(bundle) = store.load_current()? else { return Ok(None) };
+            let recommender = Arc::new(Recommender::new(bundle, self.inner.params.clone()));
+            let mut slots = self.inner.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            slots.entry(index.clone()).or_default().loaded = Some(recommender.clone());
+            return Ok(Some(recommender));
+        };
+        if due && let Some(current) = store.current()? {
+            self.swap_in_background(index, &store, &current, loaded.model_id());
+        }
+        Ok(Some(loaded))
+    }
+
+    /// Starts loading `current` when it is not the loaded version and not being loaded already.
+    fn swap_in_background(&self, index: &IndexName, store: &ModelStore, current: &str, loaded: &str) {
+        if current == loaded {
+            return;
+        }
+        {
+            let mut slots = self.inner.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            let slot = slots.entry(index.clone()).or_default();
+            if slot.loading.as_deref() == Some(current) {
+                return;
+            }
+            slot.loading = Some(current.to_owned());
+        }
+        let (this, index, store, current) = (self.clone(), index.clone(), store.clone(), current.to_owned());
+        std::thread::spawn(move || {
+            let loaded =
+                store.load(&current).map(|bundle| Arc::new(Recommender::new(bundle, this.inner.params.clone())));
+            let mut slots = this.inner.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            let slot = slots.entry(index.clone()).or_default();
+            slot.loading = None;
+            match loaded {
+                Ok(recommender) => {
+                    tracing::info!(%index, model = %current, "recommendation model swapped in");
+                    slot.loaded = Some(recommender);
+                }
+                Err(error) => {
+                    tracing::error!(%index, model = %current, %error, "cannot load a model version; keeping the loaded one")
+                }
+            }
+        });
+    }
+
+    /// Loads the current version of `index` now and waits for it (after training in-process,
+    /// or a rollback). `None` when the index has no model.
+    ///
+    /// # Errors
+    /// As [`Recommenders::get`].
+    pub fn reload(&self, index: &IndexName) -> Result<Option<Arc<Recommender>>, StoreError> {
+        let store = ModelStore::new(self.inner.data_dir.models(index));
+        let loaded = store.load_current()?.map(|bundle| Arc::new(Recommender::new(bundle, self.inner.params.clone())));
+        let mut slots = self.inner.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let slot = slots.entry(index.clone()).or_default();
+        slot.loaded.clone_from(&loaded);
+        slot.checked_at = Some(Instant::now());
+        Ok(loaded)
+    }
+
+    /// The model store of `index`.
+    pub fn store(&self, index: &IndexName) -> ModelStore {
+        ModelStore::new(self.inner.data_dir.models(index))
+    }
+}
