@@ -1,8 +1,8 @@
 //! Recall and speed of the HNSW index against an exact scan.
 //!
 //! For 4,000 and 50,000 items of 64 dimensions, both metrics and two kinds of data, this builds an
-//! [`AnnIndex`] that always walks the graph (`exact_below_items: 0`, `exact_below_fraction: 0`;
-//! the other parameters are the defaults) and measures:
+//! [`AnnIndex`] that always walks the graph (`exact_below_items: 0`; the other parameters are the
+//! defaults, or `EF_SEARCH` if given) and measures:
 //!
 //! * recall@10 of the graph search against the exact scan ([`recall_at_k`]);
 //! * queries per second, on one thread (the server runs one query per request), of the graph
@@ -18,7 +18,7 @@
 //!   same per-item scale: closer to embeddings of a catalog made of product families.
 //!
 //! ```text
-//! cargo run --release -p vitrine-recommender --example ann_recall
+//! cargo run --release -p vitrine-recommender --example ann_recall [-- EF_SEARCH [uniform|clustered]]
 //! ```
 
 use std::time::Instant;
@@ -61,7 +61,17 @@ fn queries_per_second(queries: ArrayView2<f32>, mut run: impl FnMut(ArrayView1<f
 }
 
 fn main() {
-    let params = AnnParams { exact_below_items: 0, exact_below_fraction: 0.0, ..AnnParams::default() };
+    let mut arguments = std::env::args().skip(1);
+    let defaults = AnnParams::default();
+    let ef_search = match arguments.next() {
+        Some(text) => text.parse().expect("the first argument is ef_search, a number"),
+        None => defaults.ef_search,
+    };
+    let kinds: Vec<String> = match arguments.next() {
+        Some(kind) => vec![kind],
+        None => vec!["uniform".to_owned(), "clustered".to_owned()],
+    };
+    let params = AnnParams { ef_search, exact_below_items: 0, ..defaults };
     println!(
         "HNSW (hnsw_rs): max_nb_connection {}, ef_construction {}, ef_search {}; {DIMS} dims, k = {K}, \
          {QUERIES} queries, one thread per query",
@@ -71,7 +81,7 @@ fn main() {
         "{:>9} {:>7} {:>13} {:>8} {:>10} {:>9} {:>10} {:>13} {:>14}",
         "data", "items", "metric", "build s", "recall@10", "hnsw q/s", "exact q/s", "hnsw 30% q/s", "exact 30% q/s"
     );
-    for kind in ["uniform", "clustered"] {
+    for kind in &kinds {
         for n_items in [4_000, 50_000] {
             let items = random_vectors(kind, n_items, 7);
             // Queries come from the same distribution as the items (a user vector, or the

@@ -3,17 +3,16 @@
 //!
 //! # Design
 //!
-//! One graph distance for both metrics, `offset − a·b` (clamped at 0), on vectors kept in their
-//! scoring form:
+//! One graph distance for both metrics, `1 − a·b` clamped at 0: hnsw_rs's `DistDot` without its
+//! `a·b ≤ 1.000002` assertion (a panic waiting for a rounding error). It needs `‖a‖, ‖b‖ ≤ 1`:
 //!
 //! * [`Metric::Cosine`] (content embeddings): rows are L2-normalised at build time and the query
-//!   too; `offset = 1`, which is hnsw_rs's `DistDot` (`1 − cos`) minus its `a·b ≤ 1.000002`
-//!   assertion (a panic waiting for a rounding error).
-//! * [`Metric::InnerProduct`] (ALS item factors against a user vector): the graph is built on the
-//!   raw item vectors with the inner product itself as similarity — `offset = M²`, `M` the largest
-//!   item norm, queries scaled to norm `M` — which is ip-NSW (Morozov & Babenko 2018, "Non-metric
-//!   similarity graphs for maximum inner product search") and what Faiss' HNSW does for inner
-//!   products. The Euclidean reduction of Bachrach et al. 2014 (append `sqrt(M² − ‖x‖²)`, divide by
+//!   too, so the distance is `1 − cos`.
+//! * [`Metric::InnerProduct`] (ALS item factors against a user vector): items are divided by the
+//!   largest item norm `M` and the query is normalised, so the distance is `1 − x·q / (M‖q‖)`:
+//!   the graph is built and searched with the inner product itself as similarity. That is ip-NSW
+//!   (Morozov & Babenko 2018, "Non-metric similarity graphs for maximum inner product search"),
+//!   and what Faiss' HNSW does for inner products. The Euclidean reduction of Bachrach et al. 2014 (append `sqrt(M² − ‖x‖²)`, divide by
 //!   `M`, cosine graph) was implemented and measured first: on 5,000 random 64-d vectors whose norms
 //!   vary sevenfold, as ALS factors' do, its recall@10 was 0.29 at `ef = 32` and 0.66 at `ef = 256`
 //!   (the small-norm items crowd around the added axis, far from every query, and the walk stalls
@@ -34,13 +33,14 @@
 //!
 //! 1. The beam width is `ef = max(ef_search, 2·k)`: the beam must stay wider than the answer for
 //!    its last places to be right when `k` is large.
-//! 2. Exact scan if the index holds at most [`AnnParams::exact_below_items`] items (hnsw_rs pays an
-//!    allocation and a hash-map probe per visited node: on a few thousand 64-d vectors a flat scan
-//!    is faster, see the `ann_recall` example), or if `ef ≥ len / 2` (the walk would touch most
-//!    items anyway).
-//! 3. The filter is evaluated on an evenly spread sample of up to 256 items. If fewer than
-//!    [`AnnParams::exact_below_fraction`] of them pass, the walk would visit about `1 / fraction`
-//!    items per result: exact scan over the items that pass.
+//! 2. The filter is evaluated on an evenly spread sample of up to 256 items, which estimates how
+//!    many items pass (all of them without filter).
+//! 3. Exact scan of the passing items if at most [`AnnParams::exact_below_items`] pass, or if
+//!    `ef` is at least half of them (the walk would reach most of them anyway). hnsw_rs pays an
+//!    allocation and a hash-map probe per visited node, and a selective filter makes the walk
+//!    visit about `1 / share passing` nodes per result: measured on 64-d vectors (the `ann_recall`
+//!    example), a flat scan of 50,000 items is as fast as the graph or faster, and much faster
+//!    with a filter.
 //! 4. Otherwise the graph is searched; if it returns fewer than `k` items (the walk got stuck in a
 //!    region where the filter rejects everything, or fewer than `k` items pass at all), the exact
 //!    scan answers instead. So a search returns `k` items whenever `k` items pass the filter.
@@ -83,23 +83,16 @@ pub struct AnnParams {
     pub ef_construction: usize,
     /// Beam width while searching (the effective width is `max(ef_search, 2·k)`).
     pub ef_search: usize,
-    /// Indexes of at most this many items are always scanned exactly: below it a flat scan is
-    /// faster than hnsw_rs's graph walk (see the `ann_recall` example).
+    /// When at most this many items pass the filter (estimated on a sample; all items without
+    /// filter), they are scanned exactly instead of walking the graph: below it a flat scan is as
+    /// fast as hnsw_rs's walk or faster (see the `ann_recall` example). 0 always walks the graph
+    /// (unless `ef` covers half the passing items).
     pub exact_below_items: usize,
-    /// When the share of items passing the filter (estimated on a sample) is below this fraction,
-    /// the search scans the passing items exactly instead of walking the graph.
-    pub exact_below_fraction: f32,
 }
 
 impl Default for AnnParams {
     fn default() -> Self {
-        Self {
-            max_nb_connection: 32,
-            ef_construction: 200,
-            ef_search: 64,
-            exact_below_items: 10_000,
-            exact_below_fraction: 0.1,
-        }
+        Self { max_nb_connection: 32, ef_construction: 200, ef_search: 128, exact_below_items: 50_000 }
     }
 }
 
@@ -109,18 +102,14 @@ const MAX_LAYERS: usize = 16;
 /// How many items the filter is tried on to estimate its selectivity.
 const FILTER_SAMPLE: usize = 256;
 
-/// The graph's distance: `offset − a·b`, clamped at 0 against rounding. With `offset = 1` on unit
-/// vectors it is hnsw_rs's `DistDot` (`1 − cos`) without its `a·b ≤ 1` assertion; with
-/// `offset = M²` (`M` the largest item norm, queries scaled to norm `M`) it orders items by inner
-/// product and stays non-negative, as hnsw_rs requires.
+/// The graph's distance: `1 − a·b`, clamped at 0 against rounding (hnsw_rs asserts distances are
+/// non-negative). Vectors in the graph have norms at most 1 (see the module documentation).
 #[derive(Debug, Clone, Copy)]
-struct ShiftedDot {
-    offset: f32,
-}
+struct DotDistance;
 
-impl Distance<f32> for ShiftedDot {
+impl Distance<f32> for DotDistance {
     fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-        (self.offset - dot(a, b)).max(0.0)
+        (1.0 - dot(a, b)).max(0.0)
     }
 }
 
@@ -134,9 +123,7 @@ pub struct AnnIndex {
     /// The vectors scores are computed on, and the graph was built from: unit rows for `Cosine`,
     /// the original rows for `InnerProduct` (non-finite components zeroed in both cases).
     vectors: Array2<f32>,
-    /// Largest item norm (1 for `Cosine`): graph queries are scaled to this norm.
-    max_norm: f32,
-    graph: Hnsw<'static, f32, ShiftedDot>,
+    graph: Hnsw<'static, f32, DotDistance>,
     params: AnnParams,
 }
 
@@ -172,21 +159,25 @@ impl AnnIndex {
                 normalise(&mut flat[start..]);
             }
         }
-        let max_norm = match metric {
-            Metric::Cosine => 1.0,
-            Metric::InnerProduct => flat.chunks_exact(dims).map(norm).fold(0.0, f64::max) as f32,
+        // Inner product: the graph gets the items divided by the largest norm (a temporary copy).
+        let max_norm = flat.chunks_exact(dims).map(norm).fold(0.0, f64::max);
+        let scaled: Vec<f32>;
+        let graph_values = if metric == Metric::InnerProduct && max_norm > 0.0 {
+            scaled = flat.iter().map(|&v| (f64::from(v) / max_norm) as f32).collect();
+            &scaled
+        } else {
+            &flat
         };
 
         let max_nb_connection = params.max_nb_connection.clamp(2, 256);
         let ef_construction = params.ef_construction.max(max_nb_connection);
-        let distance = ShiftedDot { offset: max_norm * max_norm };
-        let mut graph = Hnsw::new(max_nb_connection, n_items.max(1), MAX_LAYERS, ef_construction, distance);
-        let to_insert: Vec<(&[f32], usize)> = flat.chunks_exact(dims).zip(0..).collect();
+        let mut graph = Hnsw::new(max_nb_connection, n_items.max(1), MAX_LAYERS, ef_construction, DotDistance);
+        let to_insert: Vec<(&[f32], usize)> = graph_values.chunks_exact(dims).zip(0..).collect();
         graph.parallel_insert_slice(&to_insert);
         graph.set_searching_mode(true);
 
         let vectors = Array2::from_shape_vec((n_items, dims), flat).expect("n_items rows of dims values were pushed");
-        AnnIndex { metric, vectors, max_norm, graph, params: params.clone() }
+        AnnIndex { metric, vectors, graph, params: params.clone() }
     }
 
     /// Number of items in the index.
@@ -229,10 +220,8 @@ impl AnnIndex {
         }
 
         let ef = self.params.ef_search.max(2 * k);
-        if n_items <= self.params.exact_below_items
-            || ef >= n_items / 2
-            || self.estimated_pass_fraction(allow) < self.params.exact_below_fraction
-        {
+        let estimated_passing = (n_items as f64 * self.estimated_pass_fraction(allow)).round() as usize;
+        if estimated_passing <= self.params.exact_below_items || ef >= estimated_passing / 2 {
             return self.exact(&query, k, allow);
         }
 
@@ -286,7 +275,7 @@ impl AnnIndex {
     }
 
     /// Share of an evenly spread sample of items that `allow` accepts (1.0 for an empty index).
-    fn estimated_pass_fraction(&self, allow: &dyn Fn(u32) -> bool) -> f32 {
+    fn estimated_pass_fraction(&self, allow: &dyn Fn(u32) -> bool) -> f64 {
         let n_items = self.len();
         let sample = n_items.min(FILTER_SAMPLE);
         if sample == 0 {
@@ -294,7 +283,7 @@ impl AnnIndex {
         }
         let passed =
             (0..sample).filter_map(|i| u32::try_from(i * n_items / sample).ok()).filter(|&id| allow(id)).count();
-        passed as f32 / sample as f32
+        passed as f64 / sample as f64
     }
 
     /// The query as scores are computed: unit length for `Cosine`, as is for `InnerProduct`
@@ -314,13 +303,11 @@ impl AnnIndex {
         Array1::from(values)
     }
 
-    /// The query as the graph sees it: scaled to the largest item norm, so that `offset − a·q`
-    /// stays non-negative (a no-op for `Cosine`, whose query is already unit length).
+    /// The query as the graph sees it: unit length (already so for `Cosine`).
     fn graph_query(&self, query: &Array1<f32>) -> Vec<f32> {
         let mut graph_query = query.to_vec();
         if self.metric == Metric::InnerProduct {
             normalise(&mut graph_query);
-            graph_query.iter_mut().for_each(|v| *v *= self.max_norm);
         }
         graph_query
     }
@@ -399,7 +386,7 @@ mod tests {
 
     /// Parameters that always walk the graph, even on tiny indexes.
     fn graph_only() -> AnnParams {
-        AnnParams { exact_below_items: 0, exact_below_fraction: 0.0, ..AnnParams::default() }
+        AnnParams { exact_below_items: 0, ..AnnParams::default() }
     }
 
     #[test]
@@ -418,13 +405,15 @@ mod tests {
     }
 
     #[test]
-    fn shifted_dot_is_non_negative_and_orders_by_inner_product() {
-        let distance = ShiftedDot { offset: 25.0 };
-        let query = [3.0_f32, 4.0];
-        assert!(distance.eval(&query, &[3.0, 4.0]) == 0.0);
-        assert!(distance.eval(&query, &[3.0, 4.000_01]) >= 0.0);
-        assert!(distance.eval(&query, &[1.0, 0.0]) < distance.eval(&query, &[0.0, 0.5]));
-        assert_eq!(distance.eval(&query, &[-3.0, -4.0]), 50.0);
+    fn dot_distance_is_non_negative_and_orders_by_inner_product() {
+        let query = [0.6_f32, 0.8];
+        assert_eq!(DotDistance.eval(&query, &[0.6, 0.8]), 0.0);
+        // Rounding above 1 is clamped, not negative.
+        assert_eq!(DotDistance.eval(&query, &[0.6, 0.800_01]), 0.0);
+        // Shorter items (divided by the largest norm) are farther for the same direction.
+        assert!(DotDistance.eval(&query, &[0.6, 0.8]) < DotDistance.eval(&query, &[0.3, 0.4]));
+        assert!(DotDistance.eval(&query, &[0.5, 0.0]) < DotDistance.eval(&query, &[0.0, 0.3]));
+        assert!((DotDistance.eval(&query, &[-0.6, -0.8]) - 2.0).abs() < 1e-6);
     }
 
     #[test]
