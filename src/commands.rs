@@ -87,6 +87,7 @@ fn serve(data_dir: DataDir, options: ServerOptions, kafka: crate::config::KafkaO
         let listener = bind(&config).await?;
         let analytics = open_analytics(&data_dir).await?;
         let state = AppState::with_analytics(config, Catalog::new(data_dir), analytics);
+        state.recommenders.warm_up(&state.catalog);
         let Some(kafka) = kafka else {
             println!("Vitrine API on http://{}", listener.local_addr()?);
             return serve_until_shutdown(listener, state).await;

@@ -121,6 +121,20 @@ impl Recommenders {
         Ok(loaded)
     }
 
+    /// Loads the current model of every index of `catalog` on a background thread, so that the
+    /// first recommendation request does not wait for its HNSW graphs.
+    pub fn warm_up(&self, catalog: &vitrine_indexer::Catalog) {
+        let (this, catalog) = (self.clone(), catalog.clone());
+        std::thread::spawn(move || {
+            let Ok(indexes) = catalog.list() else { return };
+            for summary in indexes {
+                if let Err(error) = this.get(&summary.name) {
+                    tracing::warn!(index = %summary.name, %error, "cannot load the recommendation model");
+                }
+            }
+        });
+    }
+
     /// The model store of `index`.
     pub fn store(&self, index: &IndexName) -> ModelStore {
         ModelStore::new(self.inner.data_dir.models(index))

@@ -33,20 +33,29 @@ pub fn allowed_products(index: &ProductIndex, filter: Option<&Value>) -> Result<
     };
     let searcher = index.searcher();
     let documents = searcher.search(&query, &DocSetCollector).map_err(QueryError::Engine)?;
-    let mut ids = HashSet::with_capacity(documents.len());
+    // Term ordinals per segment, resolved to ids in one sorted pass over each dictionary (one
+    // lookup per ordinal would decode a dictionary block per product).
+    let mut ordinals: Vec<Vec<u64>> = vec![Vec::new(); searcher.segment_readers().len()];
     let mut columns = Vec::with_capacity(searcher.segment_readers().len());
     for segment in searcher.segment_readers() {
         columns.push(segment.fast_fields().str("id").map_err(QueryError::Engine)?);
     }
-    let mut text = String::new();
-    for address in documents {
-        let Some(column) = &columns[address.segment_ord as usize] else { continue };
-        for ordinal in column.term_ords(address.doc_id) {
-            text.clear();
-            if column.ord_to_str(ordinal, &mut text).map_err(|error| QueryError::Engine(error.into()))? {
-                ids.insert(text.clone());
-            }
+    for address in &documents {
+        if let Some(column) = &columns[address.segment_ord as usize] {
+            ordinals[address.segment_ord as usize].extend(column.term_ords(address.doc_id));
         }
+    }
+    let mut ids = HashSet::with_capacity(documents.len());
+    for (column, mut segment_ordinals) in columns.iter().zip(ordinals) {
+        let Some(column) = column else { continue };
+        segment_ordinals.sort_unstable();
+        segment_ordinals.dedup();
+        column
+            .dictionary()
+            .sorted_ords_to_term_cb(&segment_ordinals, |bytes| {
+                ids.insert(String::from_utf8_lossy(bytes).into_owned());
+            })
+            .map_err(|error| QueryError::Engine(error.into()))?;
     }
     Ok(ids)
 }

@@ -90,6 +90,7 @@ pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
         })
         .await
         .context("the demo loader panicked")??;
+        state.recommenders.warm_up(&state.catalog);
         state.set_ready(true);
         println!("ready in {:.1} s", started.elapsed().as_secs_f64());
         println!();
