@@ -40,7 +40,8 @@
 //!    allocation and a hash-map probe per visited node, and a selective filter makes the walk
 //!    visit about `1 / share passing` nodes per result: measured on 64-d vectors (the `ann_recall`
 //!    example), a flat scan of 50,000 items is as fast as the graph or faster, and much faster
-//!    with a filter.
+//!    with a filter. An index of at most `exact_below_items` items therefore never walks a
+//!    graph, and none is built for it.
 //! 4. Otherwise the graph is searched; if it returns fewer than `k` items (the walk got stuck in a
 //!    region where the filter rejects everything, or fewer than `k` items pass at all), the exact
 //!    scan answers instead. So a search returns `k` items whenever `k` items pass the filter.
@@ -123,7 +124,9 @@ pub struct AnnIndex {
     /// The vectors scores are computed on, and the graph was built from: unit rows for `Cosine`,
     /// the original rows for `InnerProduct` (non-finite components zeroed in both cases).
     vectors: Array2<f32>,
-    graph: Hnsw<'static, f32, DotDistance>,
+    /// `None` when the index has no more items than [`AnnParams::exact_below_items`]: every
+    /// search would scan exactly, so building a graph would be wasted time at load.
+    graph: Option<Hnsw<'static, f32, DotDistance>>,
     params: AnnParams,
 }
 
@@ -169,12 +172,15 @@ impl AnnIndex {
             &flat
         };
 
-        let max_nb_connection = params.max_nb_connection.clamp(2, 256);
-        let ef_construction = params.ef_construction.max(max_nb_connection);
-        let mut graph = Hnsw::new(max_nb_connection, n_items.max(1), MAX_LAYERS, ef_construction, DotDistance);
-        let to_insert: Vec<(&[f32], usize)> = graph_values.chunks_exact(dims).zip(0..).collect();
-        graph.parallel_insert_slice(&to_insert);
-        graph.set_searching_mode(true);
+        let graph = (n_items > params.exact_below_items).then(|| {
+            let max_nb_connection = params.max_nb_connection.clamp(2, 256);
+            let ef_construction = params.ef_construction.max(max_nb_connection);
+            let mut graph = Hnsw::new(max_nb_connection, n_items.max(1), MAX_LAYERS, ef_construction, DotDistance);
+            let to_insert: Vec<(&[f32], usize)> = graph_values.chunks_exact(dims).zip(0..).collect();
+            graph.parallel_insert_slice(&to_insert);
+            graph.set_searching_mode(true);
+            graph
+        });
 
         let vectors = Array2::from_shape_vec((n_items, dims), flat).expect("n_items rows of dims values were pushed");
         AnnIndex { metric, vectors, graph, params: params.clone() }
@@ -219,6 +225,9 @@ impl AnnIndex {
             return Vec::new();
         }
 
+        let Some(graph) = &self.graph else {
+            return self.exact(&query, k, allow);
+        };
         let ef = self.params.ef_search.max(2 * k);
         let estimated_passing = (n_items as f64 * self.estimated_pass_fraction(allow)).round() as usize;
         if estimated_passing <= self.params.exact_below_items || ef >= estimated_passing / 2 {
@@ -227,7 +236,7 @@ impl AnnIndex {
 
         let graph_query = self.graph_query(&query);
         let filter = |id: &usize| u32::try_from(*id).is_ok_and(allow);
-        let neighbours = self.graph.search_filter(&graph_query, k, ef, Some(&filter as &dyn FilterT));
+        let neighbours = graph.search_filter(&graph_query, k, ef, Some(&filter as &dyn FilterT));
         let mut found: Vec<(u32, f32)> = neighbours
             .iter()
             .filter_map(|neighbour| u32::try_from(neighbour.d_id).ok())
