@@ -31,11 +31,6 @@ pub use train::train_index;
 /// The data directory used when neither flag, environment nor config file names one.
 pub const DEFAULT_DATA_DIR: &str = "./vitrine-data";
 
-/// A command that exists but whose capability has not been built yet (exit code 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct NotYetAvailable(pub &'static str);
-
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let file = match &cli.global.config {

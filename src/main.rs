@@ -15,7 +15,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::from(error.downcast_ref::<commands::NotYetAvailable>().map_or(1, |_| 2))
+            ExitCode::FAILURE
         }
     }
 }
