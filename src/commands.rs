@@ -51,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::run(&data_dir, &args),
         Command::Eval(EvalCommand::Search(args)) => eval::search(&data_dir, &args),
         Command::Bench(BenchCommand::Search(args)) => bench::search(&data_dir, &args),
+        Command::Bench(BenchCommand::Recs(args)) => bench::recs(&data_dir, &args),
         Command::Bench(BenchCommand::Indexer(args)) => bench_indexer::indexer(&data_dir, &args),
         Command::Eval(EvalCommand::Recs(args)) => eval::recs(&data_dir, &args),
     }
@@ -224,11 +225,27 @@ fn import_products(data_dir: &DataDir, args: &ImportArgs) -> anyhow::Result<()> 
 /// `vitrine import interactions`.
 fn import_interactions(data_dir: &DataDir, args: &ImportArgs) -> anyhow::Result<()> {
     let index = IndexName::new(&args.index)?;
+    append_interaction_file(data_dir, &index, &args.file)?;
+    Ok(())
+}
+
+/// Appends the interactions of `path` (CSV, JSON Lines or Parquet) to the log of `index`
+/// (created if needed), reports bad lines and the outcome; returns how many were appended.
+pub(crate) fn append_interaction_file(data_dir: &DataDir, index: &IndexName, path: &Path) -> anyhow::Result<usize> {
     let started = std::time::Instant::now();
-    let (interactions, bad) = read_feed_file(&args.file, feed::read_interactions)?;
+    let is_parquet = path.extension().is_some_and(|extension| extension.eq_ignore_ascii_case("parquet"));
+    let (interactions, bad) = if is_parquet {
+        let (good, bad) = vitrine_pipelines::read_interactions_parquet(path)?;
+        for error in bad.iter().take(20) {
+            eprintln!("{}: skipped {error}", path.display());
+        }
+        (good, bad)
+    } else {
+        read_feed_file(path, feed::read_interactions)?
+    };
     let catalog = Catalog::new(data_dir.clone());
-    catalog.get_or_create(&index)?;
-    let part = vitrine_pipelines::append_interactions(&data_dir.interactions(&index), &interactions)?;
+    catalog.get_or_create(index)?;
+    let part = vitrine_pipelines::append_interactions(&data_dir.interactions(index), &interactions)?;
     println!(
         "index `{index}`: {} interactions appended to {}, {} bad lines skipped, in {:.2} s",
         interactions.len(),
@@ -236,5 +253,5 @@ fn import_interactions(data_dir: &DataDir, args: &ImportArgs) -> anyhow::Result<
         bad.len(),
         started.elapsed().as_secs_f64()
     );
-    Ok(())
+    Ok(interactions.len())
 }

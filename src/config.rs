@@ -251,6 +251,10 @@ pub struct TrainArgs {
     /// Model versions kept on disk (older ones are deleted; the current one always stays).
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub keep: usize,
+    /// Append these interactions to the index's log first (CSV, JSON Lines or Parquet with
+    /// `user_id`, `product_id`, `event`, `quantity`, `timestamp`; see `docs/recommendations.md`).
+    #[arg(long, value_name = "FILE")]
+    pub interactions: Option<PathBuf>,
 }
 
 /// What `vitrine eval` can evaluate.
@@ -269,6 +273,9 @@ pub enum EvalCommand {
 pub enum BenchCommand {
     /// Search over HTTP on loopback: typo-tolerant faceted queries from concurrent clients.
     Search(BenchSearchArgs),
+    /// Recommendations over HTTP on loopback: the five kinds in turn on the demo shop's model
+    /// (loaded and trained first if needed).
+    Recs(BenchRecsArgs),
     /// The Kafka indexer: partial updates/s, freshness (produced → searchable) at a given event
     /// rate, and sustained events/s, against real brokers, on a scratch index.
     Indexer(BenchIndexerArgs),
@@ -283,6 +290,17 @@ pub struct BenchSearchArgs {
     /// The Home Depot relevance folder (for `--catalog homedepot`).
     #[arg(long, value_name = "DIR", default_value = "../shared/datasets/homedepot-relevance")]
     pub dataset: PathBuf,
+    /// Requests to time (after a warm-up of 500).
+    #[arg(long, default_value_t = 20_000)]
+    pub requests: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 2)]
+    pub concurrency: usize,
+}
+
+/// Arguments of `vitrine bench recs`.
+#[derive(Debug, Args)]
+pub struct BenchRecsArgs {
     /// Requests to time (after a warm-up of 500).
     #[arg(long, default_value_t = 20_000)]
     pub requests: usize,

@@ -9,8 +9,10 @@
 //! number of `attr.NAME` columns (a value with `|` becomes a list: `cotton|elastane`).
 //! Unknown columns are an error for the whole file, like unknown JSON fields.
 //!
-//! **CSV columns for interactions**: `user_id` or `session_id`, `product_id`, `kind`
-//! (`view|click|add_to_cart|purchase`), `quantity` (default 1), `timestamp` (RFC 3339).
+//! **CSV columns for interactions**: `user_id` or `session_id`, `product_id`, `kind` or `event`
+//! (`view|click|add_to_cart|purchase`), `quantity` (default 1), `timestamp` (RFC 3339, or Unix
+//! time: seconds, or milliseconds for values from 10¹¹ on). The same cells come from Parquet files
+//! through [`interaction_from_cells`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -173,20 +175,52 @@ impl FeedRecord for Product {
     }
 }
 
+/// Milliseconds from which an integer timestamp is read as milliseconds (10¹¹ s is in the year
+/// 5138; 10¹¹ ms is in 1973).
+const UNIX_MILLIS_FROM: i64 = 100_000_000_000;
+
+/// A timestamp cell: RFC 3339, or Unix seconds / milliseconds.
+fn timestamp_cell(cells: &BTreeMap<&str, &str>) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let cell = cells.get("timestamp").map(|cell| cell.trim()).ok_or("`timestamp` is empty")?;
+    if let Ok(number) = cell.parse::<i64>() {
+        let time = if number.abs() >= UNIX_MILLIS_FROM {
+            chrono::DateTime::from_timestamp_millis(number)
+        } else {
+            chrono::DateTime::from_timestamp(number, 0)
+        };
+        return time.ok_or_else(|| format!("`timestamp`: {cell:?} is out of range"));
+    }
+    cell.parse().map_err(|err| format!("`timestamp`: {cell:?}: {err}"))
+}
+
+/// One interaction from its cells (column name → text), as in a CSV row: for other tabular
+/// sources (Parquet) that read cells themselves.
+pub fn interaction_from_cells(cells: BTreeMap<&str, &str>) -> Result<Interaction, String> {
+    Interaction::draft_from_cells(cells).and_then(Interaction::validate)
+}
+
+/// The interaction columns a tabular file may have (`event` is another name for `kind`).
+pub const INTERACTION_COLUMNS: &[&str] =
+    &["user_id", "session_id", "product_id", "kind", "event", "quantity", "timestamp"];
+
 impl FeedRecord for Interaction {
     type Draft = InteractionDraft;
-    const REQUIRED_COLUMNS: &'static [&'static str] = &["product_id", "kind", "timestamp"];
-    const COLUMNS: &'static [&'static str] = &["user_id", "session_id", "product_id", "kind", "quantity", "timestamp"];
+    const REQUIRED_COLUMNS: &'static [&'static str] = &["product_id", "timestamp"];
+    const COLUMNS: &'static [&'static str] = INTERACTION_COLUMNS;
     const ATTRIBUTE_COLUMNS: bool = false;
 
     fn draft_from_cells(cells: BTreeMap<&str, &str>) -> Result<InteractionDraft, String> {
+        let kind = match parse_cell(&cells, "kind")? {
+            Some(kind) => kind,
+            None => parse_cell(&cells, "event")?.ok_or("`kind` (or `event`) is empty")?,
+        };
         Ok(InteractionDraft {
             user_id: text_cell(&cells, "user_id"),
             session_id: text_cell(&cells, "session_id"),
             product_id: text_cell(&cells, "product_id").unwrap_or_default(),
-            kind: parse_cell(&cells, "kind")?.ok_or("`kind` is empty")?,
+            kind,
             quantity: parse_cell(&cells, "quantity")?.unwrap_or(1),
-            timestamp: parse_cell(&cells, "timestamp")?.ok_or("`timestamp` is empty")?,
+            timestamp: timestamp_cell(&cells)?,
         })
     }
 
@@ -332,5 +366,22 @@ mod tests {
         assert_eq!(read_interactions(jsonl.as_bytes(), FeedFormat::JsonLines).expect("readable").count(), 1);
         assert_eq!(FeedFormat::from_path(Path::new("a.NDJSON")).ok(), Some(FeedFormat::JsonLines));
         assert!(FeedFormat::from_path(Path::new("a.xlsx")).is_err());
+    }
+
+    #[test]
+    fn the_documented_schema_with_event_and_unix_times_is_read() {
+        let csv = "user_id,product_id,event,quantity,timestamp\n\
+                   u1,p1,purchase,2,1283299200\n\
+                   u1,p2,add_to_cart,1,1283299200123\n\
+                   u1,p3,,1,1283299200\n";
+        let rows: Vec<_> = read_interactions(csv.as_bytes(), FeedFormat::Csv).expect("readable").collect();
+        let first = rows[0].as_ref().expect("valid");
+        assert_eq!(first.kind, crate::InteractionKind::Purchase);
+        assert_eq!(first.timestamp.timestamp(), 1_283_299_200);
+        assert_eq!(rows[1].as_ref().expect("valid").timestamp.timestamp_millis(), 1_283_299_200_123);
+        assert!(rows[2].as_ref().expect_err("no event").reason.contains("event"));
+        let jsonl =
+            "{\"user_id\":\"u\",\"product_id\":\"1\",\"event\":\"view\",\"timestamp\":\"2010-01-01T00:00:00Z\"}\n";
+        assert!(read_interactions(jsonl.as_bytes(), FeedFormat::JsonLines).expect("readable").all(|row| row.is_ok()));
     }
 }

@@ -80,7 +80,8 @@ pub struct InteractionDraft {
     pub session_id: Option<String>,
     /// The product.
     pub product_id: String,
-    /// What happened.
+    /// What happened (`event` is accepted as another name).
+    #[serde(alias = "event")]
     pub kind: InteractionKind,
     /// Units (for add-to-cart and purchase); 1 when absent.
     #[serde(default = "one")]

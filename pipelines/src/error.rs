@@ -32,6 +32,15 @@ pub enum PipelineError {
         column: String,
     },
 
+    /// The input file has a column the schema does not know.
+    #[error("{path}: unknown column `{column}`")]
+    UnknownColumn {
+        /// The file that was read.
+        path: PathBuf,
+        /// The column's name.
+        column: String,
+    },
+
     /// A derived frame holds a value that cannot become a domain type (null where a value is
     /// required, a value out of range, a string the domain type rejects).
     #[error("column `{column}`, row {row}: {message}")]

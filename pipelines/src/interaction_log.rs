@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use polars::prelude::{Column, DataFrame, IntoLazy, LazyFrame, PlRefPath, ScanArgsParquet, UnionArgs};
+use vitrine_models::feed::LineError;
 use vitrine_models::{Actor, Interaction};
 
 use crate::{PipelineError, write_parquet};
@@ -107,4 +108,58 @@ pub fn interaction_parts(folder: &Path) -> Result<Vec<PathBuf>, PipelineError> {
 fn part_id() -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     format!("{nanos:020}-{}", std::process::id())
+}
+
+/// Reads interactions from a Parquet file with the documented columns (`user_id` or
+/// `session_id`, `product_id`, `kind` or `event`, `quantity`, `timestamp`; see
+/// [`vitrine_models::feed`]). `timestamp` may be a Parquet datetime, Unix seconds or
+/// milliseconds, or RFC 3339 text. Rows that do not validate come back as [`LineError`]s
+/// numbered from 1 (the first row), and the rest are kept.
+///
+/// # Errors
+/// The file cannot be read, is not Parquet, has a column this schema does not know, or lacks
+/// `product_id` or `timestamp`.
+pub fn read_interactions_parquet(path: &Path) -> Result<(Vec<Interaction>, Vec<LineError>), PipelineError> {
+    use polars::prelude::{DataType, TimeUnit};
+    use vitrine_models::feed::{INTERACTION_COLUMNS, interaction_from_cells};
+
+    let frame = crate::read_parquet(path)?;
+    let names: Vec<String> = frame.get_column_names().iter().map(|name| name.to_string()).collect();
+    if let Some(unknown) = names.iter().find(|name| !INTERACTION_COLUMNS.contains(&name.as_str())) {
+        return Err(PipelineError::UnknownColumn { path: path.to_owned(), column: unknown.clone() });
+    }
+    for required in ["product_id", "timestamp"] {
+        if !names.iter().any(|name| name == required) {
+            return Err(PipelineError::MissingColumn { path: path.to_owned(), column: required.to_owned() });
+        }
+    }
+    // Every column as text, datetimes as Unix milliseconds.
+    let mut columns = Vec::with_capacity(names.len());
+    for name in &names {
+        let column = frame.column(name)?;
+        let column = match column.dtype() {
+            DataType::Datetime(_, _) => {
+                column.cast(&DataType::Datetime(TimeUnit::Milliseconds, None))?.cast(&DataType::Int64)?
+            }
+            _ => column.clone(),
+        };
+        columns.push(column.cast(&DataType::String)?);
+    }
+    let texts = columns.iter().map(|column| column.str()).collect::<Result<Vec<_>, _>>()?;
+    let mut good = Vec::with_capacity(frame.height());
+    let mut bad = Vec::new();
+    for row in 0..frame.height() {
+        let cells = names
+            .iter()
+            .zip(&texts)
+            .filter_map(|(name, text)| {
+                text.get(row).filter(|cell| !cell.trim().is_empty()).map(|cell| (name.as_str(), cell))
+            })
+            .collect();
+        match interaction_from_cells(cells) {
+            Ok(interaction) => good.push(interaction),
+            Err(reason) => bad.push(LineError { line: row as u64 + 1, reason }),
+        }
+    }
+    Ok((good, bad))
 }

@@ -38,7 +38,9 @@ mod train;
 pub use catalog_csv::{DroppedRow, LoadReport, RowDropReason};
 pub use error::PipelineError;
 pub use grocery::load_grocery;
-pub use interaction_log::{append_interactions, interaction_parts, log_columns, scan_interactions};
+pub use interaction_log::{
+    append_interactions, interaction_parts, log_columns, read_interactions_parquet, scan_interactions,
+};
 pub use luma::load_luma;
 pub use records::{catalog_products, interaction_records};
 pub use retail::{

@@ -7,9 +7,10 @@
 //!    shopper's taste of last year counts less than last week's.
 //! 3. **Aggregate** with polars group-bys: users × items (the sum of weights) and baskets
 //!    (one basket = one actor's rows of one calendar day, UTC: an order, or a visit).
-//! 4. **Train** popularity and trending, item co-occurrence on the baskets, implicit ALS on the
-//!    users × items weights (when there are enough interactions) and content vectors from the
-//!    catalog's text (so that items nobody has bought yet have neighbours too).
+//! 4. **Train** popularity and trending, item co-occurrence on the baskets, EASE on the users ×
+//!    items recencies (up to [`SparseEaseParams::max_items`] items), implicit ALS on the users ×
+//!    items weights (when there are enough interactions) and content vectors from the catalog's
+//!    text (so that items nobody has bought yet have neighbours too).
 //!
 //! Items are every catalog product plus any product seen only in the log; users are every actor.
 
@@ -20,7 +21,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use vitrine_recommender::bundle::{Counts, Manifest, ModelBundle};
-use vitrine_recommender::cooc::{CoocModel, CoocParams};
+use vitrine_recommender::cooc::{self, CoocParams};
+use vitrine_recommender::ease::{self, SparseEaseParams};
 use vitrine_recommender::ials::{self, IalsParams};
 use vitrine_recommender::matrix::Interactions;
 use vitrine_recommender::popularity::{Popularity, PopularityParams};
@@ -63,6 +65,8 @@ pub struct TrainParams {
     pub popularity: PopularityParams,
     /// Item co-occurrence.
     pub cooc: CoocParams,
+    /// EASE on the users × items recencies (served sparse).
+    pub ease: SparseEaseParams,
     /// Implicit ALS.
     pub ials: IalsParams,
     /// Fewest interactions for ALS to be trained (below, recommendations for users use
@@ -186,9 +190,23 @@ pub fn train(
 
     step.start("co-occurrence");
     let started = Instant::now();
-    let cooc = CoocModel::fit(&baskets, &params.cooc);
+    let cooc = cooc::fit(&baskets, &params.cooc);
     metrics.insert("cooc_seconds".to_owned(), started.elapsed().as_secs_f64());
     step.finish("done".to_owned());
+
+    let ease = if n_items <= params.ease.max_items && n_users > 0 && !rows.is_empty() {
+        step.start("EASE");
+        let started = Instant::now();
+        let pairs = rows.iter().map(|&(user, item, _, timestamp)| (user, item, timestamp.div_euclid(1_000)));
+        let recency =
+            ease::recency_matrix(n_users, n_items, pairs, newest_ms.div_euclid(1_000), params.ease.half_life_days);
+        let model = ease::fit_sparse(recency, &params.ease);
+        metrics.insert("ease_seconds".to_owned(), started.elapsed().as_secs_f64());
+        step.finish(format!("{n_items} items, {} weights kept", model.as_ref().map_or(0, |m| m.weights.len())));
+        model
+    } else {
+        None
+    };
 
     let ials = if rows.len() >= params.min_interactions_for_ials && n_users > 0 {
         let bar = progress.add(ProgressBar::new(params.ials.iterations as u64));
@@ -239,7 +257,7 @@ pub fn train(
         },
         metrics,
     };
-    Ok(ModelBundle { manifest, items, users, item_groups, history, popularity, cooc, ials, content })
+    Ok(ModelBundle { manifest, items, users, item_groups, history, popularity, cooc, ease, ials, content })
 }
 
 /// The log with its actor and each row's kind weight: columns `actor`, `product_id`,

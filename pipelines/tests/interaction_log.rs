@@ -51,3 +51,38 @@ fn appends_add_parts_that_scan_back_as_one_log() {
     let first_ms = log.column(log_columns::TIMESTAMP_MS).expect("ts").i64().expect("i64").get(0);
     assert_eq!(first_ms, Some(Utc.with_ymd_and_hms(2010, 1, 4, 9, 0, 0).single().expect("time").timestamp_millis()));
 }
+
+#[test]
+fn a_parquet_file_with_the_documented_schema_is_read_row_by_row() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("interactions.parquet");
+    // 2010-09-01T00:00:00Z as a Parquet datetime; the third row has an unknown event.
+    let millis = 1_283_299_200_000i64;
+    let mut frame = df!(
+        "user_id" => ["u1", "u2", "u3"],
+        "product_id" => ["p1", "p2", "p3"],
+        "event" => ["purchase", "view", "like"],
+        "quantity" => [3u32, 1, 1],
+        "timestamp" => [millis, millis + 60_000, millis],
+    )
+    .expect("frame");
+    frame
+        .apply("timestamp", |column| column.cast(&DataType::Datetime(TimeUnit::Milliseconds, None)).expect("cast"))
+        .expect("datetime");
+    vitrine_pipelines::write_parquet(&frame, &path).expect("write");
+
+    let (good, bad) = vitrine_pipelines::read_interactions_parquet(&path).expect("read");
+    assert_eq!(good.len(), 2);
+    assert_eq!(good[0].kind, InteractionKind::Purchase);
+    assert_eq!(good[0].quantity, 3);
+    assert_eq!(good[0].timestamp.timestamp_millis(), millis);
+    assert_eq!(good[1].timestamp.timestamp_millis(), millis + 60_000);
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].line, 3);
+
+    // A column outside the schema refuses the file.
+    let other = df!("product_id" => ["p"], "timestamp" => [1i64], "colour" => ["red"]).expect("frame");
+    vitrine_pipelines::write_parquet(&other, &path).expect("write");
+    let error = vitrine_pipelines::read_interactions_parquet(&path).expect_err("unknown column");
+    assert!(error.to_string().contains("colour"), "{error}");
+}

@@ -14,9 +14,10 @@ use ndarray::Array2;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::cooc::CoocModel;
+use crate::ease::SparseEase;
 use crate::ials::IalsModel;
 use crate::matrix::Interactions;
+use crate::neighbours::ItemNeighbours;
 use crate::popularity::Popularity;
 
 /// Version of the on-disk layout; a bundle of another version is refused at load.
@@ -72,7 +73,10 @@ pub struct ModelBundle {
     /// Time-decayed popularity and trending.
     pub popularity: Popularity,
     /// Item neighbours from baskets ("frequently bought together").
-    pub cooc: CoocModel,
+    pub cooc: ItemNeighbours,
+    /// The strongest EASE weights of every item (recency-weighted); `None` when the catalog was
+    /// too large to fit it, or for a version trained before it existed.
+    pub ease: Option<SparseEase>,
     /// User and item vectors from implicit ALS; `None` when there were too few interactions.
     pub ials: Option<IalsModel>,
     /// Content vector of every item (unit length), from the catalog's text.
@@ -88,6 +92,7 @@ mod files {
     pub const HISTORY: &str = "history.json";
     pub const POPULARITY: &str = "popularity.json";
     pub const COOC: &str = "cooc.json";
+    pub const EASE: &str = "ease.json";
     pub const IALS: &str = "ials.json";
     pub const CONTENT: &str = "content.json";
 }
@@ -173,6 +178,9 @@ impl ModelStore {
         write_json(&temporary.join(files::HISTORY), &bundle.history)?;
         write_json(&temporary.join(files::POPULARITY), &bundle.popularity)?;
         write_json(&temporary.join(files::COOC), &bundle.cooc)?;
+        if let Some(ease) = &bundle.ease {
+            write_json(&temporary.join(files::EASE), ease)?;
+        }
         if let Some(ials) = &bundle.ials {
             write_json(&temporary.join(files::IALS), ials)?;
         }
@@ -243,6 +251,7 @@ impl ModelStore {
             history: read_json(&folder.join(files::HISTORY))?,
             popularity: read_json(&folder.join(files::POPULARITY))?,
             cooc: read_json(&folder.join(files::COOC))?,
+            ease: read_optional_json(&folder.join(files::EASE))?,
             ials: read_optional_json(&folder.join(files::IALS))?,
             content: read_optional_json(&folder.join(files::CONTENT))?,
             manifest,
@@ -294,6 +303,16 @@ impl ModelBundle {
         }
         if self.cooc.n_items() != items {
             problems.push(format!("co-occurrences of {} items for {items}", self.cooc.n_items()));
+        }
+        if let Some(ease) = &self.ease
+            && (ease.weights.n_items() != items || ease.recency.n_rows() != users || ease.recency.n_cols() != items)
+        {
+            problems.push(format!(
+                "EASE of {} items ({}×{} recencies) for {users}×{items}",
+                ease.weights.n_items(),
+                ease.recency.n_rows(),
+                ease.recency.n_cols()
+            ));
         }
         if self.popularity.popular().len() != items {
             problems.push(format!("popularity of {} items for {items}", self.popularity.popular().len()));

@@ -27,6 +27,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::matrix::Interactions;
+use crate::neighbours::ItemNeighbours;
 
 /// How each (basket, item) entry is weighted before counting co-occurrences.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -60,7 +61,7 @@ pub enum Normalisation {
     Lift,
 }
 
-/// Parameters of [`CoocModel::fit`].
+/// Parameters of [`fit`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CoocParams {
@@ -88,132 +89,86 @@ impl Default for CoocParams {
     }
 }
 
-/// The nearest neighbours of every item, best first, stored contiguously (CSR).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CoocModel {
-    /// Item `i`'s neighbours are `neighbours[indptr[i]..indptr[i + 1]]`.
-    indptr: Vec<usize>,
-    neighbours: Vec<(u32, f32)>,
-}
-
-/// Per-worker scratch of [`CoocModel::fit`]: one dense row of `XᵀX` and its support counts.
+/// Per-worker scratch of [`fit`]: one dense row of `XᵀX` and its support counts.
 struct RowScratch {
     weighted: Vec<f32>,
     counts: Vec<u32>,
     touched: Vec<u32>,
 }
 
-impl CoocModel {
-    /// Computes the neighbour lists from `baskets` (rows = baskets, columns = items).
-    pub fn fit(baskets: &Interactions, params: &CoocParams) -> CoocModel {
-        let n_items = baskets.n_cols();
-        let weighted = weigh_baskets(baskets, params.weighting);
-        let by_item = weighted.transpose();
+/// Computes the neighbour lists from `baskets` (rows = baskets, columns = items).
+pub fn fit(baskets: &Interactions, params: &CoocParams) -> ItemNeighbours {
+    let n_items = baskets.n_cols();
+    let weighted = weigh_baskets(baskets, params.weighting);
+    let by_item = weighted.transpose();
 
-        // The items' own masses: Σ w² for the cosine family, Σ w for the lift.
-        let mut squared_mass = vec![0f32; n_items];
-        let mut linear_mass = vec![0f32; n_items];
-        for item in 0..n_items {
-            let (_, weights) = by_item.row(item);
-            squared_mass[item] = weights.iter().map(|w| w * w).sum();
-            linear_mass[item] = weights.iter().sum();
-        }
-        let n_baskets = (0..baskets.n_rows()).filter(|&b| baskets.row_count(b) > 0).count() as f32;
+    // The items' own masses: Σ w² for the cosine family, Σ w for the lift.
+    let mut squared_mass = vec![0f32; n_items];
+    let mut linear_mass = vec![0f32; n_items];
+    for item in 0..n_items {
+        let (_, weights) = by_item.row(item);
+        squared_mass[item] = weights.iter().map(|w| w * w).sum();
+        linear_mass[item] = weights.iter().sum();
+    }
+    let n_baskets = (0..baskets.n_rows()).filter(|&b| baskets.row_count(b) > 0).count() as f32;
 
-        let similarity = |source: usize, target: usize, cooccurrence: f32, support: u32| -> f32 {
-            let normalised = match params.normalisation {
-                Normalisation::None => cooccurrence,
-                Normalisation::Asymmetric { beta } => {
-                    let denominator = squared_mass[source].powf(1.0 - beta) * squared_mass[target].powf(beta);
-                    if denominator > 0.0 { cooccurrence / denominator } else { 0.0 }
-                }
-                Normalisation::Lift => {
-                    let denominator = linear_mass[source] * linear_mass[target];
-                    if denominator > 0.0 { cooccurrence * n_baskets / denominator } else { 0.0 }
-                }
-            };
-            if params.shrinkage > 0.0 {
-                normalised * support as f32 / (support as f32 + params.shrinkage)
-            } else {
-                normalised
+    let similarity = |source: usize, target: usize, cooccurrence: f32, support: u32| -> f32 {
+        let normalised = match params.normalisation {
+            Normalisation::None => cooccurrence,
+            Normalisation::Asymmetric { beta } => {
+                let denominator = squared_mass[source].powf(1.0 - beta) * squared_mass[target].powf(beta);
+                if denominator > 0.0 { cooccurrence / denominator } else { 0.0 }
+            }
+            Normalisation::Lift => {
+                let denominator = linear_mass[source] * linear_mass[target];
+                if denominator > 0.0 { cooccurrence * n_baskets / denominator } else { 0.0 }
             }
         };
+        if params.shrinkage > 0.0 {
+            normalised * support as f32 / (support as f32 + params.shrinkage)
+        } else {
+            normalised
+        }
+    };
 
-        let lists: Vec<Vec<(u32, f32)>> = (0..n_items)
-            .into_par_iter()
-            .map_init(
-                || RowScratch { weighted: vec![0.0; n_items], counts: vec![0; n_items], touched: Vec::new() },
-                |scratch, source| {
-                    let (basket_ids, source_weights) = by_item.row(source);
-                    for (&basket, &source_weight) in basket_ids.iter().zip(source_weights) {
-                        let (items, weights) = weighted.row(basket as usize);
-                        for (&target, &target_weight) in items.iter().zip(weights) {
-                            let t = target as usize;
-                            if scratch.counts[t] == 0 {
-                                scratch.touched.push(target);
-                            }
-                            scratch.counts[t] += 1;
-                            scratch.weighted[t] += source_weight * target_weight;
-                        }
-                    }
-                    let mut list = Vec::new();
-                    for &target in &scratch.touched {
+    let lists: Vec<Vec<(u32, f32)>> = (0..n_items)
+        .into_par_iter()
+        .map_init(
+            || RowScratch { weighted: vec![0.0; n_items], counts: vec![0; n_items], touched: Vec::new() },
+            |scratch, source| {
+                let (basket_ids, source_weights) = by_item.row(source);
+                for (&basket, &source_weight) in basket_ids.iter().zip(source_weights) {
+                    let (items, weights) = weighted.row(basket as usize);
+                    for (&target, &target_weight) in items.iter().zip(weights) {
                         let t = target as usize;
-                        let support = scratch.counts[t];
-                        if t != source && support >= params.min_count.max(1) {
-                            let score = similarity(source, t, scratch.weighted[t], support);
-                            if score > 0.0 && score.is_finite() {
-                                list.push((target, score));
-                            }
+                        if scratch.counts[t] == 0 {
+                            scratch.touched.push(target);
                         }
-                        scratch.counts[t] = 0;
-                        scratch.weighted[t] = 0.0;
+                        scratch.counts[t] += 1;
+                        scratch.weighted[t] += source_weight * target_weight;
                     }
-                    scratch.touched.clear();
-                    keep_best(&mut list, params.neighbours);
-                    list
-                },
-            )
-            .collect();
+                }
+                let mut list = Vec::new();
+                for &target in &scratch.touched {
+                    let t = target as usize;
+                    let support = scratch.counts[t];
+                    if t != source && support >= params.min_count.max(1) {
+                        let score = similarity(source, t, scratch.weighted[t], support);
+                        if score > 0.0 && score.is_finite() {
+                            list.push((target, score));
+                        }
+                    }
+                    scratch.counts[t] = 0;
+                    scratch.weighted[t] = 0.0;
+                }
+                scratch.touched.clear();
+                keep_best(&mut list, params.neighbours);
+                list
+            },
+        )
+        .collect();
 
-        let mut indptr = Vec::with_capacity(n_items + 1);
-        indptr.push(0);
-        let mut neighbours = Vec::with_capacity(lists.iter().map(Vec::len).sum());
-        for list in lists {
-            neighbours.extend(list);
-            indptr.push(neighbours.len());
-        }
-        CoocModel { indptr, neighbours }
-    }
-
-    /// Number of items.
-    pub fn n_items(&self) -> usize {
-        self.indptr.len().saturating_sub(1)
-    }
-
-    /// The neighbours of `item` as `(item, similarity)`, best first; empty for an unknown item.
-    pub fn neighbours(&self, item: u32) -> &[(u32, f32)] {
-        let item = item as usize;
-        if item + 1 >= self.indptr.len() {
-            return &[];
-        }
-        &self.neighbours[self.indptr[item]..self.indptr[item + 1]]
-    }
-
-    /// Item-kNN scores for a user or a cart: `out[j] = Σ_(i, w) ∈ history w · sim(i → j)`.
-    /// `out` is overwritten; items of the history are not excluded (the caller filters what was
-    /// already bought); unknown items in the history are ignored.
-    ///
-    /// # Panics
-    /// If `out` is shorter than [`CoocModel::n_items`].
-    pub fn score_items(&self, history: &[(u32, f32)], out: &mut [f32]) {
-        out.fill(0.0);
-        for &(item, weight) in history {
-            for &(neighbour, similarity) in self.neighbours(item) {
-                out[neighbour as usize] += weight * similarity;
-            }
-        }
-    }
+    ItemNeighbours::from_lists(lists)
 }
 
 /// Applies the basket weighting.
@@ -265,7 +220,7 @@ mod tests {
     fn cosine_matches_a_hand_computation() {
         // Item 0 in 3 baskets, item 1 in 2, together in 2: cosine = 2 / sqrt(3 · 2).
         let m = baskets(&[&[0, 1], &[0, 1], &[0, 2], &[2]], 3);
-        let model = CoocModel::fit(&m, &CoocParams { min_count: 1, ..CoocParams::default() });
+        let model = fit(&m, &CoocParams { min_count: 1, ..CoocParams::default() });
         let to_one = model.neighbours(0).iter().find(|&&(j, _)| j == 1).expect("0 and 1 co-occur").1;
         assert!((to_one - 2.0 / 6f32.sqrt()).abs() < 1e-6);
         assert!(model.neighbours(1).iter().all(|&(j, _)| j != 2), "1 and 2 never co-occur");
@@ -275,11 +230,11 @@ mod tests {
     #[test]
     fn min_count_and_neighbour_limit() {
         let m = baskets(&[&[0, 1, 2, 3], &[0, 1], &[0, 2]], 4);
-        let model = CoocModel::fit(&m, &CoocParams { min_count: 2, ..CoocParams::default() });
+        let model = fit(&m, &CoocParams { min_count: 2, ..CoocParams::default() });
         let targets: Vec<u32> = model.neighbours(0).iter().map(|&(j, _)| j).collect();
         assert_eq!(targets.len(), 2);
         assert!(targets.contains(&1) && targets.contains(&2));
-        let model = CoocModel::fit(&m, &CoocParams { min_count: 1, neighbours: 1, ..CoocParams::default() });
+        let model = fit(&m, &CoocParams { min_count: 1, neighbours: 1, ..CoocParams::default() });
         assert_eq!(model.neighbours(0).len(), 1);
         assert!(model.neighbours(99).is_empty());
     }
@@ -289,12 +244,11 @@ mod tests {
         let m = baskets(&[&[0, 1], &[0, 1], &[0], &[0], &[1]], 2);
         let params =
             CoocParams { min_count: 1, normalisation: Normalisation::Asymmetric { beta: 0.0 }, ..Default::default() };
-        let model = CoocModel::fit(&m, &params);
+        let model = fit(&m, &params);
         // P(1 | 0) = 2 / 4, P(0 | 1) = 2 / 3.
         assert!((model.neighbours(0)[0].1 - 0.5).abs() < 1e-6);
         assert!((model.neighbours(1)[0].1 - 2.0 / 3.0).abs() < 1e-6);
-        let lift =
-            CoocModel::fit(&m, &CoocParams { min_count: 1, normalisation: Normalisation::Lift, ..Default::default() });
+        let lift = fit(&m, &CoocParams { min_count: 1, normalisation: Normalisation::Lift, ..Default::default() });
         // 2 · 5 / (4 · 3)
         assert!((lift.neighbours(0)[0].1 - 10.0 / 12.0).abs() < 1e-6);
     }
@@ -302,7 +256,7 @@ mod tests {
     #[test]
     fn score_items_sums_weighted_neighbours() {
         let m = baskets(&[&[0, 1], &[0, 1], &[1, 2], &[1, 2]], 3);
-        let model = CoocModel::fit(&m, &CoocParams { min_count: 1, ..CoocParams::default() });
+        let model = fit(&m, &CoocParams { min_count: 1, ..CoocParams::default() });
         let mut out = vec![9.0; 3];
         model.score_items(&[(0, 1.0), (2, 2.0)], &mut out);
         let sim = |a: u32, b: u32| model.neighbours(a).iter().find(|&&(j, _)| j == b).map_or(0.0, |&(_, s)| s);

@@ -16,6 +16,12 @@
 //! kernels at run time) and spread over the rayon pool. The Gram matrix `XᵀX` is accumulated
 //! row by row from the sparse matrix, never through a dense `X`. `B` is kept in `f32`.
 //! Memory: two `n × n` `f64` buffers during fitting (256 MB at 4,000 items), `n²` `f32` after.
+//!
+//! **Served form** ([`fit_sparse`]): the users × items matrix holds each pair's *recency*,
+//! `2^(−age / half_life)` of its newest interaction ([`recency_matrix`]), so co-purchases of last
+//! month count more than those of last year; `B` is then cut to the [`SparseEaseParams::neighbours`]
+//! largest `|B_ij|` of each row and kept as [`ItemNeighbours`] (a few hundred kB instead of
+//! `n²` floats). Fitting is `O(n³)`, so it is skipped above [`SparseEaseParams::max_items`].
 
 use std::ops::Range;
 
@@ -25,6 +31,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::matrix::Interactions;
+use crate::neighbours::ItemNeighbours;
 
 /// Side of the square blocks of the factorisation.
 const BLOCK: usize = 128;
@@ -46,6 +53,85 @@ impl Default for EaseParams {
     fn default() -> Self {
         EaseParams { lambda: 500.0, binarize: true }
     }
+}
+
+/// Parameters of [`fit_sparse`], the EASE weights served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SparseEaseParams {
+    /// L2 penalty `λ` (on recency weights, which are ≤ 1: smaller than Steck's binary 500).
+    pub lambda: f32,
+    /// Half-life, in days, of a (user, item) pair's weight counted from its newest interaction
+    /// (0 = binary, no decay).
+    pub half_life_days: f64,
+    /// Weights kept per item (the largest in absolute value).
+    pub neighbours: usize,
+    /// Items above which EASE is not fitted (time grows as `n³`, memory as `16 n²` bytes).
+    pub max_items: usize,
+}
+
+impl Default for SparseEaseParams {
+    fn default() -> Self {
+        SparseEaseParams { lambda: 150.0, half_life_days: 180.0, neighbours: 100, max_items: 10_000 }
+    }
+}
+
+/// The users × items matrix of recencies: entry `(user, item)` = `2^(−age_days / half_life_days)`
+/// of the pair's newest `timestamp` (Unix seconds) before `now`, or 1 with a half-life of 0.
+/// Pairs given several times keep their newest time.
+pub fn recency_matrix(
+    n_users: usize,
+    n_items: usize,
+    pairs: impl IntoIterator<Item = (u32, u32, i64)>,
+    now: i64,
+    half_life_days: f64,
+) -> Interactions {
+    let mut newest: std::collections::HashMap<(u32, u32), i64> = std::collections::HashMap::new();
+    for (user, item, timestamp) in pairs {
+        let slot = newest.entry((user, item)).or_insert(timestamp);
+        *slot = (*slot).max(timestamp);
+    }
+    let triplets: Vec<(u32, u32, f32)> = newest
+        .into_iter()
+        .map(|((user, item), timestamp)| {
+            let weight = if half_life_days > 0.0 {
+                let age_days = (now - timestamp).max(0) as f64 / 86_400.0;
+                (-age_days / half_life_days).exp2() as f32
+            } else {
+                1.0
+            };
+            (user, item, weight)
+        })
+        .collect();
+    Interactions::from_triplets(n_users, n_items, &triplets)
+}
+
+/// The served EASE: sparse weights and the recencies they were fitted on (a user's row is her
+/// profile at serving time).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SparseEase {
+    /// The strongest weights of every item.
+    pub weights: ItemNeighbours,
+    /// Users × items recencies ([`recency_matrix`]).
+    pub recency: Interactions,
+}
+
+impl SparseEase {
+    /// Scores for a profile of `(item, recency)` (a cart's items count 1: they are of now).
+    pub fn score_items(&self, profile: &[(u32, f32)], out: &mut [f32]) {
+        self.weights.score_items(profile, out);
+    }
+}
+
+/// Fits EASE on `recencies` (from [`recency_matrix`], weights used as given) and keeps the
+/// strongest weights of every item; `None` when there are more than
+/// [`SparseEaseParams::max_items`] items.
+pub fn fit_sparse(recencies: Interactions, params: &SparseEaseParams) -> Option<SparseEase> {
+    if recencies.n_cols() > params.max_items {
+        return None;
+    }
+    let model = EaseModel::fit(&recencies, &EaseParams { lambda: params.lambda, binarize: false });
+    Some(SparseEase { weights: model.neighbours(params.neighbours), recency: recencies })
 }
 
 /// A fitted EASE model: the `n_items × n_items` weight matrix `B` with a zero diagonal.
@@ -101,6 +187,32 @@ impl EaseModel {
     /// interaction with `i` adds to every item's score.
     pub fn weights(&self) -> ArrayView2<'_, f32> {
         self.weights.view()
+    }
+
+    /// The `keep` weights of largest absolute value of every row, each list by decreasing weight
+    /// (negative weights last: they push items down).
+    pub fn neighbours(&self, keep: usize) -> ItemNeighbours {
+        let lists = self
+            .weights
+            .axis_iter(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .map(|(item, row)| {
+                let mut list: Vec<(u32, f32)> = row
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, &w)| j != item && w != 0.0 && w.is_finite())
+                    .map(|(j, &w)| (j as u32, w))
+                    .collect();
+                if keep < list.len() {
+                    list.select_nth_unstable_by(keep, |a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+                    list.truncate(keep);
+                }
+                list.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                list
+            })
+            .collect();
+        ItemNeighbours::from_lists(lists)
     }
 
     /// Scores for a user or cart: `out[j] = Σ_(i, w) ∈ history w · B_ij`. `out` is overwritten;
@@ -365,5 +477,33 @@ mod tests {
         let mut out = vec![0.0; 3];
         model.score_items(&[(0, 1.0)], &mut out);
         assert!(out[1] > out[2], "item 1 co-occurs with item 0, item 2 does not: {out:?}");
+    }
+
+    #[test]
+    fn recency_keeps_the_newest_time_of_a_pair_and_halves_per_half_life() {
+        let day = 86_400;
+        let now = 100 * day;
+        let m = recency_matrix(2, 3, [(0, 0, now - 20 * day), (0, 0, now - 10 * day), (1, 2, now)], now, 10.0);
+        assert_eq!(m.row(0), (&[0u32][..], &[0.5f32][..]));
+        assert_eq!(m.row(1), (&[2u32][..], &[1.0f32][..]));
+        let binary = recency_matrix(1, 1, [(0, 0, 0)], now, 0.0);
+        assert_eq!(binary.row(0).1, &[1.0]);
+    }
+
+    #[test]
+    fn sparse_ease_keeps_the_largest_weights_by_magnitude_in_decreasing_order() {
+        let model =
+            EaseModel { weights: ndarray::arr2(&[[0.0, 0.1, -0.9, 0.5], [0.2, 0.0, 0.0, 0.0], [0.0; 4], [0.0; 4]]) };
+        let sparse = model.neighbours(2);
+        assert_eq!(sparse.neighbours(0), &[(3, 0.5), (2, -0.9)]);
+        assert_eq!(sparse.neighbours(1), &[(0, 0.2)]);
+        assert!(sparse.neighbours(2).is_empty());
+        // Above the size limit nothing is fitted.
+        let m = recency_matrix(1, 3, [(0, 0, 0), (0, 1, 0)], 0, 0.0);
+        assert!(fit_sparse(m.clone(), &SparseEaseParams { max_items: 2, ..Default::default() }).is_none());
+        let fitted = fit_sparse(m, &SparseEaseParams::default()).expect("small enough");
+        assert_eq!(fitted.weights.n_items(), 3);
+        assert!(fitted.weights.neighbours(0).iter().any(|&(j, w)| j == 1 && w > 0.0));
+        assert_eq!(fitted.recency.nnz(), 2);
     }
 }

@@ -10,5 +10,6 @@ pub mod diversify;
 pub mod ease;
 pub mod ials;
 pub mod matrix;
+pub mod neighbours;
 pub mod popularity;
 pub mod serve;

@@ -54,6 +54,9 @@ pub struct Popularity {
     trending: Vec<f32>,
     /// The instant the scores refer to (seconds since the Unix epoch).
     now: i64,
+    /// Time of each item's newest event (seconds since the Unix epoch), `None` without events.
+    #[serde(default)]
+    last_seen: Vec<Option<i64>>,
 }
 
 impl Popularity {
@@ -69,6 +72,7 @@ impl Popularity {
         let mut short = vec![0f64; n_items];
         let mut long = vec![0f64; n_items];
         let mut has_events = vec![false; n_items];
+        let mut last_seen: Vec<Option<i64>> = vec![None; n_items];
         for &(item, weight, timestamp) in events {
             let item = item as usize;
             if item >= n_items || timestamp > now || !weight.is_finite() {
@@ -80,6 +84,7 @@ impl Popularity {
             short[item] += weight * (-short_decay * age_days).exp();
             long[item] += weight * (-long_decay * age_days).exp();
             has_events[item] = true;
+            last_seen[item] = Some(last_seen[item].map_or(timestamp, |seen| seen.max(timestamp)));
         }
 
         // Decayed sums → events per day (a steady rate r gives a decayed sum of r / decay).
@@ -98,7 +103,7 @@ impl Popularity {
             )
             .collect();
 
-        Popularity { popular: popular.into_iter().map(|p| p as f32).collect(), trending, now }
+        Popularity { popular: popular.into_iter().map(|p| p as f32).collect(), trending, now, last_seen }
     }
 
     /// Decayed popularity of every item (indexed by item id).
@@ -115,6 +120,22 @@ impl Popularity {
     /// The instant the scores refer to.
     pub fn now(&self) -> i64 {
         self.now
+    }
+
+    /// How alive each item is: `2^(−days since its newest event / half_life_days)`, 0 for an item
+    /// without events; all 1 with a half-life of 0 (or for a model saved before this was kept).
+    /// Items that stopped selling (discontinued, out of season) fade out of the blend.
+    pub fn liveness(&self, half_life_days: f64) -> Vec<f32> {
+        if half_life_days <= 0.0 || self.last_seen.len() != self.popular.len() {
+            return vec![1.0; self.popular.len()];
+        }
+        self.last_seen
+            .iter()
+            .map(|seen| match seen {
+                Some(seen) => (-((self.now - seen).max(0) as f64 / SECONDS_PER_DAY) / half_life_days).exp2() as f32,
+                None => 0.0,
+            })
+            .collect()
     }
 
     /// The `k` most popular items accepted by `filter`, best first (ties by item id). Items with a
@@ -167,6 +188,19 @@ mod tests {
         assert!((half.popular()[0] - 1.0).abs() < 1e-5);
         assert_eq!(popularity.top(5, |_| true).iter().map(|&(item, _)| item).collect::<Vec<_>>(), vec![1, 0]);
         assert_eq!(popularity.top(5, |item| item != 1).len(), 1);
+    }
+
+    #[test]
+    fn liveness_halves_per_half_life_since_the_newest_event() {
+        let now = 100 * DAY;
+        let events = [(0, 1.0, now - 90 * DAY), (0, 1.0, now - 30 * DAY), (1, 1.0, now), (2, 1.0, now + DAY)];
+        let popularity = Popularity::fit(4, &events, now, &PopularityParams::default());
+        let liveness = popularity.liveness(30.0);
+        assert!((liveness[0] - 0.5).abs() < 1e-6);
+        assert_eq!(liveness[1], 1.0);
+        // Only a future event, and no event at all: dead.
+        assert_eq!(&liveness[2..], &[0.0, 0.0]);
+        assert_eq!(popularity.liveness(0.0), vec![1.0; 4]);
     }
 
     #[test]

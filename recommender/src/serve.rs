@@ -11,8 +11,8 @@
 //! | --- | --- | --- |
 //! | `similar` | content and ALS item vectors of the product | content only; popular |
 //! | `bought_together` | co-occurrence neighbours | then `similar` |
-//! | `for_user` | the user's ALS vector + co-occurrence of their history | fold-in of `product_ids`; popular |
-//! | `cart` | fold-in of the cart + co-occurrence of its items | popular |
+//! | `for_user` | the user's ALS vector + EASE and co-occurrence neighbours of their history | fold-in of `product_ids`; popular |
+//! | `cart` | fold-in of the cart + EASE and co-occurrence neighbours of its items | popular |
 //! | `trending` | trending score | popular |
 
 use std::collections::{HashMap, HashSet};
@@ -22,27 +22,59 @@ use serde::{Deserialize, Serialize};
 
 use crate::ann::{AnnIndex, AnnParams, Metric};
 use crate::bundle::{Manifest, ModelBundle};
-use crate::cooc::CoocModel;
 use crate::diversify::diversify;
+use crate::ease::SparseEase;
 use crate::ials::IalsModel;
+use crate::neighbours::ItemNeighbours;
 use crate::popularity::Popularity;
 
-/// Weights of the hybrid blend; each component is first scaled to a maximum of 1.
+/// Weights of the hybrid blend; each component is first scaled to a maximum of 1 over the items
+/// scored, and the positive blended scores are then multiplied by the items' liveness
+/// ([`Popularity::liveness`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HybridWeights {
+    /// EASE: the user's (or cart's) items' sparse EASE weights, summed.
+    pub ease: f32,
     /// Implicit ALS: `user vector · item vector`.
     pub ials: f32,
     /// Co-occurrence with the user's (or cart's) items.
     pub cooc: f32,
     /// Popularity (time-decayed).
     pub popularity: f32,
+    /// Half-life, in days since an item's newest interaction, of its liveness factor (0 = off):
+    /// items that stopped selling fade out.
+    pub liveness_half_life_days: f64,
 }
 
 impl Default for HybridWeights {
+    /// The blend of a model with EASE: EASE with a little ALS (tuned on Online Retail II, see
+    /// `docs/evaluation.md`).
     fn default() -> Self {
-        HybridWeights { ials: 1.0, cooc: 1.0, popularity: 0.05 }
+        HybridWeights { ease: 1.0, ials: 0.1, cooc: 0.0, popularity: 0.0, liveness_half_life_days: 30.0 }
     }
+}
+
+impl HybridWeights {
+    /// The blend of a model without EASE (a catalog above its size limit): ALS and co-occurrence.
+    pub fn without_ease() -> HybridWeights {
+        HybridWeights { ease: 0.0, ials: 1.0, cooc: 1.0, popularity: 0.05, liveness_half_life_days: 30.0 }
+    }
+}
+
+/// The trained parts a hybrid score is made of.
+#[derive(Debug, Clone, Copy)]
+pub struct HybridParts<'a> {
+    /// ALS and the user's vector, when ALS is trained.
+    pub ials: Option<(&'a IalsModel, ArrayView1<'a, f32>)>,
+    /// Sparse EASE, when fitted, and the profile it scores: `(item, recency)`.
+    pub ease: Option<(&'a SparseEase, &'a [(u32, f32)])>,
+    /// Co-occurrence neighbours.
+    pub cooc: &'a ItemNeighbours,
+    /// Popularity.
+    pub popularity: &'a Popularity,
+    /// Liveness factor of every item ([`Popularity::liveness`]).
+    pub liveness: &'a [f32],
 }
 
 /// Serving parameters.
@@ -51,8 +83,10 @@ impl Default for HybridWeights {
 pub struct ServeParams {
     /// HNSW parameters of both graphs.
     pub ann: AnnParams,
-    /// The hybrid blend.
+    /// The hybrid blend, for a model with EASE.
     pub hybrid: HybridWeights,
+    /// The hybrid blend, for a model without EASE.
+    pub hybrid_without_ease: HybridWeights,
     /// At most this many items per category in an answer (0 = no limit).
     pub max_per_category: usize,
     /// Candidates retrieved per source before re-scoring, as a multiple of `k`.
@@ -64,6 +98,7 @@ impl Default for ServeParams {
         ServeParams {
             ann: AnnParams::default(),
             hybrid: HybridWeights::default(),
+            hybrid_without_ease: HybridWeights::without_ease(),
             max_per_category: 3,
             candidates_per_k: 5,
         }
@@ -175,6 +210,10 @@ pub struct Recommender {
     behaviour_items: Option<AnnIndex>,
     /// Content vectors, cosine.
     content: Option<AnnIndex>,
+    /// The blend used (with or without EASE, as the bundle has it).
+    hybrid: HybridWeights,
+    /// Liveness of every item under `hybrid`'s half-life.
+    liveness: Vec<f32>,
 }
 
 impl Recommender {
@@ -209,7 +248,20 @@ impl Recommender {
             .as_ref()
             .filter(|content| usable(content.nrows(), content.ncols()))
             .map(|content| AnnIndex::build(content.view(), Metric::Cosine, &params.ann));
-        Recommender { bundle, params, item_ids, user_ids, groups, behaviour, behaviour_items, content }
+        let hybrid = if bundle.ease.is_some() { params.hybrid.clone() } else { params.hybrid_without_ease.clone() };
+        let liveness = bundle.popularity.liveness(hybrid.liveness_half_life_days);
+        Recommender {
+            bundle,
+            params,
+            item_ids,
+            user_ids,
+            groups,
+            behaviour,
+            behaviour_items,
+            content,
+            hybrid,
+            liveness,
+        }
     }
 
     /// The version's manifest.
@@ -436,45 +488,70 @@ impl Recommender {
             candidates.extend(
                 self.bundle.cooc.neighbours(item).iter().map(|&(neighbour, _)| neighbour).filter(|&n| allowed(n)),
             );
+            if let Some(ease) = &self.bundle.ease {
+                candidates.extend(
+                    ease.weights
+                        .neighbours(item)
+                        .iter()
+                        .filter(|&&(neighbour, weight)| weight > 0.0 && allowed(neighbour))
+                        .map(|&(neighbour, _)| neighbour),
+                );
+            }
         }
         if candidates.is_empty() {
             return self.popular(k, allow, &excluded);
         }
         let candidates: Vec<u32> = candidates.into_iter().collect();
-        let scores = blend(
-            &candidates,
-            self.bundle.ials.as_ref().zip(user_vector.as_ref().map(Array1::view)),
-            &self.bundle.cooc,
-            &self.bundle.popularity,
-            &history,
-            &self.params.hybrid,
-        );
+        // EASE scores a profile of recencies: the user's trained one, the session's items as of now.
+        let mut ease_profile: Vec<(u32, f32)> = self.items_of(product_ids);
+        if let (Some(user), Some(ease)) = (known_user, &self.bundle.ease) {
+            let (items, recencies) = ease.recency.row(user as usize);
+            ease_profile.extend(items.iter().copied().zip(recencies.iter().copied()));
+        }
+        let parts = HybridParts {
+            ials: self.bundle.ials.as_ref().zip(user_vector.as_ref().map(Array1::view)),
+            ease: self.bundle.ease.as_ref().map(|ease| (ease, ease_profile.as_slice())),
+            cooc: &self.bundle.cooc,
+            popularity: &self.bundle.popularity,
+            liveness: &self.liveness,
+        };
+        let scores = blend(&candidates, &parts, &history, &self.hybrid);
         self.finish(candidates.into_iter().zip(scores).collect(), k, reason)
     }
 }
 
 /// The hybrid score of `candidates` (see [`hybrid_scores`]); components scaled by their maximum
 /// over the candidates.
-fn blend(
-    candidates: &[u32],
-    ials: Option<(&IalsModel, ArrayView1<f32>)>,
-    cooc: &CoocModel,
-    popularity: &Popularity,
-    history: &[(u32, f32)],
-    weights: &HybridWeights,
-) -> Vec<f32> {
-    let mut cooc_scores = vec![0.0; cooc.n_items()];
-    cooc.score_items(history, &mut cooc_scores);
-    let als: Vec<f32> = match ials {
-        Some((model, vector)) => {
+fn blend(candidates: &[u32], parts: &HybridParts<'_>, history: &[(u32, f32)], weights: &HybridWeights) -> Vec<f32> {
+    let n_items = parts.popularity.popular().len();
+    let item_model = |model: Option<(&ItemNeighbours, &[(u32, f32)])>, weight: f32| -> Vec<f32> {
+        match model {
+            Some((model, history)) if weight != 0.0 => {
+                let mut all = vec![0.0; n_items];
+                model.score_items(history, &mut all);
+                candidates.iter().map(|&item| all.get(item as usize).copied().unwrap_or(0.0)).collect()
+            }
+            _ => vec![0.0; candidates.len()],
+        }
+    };
+    let ease = item_model(parts.ease.map(|(ease, profile)| (&ease.weights, profile)), weights.ease);
+    let co = item_model(Some((parts.cooc, history)), weights.cooc);
+    let als: Vec<f32> = match parts.ials {
+        Some((model, vector)) if weights.ials != 0.0 => {
             let factors = model.item_factors();
             candidates.iter().map(|&item| vector.dot(&factors.row(item as usize))).collect()
         }
-        None => vec![0.0; candidates.len()],
+        _ => vec![0.0; candidates.len()],
     };
-    let co: Vec<f32> = candidates.iter().map(|&item| cooc_scores[item as usize]).collect();
-    let pop: Vec<f32> = candidates.iter().map(|&item| popularity.popular()[item as usize]).collect();
-    combine(&[(&als, weights.ials), (&co, weights.cooc), (&pop, weights.popularity)])
+    let pop: Vec<f32> = candidates.iter().map(|&item| parts.popularity.popular()[item as usize]).collect();
+    let mut scores =
+        combine(&[(&ease, weights.ease), (&als, weights.ials), (&co, weights.cooc), (&pop, weights.popularity)]);
+    for (score, &item) in scores.iter_mut().zip(candidates) {
+        if *score > 0.0 {
+            *score *= parts.liveness.get(item as usize).copied().unwrap_or(1.0);
+        }
+    }
+    scores
 }
 
 /// `Σ weight × component / max(component)` element-wise (a component whose maximum is not
@@ -495,18 +572,10 @@ fn combine(components: &[(&[f32], f32)]) -> Vec<f32> {
     out
 }
 
-/// The hybrid score of every item for a user with this `history` and (when ALS is trained) this
-/// `user_vector`: the formula serving re-scores its candidates with, over the whole catalogue
-/// (the offline evaluation ranks with it).
-pub fn hybrid_scores(
-    ials: Option<(&IalsModel, ArrayView1<f32>)>,
-    cooc: &CoocModel,
-    popularity: &Popularity,
-    history: &[(u32, f32)],
-    weights: &HybridWeights,
-    out: &mut [f32],
-) {
+/// The hybrid score of every item for a user with this `history`: the formula serving re-scores
+/// its candidates with, over the whole catalogue (the offline evaluation ranks with it).
+pub fn hybrid_scores(parts: &HybridParts<'_>, history: &[(u32, f32)], weights: &HybridWeights, out: &mut [f32]) {
     let all: Vec<u32> = (0..out.len() as u32).collect();
-    let scores = blend(&all, ials, cooc, popularity, history, weights);
+    let scores = blend(&all, parts, history, weights);
     out.copy_from_slice(&scores);
 }

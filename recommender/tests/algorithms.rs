@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
-use vitrine_recommender::cooc::{BasketWeighting, CoocModel, CoocParams, Normalisation};
+use vitrine_recommender::cooc::{self, BasketWeighting, CoocParams, Normalisation};
 use vitrine_recommender::ease::{EaseModel, EaseParams};
 use vitrine_recommender::ials::{self, IalsModel, IalsParams};
 use vitrine_recommender::matrix::Interactions;
@@ -166,7 +166,7 @@ fn cooc_finds_planted_pairs_and_the_best_seller_does_not_dominate() {
         ("lift", CoocParams { normalisation: Normalisation::Lift, min_count: 3, ..Default::default() }),
         ("bm25 cosine", CoocParams { weighting: BasketWeighting::Bm25 { k1: 100.0, b: 0.8 }, ..Default::default() }),
     ] {
-        let model = CoocModel::fit(&baskets, &params);
+        let model = cooc::fit(&baskets, &params);
         for (item, partner) in [(0, 1), (1, 0), (2, 3), (3, 2)] {
             assert_eq!(model.neighbours(item)[0].0, partner, "{name}: top neighbour of {item}");
         }
@@ -180,7 +180,7 @@ fn cooc_finds_planted_pairs_and_the_best_seller_does_not_dominate() {
     }
 
     // Without normalisation, raw counts let the best-seller top the planted items' lists.
-    let raw = CoocModel::fit(&baskets, &CoocParams { normalisation: Normalisation::None, ..Default::default() });
+    let raw = cooc::fit(&baskets, &CoocParams { normalisation: Normalisation::None, ..Default::default() });
     assert_eq!(raw.neighbours(0)[0].0, 4);
 }
 

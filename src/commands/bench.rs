@@ -1,10 +1,14 @@
-//! `vitrine bench search`: search latency and throughput over HTTP on loopback.
+//! `vitrine bench search` and `vitrine bench recs`: latency and throughput over HTTP on loopback.
 //!
 //! The server is this binary's own `app()`, listening on 127.0.0.1 (an ephemeral port); the
 //! clients are HTTP/1.1 connections from the same process, `--concurrency` of them, each sending
-//! its share of the requests one after another. Every query asks for facets (`price`,
-//! `category`), and half the queries carry one injected typo, so the figures are for
-//! typo-tolerant faceted search.
+//! its share of the requests one after another.
+//!
+//! - search: every query asks for facets (`price`, `category`), and half the queries carry one
+//!   injected typo, so the figures are for typo-tolerant faceted search;
+//! - recs: the demo shop's current model answers the five kinds in turn (`similar` and
+//!   `bought_together` of products with interactions, `for_user` of trained customers, `cart` of
+//!   three products, `trending`), in-stock filter on, as the storefront asks.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,13 +20,13 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
 use vitrine_eval::search::inject_typo;
 use vitrine_indexer::Catalog;
 use vitrine_models::{DataDir, IndexName};
 
-use crate::config::{BenchSearchArgs, ServerConfig};
+use crate::config::{BenchRecsArgs, BenchSearchArgs, ServerConfig};
 use crate::http::{AppState, app};
 
 const WARM_UP_REQUESTS: usize = 500;
@@ -55,92 +59,204 @@ pub(super) fn search(data_dir: &DataDir, args: &BenchSearchArgs) -> anyhow::Resu
         other => anyhow::bail!("unknown catalog `{other}`: use homedepot or retail"),
     };
     let products = catalog.summary(&IndexName::new(index_name)?)?.products;
-    super::runtime()?.block_on(run(catalog, index_name, queries, products, args))
+    println!(
+        "{products} products, {} distinct queries (half with one typo), facets price + category, {} clients",
+        queries.len(),
+        args.concurrency
+    );
+    let path = format!("/v1/indexes/{index_name}/search");
+    let requests: Vec<Planned> = queries
+        .into_iter()
+        .map(|q| Planned {
+            label: "search",
+            path: path.clone(),
+            body: serde_json::json!({"q": q, "facets": ["price", "category"], "per_page": 20}),
+        })
+        .collect();
+    let load = Load { requests: args.requests, concurrency: args.concurrency, message: "searching" };
+    let timings = super::runtime()?.block_on(time_requests(catalog, requests, &load))?;
+    report(&timings, false);
+    Ok(())
 }
 
-async fn run(
-    catalog: Catalog,
-    index_name: &str,
-    queries: Vec<String>,
-    products: u64,
-    args: &BenchSearchArgs,
-) -> anyhow::Result<()> {
+pub(super) fn recs(data_dir: &DataDir, args: &BenchRecsArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.concurrency >= 1 && args.requests >= 1, "--concurrency and --requests must be at least 1");
+    super::demo::load_demo_shop(data_dir)?;
+    let catalog = Catalog::new(data_dir.clone());
+    super::demo::train_demo_shop(&catalog)?;
+    let index = IndexName::new(super::demo::DEMO_INDEX)?;
+    let bundle = vitrine_recommender::bundle::ModelStore::new(data_dir.models(&index))
+        .load_current()?
+        .context("the demo shop has no recommendation model")?;
+    // Products somebody bought and customers with a history: the requests a shop really gets.
+    let sold = bundle.history.column_counts();
+    let products: Vec<&String> =
+        bundle.items.iter().zip(&sold).filter(|&(_, &count)| count > 0).map(|(id, _)| id).collect();
+    let users: Vec<&String> = bundle.users.iter().filter(|id| !id.starts_with("session:")).collect();
+    anyhow::ensure!(!products.is_empty() && !users.is_empty(), "the demo model has no sold product or no customer");
+    println!(
+        "model {} ({} items, {} users, EASE {}, ALS {}), {} clients, k 10, in-stock filter",
+        bundle.manifest.model_id,
+        bundle.items.len(),
+        bundle.users.len(),
+        if bundle.ease.is_some() { "yes" } else { "no" },
+        if bundle.ials.is_some() { "yes" } else { "no" },
+        args.concurrency
+    );
+    let path = format!("/v1/indexes/{index}/recommendations");
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+    let mut pick = |ids: &[&String]| ids[rng.random_range(0..ids.len())].clone();
+    let requests: Vec<Planned> = (0..5_000)
+        .map(|n| {
+            let (label, body) = match n % 5 {
+                0 => ("similar", serde_json::json!({"kind": "similar", "product_id": pick(&products), "k": 10})),
+                1 => (
+                    "bought_together",
+                    serde_json::json!({"kind": "bought_together", "product_id": pick(&products), "k": 10}),
+                ),
+                2 => ("for_user", serde_json::json!({"kind": "for_user", "user_id": pick(&users), "k": 10})),
+                3 => (
+                    "cart",
+                    serde_json::json!({"kind": "cart", "product_ids": [pick(&products), pick(&products), pick(&products)], "k": 10}),
+                ),
+                _ => ("trending", serde_json::json!({"kind": "trending", "k": 10})),
+            };
+            Planned { label, path: path.clone(), body }
+        })
+        .collect();
+    drop(bundle);
+    let load = Load { requests: args.requests, concurrency: args.concurrency, message: "recommending" };
+    let timings = super::runtime()?.block_on(time_requests(catalog, requests, &load))?;
+    report(&timings, true);
+    Ok(())
+}
+
+/// One request of a benchmark.
+struct Planned {
+    /// Its kind, for per-kind figures.
+    label: &'static str,
+    /// Path on the server.
+    path: String,
+    /// JSON body (POST).
+    body: serde_json::Value,
+}
+
+/// How many requests, from how many clients.
+struct Load {
+    requests: usize,
+    concurrency: usize,
+    message: &'static str,
+}
+
+/// What was timed.
+struct Timings {
+    /// `(label, latency)` of every timed request.
+    latencies: Vec<(&'static str, Duration)>,
+    elapsed: Duration,
+}
+
+/// Serves `catalog` on an ephemeral loopback port, warms up with [`WARM_UP_REQUESTS`], then sends
+/// `load.requests` of `requests` (cycling through them) from `load.concurrency` clients.
+async fn time_requests(catalog: Catalog, requests: Vec<Planned>, load: &Load) -> anyhow::Result<Timings> {
+    anyhow::ensure!(!requests.is_empty(), "nothing to send");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let state = AppState::new(ServerConfig::default(), catalog);
+    let warm_state = state.clone();
+    tokio::task::spawn_blocking(move || warm_state.recommenders.warm_up(&warm_state.catalog)).await?;
     let server = tokio::spawn(async move { axum::serve(listener, app(state)).await });
-    let url = Arc::new(format!("http://{address}/v1/indexes/{index_name}/search"));
-    let queries = Arc::new(queries);
-    let distinct_queries = queries.len();
-    println!(
-        "{products} products, {distinct_queries} distinct queries (half with one typo), facets price + category, {} clients",
-        args.concurrency
-    );
+    let base = Arc::new(format!("http://{address}"));
+    let requests = Arc::new(requests);
 
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let send = move |n: usize| {
         let client = client.clone();
-        let url = url.clone();
-        let queries = queries.clone();
+        let base = base.clone();
+        let requests = requests.clone();
         async move {
-            let body = serde_json::json!({
-                "q": queries[n % queries.len()], "facets": ["price", "category"], "per_page": 20
-            });
-            let request = Request::post(url.as_str())
+            let planned = &requests[n % requests.len()];
+            let request = Request::post(format!("{base}{}", planned.path))
                 .header(header::CONTENT_TYPE, "application/json")
-                .body(Full::new(Bytes::from(body.to_string())))?;
+                .body(Full::new(Bytes::from(planned.body.to_string())))?;
             let started = Instant::now();
             let response = client.request(request).await?;
             let status = response.status();
-            response.into_body().collect().await?;
-            anyhow::ensure!(status.is_success(), "search answered {status}");
-            Ok::<Duration, anyhow::Error>(started.elapsed())
+            let body = response.into_body().collect().await?.to_bytes();
+            let elapsed = started.elapsed();
+            anyhow::ensure!(
+                status.is_success(),
+                "{} answered {status}: {}",
+                planned.path,
+                String::from_utf8_lossy(&body)
+            );
+            Ok::<(&'static str, Duration), anyhow::Error>((planned.label, elapsed))
         }
     };
 
     for n in 0..WARM_UP_REQUESTS {
         send(n).await.context("warm-up request")?;
     }
-    let bar = ProgressBar::new(args.requests as u64);
+    let bar = ProgressBar::new(load.requests as u64);
     bar.set_style(ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({eta})")?.progress_chars("=> "));
-    bar.set_message("searching");
+    bar.set_message(load.message);
     let started = Instant::now();
     let mut clients = Vec::new();
-    for client_number in 0..args.concurrency {
+    for client_number in 0..load.concurrency {
         let send = send.clone();
         let bar = bar.clone();
-        let count = args.requests / args.concurrency + usize::from(client_number < args.requests % args.concurrency);
+        let count = load.requests / load.concurrency + usize::from(client_number < load.requests % load.concurrency);
+        let stride = load.concurrency;
         clients.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(count);
             for i in 0..count {
-                latencies.push(send(WARM_UP_REQUESTS + client_number + i * 7919).await?);
+                latencies.push(send(WARM_UP_REQUESTS + client_number + i * stride).await?);
                 bar.inc(1);
             }
             Ok::<_, anyhow::Error>(latencies)
         }));
     }
-    let mut latencies = Vec::with_capacity(args.requests);
+    let mut latencies = Vec::with_capacity(load.requests);
     for client in clients {
         latencies.extend(client.await??);
     }
     let elapsed = started.elapsed();
     bar.finish_and_clear();
     server.abort();
+    Ok(Timings { latencies, elapsed })
+}
 
-    latencies.sort_unstable();
-    let percentile = |p: f64| {
-        let rank = ((p / 100.0) * latencies.len() as f64).ceil() as usize;
-        latencies[rank.clamp(1, latencies.len()) - 1].as_secs_f64() * 1000.0
+/// Prints throughput and latency percentiles, overall and (with `per_label`) per label.
+fn report(timings: &Timings, per_label: bool) {
+    let line = |latencies: &mut Vec<Duration>| {
+        latencies.sort_unstable();
+        let percentile = |p: f64| {
+            let rank = ((p / 100.0) * latencies.len() as f64).ceil() as usize;
+            latencies[rank.clamp(1, latencies.len()) - 1].as_secs_f64() * 1000.0
+        };
+        format!(
+            "latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            percentile(50.0),
+            percentile(90.0),
+            percentile(99.0),
+            percentile(100.0)
+        )
     };
+    let mut all: Vec<Duration> = timings.latencies.iter().map(|&(_, latency)| latency).collect();
     println!(
-        "{} requests in {:.2} s: {:.0} queries/s; latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        latencies.len(),
-        elapsed.as_secs_f64(),
-        latencies.len() as f64 / elapsed.as_secs_f64(),
-        percentile(50.0),
-        percentile(90.0),
-        percentile(99.0),
-        percentile(100.0)
+        "{} requests in {:.2} s: {:.0} requests/s; {}",
+        all.len(),
+        timings.elapsed.as_secs_f64(),
+        all.len() as f64 / timings.elapsed.as_secs_f64(),
+        line(&mut all)
     );
-    Ok(())
+    if per_label {
+        let mut labels: Vec<&'static str> = timings.latencies.iter().map(|&(label, _)| label).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        for label in labels {
+            let mut latencies: Vec<Duration> =
+                timings.latencies.iter().filter(|&&(l, _)| l == label).map(|&(_, latency)| latency).collect();
+            println!("  {label:<16} {:>6} requests; {}", latencies.len(), line(&mut latencies));
+        }
+    }
 }

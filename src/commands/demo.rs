@@ -139,7 +139,7 @@ pub(super) fn load_demo_shop(data_dir: &DataDir) -> anyhow::Result<()> {
 }
 
 /// Trains the demo shop's recommendation models, unless a model version exists already.
-fn train_demo_shop(catalog: &Catalog) -> anyhow::Result<()> {
+pub(super) fn train_demo_shop(catalog: &Catalog) -> anyhow::Result<()> {
     let data_dir = catalog.data_dir();
     let index = IndexName::new(DEMO_INDEX)?;
     if vitrine_recommender::bundle::ModelStore::new(data_dir.models(&index)).current()?.is_some() {

@@ -120,9 +120,22 @@ struct RecsParams {
     ials: vitrine_recommender::ials::IalsParams,
     cooc: vitrine_recommender::cooc::CoocParams,
     ease: vitrine_recommender::ease::EaseParams,
+    sparse_ease: vitrine_recommender::ease::SparseEaseParams,
     content: vitrine_pipelines::content::ContentParams,
     popularity: vitrine_recommender::popularity::PopularityParams,
     hybrid: vitrine_recommender::serve::HybridWeights,
+    hybrid_without_ease: HybridWithoutEase,
+}
+
+/// [`vitrine_recommender::serve::HybridWeights::without_ease`] as the default of its field.
+#[derive(Debug, serde::Deserialize)]
+#[serde(transparent)]
+struct HybridWithoutEase(vitrine_recommender::serve::HybridWeights);
+
+impl Default for HybridWithoutEase {
+    fn default() -> Self {
+        HybridWithoutEase(vitrine_recommender::serve::HybridWeights::without_ease())
+    }
 }
 
 /// `vitrine eval recs`: every model under the temporal-split protocol of `docs/evaluation.md`.
@@ -167,8 +180,10 @@ pub(super) fn recs(data_dir: &DataDir, args: &crate::config::EvalRecsArgs) -> an
                 name: "hybrid".to_owned(),
                 ials: params.ials.clone(),
                 cooc: params.cooc.clone(),
+                ease: params.sparse_ease.clone(),
                 popularity: params.popularity.clone(),
                 weights: params.hybrid.clone(),
+                weights_without_ease: params.hybrid_without_ease.0.clone(),
             }),
             other => anyhow::bail!("unknown model `{other}`: use pop, cooc, ials, ease, content or hybrid"),
         };

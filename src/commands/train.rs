@@ -61,9 +61,12 @@ pub fn train_index(
     Ok(model_id)
 }
 
-/// `vitrine train --index NAME [--params FILE] [--keep N]`.
+/// `vitrine train --index NAME [--interactions FILE] [--params FILE] [--keep N]`.
 pub(super) fn run(data_dir: &DataDir, args: &TrainArgs) -> anyhow::Result<()> {
     let index = IndexName::new(&args.index)?;
+    if let Some(path) = &args.interactions {
+        super::append_interaction_file(data_dir, &index, path)?;
+    }
     let params = match &args.params {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

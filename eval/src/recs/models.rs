@@ -2,23 +2,25 @@
 //! vitrine-recommender / vitrine-pipelines on the [`TrainSet`] and scores with it.
 //!
 //! - `cooc`: item co-occurrence on the train baskets, a user's score = Σ neighbour similarity of
-//!   their items ([`CoocModel::score_items`]);
+//!   their items ([`ItemNeighbours::score_items`]);
 //! - `ials`: implicit ALS on the users × items weights, score = `x_u · y_i`;
-//! - `ease`: EASE (a yardstick for the blend; not served);
+//! - `ease`: Steck's dense EASE on the binary matrix (the yardstick; serving uses the sparse,
+//!   recency-weighted form inside the hybrid);
 //! - `content`: TF-IDF + random-projection vectors of the item titles, a user's profile = the
 //!   weighted mean of their items' vectors, score = cosine;
-//! - `hybrid`: the serving blend ([`hybrid_scores`]): ALS + co-occurrence + popularity, each
-//!   scaled to a maximum of 1 and weighted.
+//! - `hybrid`: the serving blend ([`hybrid_scores`]): sparse recency-weighted EASE + ALS +
+//!   co-occurrence + popularity, each scaled to a maximum of 1 and weighted, times liveness.
 
 use std::collections::HashMap;
 
 use ndarray::{Array1, Array2};
 use vitrine_pipelines::content::{ContentParams, content_embeddings};
-use vitrine_recommender::cooc::{CoocModel, CoocParams};
-use vitrine_recommender::ease::{EaseModel, EaseParams};
+use vitrine_recommender::cooc::{self, CoocParams};
+use vitrine_recommender::ease::{self, EaseModel, EaseParams, SparseEase, SparseEaseParams};
 use vitrine_recommender::ials::{self, IalsModel, IalsParams};
+use vitrine_recommender::neighbours::ItemNeighbours;
 use vitrine_recommender::popularity::{Popularity, PopularityParams};
-use vitrine_recommender::serve::{HybridWeights, hybrid_scores};
+use vitrine_recommender::serve::{HybridParts, HybridWeights, hybrid_scores};
 
 use super::evaluate::{Recommender, TrainError, Trainer};
 use super::split::TrainSet;
@@ -36,7 +38,7 @@ pub struct Cooc {
     pub params: CoocParams,
 }
 
-struct CoocScorer(CoocModel);
+struct CoocScorer(ItemNeighbours);
 
 impl Recommender for CoocScorer {
     fn score_user(&self, _user: u32, history: (&[u32], &[f32]), scores: &mut [f32]) {
@@ -50,7 +52,7 @@ impl Trainer for Cooc {
     }
 
     fn train(&self, train: &TrainSet) -> Result<Box<dyn Recommender>, TrainError> {
-        Ok(Box::new(CoocScorer(CoocModel::fit(&train.baskets, &self.params))))
+        Ok(Box::new(CoocScorer(cooc::fit(&train.baskets, &self.params))))
     }
 }
 
@@ -91,11 +93,16 @@ pub struct Ease {
     pub params: EaseParams,
 }
 
-struct EaseScorer(EaseModel);
+/// The model, and whether histories count 1 per item (Steck's binary setting, as trained).
+struct EaseScorer(EaseModel, bool);
 
 impl Recommender for EaseScorer {
     fn score_user(&self, _user: u32, history: (&[u32], &[f32]), scores: &mut [f32]) {
-        self.0.score_items(&pairs(history), scores);
+        let mut profile = pairs(history);
+        if self.1 {
+            profile.iter_mut().for_each(|entry| entry.1 = 1.0);
+        }
+        self.0.score_items(&profile, scores);
     }
 }
 
@@ -105,7 +112,7 @@ impl Trainer for Ease {
     }
 
     fn train(&self, train: &TrainSet) -> Result<Box<dyn Recommender>, TrainError> {
-        Ok(Box::new(EaseScorer(EaseModel::fit(&train.interactions, &self.params))))
+        Ok(Box::new(EaseScorer(EaseModel::fit(&train.interactions, &self.params), self.params.binarize)))
     }
 }
 
@@ -155,30 +162,37 @@ pub struct Hybrid {
     pub ials: IalsParams,
     /// Co-occurrence part.
     pub cooc: CoocParams,
+    /// EASE part.
+    pub ease: SparseEaseParams,
     /// Popularity part.
     pub popularity: PopularityParams,
-    /// The blend.
+    /// The blend with EASE (used when EASE is fitted).
     pub weights: HybridWeights,
+    /// The blend without (a train set above EASE's size limit).
+    pub weights_without_ease: HybridWeights,
 }
 
 struct HybridScorer {
     ials: IalsModel,
-    cooc: CoocModel,
+    cooc: ItemNeighbours,
+    ease: Option<SparseEase>,
     popularity: Popularity,
+    liveness: Vec<f32>,
     weights: HybridWeights,
 }
 
 impl Recommender for HybridScorer {
     fn score_user(&self, user: u32, history: (&[u32], &[f32]), scores: &mut [f32]) {
         let factors = self.ials.user_factors();
-        hybrid_scores(
-            Some((&self.ials, factors.row(user as usize))),
-            &self.cooc,
-            &self.popularity,
-            &pairs(history),
-            &self.weights,
-            scores,
-        );
+        let profile: Option<Vec<(u32, f32)>> = self.ease.as_ref().map(|ease| pairs(ease.recency.row(user as usize)));
+        let parts = HybridParts {
+            ials: Some((&self.ials, factors.row(user as usize))),
+            ease: self.ease.as_ref().zip(profile.as_deref()),
+            cooc: &self.cooc,
+            popularity: &self.popularity,
+            liveness: &self.liveness,
+        };
+        hybrid_scores(&parts, &pairs(history), &self.weights, scores);
     }
 }
 
@@ -189,14 +203,20 @@ impl Trainer for Hybrid {
 
     fn train(&self, train: &TrainSet) -> Result<Box<dyn Recommender>, TrainError> {
         let ials = ials::train(&train.interactions, &self.ials, |_| {});
-        let cooc = CoocModel::fit(&train.baskets, &self.cooc);
-        let events: Vec<(u32, f32, i64)> = train
-            .interactions
-            .iter()
-            .zip(&train.last_seen)
-            .map(|((_, item, weight), &seen)| (item, weight, seen))
-            .collect();
+        let cooc = cooc::fit(&train.baskets, &self.cooc);
+        let seen = || train.interactions.iter().zip(&train.last_seen);
+        let recency = ease::recency_matrix(
+            train.n_users(),
+            train.n_items(),
+            seen().map(|((user, item, _), &time)| (user, item, time)),
+            train.cutoff,
+            self.ease.half_life_days,
+        );
+        let ease = ease::fit_sparse(recency, &self.ease);
+        let events: Vec<(u32, f32, i64)> = seen().map(|((_, item, weight), &time)| (item, weight, time)).collect();
         let popularity = Popularity::fit(train.n_items(), &events, train.cutoff, &self.popularity);
-        Ok(Box::new(HybridScorer { ials, cooc, popularity, weights: self.weights.clone() }))
+        let weights = if ease.is_some() { self.weights.clone() } else { self.weights_without_ease.clone() };
+        let liveness = popularity.liveness(weights.liveness_half_life_days);
+        Ok(Box::new(HybridScorer { ials, cooc, ease, popularity, liveness, weights }))
     }
 }
