@@ -276,6 +276,9 @@ pub enum BenchCommand {
     /// Recommendations over HTTP on loopback: the five kinds in turn on the demo shop's model
     /// (loaded and trained first if needed).
     Recs(BenchRecsArgs),
+    /// HNSW against an exact scan on real vectors: the content vectors of the Home Depot titles
+    /// (cosine): recall@10 and queries/s, for several beam widths.
+    Ann(BenchAnnArgs),
     /// The Kafka indexer: partial updates/s, freshness (produced → searchable) at a given event
     /// rate, and sustained events/s, against real brokers, on a scratch index.
     Indexer(BenchIndexerArgs),
@@ -307,6 +310,20 @@ pub struct BenchRecsArgs {
     /// Concurrent clients.
     #[arg(long, default_value_t = 2)]
     pub concurrency: usize,
+}
+
+/// Arguments of `vitrine bench ann`.
+#[derive(Debug, Args)]
+pub struct BenchAnnArgs {
+    /// The Home Depot relevance folder (its product titles are embedded).
+    #[arg(long, value_name = "DIR", default_value = "../shared/datasets/homedepot-relevance")]
+    pub dataset: PathBuf,
+    /// Beam widths (ef_search) to measure.
+    #[arg(long, value_delimiter = ',', default_value = "64,128,256")]
+    pub ef: Vec<usize>,
+    /// Queries (products whose neighbours are searched, every n-th of the catalog).
+    #[arg(long, default_value_t = 1_000)]
+    pub queries: usize,
 }
 
 /// Arguments of `vitrine bench indexer`.

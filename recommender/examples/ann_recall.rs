@@ -23,10 +23,10 @@
 
 use std::time::Instant;
 
-use ndarray::{Array2, ArrayView1, ArrayView2};
+use ndarray::Array2;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
-use vitrine_recommender::ann::{AnnIndex, AnnParams, Metric, recall_at_k};
+use vitrine_recommender::ann::{AnnBenchmark, AnnIndex, AnnParams, Metric, benchmark};
 
 const DIMS: usize = 64;
 const QUERIES: usize = 500;
@@ -46,18 +46,6 @@ fn random_vectors(kind: &str, rows: usize, seed: u64) -> Array2<f32> {
         row *= rng.random_range(0.25_f32..1.75);
     }
     vectors
-}
-
-/// Queries per second of `run` over every row of `queries`, on this thread.
-fn queries_per_second(queries: ArrayView2<f32>, mut run: impl FnMut(ArrayView1<f32>) -> usize) -> f64 {
-    let start = Instant::now();
-    let mut returned = 0;
-    for query in queries.rows() {
-        returned += run(query);
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    assert_eq!(returned, K * queries.nrows(), "every search returns k items");
-    queries.nrows() as f64 / elapsed
 }
 
 fn main() {
@@ -92,14 +80,13 @@ fn main() {
                 let index = AnnIndex::build(items.view(), metric, &params);
                 let build_seconds = start.elapsed().as_secs_f64();
 
-                let recall = recall_at_k(&index, queries.view(), K);
-                let all = |_: u32| true;
-                // A filter that does not line up with the ids: a multiplicative hash of the id.
-                let thirty_percent = |id: u32| id.wrapping_mul(2_654_435_761) % 100 < 30;
-                let hnsw = queries_per_second(queries.view(), |q| index.search(q, K, &all).len());
-                let exact = queries_per_second(queries.view(), |q| index.brute_force(q, K, &all).len());
-                let hnsw_30 = queries_per_second(queries.view(), |q| index.search(q, K, &thirty_percent).len());
-                let exact_30 = queries_per_second(queries.view(), |q| index.brute_force(q, K, &thirty_percent).len());
+                let AnnBenchmark {
+                    recall,
+                    hnsw_qps: hnsw,
+                    exact_qps: exact,
+                    hnsw_filtered_qps: hnsw_30,
+                    exact_filtered_qps: exact_30,
+                } = benchmark(&index, queries.view(), K);
                 println!(
                     "{kind:>9} {n_items:>7} {:>13} {build_seconds:>8.1} {recall:>10.4} {hnsw:>9.0} {exact:>10.0} \
                      {hnsw_30:>13.0} {exact_30:>14.0}",

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use vitrine_recommender::cooc::{self, BasketWeighting, CoocParams, Normalisation};
-use vitrine_recommender::ease::{EaseModel, EaseParams};
+use vitrine_recommender::ease::{self, EaseModel, EaseParams, SparseEaseParams};
 use vitrine_recommender::ials::{self, IalsModel, IalsParams};
 use vitrine_recommender::matrix::Interactions;
 use vitrine_recommender::popularity::{Popularity, PopularityParams};
+use vitrine_recommender::serve::{HybridParts, HybridWeights, hybrid_scores};
 
 fn rng(seed: u64) -> Xoshiro256PlusPlus {
     Xoshiro256PlusPlus::seed_from_u64(seed)
@@ -202,6 +203,66 @@ fn ease_ranks_co_occurring_items() {
         model.score_items(&history(&interactions, user as usize), &mut scores[..24]);
         own_cluster_first(&scores[..24], user_cluster(user), &format!("EASE user {user}"));
     }
+}
+
+#[test]
+fn sparse_recency_ease_keeps_the_clusters_and_the_blend_fades_items_that_stopped_selling() {
+    let interactions = two_clusters();
+    let day = 86_400;
+    let now = 400 * day;
+    // Every purchase a day old, except that item 0 (cluster A) last sold 300 days ago.
+    let pairs: Vec<(u32, u32, i64)> = interactions
+        .iter()
+        .map(|(user, item, _)| (user, item, if item == 0 { now - 300 * day } else { now - day }))
+        .collect();
+    let recency = ease::recency_matrix(USERS as usize, 24, pairs.iter().copied(), now, 180.0);
+    let model = ease::fit_sparse(recency, &SparseEaseParams { lambda: 10.0, neighbours: 12, ..Default::default() })
+        .expect("24 items is below the size limit");
+    assert!((0..24).all(|item| model.weights.neighbours(item).len() <= 12));
+    let mut scores = vec![0.0; 24];
+    for user in 0..USERS {
+        model.score_items(&history(&model.recency, user as usize), &mut scores);
+        // The three best items the user does not have are of their cluster (weights cut to 12
+        // per item leave the other cluster at 0, so the full order is not asserted).
+        let owned = interactions.row(user as usize).0;
+        let mut unowned: Vec<u32> = (0..24).filter(|item| !owned.contains(item)).collect();
+        unowned.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]));
+        assert!(unowned[..3].iter().all(|&item| item / CLUSTER == user_cluster(user)), "user {user}: {scores:?}");
+    }
+
+    // The blend: a cluster-A shopper who never bought item 0 is offered it by EASE without decay,
+    // but lower once liveness (30-day half-life) counts its 300 days without a sale.
+    let binary = ease::recency_matrix(USERS as usize, 24, pairs.iter().copied(), now, 0.0);
+    let model = ease::fit_sparse(binary, &SparseEaseParams { lambda: 10.0, neighbours: 12, ..Default::default() })
+        .expect("24 items is below the size limit");
+    let events: Vec<(u32, f32, i64)> = pairs.iter().map(|&(_, item, time)| (item, 1.0, time)).collect();
+    let popularity = Popularity::fit(24, &events, now, &PopularityParams::default());
+    let cooc = cooc::fit(&interactions, &CoocParams::default());
+    let user = (0..USERS / 2).find(|&u| !interactions.row(u as usize).0.contains(&0)).expect("a user without item 0");
+    let profile = history(&model.recency, user as usize);
+    let blended = |weights: &HybridWeights| {
+        let liveness = popularity.liveness(weights.liveness_half_life_days);
+        let parts = HybridParts {
+            ials: None,
+            ease: Some((&model, &profile)),
+            cooc: &cooc,
+            popularity: &popularity,
+            liveness: &liveness,
+        };
+        let mut scores = vec![0.0; 24];
+        hybrid_scores(&parts, &history(&interactions, user as usize), weights, &mut scores);
+        scores
+    };
+    let without = blended(&HybridWeights { liveness_half_life_days: 0.0, ..HybridWeights::default() });
+    let with = blended(&HybridWeights::default());
+    assert!(without[0] > 0.0 && with[0] < 0.01 * without[0], "300 days without a sale: {without:?} -> {with:?}");
+    for item in 1..CLUSTER as usize {
+        assert!(with[item] >= 0.97 * without[item], "sold yesterday, item {item}: {without:?} -> {with:?}");
+    }
+    let owned = interactions.row(user as usize).0;
+    let above_0 = (1..CLUSTER).filter(|item| !owned.contains(item) && with[*item as usize] > with[0]).count();
+    let lacking = (1..CLUSTER).filter(|item| !owned.contains(item)).count();
+    assert_eq!(above_0, lacking, "the stale item comes after every live item of its cluster the user lacks");
 }
 
 #[test]

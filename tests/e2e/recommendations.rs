@@ -202,6 +202,10 @@ async fn a_new_version_is_served_and_the_old_one_can_be_rolled_back_to() {
     assert_eq!(body["current"], second.as_str());
     assert_eq!(body["versions"].as_array().map(Vec::len), Some(2), "{body}");
     assert_eq!(body["versions"][0]["counts"]["users"], 18, "{body}");
+    // Every model was trained, EASE (the main part of the "for you" blend) included.
+    for step in ["cooc_seconds", "ease_seconds", "ials_seconds", "content_seconds"] {
+        assert!(body["versions"][0]["metrics"][step].is_number(), "{step}: {body}");
+    }
 
     let uri = format!("/v1/indexes/shop/models/{first}/activate");
     let (status, body) = server.post(&uri, None, &json!({})).await.parts();
