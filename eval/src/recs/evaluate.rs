@@ -225,6 +225,9 @@ pub struct ModelReport {
     /// K (see [`score_rankings`]); flattened into the model's JSON object.
     #[serde(flatten)]
     pub metrics: BTreeMap<String, f64>,
+    /// Popularity bias at the largest K: the share of recommended slots in each tenth of the
+    /// catalogue by popularity, most popular first ([`popularity_deciles`](super::metrics::popularity_deciles)).
+    pub popularity_deciles: Vec<f64>,
 }
 
 impl ModelReport {
@@ -335,9 +338,11 @@ pub fn evaluate(
         let started = Instant::now();
         let rankings = rank_test_users(split, model.as_ref(), max_k, Some(&bar));
         let metrics = score_rankings(split, &rankings, ks)?;
+        let ranks = super::metrics::popularity_ranks(&split.train.interactions.column_counts());
+        let popularity_deciles = super::metrics::popularity_deciles(rankings.iter().map(Vec::as_slice), &ranks);
         let eval_seconds = started.elapsed().as_secs_f64();
         bar.finish_with_message(format!("ranked {name}"));
-        models.push(ModelReport { model: name, train_seconds, eval_seconds, metrics });
+        models.push(ModelReport { model: name, train_seconds, eval_seconds, metrics, popularity_deciles });
     }
     Ok(RecsReport { split: split.stats.clone(), ks: ks.to_vec(), models })
 }

@@ -142,12 +142,40 @@ pub fn mean_popularity_rank<'a>(recommended: impl IntoIterator<Item = &'a [u32]>
     if count == 0 { 0.0 } else { sum / count as f64 }
 }
 
+/// Popularity bias: the share of every recommended slot that falls in each tenth of the catalogue
+/// by popularity rank ([`popularity_ranks`]): element 0 is the 10 % most popular items, element 9
+/// the 10 % least popular. Sums to 1 (all zeros when nothing is recommended). A model without bias
+/// would put 0.1 in each.
+pub fn popularity_deciles<'a>(recommended: impl IntoIterator<Item = &'a [u32]>, ranks: &[u32]) -> Vec<f64> {
+    let n = ranks.len().max(1) as f64;
+    let mut counts = [0u64; 10];
+    for &item in recommended.into_iter().flatten() {
+        if let Some(&rank) = ranks.get(item as usize) {
+            let decile = ((f64::from(rank.max(1) - 1) / n) * 10.0).floor() as usize;
+            counts[decile.min(9)] += 1;
+        }
+    }
+    let total = counts.iter().sum::<u64>();
+    counts.iter().map(|&count| if total == 0 { 0.0 } else { count as f64 / total as f64 }).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::*;
     use crate::search::{ndcg_at, recall_at};
+
+    #[test]
+    fn popularity_deciles_count_slots_by_tenth_of_the_catalogue() {
+        // 20 items; ranks = id + 1, so items 0-1 are the top tenth and 18-19 the bottom one.
+        let ranks: Vec<u32> = (1..=20).collect();
+        let lists: [&[u32]; 2] = [&[0, 1, 19], &[0]];
+        let deciles = popularity_deciles(lists, &ranks);
+        assert_eq!(deciles.len(), 10);
+        assert!((deciles[0] - 0.75).abs() < 1e-12 && (deciles[9] - 0.25).abs() < 1e-12, "{deciles:?}");
+        assert_eq!(popularity_deciles(std::iter::empty::<&[u32]>(), &ranks), vec![0.0; 10]);
+    }
 
     fn assert_close(actual: f64, expected: f64) {
         assert!((actual - expected).abs() < 1e-12, "{actual} != {expected}");
