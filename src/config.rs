@@ -350,21 +350,40 @@ pub struct BenchIndexerArgs {
 /// Arguments of `vitrine eval search`.
 #[derive(Debug, Args)]
 pub struct EvalSearchArgs {
-    /// The Home Depot relevance folder (`products.csv`, `judgments_dev.csv`).
+    /// The Home Depot relevance folder (`products.csv`, `judgments_dev.csv`), used without
+    /// `--index`: its titles are indexed afresh and compared with plain BM25.
     #[arg(long, value_name = "DIR", default_value = "../shared/datasets/homedepot-relevance")]
     pub dataset: PathBuf,
+    /// An existing index to evaluate (with `--judgments`).
+    #[arg(long, value_name = "NAME", requires = "judgments")]
+    pub index: Option<String>,
+    /// Judgments CSV `query_id,query,product_id,relevance` (`product_uid` also accepted).
+    #[arg(long, value_name = "FILE", requires = "index")]
+    pub judgments: Option<PathBuf>,
+    /// Also run every query with one injected typo (always on for Home Depot).
+    #[arg(long)]
+    pub typos: bool,
+    /// A draft of the index settings (JSON; the parts it has replace the live ones) evaluated
+    /// beside the live settings, with a paired significance test per metric.
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+    /// Gain of each relevance grade, `grade:gain` pairs, linear in between [default: 1:0,3:2,
+    /// i.e. relevance − 1].
+    #[arg(long, value_name = "G:GAIN,…")]
+    pub gain: Option<String>,
     /// Seed of the injected typos.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Where to write the full JSON report (per query) [default: DATA_DIR/eval/search-report.json]
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
+    /// Folder of the reports, `search-report.json` and `search-report.html` [default: DATA_DIR/eval]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Arguments of `vitrine eval recs`.
 #[derive(Debug, Args)]
 pub struct EvalRecsArgs {
-    /// Interactions CSV (`user_id`, `product_id` or `item_id`, `timestamp`, optional `basket_id`)
+    /// Interactions CSV (`user_id`, `product_id` or `item_id`, `timestamp`, optional `basket_id`,
+    /// `weight` or `quantity`)
     /// [default: the Online Retail II file, with its purchase rules]
     #[arg(long, value_name = "FILE")]
     pub interactions: Option<PathBuf>,
@@ -385,12 +404,25 @@ pub struct EvalRecsArgs {
     /// Models to evaluate: pop, cooc, ials, ease, content, hybrid.
     #[arg(long, value_name = "NAME,NAME", value_delimiter = ',', default_value = "pop,cooc,ials,ease,content,hybrid")]
     pub models: Vec<String>,
-    /// Parameters of the models (JSON: `ials`, `cooc`, `ease`, `content`, `popularity`, `hybrid`).
+    /// Parameters of the models (JSON: `ials`, `cooc`, `ease`, `sparse_ease`, `content`,
+    /// `popularity`, `hybrid`, `hybrid_without_ease`).
     #[arg(long, value_name = "FILE")]
     pub params: Option<PathBuf>,
-    /// Where to write the JSON report [default: DATA_DIR/eval/recs-report.json]
+    /// A hyper-parameter grid (JSON: dotted paths to lists, `{"ials.factors": [32, 64]}`): every
+    /// model is evaluated once per combination of the values of its parameters.
     #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
+    pub grid: Option<PathBuf>,
+    /// Product catalog (CSV or JSON Lines, as `vitrine import products`) whose texts feed the
+    /// content model [default: the Online Retail II descriptions, or none].
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// The share of the log's timestamps after the cutoff (instead of `--cutoff`): 0.2 puts the
+    /// cutoff at the timestamp at index floor(0.8 n).
+    #[arg(long, value_name = "F", conflicts_with = "cutoff")]
+    pub test_fraction: Option<f64>,
+    /// Folder of the reports, `recs-report.json` and `recs-report.html` [default: DATA_DIR/eval]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Server options: flags of `serve` and `demo`, `VITRINE_*` variables, or the `[server]` table.
@@ -663,8 +695,26 @@ mod tests {
             &["train"],
             &["eval", "search", "--seed", "7"],
             &["eval", "recs", "--k", "10,20", "--models", "pop,ials"],
+            &["eval", "search", "--index", "shop", "--judgments", "j.csv", "--typos", "--settings", "d.json"],
+            &["eval", "search", "--index", "shop", "--judgments", "j.csv", "--gain", "0:0,1:1,2:3", "--out", "/tmp/r"],
+            &[
+                "eval",
+                "recs",
+                "--interactions",
+                "i.csv",
+                "--test-fraction",
+                "0.2",
+                "--grid",
+                "g.json",
+                "--out",
+                "/tmp/r",
+            ],
+            &["eval", "recs", "--interactions", "i.csv", "--catalog", "p.jsonl", "--models", "content"],
             &["train", "--index", "shop", "--keep", "3"],
+            &["train", "--index", "shop", "--interactions", "events.parquet"],
             &["bench", "search", "--catalog", "retail", "--requests", "10"],
+            &["bench", "recs", "--requests", "10", "--concurrency", "1"],
+            &["bench", "ann", "--ef", "64,128", "--queries", "100"],
             &["bench", "indexer", "--kafka-brokers", "127.0.0.1:9092", "--rate", "500", "--commit-interval-ms", "50"],
             &["--data-dir", "/tmp/x", "serve"],
             &[
@@ -680,6 +730,16 @@ mod tests {
             &["publish", "products", "--index", "shop", "p.jsonl", "--kafka-brokers", "b:9092", "--kafka-topic", "t"],
         ] {
             assert!(Cli::try_parse_from(std::iter::once("vitrine").chain(args.iter().copied())).is_ok(), "{args:?}");
+        }
+        for refused in [
+            &["eval", "search", "--index", "shop"][..],
+            &["eval", "search", "--judgments", "j.csv"],
+            &["eval", "recs", "--cutoff", "2010-09-01", "--test-fraction", "0.2"],
+        ] {
+            assert!(
+                Cli::try_parse_from(std::iter::once("vitrine").chain(refused.iter().copied())).is_err(),
+                "{refused:?}"
+            );
         }
     }
 }

@@ -7,10 +7,11 @@
 //!   Recall, NDCG, MAP, HitRate, coverage, Gini, novelty — for popularity and the product's models
 //!   (co-occurrence, iALS, EASE, content, the serving hybrid). `vitrine eval` drives both.
 //!
-//! Still to come: plotted HTML reports.
+
 
 mod error;
 pub mod recs;
+pub mod report;
 pub mod search;
 
 pub use error::EvalError;

@@ -7,9 +7,14 @@ use std::path::{Path, PathBuf};
 use indicatif::{MultiProgress, ProgressDrawTarget};
 use tempfile::TempDir;
 use vitrine_eval::recs::{
-    Cutoff, InteractionLog, Popularity, Recommender, RecsError, Split, TrainSet, Trainer, evaluate,
+    Cutoff, Hybrid, Ials, InteractionLog, Popularity, Recommender, RecsError, Split, TrainSet, Trainer, evaluate,
     load_interactions_csv, load_online_retail_ii, rank_test_users, score_rankings, split, trainer,
 };
+use vitrine_recommender::cooc::CoocParams;
+use vitrine_recommender::ease::SparseEaseParams;
+use vitrine_recommender::ials::IalsParams;
+use vitrine_recommender::popularity::PopularityParams;
+use vitrine_recommender::serve::HybridWeights;
 
 fn write(dir: &TempDir, name: &str, contents: &str) -> PathBuf {
     let path = dir.path().join(name);
@@ -271,6 +276,49 @@ fn evaluate_reports_every_metric_under_its_stable_name() {
     let error = evaluate(&split, &[&failing], &[10], &silent()).expect_err("training fails");
     assert!(matches!(&error, RecsError::Training { model, .. } if model == "broken"), "{error}");
     assert!(matches!(evaluate(&split, &[], &[], &silent()), Err(RecsError::BadCutoffs { .. })));
+}
+
+/// 60 users of two tastes buying over 60 days: enough for ALS, EASE and co-occurrence to learn.
+fn synthetic_log() -> InteractionLog {
+    let mut csv = String::from("user_id,product_id,timestamp,basket_id\n");
+    for user in 0..60u32 {
+        let taste = user % 2;
+        for day in 0..6u32 {
+            let item = taste * 10 + (user * 7 + day * 3) % 10;
+            let time = i64::from(day * 10 + user % 10) * 86_400;
+            csv.push_str(&format!("u{user},i{item},{time},b{user}-{day}\n"));
+        }
+    }
+    load(&csv)
+}
+
+#[test]
+fn the_same_seed_gives_the_same_numbers() {
+    let log = synthetic_log();
+    let split = split(&log, Cutoff::Quantile(0.8)).expect("a split with test users");
+    let run = || {
+        let ials = Ials { name: "ials".into(), params: IalsParams { factors: 8, ..IalsParams::default() } };
+        let hybrid = Hybrid {
+            name: "hybrid".into(),
+            ials: IalsParams { factors: 8, ..IalsParams::default() },
+            cooc: CoocParams { min_count: 1, ..CoocParams::default() },
+            ease: SparseEaseParams::default(),
+            popularity: PopularityParams::default(),
+            weights: HybridWeights::default(),
+            weights_without_ease: HybridWeights::without_ease(),
+        };
+        let trainers: [&dyn Trainer; 3] = [&Popularity, &ials, &hybrid];
+        evaluate(&split, &trainers, &[5, 10], &silent()).expect("every model trains")
+    };
+    let (first, second) = (run(), run());
+    for (a, b) in first.models.iter().zip(&second.models) {
+        assert_eq!(a.metrics, b.metrics, "{} differs between two runs", a.model);
+        assert_eq!(a.popularity_deciles, b.popularity_deciles);
+        assert_eq!(a.recall_curve, b.recall_curve);
+    }
+    // And the learnt models find something popularity does not: the users' taste.
+    let recall = |model: &str| first.model(model).and_then(|line| line.metric("recall@5")).expect("present");
+    assert!(recall("hybrid") > recall("popularity"), "{first}");
 }
 
 #[test]

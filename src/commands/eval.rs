@@ -1,9 +1,11 @@
-//! `vitrine eval search`: search relevance on the Home Depot judgments.
+//! `vitrine eval search` and `vitrine eval recs`.
 //!
-//! The dataset is read from its folder (it is never copied into the project). Its 54,667 titles
-//! are indexed into `DATA_DIR/eval/homedepot` (rebuilt each run, which also measures bulk
-//! indexing), then Vitrine's search and the plain BM25 baseline answer every judged query as
-//! typed and with one injected typo.
+//! Search, by default on the Home Depot judgments: the dataset is read from its folder (it is
+//! never copied into the project), its 54,667 titles are indexed into `DATA_DIR/eval/homedepot`
+//! (rebuilt each run, which also measures bulk indexing), then Vitrine's search and the plain BM25
+//! baseline answer every judged query as typed and with one injected typo. With `--index NAME
+//! --judgments FILE` an existing index answers a shop's own judgments. `--settings FILE` runs a
+//! draft of the settings beside the live ones and tests each difference.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,10 +13,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use vitrine_eval::report::{ComparisonRow, SearchRun, search_html};
 use vitrine_eval::search::{
-    HomeDepot, PlainBm25, QueryVariant, RelevanceReport, SearchBackend, VitrineSearch, evaluate,
+    DEFAULT_ROUNDS, GainMap, HomeDepot, JudgedQuery, MetricMean, PlainBm25, QueryVariant, RelevanceReport,
+    SearchBackend, VitrineSearch, evaluate, paired_randomization_test, read_judgments_csv,
 };
 use vitrine_indexer::{Catalog, ProductIndex};
+use vitrine_models::settings::IndexSettings;
 use vitrine_models::{DataDir, IndexName, Product, ProductDraft};
 
 use crate::config::EvalSearchArgs;
@@ -60,21 +65,101 @@ pub(super) fn build_homedepot(
 }
 
 pub(super) fn search(data_dir: &DataDir, args: &EvalSearchArgs) -> anyhow::Result<()> {
-    let (dataset, index) = build_homedepot(data_dir, &args.dataset)?;
-    let engines: [(&str, Box<dyn SearchBackend>); 2] =
-        [("vitrine", Box::new(VitrineSearch::new(index.clone()))), ("plain BM25", Box::new(PlainBm25::new(index)))];
-    let variants = [("as typed", QueryVariant::AsTyped), ("one typo", QueryVariant::OneTypo { seed: args.seed })];
+    let gains = match &args.gain {
+        Some(text) => GainMap::parse(text).map_err(|reason| anyhow::anyhow!("--gain {text}: {reason}"))?,
+        None => GainMap::default(),
+    };
+    let out = args.out.clone().unwrap_or_else(|| data_dir.root().join("eval"));
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    match (&args.index, &args.judgments) {
+        (None, None) => {
+            anyhow::ensure!(args.gain.is_none(), "--gain applies to --judgments files (Home Depot grades are 1..=3)");
+            let (dataset, index) = build_homedepot(data_dir, &args.dataset)?;
+            let baseline = PlainBm25::new(index.clone());
+            judged_runs(&index, &dataset.queries, Some(&baseline), true, args, &out)
+        }
+        (Some(name), Some(judgments)) => {
+            let name = IndexName::new(name)?;
+            let catalog = Catalog::new(data_dir.clone());
+            anyhow::ensure!(catalog.exists(&name), "index `{name}` does not exist in {}", data_dir.root().display());
+            let index = catalog.get(&name)?;
+            let ids: std::collections::HashSet<String> =
+                catalog.products(&name)?.into_iter().map(|product| product.id.to_string()).collect();
+            let (queries, unknown) = read_judgments_csv(judgments, &gains, |id| ids.contains(id))?;
+            println!(
+                "index `{name}`: {} products; {} judged queries from {} ({unknown} judgments of products not in the index left out)",
+                ids.len(),
+                queries.len(),
+                judgments.display()
+            );
+            anyhow::ensure!(!queries.is_empty(), "no judged query names a product of `{name}`");
+            judged_runs(&index, &queries, None, args.typos, args, &out)
+        }
+        _ => anyhow::bail!("--index and --judgments go together (without both: the Home Depot judgments)"),
+    }
+}
+
+/// A draft of settings read from `path`, laid over `live`: every part the file has (`synonyms`,
+/// `rules`, `ranking`, `typo_tolerance`, …) replaces the live one; the others stay as they are.
+fn draft_settings(path: &Path, live: &IndexSettings) -> anyhow::Result<IndexSettings> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let draft: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    let parts = draft.as_object().with_context(|| format!("{}: settings are a JSON object", path.display()))?;
+    let mut whole = serde_json::to_value(live)?;
+    for (part, value) in parts {
+        anyhow::ensure!(
+            vitrine_models::settings::SETTINGS_PARTS.contains(&part.as_str()),
+            "{}: unknown settings part `{part}` (parts: {})",
+            path.display(),
+            vitrine_models::settings::SETTINGS_PARTS.join(", ")
+        );
+        whole[part] = value.clone();
+    }
+    let settings: IndexSettings =
+        serde_json::from_value(whole).with_context(|| format!("{}: not valid settings", path.display()))?;
+    settings.check().map_err(|reason| anyhow::anyhow!("{}: {reason}", path.display()))?;
+    Ok(settings)
+}
+
+/// Runs the judged queries through the live settings (the index's), a draft (`--settings`) and a
+/// baseline, as typed and (with `typos`) with one typo; prints the table, the draft's differences
+/// with their paired randomization test, the worst queries; writes the JSON and HTML reports.
+fn judged_runs(
+    index: &Arc<ProductIndex>,
+    queries: &[JudgedQuery],
+    baseline: Option<&PlainBm25>,
+    typos: bool,
+    args: &EvalSearchArgs,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let live = VitrineSearch::new(index.clone());
+    let draft = match &args.settings {
+        Some(path) => Some(VitrineSearch::with_settings(index.clone(), draft_settings(path, &index.settings())?)),
+        None => None,
+    };
+    let mut engines: Vec<(&str, &dyn SearchBackend)> = vec![("live", &live)];
+    if let Some(draft) = &draft {
+        engines.push(("draft", draft));
+    }
+    if let Some(baseline) = baseline {
+        engines.push(("plain BM25", baseline));
+    }
+    let mut variants = vec![("as typed", QueryVariant::AsTyped)];
+    if typos {
+        variants.push(("one typo", QueryVariant::OneTypo { seed: args.seed }));
+    }
     let mut reports: Vec<(String, RelevanceReport)> = Vec::new();
     for (engine_name, engine) in &engines {
-        for (variant_name, variant) in variants {
-            let progress = bar(dataset.queries.len() as u64, "evaluating")?;
+        for (variant_name, variant) in &variants {
+            let progress = bar(queries.len() as u64, "evaluating")?;
             progress.set_message(format!("{engine_name}, {variant_name}"));
             let started = Instant::now();
-            let report = evaluate(engine.as_ref(), &dataset.queries, variant, Some(&progress))?;
+            let report = evaluate(*engine, queries, *variant, Some(&progress))?;
             progress.finish_and_clear();
             println!(
                 "{engine_name:>10}, {variant_name:<8}: {:.0} queries/s",
-                dataset.queries.len() as f64 / started.elapsed().as_secs_f64()
+                queries.len() as f64 / started.elapsed().as_secs_f64()
             );
             reports.push((format!("{engine_name}, {variant_name}"), report));
         }
@@ -82,7 +167,7 @@ pub(super) fn search(data_dir: &DataDir, args: &EvalSearchArgs) -> anyhow::Resul
 
     println!();
     println!("{:<24} {:>8} {:>8} {:>10} {:>12}", "engine, queries", "NDCG@10", "MRR@10", "Recall@10", "zero results");
-    let mean = |metric: &vitrine_eval::search::MetricMean| metric.mean.map_or("-".to_owned(), |m| format!("{m:.4}"));
+    let mean = |metric: &MetricMean| metric.mean.map_or("-".to_owned(), |m| format!("{m:.4}"));
     for (label, report) in &reports {
         println!(
             "{label:<24} {:>8} {:>8} {:>10} {:>12}",
@@ -92,24 +177,105 @@ pub(super) fn search(data_dir: &DataDir, args: &EvalSearchArgs) -> anyhow::Resul
             mean(&report.zero_results)
         );
     }
-    let ndcg = |i: usize| reports[i].1.ndcg.mean.unwrap_or(0.0);
-    println!();
-    println!(
-        "vitrine vs plain BM25, NDCG@10: {:+.1} % as typed, {:+.1} % with one typo; the typo costs vitrine {:.1} %",
-        (ndcg(0) / ndcg(2) - 1.0) * 100.0,
-        (ndcg(1) / ndcg(3) - 1.0) * 100.0,
-        (1.0 - ndcg(1) / ndcg(0)) * 100.0
-    );
+    let find = |label: &str| reports.iter().find(|(name, _)| name == label).map(|(_, report)| report);
+    let ndcg = |label: &str| find(label).and_then(|report| report.ndcg.mean).unwrap_or(0.0);
+    if baseline.is_some() {
+        println!();
+        println!(
+            "live vs plain BM25, NDCG@10: {:+.1} % as typed, {:+.1} % with one typo; the typo costs live settings {:.1} %",
+            (ndcg("live, as typed") / ndcg("plain BM25, as typed") - 1.0) * 100.0,
+            (ndcg("live, one typo") / ndcg("plain BM25, one typo") - 1.0) * 100.0,
+            (1.0 - ndcg("live, one typo") / ndcg("live, as typed")) * 100.0
+        );
+    }
 
-    let path = args.report.clone().unwrap_or_else(|| data_dir.root().join("eval").join("search-report.json"));
-    let json: serde_json::Map<String, serde_json::Value> = reports
+    let mut comparison = Vec::new();
+    if draft.is_some() {
+        println!();
+        println!("draft vs live (paired randomization test, {DEFAULT_ROUNDS} sign flips; * = p < 0.05):");
+        for (_, variant) in &variants {
+            let label = |engine: &str| format!("{engine}, {variant}", variant = variant_label(*variant));
+            let (Some(live), Some(draft)) = (find(&label("live")), find(&label("draft"))) else { continue };
+            for row in compare_runs(live, draft, variant_label(*variant)) {
+                println!(
+                    "  {:<24} live {:.4}  draft {:.4}  {:+.4}  p = {:.4}{}  ({} queries)",
+                    row.metric,
+                    row.live,
+                    row.draft,
+                    row.difference,
+                    row.p_value,
+                    if row.p_value < 0.05 { " *" } else { "" },
+                    row.queries
+                );
+                comparison.push(row);
+            }
+        }
+    }
+
+    if let Some((label, report)) = reports.first() {
+        println!();
+        println!("worst queries ({label}):");
+        for result in report.worst(10) {
+            println!("  {:>8}  NDCG {:.3}  {}", result.id, result.ndcg.unwrap_or(0.0), result.query);
+        }
+    }
+
+    let json_path = out.join("search-report.json");
+    let runs: serde_json::Map<String, serde_json::Value> = reports
         .iter()
         .map(|(label, report)| Ok((label.clone(), serde_json::to_value(report)?)))
         .collect::<Result<_, serde_json::Error>>()?;
-    std::fs::write(&path, serde_json::to_vec_pretty(&json)?)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    println!("per-query report: {}", path.display());
+    let json = serde_json::json!({"runs": runs, "comparison": comparison});
+    std::fs::write(&json_path, serde_json::to_vec_pretty(&json)?)
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    let html_path = out.join("search-report.html");
+    let runs: Vec<SearchRun<'_>> =
+        reports.iter().map(|(label, report)| SearchRun { label: label.clone(), report }).collect();
+    let html = search_html("Vitrine search relevance", &runs, draft.is_some().then_some(comparison.as_slice()));
+    std::fs::write(&html_path, html).with_context(|| format!("cannot write {}", html_path.display()))?;
+    println!();
+    println!("report: {} (per query: {})", html_path.display(), json_path.display());
     Ok(())
+}
+
+fn variant_label(variant: QueryVariant) -> &'static str {
+    match variant {
+        QueryVariant::AsTyped => "as typed",
+        QueryVariant::OneTypo { .. } => "one typo",
+    }
+}
+
+/// Per-metric differences of `draft` against `live` on the queries where both define the metric,
+/// each with its paired randomization test.
+fn compare_runs(live: &RelevanceReport, draft: &RelevanceReport, variant: &str) -> Vec<ComparisonRow> {
+    type Metric = fn(&vitrine_eval::search::QueryResult) -> Option<f64>;
+    let metrics: [(&str, Metric); 4] = [
+        ("NDCG@10", |result| result.ndcg),
+        ("Recall@10", |result| result.recall),
+        ("MRR@10", |result| result.mrr),
+        ("zero results", |result| Some(f64::from(u8::from(result.zero_result)))),
+    ];
+    let drafted: std::collections::HashMap<&str, &vitrine_eval::search::QueryResult> =
+        draft.per_query.iter().map(|result| (result.id.as_str(), result)).collect();
+    metrics
+        .iter()
+        .map(|(name, metric)| {
+            let pairs: Vec<(f64, f64)> = live
+                .per_query
+                .iter()
+                .filter_map(|result| Some((metric(result)?, metric(drafted.get(result.id.as_str())?)?)))
+                .collect();
+            let test = paired_randomization_test(&pairs, DEFAULT_ROUNDS, 42);
+            ComparisonRow {
+                metric: format!("{name}, {variant}"),
+                live: test.mean_a,
+                draft: test.mean_b,
+                difference: test.difference,
+                p_value: test.p_value,
+                queries: test.pairs,
+            }
+        })
+        .collect()
 }
 
 /// Parameters of the models `vitrine eval recs` trains (`--params FILE`, JSON); unset parts keep
@@ -142,14 +308,18 @@ impl Default for HybridWithoutEase {
 pub(super) fn recs(data_dir: &DataDir, args: &crate::config::EvalRecsArgs) -> anyhow::Result<()> {
     use vitrine_eval::recs::{self, Cutoff, Trainer};
 
-    let params: RecsParams = match &args.params {
+    let base: serde_json::Value = match &args.params {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_str(&text).with_context(|| format!("{}: not valid model parameters", path.display()))?
+            serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?
         }
-        None => RecsParams::default(),
+        None => serde_json::json!({}),
     };
-    let (log, titles, default_cutoff) = match &args.interactions {
+    let grid = match &args.grid {
+        Some(path) => Grid::read(path)?,
+        None => Grid::default(),
+    };
+    let (log, mut texts, default_cutoff) = match &args.interactions {
         Some(path) => (recs::load_interactions_csv(path)?, Default::default(), Cutoff::Quantile(0.8)),
         None => {
             let path = &args.online_retail;
@@ -158,45 +328,184 @@ pub(super) fn recs(data_dir: &DataDir, args: &crate::config::EvalRecsArgs) -> an
             (log, recs::online_retail_ii_titles(path)?, Cutoff::ONLINE_RETAIL_II)
         }
     };
-    let cutoff = match &args.cutoff {
-        Some(text) => Cutoff::parse(text).map_err(anyhow::Error::msg)?,
-        None => default_cutoff,
+    if let Some(path) = &args.catalog {
+        let (products, _) = super::read_feed_file(path, vitrine_models::feed::read_products)?;
+        texts = products
+            .iter()
+            .map(|product| {
+                let item = super::train::catalog_item(product);
+                (item.id, item.text)
+            })
+            .collect();
+        println!("{}: {} product texts for the content model", path.display(), texts.len());
+    }
+    let cutoff = match (&args.cutoff, args.test_fraction) {
+        (Some(text), _) => Cutoff::parse(text).map_err(anyhow::Error::msg)?,
+        (None, Some(fraction)) => {
+            anyhow::ensure!(fraction > 0.0 && fraction < 1.0, "--test-fraction must be between 0 and 1");
+            Cutoff::Quantile(1.0 - fraction)
+        }
+        (None, None) => default_cutoff,
     };
     let split = recs::split(&log, cutoff)?;
     let mut trainers: Vec<Box<dyn Trainer>> = Vec::new();
     for name in &args.models {
         let name = name.trim();
-        let trainer: Box<dyn Trainer> = match name {
-            "pop" | "popularity" => Box::new(recs::Popularity),
-            "cooc" => Box::new(recs::Cooc { name: "cooc".to_owned(), params: params.cooc.clone() }),
-            "ials" => Box::new(recs::Ials { name: "ials".to_owned(), params: params.ials.clone() }),
-            "ease" => Box::new(recs::Ease { name: "ease".to_owned(), params: params.ease.clone() }),
-            "content" => Box::new(recs::Content {
-                name: "content".to_owned(),
-                params: params.content.clone(),
-                texts: titles.clone(),
-            }),
-            "hybrid" => Box::new(recs::Hybrid {
-                name: "hybrid".to_owned(),
-                ials: params.ials.clone(),
-                cooc: params.cooc.clone(),
-                ease: params.sparse_ease.clone(),
-                popularity: params.popularity.clone(),
-                weights: params.hybrid.clone(),
-                weights_without_ease: params.hybrid_without_ease.0.clone(),
-            }),
-            other => anyhow::bail!("unknown model `{other}`: use pop, cooc, ials, ease, content or hybrid"),
-        };
-        trainers.push(trainer);
+        for (suffix, params) in grid.combinations(&base, model_sections(name)?)? {
+            let label = format!("{name}{suffix}");
+            let trainer: Box<dyn Trainer> = match name {
+                "pop" | "popularity" => Box::new(recs::Popularity),
+                "cooc" => Box::new(recs::Cooc { name: label, params: params.cooc }),
+                "ials" => Box::new(recs::Ials { name: label, params: params.ials }),
+                "ease" => Box::new(recs::Ease { name: label, params: params.ease }),
+                "content" => Box::new(recs::Content { name: label, params: params.content, texts: texts.clone() }),
+                _ => Box::new(recs::Hybrid {
+                    name: label,
+                    ials: params.ials,
+                    cooc: params.cooc,
+                    ease: params.sparse_ease,
+                    popularity: params.popularity,
+                    weights: params.hybrid,
+                    weights_without_ease: params.hybrid_without_ease.0,
+                }),
+            };
+            trainers.push(trainer);
+        }
     }
     let trainers: Vec<&dyn Trainer> = trainers.iter().map(Box::as_ref).collect();
     let report = recs::evaluate(&split, &trainers, &args.k, &indicatif::MultiProgress::new())?;
     println!("{report}");
-    let path = args.report.clone().unwrap_or_else(|| data_dir.root().join("eval").join("recs-report.json"));
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::write(&path, serde_json::to_vec_pretty(&report)?)?;
-    println!("report: {}", path.display());
+    let out = args.out.clone().unwrap_or_else(|| data_dir.root().join("eval"));
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let json_path = out.join("recs-report.json");
+    std::fs::write(&json_path, serde_json::to_vec_pretty(&report)?)
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    let html_path = out.join("recs-report.html");
+    std::fs::write(&html_path, vitrine_eval::report::recs_html("Vitrine recommendation quality", &report))
+        .with_context(|| format!("cannot write {}", html_path.display()))?;
+    println!("report: {} (JSON: {})", html_path.display(), json_path.display());
     Ok(())
+}
+
+/// The parts of the parameters (`--params`, `--grid`) a model reads.
+fn model_sections(model: &str) -> anyhow::Result<&'static [&'static str]> {
+    Ok(match model {
+        "pop" | "popularity" => &[],
+        "cooc" => &["cooc"],
+        "ials" => &["ials"],
+        "ease" => &["ease"],
+        "content" => &["content"],
+        "hybrid" => &["ials", "cooc", "sparse_ease", "popularity", "hybrid", "hybrid_without_ease"],
+        other => anyhow::bail!("unknown model `{other}`: use pop, cooc, ials, ease, content or hybrid"),
+    })
+}
+
+/// A hyper-parameter grid (`--grid FILE`): a JSON object from dotted parameter paths to lists of
+/// values, `{"ials.factors": [32, 64, 128], "sparse_ease.lambda": [100, 150, 200]}`. Every model
+/// is evaluated once per combination of the values of the paths in its sections.
+#[derive(Debug, Default)]
+struct Grid {
+    axes: Vec<(String, Vec<serde_json::Value>)>,
+}
+
+impl Grid {
+    fn read(path: &Path) -> anyhow::Result<Grid> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+        let object = value.as_object().with_context(|| format!("{}: a grid is a JSON object", path.display()))?;
+        let mut axes = Vec::new();
+        for (key, values) in object {
+            let values = values
+                .as_array()
+                .filter(|values| !values.is_empty())
+                .with_context(|| format!("{}: `{key}` needs a non-empty list of values", path.display()))?;
+            anyhow::ensure!(key.contains('.'), "{}: `{key}` is not a dotted path like `ials.factors`", path.display());
+            axes.push((key.clone(), values.clone()));
+        }
+        Ok(Grid { axes })
+    }
+
+    /// Every combination of the axes in `sections` laid over `base`, with its label suffix
+    /// (empty without axes), as parsed parameters.
+    fn combinations(&self, base: &serde_json::Value, sections: &[&str]) -> anyhow::Result<Vec<(String, RecsParams)>> {
+        let axes: Vec<&(String, Vec<serde_json::Value>)> = self
+            .axes
+            .iter()
+            .filter(|(key, _)| key.split('.').next().is_some_and(|section| sections.contains(&section)))
+            .collect();
+        let total: usize = axes.iter().map(|(_, values)| values.len()).product();
+        let mut combinations = Vec::with_capacity(total);
+        for mut number in 0..total {
+            let mut params = base.clone();
+            let mut labels = Vec::new();
+            for (key, values) in &axes {
+                let value = &values[number % values.len()];
+                number /= values.len();
+                set_path(&mut params, key, value.clone())?;
+                labels.push(format!("{key}={value}"));
+            }
+            let suffix = if labels.is_empty() { String::new() } else { format!(" [{}]", labels.join(", ")) };
+            let parsed: RecsParams =
+                serde_json::from_value(params).with_context(|| format!("model parameters{suffix} are not valid"))?;
+            combinations.push((suffix, parsed));
+        }
+        Ok(combinations)
+    }
+}
+
+/// Sets `value` at a dotted `path` of a JSON object, creating objects on the way.
+fn set_path(target: &mut serde_json::Value, path: &str, value: serde_json::Value) -> anyhow::Result<()> {
+    let mut node = target;
+    let parts: Vec<&str> = path.split('.').collect();
+    for (position, part) in parts.iter().enumerate() {
+        let object = node.as_object_mut().with_context(|| format!("`{path}`: `{part}` is inside a non-object"))?;
+        if position + 1 == parts.len() {
+            object.insert((*part).to_owned(), value);
+            return Ok(());
+        }
+        node = object.entry((*part).to_owned()).or_insert_with(|| serde_json::json!({}));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grid_gives_each_model_the_combinations_of_its_own_parameters() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("grid.json");
+        std::fs::write(
+            &path,
+            r#"{"ials.factors": [8, 16], "ials.regularization": [0.1, 1.0], "cooc.neighbours": [5]}"#,
+        )
+        .expect("write");
+        let grid = Grid::read(&path).expect("valid grid");
+        let base = serde_json::json!({"ials": {"iterations": 3}});
+        let ials = grid.combinations(&base, model_sections("ials").expect("known")).expect("valid");
+        assert_eq!(ials.len(), 4);
+        assert!(ials.iter().all(|(_, params)| params.ials.iterations == 3), "the base parameters stay");
+        let factors: Vec<usize> = ials.iter().map(|(_, params)| params.ials.factors).collect();
+        assert_eq!(factors, vec![8, 16, 8, 16]);
+        assert!(
+            ials[3].0.contains("ials.factors=16") && ials[3].0.contains("ials.regularization=1.0"),
+            "{}",
+            ials[3].0
+        );
+        let cooc = grid.combinations(&base, model_sections("cooc").expect("known")).expect("valid");
+        assert_eq!(cooc.len(), 1);
+        assert_eq!(cooc[0].1.cooc.neighbours, 5);
+        let popularity = grid.combinations(&base, model_sections("pop").expect("known")).expect("valid");
+        assert_eq!(popularity.len(), 1);
+        assert_eq!(popularity[0].0, "", "no axis, no suffix");
+
+        std::fs::write(&path, r#"{"ials.factors": []}"#).expect("write");
+        assert!(Grid::read(&path).is_err(), "an empty list");
+        std::fs::write(&path, r#"{"ials.nope": [1]}"#).expect("write");
+        let grid = Grid::read(&path).expect("parses");
+        assert!(grid.combinations(&base, &["ials"]).is_err(), "unknown parameters are refused");
+        assert!(model_sections("nope").is_err());
+    }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::RecsError;
 use super::metrics::{
     RELEVANT, average_precision_at, binary_judgments, coverage, exposure, gini, hit_at, mean_popularity_rank,
-    popularity_ranks,
+    popularity_deciles, popularity_ranks,
 };
 use super::split::{Split, SplitStats, TrainSet};
 use crate::search::{ndcg_at, recall_at};
@@ -228,7 +228,12 @@ pub struct ModelReport {
     /// Popularity bias at the largest K: the share of recommended slots in each tenth of the
     /// catalogue by popularity, most popular first ([`popularity_deciles`](super::metrics::popularity_deciles)).
     pub popularity_deciles: Vec<f64>,
+    /// Recall@K at every K of [`CURVE_KS`]: the Recall@K curve.
+    pub recall_curve: Vec<(usize, f64)>,
 }
+
+/// The cut-offs of [`ModelReport::recall_curve`].
+pub const CURVE_KS: [usize; 7] = [1, 2, 5, 10, 20, 50, 100];
 
 impl ModelReport {
     /// The value of a metric by its report name (`"ndcg@10"`).
@@ -317,7 +322,7 @@ pub fn evaluate(
     progress: &MultiProgress,
 ) -> Result<RecsReport, RecsError> {
     check_ks(ks)?;
-    let max_k = ks.iter().copied().max().unwrap_or(0);
+    let max_k = ks.iter().copied().chain(CURVE_KS).max().unwrap_or(0);
     let mut models = Vec::with_capacity(trainers.len());
     for trainer in trainers {
         let name = trainer.name().to_string();
@@ -338,11 +343,23 @@ pub fn evaluate(
         let started = Instant::now();
         let rankings = rank_test_users(split, model.as_ref(), max_k, Some(&bar));
         let metrics = score_rankings(split, &rankings, ks)?;
-        let ranks = super::metrics::popularity_ranks(&split.train.interactions.column_counts());
-        let popularity_deciles = super::metrics::popularity_deciles(rankings.iter().map(Vec::as_slice), &ranks);
+        let ranks = popularity_ranks(&split.train.interactions.column_counts());
+        let curve = score_rankings(split, &rankings, &CURVE_KS)?;
+        let recall_curve =
+            CURVE_KS.iter().map(|&k| (k, curve.get(&format!("recall@{k}")).copied().unwrap_or(0.0))).collect();
+        let largest = ks.iter().copied().max().unwrap_or(0);
+        let top: Vec<&[u32]> = rankings.iter().map(|ranking| &ranking[..ranking.len().min(largest)]).collect();
+        let deciles = popularity_deciles(top.iter().copied(), &ranks);
         let eval_seconds = started.elapsed().as_secs_f64();
         bar.finish_with_message(format!("ranked {name}"));
-        models.push(ModelReport { model: name, train_seconds, eval_seconds, metrics, popularity_deciles });
+        models.push(ModelReport {
+            model: name,
+            train_seconds,
+            eval_seconds,
+            metrics,
+            popularity_deciles: deciles,
+            recall_curve,
+        });
     }
     Ok(RecsReport { split: split.stats.clone(), ks: ks.to_vec(), models })
 }

@@ -37,12 +37,12 @@ pub use data::{
 };
 pub use error::RecsError;
 pub use evaluate::{
-    DEFAULT_KS, FnTrainer, ModelReport, Recommender, RecsReport, TrainError, Trainer, evaluate, rank_test_users,
-    score_rankings, top_k, trainer,
+    CURVE_KS, DEFAULT_KS, FnTrainer, ModelReport, Recommender, RecsReport, TrainError, Trainer, evaluate,
+    rank_test_users, score_rankings, top_k, trainer,
 };
 pub use metrics::{
     RELEVANT, average_precision_at, binary_judgments, coverage, exposure, gini, hit_at, mean_popularity_rank,
-    popularity_ranks,
+    popularity_deciles, popularity_ranks,
 };
 pub use models::{Content, Cooc, Ease, Hybrid, Ials};
 pub use popularity::{Popularity, PopularityModel};

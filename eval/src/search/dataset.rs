@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use super::metrics::GainMap;
 use crate::EvalError;
 
 /// The catalogue file of the dataset: `product_uid,title`.
@@ -15,6 +16,7 @@ pub const JUDGMENTS_FILE: &str = "judgments_dev.csv";
 
 const PRODUCTS_HEADER: &str = "product_uid,title";
 const JUDGMENTS_HEADER: &str = "query_id,query,product_uid,relevance";
+const GENERIC_JUDGMENTS_HEADER: &str = "query_id,query,product_id,relevance";
 
 /// A query with human relevance judgments.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,20 +120,77 @@ fn read_products(path: &Path) -> Result<Vec<(String, String)>, EvalError> {
     Ok(products)
 }
 
+/// Judgments of any catalogue: a CSV `query_id,query,product_id,relevance` (`product_uid` is
+/// accepted for the product column), read with the same checks as the Home Depot file, each grade
+/// turned into its gain by `gains`. Judged products the catalogue does not have (`is_product`
+/// false) are left out and counted: the second value.
+///
+/// The grades in the returned queries are `gain + 1`, so that the metrics (gain = grade − 1;
+/// relevant for Recall and MRR = grade ≥ [`DEFAULT_RELEVANCE_THRESHOLD`](super::metrics::DEFAULT_RELEVANCE_THRESHOLD))
+/// see the mapped gains; with the default mapping this is the grade itself.
+pub fn read_judgments_csv(
+    path: &Path,
+    gains: &GainMap,
+    is_product: impl Fn(&str) -> bool,
+) -> Result<(Vec<JudgedQuery>, usize), EvalError> {
+    let header = {
+        let file = File::open(path).map_err(|source| EvalError::Io { path: path.to_path_buf(), source })?;
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(file);
+        reader.headers().map_err(|error| csv_error(path, error, 1))?.iter().collect::<Vec<_>>().join(",")
+    };
+    let expected = if header == GENERIC_JUDGMENTS_HEADER { GENERIC_JUDGMENTS_HEADER } else { JUDGMENTS_HEADER };
+    let mut unknown = 0;
+    let mut queries = read_judgment_rows(
+        path,
+        expected,
+        |uid| {
+            let known = is_product(uid);
+            unknown += usize::from(!known);
+            Ok(known)
+        },
+        |field| gains.parse_grade(field),
+    )?;
+    for query in &mut queries {
+        for grade in query.judgments.values_mut() {
+            *grade = gains.gain(*grade) + 1.0;
+        }
+    }
+    queries.retain(|query| !query.judgments.is_empty());
+    Ok((queries, unknown))
+}
+
 /// The judged queries, in order of first appearance.
 fn read_judgments(path: &Path, is_product: impl Fn(&str) -> bool) -> Result<Vec<JudgedQuery>, EvalError> {
+    read_judgment_rows(
+        path,
+        JUDGMENTS_HEADER,
+        |uid| {
+            if is_product(uid) { Ok(true) } else { Err(format!("product_uid {uid:?} is not in {PRODUCTS_FILE}")) }
+        },
+        parse_relevance,
+    )
+}
+
+/// The rows of a judgments file: `keep` decides on each product (an error stops the reading),
+/// `grade` parses each relevance.
+fn read_judgment_rows(
+    path: &Path,
+    header: &'static str,
+    mut keep: impl FnMut(&str) -> Result<bool, String>,
+    grade: impl Fn(&str) -> Result<f64, String>,
+) -> Result<Vec<JudgedQuery>, EvalError> {
     let mut queries: Vec<JudgedQuery> = Vec::new();
     let mut position_of: HashMap<String, usize> = HashMap::new();
-    for row in rows(path, JUDGMENTS_HEADER)? {
+    for row in rows(path, header)? {
         let (line, record) = row?;
         let (query_id, text, uid) = (record[0].trim(), &record[1], record[2].trim());
         if query_id.is_empty() {
             return Err(bad_row(path, line, "empty query_id".to_string()));
         }
-        if !is_product(uid) {
-            return Err(bad_row(path, line, format!("product_uid {uid:?} is not in {PRODUCTS_FILE}")));
+        let relevance = grade(&record[3]).map_err(|reason| bad_row(path, line, reason))?;
+        if !keep(uid).map_err(|reason| bad_row(path, line, reason))? {
+            continue;
         }
-        let relevance = parse_relevance(&record[3]).map_err(|reason| bad_row(path, line, reason))?;
 
         let position = *position_of.entry(query_id.to_string()).or_insert_with(|| {
             queries.push(JudgedQuery { id: query_id.to_string(), text: text.to_string(), judgments: HashMap::new() });

@@ -11,6 +11,7 @@ use tantivy::collector::TopDocs;
 use tantivy::query::QueryParser;
 use tantivy::schema::Value;
 use vitrine_indexer::{ProductIndex, TextField};
+use vitrine_models::settings::IndexSettings;
 use vitrine_query::SearchRequest;
 
 use crate::search::SearchBackend;
@@ -21,12 +22,20 @@ type BackendError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug)]
 pub struct VitrineSearch {
     index: Arc<ProductIndex>,
+    /// Settings to search with instead of the index's own (a draft under evaluation).
+    settings: Option<Arc<IndexSettings>>,
 }
 
 impl VitrineSearch {
     /// Searches `index` with its settings.
     pub fn new(index: Arc<ProductIndex>) -> Self {
-        VitrineSearch { index }
+        VitrineSearch { index, settings: None }
+    }
+
+    /// Searches `index` with `settings` instead of its own (synonyms, rules, ranking weights and
+    /// typo tolerance apply at query time, so a draft needs no re-indexing).
+    pub fn with_settings(index: Arc<ProductIndex>, settings: IndexSettings) -> Self {
+        VitrineSearch { index, settings: Some(Arc::new(settings)) }
     }
 }
 
@@ -35,7 +44,10 @@ impl SearchBackend for VitrineSearch {
         // A judged query is complete: the trailing space tells the engine the last word is
         // finished (no search-as-you-type prefix expansion).
         let request = SearchRequest { q: format!("{query} "), per_page: Some(k), ..SearchRequest::default() };
-        let response = vitrine_query::search(&self.index, &self.index.settings(), &request)?;
+        let response = match &self.settings {
+            Some(settings) => vitrine_query::search(&self.index, settings, &request)?,
+            None => vitrine_query::search(&self.index, &self.index.settings(), &request)?,
+        };
         Ok(response.hits.into_iter().map(|hit| hit.id).collect())
     }
 }

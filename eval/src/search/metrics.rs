@@ -25,6 +25,80 @@ pub fn gain(relevance: f64) -> f64 {
     (relevance - 1.0).max(0.0)
 }
 
+/// How a judgment's grade becomes its gain: linear between the given `(grade, gain)` points,
+/// constant beyond the first and last. The default, `1:0,3:2`, is [`gain`]: `relevance − 1` on
+/// the 1..=3 scale. Unjudged products gain 0 whatever the mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GainMap {
+    points: Vec<(f64, f64)>,
+}
+
+impl Default for GainMap {
+    fn default() -> Self {
+        GainMap { points: vec![(1.0, 0.0), (3.0, 2.0)] }
+    }
+}
+
+impl GainMap {
+    /// Parses `grade:gain` pairs separated by commas (`0:0,1:1,2:3,3:7`).
+    ///
+    /// # Errors
+    /// A pair that is not two finite numbers, fewer than one pair, the same grade twice, or a
+    /// negative gain.
+    pub fn parse(text: &str) -> Result<GainMap, String> {
+        let mut points = Vec::new();
+        for pair in text.split(',').map(str::trim).filter(|pair| !pair.is_empty()) {
+            let (grade, gain) = pair.split_once(':').ok_or_else(|| format!("`{pair}` is not grade:gain"))?;
+            let number = |field: &str| {
+                field
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|value| value.is_finite())
+                    .ok_or_else(|| format!("`{field}` is not a number"))
+            };
+            let (grade, gain) = (number(grade)?, number(gain)?);
+            if gain < 0.0 {
+                return Err(format!("gain {gain} of grade {grade} is negative"));
+            }
+            points.push((grade, gain));
+        }
+        if points.is_empty() {
+            return Err("no grade:gain pair".to_string());
+        }
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if points.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+            return Err("a grade is given twice".to_string());
+        }
+        Ok(GainMap { points })
+    }
+
+    /// The gain of `grade`.
+    pub fn gain(&self, grade: f64) -> f64 {
+        let (first, last) = (self.points[0], self.points[self.points.len() - 1]);
+        if grade <= first.0 {
+            return first.1;
+        }
+        if grade >= last.0 {
+            return last.1;
+        }
+        let upper = self.points.iter().position(|&(point, _)| point >= grade).unwrap_or(self.points.len() - 1);
+        let ((g0, v0), (g1, v1)) = (self.points[upper - 1], self.points[upper]);
+        v0 + (v1 - v0) * (grade - g0) / (g1 - g0)
+    }
+
+    /// Reads a grade from a judgments file: any finite number within the mapping's grades (with
+    /// the default mapping, 1..=3).
+    pub fn parse_grade(&self, field: &str) -> Result<f64, String> {
+        let grade: f64 = field.trim().parse().map_err(|_| format!("relevance {field:?} is not a number"))?;
+        let (low, high) = (self.points[0].0, self.points[self.points.len() - 1].0);
+        if !grade.is_finite() || grade < low || grade > high {
+            return Err(format!("relevance {field} is outside {low}..={high}"));
+        }
+        Ok(grade)
+    }
+}
+
 /// The first `k` distinct ids of `ranking`, each with its 1-based rank after duplicates are dropped.
 fn distinct_top<S: AsRef<str>>(k: usize, ranking: &[S]) -> impl Iterator<Item = (usize, &str)> {
     let mut seen = HashSet::new();
@@ -124,6 +198,23 @@ mod tests {
 
     fn assert_close(actual: f64, expected: f64) {
         assert!((actual - expected).abs() < 1e-12, "{actual} != {expected}");
+    }
+
+    #[test]
+    fn gain_maps_interpolate_between_their_points() {
+        let default = GainMap::default();
+        for grade in [1.0, 1.5, 2.0, 2.67, 3.0] {
+            assert_close(default.gain(grade), gain(grade));
+        }
+        let exponential = GainMap::parse("0:0, 1:1, 2:3, 3:7").expect("valid");
+        assert_close(exponential.gain(2.5), 5.0);
+        assert_close(exponential.gain(-1.0), 0.0);
+        assert_close(exponential.gain(4.0), 7.0);
+        assert!(exponential.parse_grade("3").is_ok() && exponential.parse_grade("3.5").is_err());
+        assert!(GainMap::parse("1:0,1:2").is_err());
+        assert!(GainMap::parse("1:-1").is_err());
+        assert!(GainMap::parse("one:1").is_err());
+        assert!(GainMap::parse("").is_err());
     }
 
     #[test]
