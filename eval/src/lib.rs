@@ -6,8 +6,7 @@
 //! - [`recs`]: recommendation quality under a global temporal split with full-catalogue ranking —
 //!   Recall, NDCG, MAP, HitRate, coverage, Gini, novelty — for popularity and the product's models
 //!   (co-occurrence, iALS, EASE, content, the serving hybrid). `vitrine eval` drives both.
-//!
-
+//! - [`report`]: both as self-contained HTML pages with plots.
 
 mod error;
 pub mod recs;
