@@ -1,0 +1,136 @@
+//! The command line end to end, through the built `vitrine` binary: import a catalog, train from
+//! an interaction file, evaluate search (with a draft of the settings) and recommendations (with a
+//! grid), and read the JSON and HTML reports they write.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+use vitrine_e2e::vitrine_bin;
+
+/// Runs `vitrine --data-dir DATA args…`, asserting success; returns standard output.
+fn run(bin: &Path, data: &Path, args: &[&str]) -> String {
+    let output = Command::new(bin).arg("--data-dir").arg(data).args(args).output().expect("vitrine runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "vitrine {args:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    stdout
+}
+
+/// Two families of products; customers buy within their family over 40 days.
+fn write_shop(dir: &Path) {
+    let mut products = String::new();
+    for (family, titles) in [
+        ("lamp", ["desk lamp", "floor lamp", "lamp shade", "bulb pack"]),
+        ("mug", ["coffee mug", "tea mug", "mug rack", "saucer set"]),
+    ] {
+        for (n, title) in titles.iter().enumerate() {
+            products.push_str(&format!(
+                "{{\"id\": \"{family}-{n}\", \"title\": \"{title}\", \"category\": \"{family}s\", \"price\": 5, \"currency\": \"GBP\", \"stock\": 10}}\n"
+            ));
+        }
+    }
+    std::fs::write(dir.join("products.jsonl"), products).expect("write products");
+    let mut interactions = String::from("user_id,product_id,event,quantity,timestamp\n");
+    for user in 0..40u32 {
+        let family = if user % 2 == 0 { "lamp" } else { "mug" };
+        for day in 0..4u32 {
+            let product = (user + day) % 4;
+            let time = 1_700_000_000 + i64::from(day * 10 + user % 10) * 86_400;
+            interactions.push_str(&format!("u{user},{family}-{product},purchase,1,{time}\n"));
+        }
+    }
+    interactions.push_str("u1,lamp-0,like,1,1700000000\n"); // a bad line: reported, skipped
+    std::fs::write(dir.join("interactions.csv"), interactions).expect("write interactions");
+}
+
+#[test]
+fn import_train_and_evaluate_from_the_command_line() {
+    let Some(bin) = vitrine_bin("import_train_and_evaluate_from_the_command_line") else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (files, data) = (dir.path(), dir.path().join("data"));
+    write_shop(files);
+
+    run(&bin, &data, &["import", "products", "--index", "shop", files.join("products.jsonl").to_str().expect("utf-8")]);
+    let trained = run(
+        &bin,
+        &data,
+        &["train", "--index", "shop", "--interactions", files.join("interactions.csv").to_str().expect("utf-8")],
+    );
+    assert!(trained.contains("160 interactions appended") && trained.contains("1 bad lines skipped"), "{trained}");
+    assert!(trained.contains("ease_seconds"), "EASE is part of every training run: {trained}");
+
+    // Search: the shop's judgments, with typos, and a draft adding a synonym.
+    std::fs::write(
+        files.join("judgments.csv"),
+        "query_id,query,product_id,relevance\n1,desk lamp,lamp-0,3\n1,desk lamp,lamp-2,2\n2,cup,mug-0,3\n2,cup,mug-1,3\n3,saucers,mug-3,3\n4,gone,nope,3\n",
+    )
+    .expect("write judgments");
+    std::fs::write(files.join("draft.json"), r#"{"synonyms": [{"type": "multi_way", "terms": ["cup", "mug"]}]}"#)
+        .expect("write draft");
+    let out = files.join("search-out");
+    let printed = run(
+        &bin,
+        &data,
+        &[
+            "eval",
+            "search",
+            "--index",
+            "shop",
+            "--judgments",
+            files.join("judgments.csv").to_str().expect("utf-8"),
+            "--typos",
+            "--settings",
+            files.join("draft.json").to_str().expect("utf-8"),
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(
+        printed.contains("3 judged queries") && printed.contains("1 judgments of products not in the index"),
+        "{printed}"
+    );
+    assert!(printed.contains("draft vs live"), "{printed}");
+    let report: Value = serde_json::from_slice(&std::fs::read(out.join("search-report.json")).expect("JSON report"))
+        .expect("valid JSON");
+    let recall = |run: &str| report["runs"][run]["recall"]["mean"].as_f64().unwrap_or(-1.0);
+    assert!(recall("draft, as typed") > recall("live, as typed"), "the synonym finds mugs for `cup`: {report}");
+    assert_eq!(report["comparison"].as_array().map(Vec::len), Some(8), "4 metrics × 2 variants");
+    let html = std::fs::read_to_string(out.join("search-report.html")).expect("HTML report");
+    assert!(html.starts_with("<!DOCTYPE html>") && html.matches("<svg").count() >= 3, "plots in the page");
+
+    // Recommendations: the generic CSV, a test fraction, a grid over ALS factors.
+    std::fs::write(files.join("grid.json"), r#"{"ials.factors": [4, 8], "ials.iterations": [3]}"#).expect("write grid");
+    let out = files.join("recs-out");
+    let printed = run(
+        &bin,
+        &data,
+        &[
+            "eval",
+            "recs",
+            "--interactions",
+            files.join("interactions.csv").to_str().expect("utf-8"),
+            "--test-fraction",
+            "0.25",
+            "--models",
+            "pop,ials,hybrid",
+            "--grid",
+            files.join("grid.json").to_str().expect("utf-8"),
+            "--k",
+            "5",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("recs-report.json")).expect("JSON report")).expect("valid JSON");
+    let names: Vec<&str> =
+        report["models"].as_array().expect("models").iter().filter_map(|m| m["model"].as_str()).collect();
+    assert_eq!(names.len(), 5, "popularity once, ials and hybrid per factor count: {names:?}\n{printed}");
+    assert!(names.iter().any(|name| name.starts_with("ials [") && name.contains("ials.factors=4")), "{names:?}");
+    for model in report["models"].as_array().expect("models") {
+        assert!(model["recall@5"].is_number() && model["ndcg@5"].is_number(), "{model}");
+        assert_eq!(model["popularity_deciles"].as_array().map(Vec::len), Some(10), "{model}");
+    }
+    let html = std::fs::read_to_string(out.join("recs-report.html")).expect("HTML report");
+    assert!(html.starts_with("<!DOCTYPE html>") && html.matches("<svg").count() >= 4, "plots in the page");
+}
