@@ -1,5 +1,19 @@
-//! Carts, inventory holds, the checkout saga, idempotent payments and orders, on SQLite
-//! (embedded) or PostgreSQL (shared by replicas), with a transactional outbox towards Kafka.
-//! Invariant to come: the commerce crate never trusts a price from a search hit; it re-reads it.
+//! Commerce for Vitrine: the stock that never oversells, carts, and (coming) checkout, payments and
+//! orders.
 //!
-//! Not built yet: it arrives with the commerce issue.
+//! - [`Store`]: the database, SQLite (embedded) or PostgreSQL, one repository layer for both;
+//! - inventory ([`Sku`], holds, sales; `inventory.rs`): conditional atomic updates only;
+//! - the outbox ([`OutboxEvent`]): events written in the transaction of their change.
+//!
+//! Invariant: commerce never trusts a price or a stock figure from a client or a search hit; it
+//! re-reads them from its own tables.
+
+mod error;
+mod inventory;
+mod outbox;
+mod store;
+
+pub use error::CommerceError;
+pub use inventory::{Sku, StockLine};
+pub use outbox::{ORDERS_TOPIC, OutboxEvent, PRODUCTS_TOPIC};
+pub use store::{Backend, Store};

@@ -1,0 +1,349 @@
+//! Sellable SKUs and inventory holds: the stock that can never go negative.
+//!
+//! Commerce owns price and stock ("on hand"). A checkout **holds** units for a while (a soft hold
+//! with a TTL); **available = on hand − active holds**. Every change is one conditional statement:
+//! a hold is `UPDATE skus SET reserved = reserved + q WHERE … AND on_hand - reserved >= q`, a sale
+//! turns a hold into `on_hand - q`; no read-modify-write, so two buyers of the last unit cannot
+//! both win. Expired holds are released by [`Store::sweep_expired_holds`].
+//!
+//! Price and stock changes append a product event (the indexer's contract) to the outbox in the
+//! same transaction, so search shows availability. Their versions are
+//! `max(previous + 1, now in ms)`: newer than any catalog version, monotonic per product.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use vitrine_models::{Change, Currency, ProductEvent, ProductId};
+
+use crate::outbox::{PRODUCTS_TOPIC, append};
+use crate::store::now_ms;
+use crate::{CommerceError, Store};
+
+/// One sellable product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sku {
+    /// The catalog's product id.
+    pub product_id: String,
+    /// Price in minor units (pence, cents).
+    pub price_cents: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Units in the warehouse.
+    pub on_hand: i64,
+    /// Units under active holds.
+    pub reserved: i64,
+    /// Version of the last change (the product events' version).
+    pub version: i64,
+}
+
+impl Sku {
+    /// Units that can still be held or sold.
+    pub fn available(&self) -> i64 {
+        self.on_hand - self.reserved
+    }
+
+    fn from_row(row: &AnyRow) -> Result<Sku, sqlx::Error> {
+        Ok(Sku {
+            product_id: row.try_get("product_id")?,
+            price_cents: row.try_get("price_cents")?,
+            currency: row.try_get("currency")?,
+            on_hand: row.try_get("on_hand")?,
+            reserved: row.try_get("reserved")?,
+            version: row.try_get("version")?,
+        })
+    }
+}
+
+/// One line to hold or sell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockLine {
+    /// The product.
+    pub product_id: String,
+    /// Units, at least 1.
+    pub quantity: i64,
+}
+
+/// The SQL of the next version, `max(version + 1, now)`, with `now` the parameter `now_param`.
+fn next_version(now_param: &str) -> String {
+    format!("CASE WHEN version + 1 > {now_param} THEN version + 1 ELSE {now_param} END")
+}
+
+impl Store {
+    /// Creates the SKU if it does not exist (seeding from the catalog); an existing SKU keeps its
+    /// price and stock. Returns whether it was created.
+    ///
+    /// # Errors
+    /// A negative price or stock; a query failure.
+    pub async fn seed_sku(
+        &self,
+        product_id: &str,
+        price_cents: i64,
+        currency: &str,
+        on_hand: i64,
+    ) -> Result<bool, CommerceError> {
+        check_non_negative("price", price_cents)?;
+        check_non_negative("stock", on_hand)?;
+        let now = now_ms();
+        let inserted = sqlx::query(
+            "INSERT INTO skus (product_id, price_cents, currency, on_hand, reserved, version, updated_at) \
+             VALUES ($1, $2, $3, $4, 0, $5, $5) ON CONFLICT (product_id) DO NOTHING",
+        )
+        .bind(product_id)
+        .bind(price_cents)
+        .bind(currency)
+        .bind(on_hand)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    /// The SKU of `product_id`.
+    ///
+    /// # Errors
+    /// A query failure.
+    pub async fn sku(&self, product_id: &str) -> Result<Option<Sku>, CommerceError> {
+        let row = sqlx::query(
+            "SELECT product_id, price_cents, currency, on_hand, reserved, version FROM skus WHERE product_id = $1",
+        )
+        .bind(product_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.as_ref().map(Sku::from_row).transpose()?)
+    }
+
+    /// Sets the units on hand (and, if given, the price) of an existing SKU, and publishes the
+    /// change through the outbox. Stock below the active holds is refused.
+    ///
+    /// # Errors
+    /// [`CommerceError::UnknownProduct`], a negative figure, stock below what is held, a query
+    /// failure.
+    pub async fn set_stock(
+        &self,
+        product_id: &str,
+        on_hand: i64,
+        price_cents: Option<i64>,
+    ) -> Result<Sku, CommerceError> {
+        check_non_negative("stock", on_hand)?;
+        if let Some(price) = price_cents {
+            check_non_negative("price", price)?;
+        }
+        let mut tx = self.pool().begin().await?;
+        let before =
+            sku_in(&mut tx, product_id).await?.ok_or_else(|| CommerceError::UnknownProduct(product_id.into()))?;
+        if on_hand < before.reserved {
+            return Err(CommerceError::Invalid(format!(
+                "`{product_id}`: {} units are held by checkouts; stock cannot go below that",
+                before.reserved
+            )));
+        }
+        let now = now_ms();
+        sqlx::query(&format!(
+            "UPDATE skus SET on_hand = $1, price_cents = COALESCE($2, price_cents), updated_at = $3, version = {} \
+             WHERE product_id = $4",
+            next_version("$3")
+        ))
+        .bind(on_hand)
+        .bind(price_cents)
+        .bind(now)
+        .bind(product_id)
+        .execute(&mut *tx)
+        .await?;
+        let after =
+            sku_in(&mut tx, product_id).await?.ok_or_else(|| CommerceError::UnknownProduct(product_id.into()))?;
+        if after.on_hand != before.on_hand {
+            publish(&mut tx, &after, Change::StockChanged { stock: Some(after.on_hand.max(0) as u64) }).await?;
+        }
+        if after.price_cents != before.price_cents {
+            let currency = Currency::new(&after.currency).ok();
+            let change = Change::PriceChanged { price: Some(after.price_cents as f64 / 100.0), currency };
+            publish(&mut tx, &after, change).await?;
+        }
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Holds `lines` for `checkout_id` until `ttl` from now, all or nothing. Lines are taken in
+    /// product order (so two checkouts never wait on each other's rows in opposite orders).
+    ///
+    /// # Errors
+    /// [`CommerceError::OutOfStock`] (nothing is held), [`CommerceError::UnknownProduct`], a
+    /// quantity below 1, a query failure.
+    pub async fn hold(&self, checkout_id: &str, lines: &[StockLine], ttl: Duration) -> Result<(), CommerceError> {
+        let mut lines = lines.to_vec();
+        lines.sort_by(|a, b| a.product_id.cmp(&b.product_id));
+        for line in &lines {
+            if line.quantity < 1 {
+                return Err(CommerceError::Invalid(format!("quantity of `{}` must be at least 1", line.product_id)));
+            }
+        }
+        let now = now_ms();
+        let expires_at = now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
+        let mut tx = self.pool().begin().await?;
+        for line in &lines {
+            let held = sqlx::query(
+                "UPDATE skus SET reserved = reserved + $1 WHERE product_id = $2 AND on_hand - reserved >= $1",
+            )
+            .bind(line.quantity)
+            .bind(&line.product_id)
+            .execute(&mut *tx)
+            .await?;
+            if held.rows_affected() == 0 {
+                let sku = sku_in(&mut tx, &line.product_id).await?;
+                tx.rollback().await?;
+                return Err(match sku {
+                    None => CommerceError::UnknownProduct(line.product_id.clone()),
+                    Some(sku) => CommerceError::OutOfStock {
+                        product_id: line.product_id.clone(),
+                        requested: line.quantity,
+                        available: sku.available().max(0),
+                    },
+                });
+            }
+            sqlx::query(
+                "INSERT INTO holds (id, checkout_id, product_id, quantity, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(checkout_id)
+            .bind(&line.product_id)
+            .bind(line.quantity)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Turns the holds of `checkout_id` into a sale: on hand and held both drop by the held units,
+    /// and the new stock is published. Returns the lines sold (empty when the checkout holds
+    /// nothing: expired and swept, or already sold).
+    ///
+    /// # Errors
+    /// A query failure.
+    pub async fn sell_held(&self, checkout_id: &str) -> Result<Vec<StockLine>, CommerceError> {
+        let mut tx = self.pool().begin().await?;
+        let lines = take_holds(&mut tx, checkout_id).await?;
+        let now = now_ms();
+        for line in &lines {
+            sqlx::query(&format!(
+                "UPDATE skus SET on_hand = on_hand - $1, reserved = reserved - $1, updated_at = $2, version = {} \
+                 WHERE product_id = $3",
+                next_version("$2")
+            ))
+            .bind(line.quantity)
+            .bind(now)
+            .bind(&line.product_id)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(sku) = sku_in(&mut tx, &line.product_id).await? {
+                publish(&mut tx, &sku, Change::StockChanged { stock: Some(sku.on_hand.max(0) as u64) }).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(lines)
+    }
+
+    /// Releases the holds of `checkout_id` (a failed or abandoned checkout). Returns the lines
+    /// released.
+    ///
+    /// # Errors
+    /// A query failure.
+    pub async fn release_holds(&self, checkout_id: &str) -> Result<Vec<StockLine>, CommerceError> {
+        let mut tx = self.pool().begin().await?;
+        let lines = take_holds(&mut tx, checkout_id).await?;
+        for line in &lines {
+            sqlx::query("UPDATE skus SET reserved = reserved - $1 WHERE product_id = $2")
+                .bind(line.quantity)
+                .bind(&line.product_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(lines)
+    }
+
+    /// Releases every hold that expired before `now_ms` (the sweeper's pass); returns how many
+    /// checkouts lost their holds.
+    ///
+    /// # Errors
+    /// A query failure.
+    pub async fn sweep_expired_holds(&self, now_ms: i64) -> Result<usize, CommerceError> {
+        let rows = sqlx::query("SELECT DISTINCT checkout_id FROM holds WHERE expires_at < $1")
+            .bind(now_ms)
+            .fetch_all(self.pool())
+            .await?;
+        let mut released = 0;
+        for row in rows {
+            let checkout_id: String = row.try_get("checkout_id")?;
+            if !self.release_expired(&checkout_id, now_ms).await?.is_empty() {
+                released += 1;
+            }
+        }
+        Ok(released)
+    }
+
+    /// Releases the holds of `checkout_id` that expired before `now_ms`.
+    async fn release_expired(&self, checkout_id: &str, now_ms: i64) -> Result<Vec<StockLine>, CommerceError> {
+        let mut tx = self.pool().begin().await?;
+        let rows =
+            sqlx::query("DELETE FROM holds WHERE checkout_id = $1 AND expires_at < $2 RETURNING product_id, quantity")
+                .bind(checkout_id)
+                .bind(now_ms)
+                .fetch_all(&mut *tx)
+                .await?;
+        let lines = rows.iter().map(stock_line).collect::<Result<Vec<_>, _>>()?;
+        for line in &lines {
+            sqlx::query("UPDATE skus SET reserved = reserved - $1 WHERE product_id = $2")
+                .bind(line.quantity)
+                .bind(&line.product_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(lines)
+    }
+}
+
+fn check_non_negative(what: &str, value: i64) -> Result<(), CommerceError> {
+    if value < 0 { Err(CommerceError::Invalid(format!("{what} must not be negative, got {value}"))) } else { Ok(()) }
+}
+
+fn stock_line(row: &AnyRow) -> Result<StockLine, sqlx::Error> {
+    Ok(StockLine { product_id: row.try_get("product_id")?, quantity: row.try_get("quantity")? })
+}
+
+async fn sku_in(tx: &mut Transaction<'_, Any>, product_id: &str) -> Result<Option<Sku>, CommerceError> {
+    let row = sqlx::query(
+        "SELECT product_id, price_cents, currency, on_hand, reserved, version FROM skus WHERE product_id = $1",
+    )
+    .bind(product_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.as_ref().map(Sku::from_row).transpose()?)
+}
+
+/// Deletes the holds of a checkout and returns their lines.
+async fn take_holds(tx: &mut Transaction<'_, Any>, checkout_id: &str) -> Result<Vec<StockLine>, CommerceError> {
+    let rows = sqlx::query("DELETE FROM holds WHERE checkout_id = $1 RETURNING product_id, quantity")
+        .bind(checkout_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(rows.iter().map(stock_line).collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Appends the product event of `change` on `sku` to the outbox.
+async fn publish(tx: &mut Transaction<'_, Any>, sku: &Sku, change: Change) -> Result<(), CommerceError> {
+    let product_id = ProductId::new(&sku.product_id)
+        .map_err(|error| CommerceError::Invalid(format!("`{}`: {error}", sku.product_id)))?;
+    let event = ProductEvent {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        product_id,
+        version: u64::try_from(sku.version).unwrap_or(0),
+        occurred_at: chrono::Utc::now(),
+        change,
+    };
+    append(tx, PRODUCTS_TOPIC, &sku.product_id, &event.to_json()).await
+}
