@@ -3,17 +3,23 @@
 //!
 //! - [`Store`]: the database, SQLite (embedded) or PostgreSQL, one repository layer for both;
 //! - inventory ([`Sku`], holds, sales; `inventory.rs`): conditional atomic updates only;
+//! - carts ([`Cart`]): guest and shopper carts, atomic merge on login with stock caps reported;
+//! - pricing ([`price`]): a pure function of lines, promotions, shipping and tax;
 //! - the outbox ([`OutboxEvent`]): events written in the transaction of their change.
 //!
 //! Invariant: commerce never trusts a price or a stock figure from a client or a search hit; it
 //! re-reads them from its own tables.
 
+mod cart;
 mod error;
 mod inventory;
 mod outbox;
+mod pricing;
 mod store;
 
+pub use cart::{Adjustment, Cart, CartLine, MAX_QUANTITY, MergeReport};
 pub use error::CommerceError;
 pub use inventory::{Sku, StockLine};
 pub use outbox::{ORDERS_TOPIC, OutboxEvent, PRODUCTS_TOPIC};
+pub use pricing::{Discount, LineTotal, PricedLine, Promotion, ShippingRule, TaxRule, Totals, price};
 pub use store::{Backend, Store};
