@@ -22,6 +22,12 @@ pub enum CommerceError {
     /// The cart was merged or ordered and takes no more changes.
     #[error("cart `{0}` is closed")]
     CartClosed(String),
+    /// A checkout of this cart is already in flight.
+    #[error("a checkout of cart `{0}` is already in progress")]
+    CheckoutInProgress(String),
+    /// The payment gateway failed where the saga could not go on (a void that failed, …).
+    #[error("payment gateway: {0}")]
+    Payment(String),
     /// A quantity, price or stock figure out of range.
     #[error("{0}")]
     Invalid(String),

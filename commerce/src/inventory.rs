@@ -225,23 +225,7 @@ impl Store {
     /// A query failure.
     pub async fn sell_held(&self, checkout_id: &str) -> Result<Vec<StockLine>, CommerceError> {
         let mut tx = self.pool().begin().await?;
-        let lines = take_holds(&mut tx, checkout_id).await?;
-        let now = now_ms();
-        for line in &lines {
-            sqlx::query(&format!(
-                "UPDATE skus SET on_hand = on_hand - $1, reserved = reserved - $1, updated_at = $2, version = {} \
-                 WHERE product_id = $3",
-                next_version("$2")
-            ))
-            .bind(line.quantity)
-            .bind(now)
-            .bind(&line.product_id)
-            .execute(&mut *tx)
-            .await?;
-            if let Some(sku) = sku_in(&mut tx, &line.product_id).await? {
-                publish(&mut tx, &sku, Change::StockChanged { stock: Some(sku.on_hand.max(0) as u64) }).await?;
-            }
-        }
+        let lines = sell_held_in(&mut tx, checkout_id).await?;
         tx.commit().await?;
         Ok(lines)
     }
@@ -253,14 +237,7 @@ impl Store {
     /// A query failure.
     pub async fn release_holds(&self, checkout_id: &str) -> Result<Vec<StockLine>, CommerceError> {
         let mut tx = self.pool().begin().await?;
-        let lines = take_holds(&mut tx, checkout_id).await?;
-        for line in &lines {
-            sqlx::query("UPDATE skus SET reserved = reserved - $1 WHERE product_id = $2")
-                .bind(line.quantity)
-                .bind(&line.product_id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let lines = release_holds_in(&mut tx, checkout_id).await?;
         tx.commit().await?;
         Ok(lines)
     }
@@ -332,6 +309,77 @@ async fn take_holds(tx: &mut Transaction<'_, Any>, checkout_id: &str) -> Result<
         .fetch_all(&mut **tx)
         .await?;
     Ok(rows.iter().map(stock_line).collect::<Result<Vec<_>, _>>()?)
+}
+
+/// [`Store::sell_held`] inside `tx` (the order's transaction).
+pub(crate) async fn sell_held_in(
+    tx: &mut Transaction<'_, Any>,
+    checkout_id: &str,
+) -> Result<Vec<StockLine>, CommerceError> {
+    let lines = take_holds(tx, checkout_id).await?;
+    for line in &lines {
+        sell(tx, line, "reserved = reserved - $1,").await?;
+    }
+    Ok(lines)
+}
+
+/// Sells `lines` that hold nothing (their holds expired) if the stock is still there: all or
+/// nothing inside `tx`; `false` (and nothing sold) when a line is short.
+pub(crate) async fn sell_unheld_in(tx: &mut Transaction<'_, Any>, lines: &[StockLine]) -> Result<bool, CommerceError> {
+    for line in lines {
+        let sold = sqlx::query(&format!(
+            "UPDATE skus SET on_hand = on_hand - $1, updated_at = $2, version = {} \
+             WHERE product_id = $3 AND on_hand - reserved >= $1",
+            next_version("$2")
+        ))
+        .bind(line.quantity)
+        .bind(now_ms())
+        .bind(&line.product_id)
+        .execute(&mut **tx)
+        .await?;
+        if sold.rows_affected() == 0 {
+            return Ok(false);
+        }
+        publish_stock(tx, &line.product_id).await?;
+    }
+    Ok(true)
+}
+
+/// One sold line: on hand drops (and, with `held`, the hold it came from).
+async fn sell(tx: &mut Transaction<'_, Any>, line: &StockLine, held: &str) -> Result<(), CommerceError> {
+    sqlx::query(&format!(
+        "UPDATE skus SET on_hand = on_hand - $1, {held} updated_at = $2, version = {} WHERE product_id = $3",
+        next_version("$2")
+    ))
+    .bind(line.quantity)
+    .bind(now_ms())
+    .bind(&line.product_id)
+    .execute(&mut **tx)
+    .await?;
+    publish_stock(tx, &line.product_id).await
+}
+
+async fn publish_stock(tx: &mut Transaction<'_, Any>, product_id: &str) -> Result<(), CommerceError> {
+    if let Some(sku) = sku_in(tx, product_id).await? {
+        publish(tx, &sku, Change::StockChanged { stock: Some(sku.on_hand.max(0) as u64) }).await?;
+    }
+    Ok(())
+}
+
+/// [`Store::release_holds`] inside `tx`.
+pub(crate) async fn release_holds_in(
+    tx: &mut Transaction<'_, Any>,
+    checkout_id: &str,
+) -> Result<Vec<StockLine>, CommerceError> {
+    let lines = take_holds(tx, checkout_id).await?;
+    for line in &lines {
+        sqlx::query("UPDATE skus SET reserved = reserved - $1 WHERE product_id = $2")
+            .bind(line.quantity)
+            .bind(&line.product_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(lines)
 }
 
 /// Appends the product event of `change` on `sku` to the outbox.

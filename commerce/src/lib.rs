@@ -1,25 +1,35 @@
-//! Commerce for Vitrine: the stock that never oversells, carts, and (coming) checkout, payments and
-//! orders.
+//! Commerce for Vitrine: the stock that never oversells, carts, checkout, payments and orders.
 //!
 //! - [`Store`]: the database, SQLite (embedded) or PostgreSQL, one repository layer for both;
 //! - inventory ([`Sku`], holds, sales; `inventory.rs`): conditional atomic updates only;
 //! - carts ([`Cart`]): guest and shopper carts, atomic merge on login with stock caps reported;
 //! - pricing ([`price`]): a pure function of lines, promotions, shipping and tax;
+//! - payments ([`PaymentProvider`], [`SimulatedGateway`] with Stripe's test cards);
+//! - checkout ([`Checkout`]): a persisted saga with compensation, recovery and reconciliation;
+//! - orders ([`Order`]): appended events, the status derived from them;
 //! - the outbox ([`OutboxEvent`]): events written in the transaction of their change.
 //!
 //! Invariant: commerce never trusts a price or a stock figure from a client or a search hit; it
 //! re-reads them from its own tables.
 
 mod cart;
+mod checkout;
 mod error;
 mod inventory;
+mod orders;
 mod outbox;
+mod payments;
 mod pricing;
 mod store;
 
 pub use cart::{Adjustment, Cart, CartLine, MAX_QUANTITY, MergeReport};
+pub use checkout::{Checkout, CheckoutOutcome, CheckoutRequest, CheckoutSettings, CheckoutState, RecoveryReport};
 pub use error::CommerceError;
 pub use inventory::{Sku, StockLine};
+pub use orders::{Order, OrderEvent, OrderStatus, derive_status};
 pub use outbox::{ORDERS_TOPIC, OutboxEvent, PRODUCTS_TOPIC};
+pub use payments::{
+    Authorization, AuthorizeRequest, GatewaySettings, PaymentError, PaymentProvider, PaymentStatus, SimulatedGateway,
+};
 pub use pricing::{Discount, LineTotal, PricedLine, Promotion, ShippingRule, TaxRule, Totals, price};
 pub use store::{Backend, Store};

@@ -60,7 +60,7 @@ pub struct TaxRule {
 }
 
 /// The priced cart.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     /// Each line with its amount (`unit × quantity`).
     pub lines: Vec<LineTotal>,
@@ -79,7 +79,7 @@ pub struct Totals {
 }
 
 /// One priced line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineTotal {
     /// The product.
     pub product_id: String,
@@ -92,7 +92,7 @@ pub struct LineTotal {
 }
 
 /// One applied promotion.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Discount {
     /// The promotion's code.
     pub code: String,

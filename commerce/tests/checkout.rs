@@ -1,0 +1,204 @@
+//! The checkout saga on real databases (SQLite and PostgreSQL): no oversell under 200 concurrent
+//! buyers, every card outcome, one checkout per cart, orders as events.
+
+mod common;
+
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use vitrine_commerce::{
+    Checkout, CheckoutRequest, CheckoutSettings, CheckoutState, CommerceError, OrderStatus, PaymentProvider,
+    SimulatedGateway, Store,
+};
+
+fn request(cart_id: &str, card: &str) -> CheckoutRequest {
+    CheckoutRequest {
+        cart_id: cart_id.to_owned(),
+        card_number: card.to_owned(),
+        shipping_address: serde_json::json!({"line1": "1 High St", "city": "London", "postcode": "N1 9GU"}),
+    }
+}
+
+async fn cart_with(store: &Store, product: &str, quantity: i64) -> String {
+    let cart = store.create_cart(None).await.expect("cart");
+    store.add_to_cart(&cart.id, product, quantity).await.expect("add");
+    cart.id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_concurrent_checkouts_for_ten_units_make_ten_orders() {
+    for test_store in common::both("two_hundred_concurrent_checkouts_for_ten_units_make_ten_orders").await {
+        let store = test_store.store.clone();
+        let gateway = SimulatedGateway::default();
+        let checkout = Arc::new(Checkout::new(store.clone(), gateway.clone(), CheckoutSettings::default()));
+        for round in 0..10 {
+            let product = format!("last-{round}");
+            store.seed_sku(&product, 1_500, "GBP", 10).await.expect("seed");
+            let mut carts = Vec::new();
+            for _ in 0..200 {
+                carts.push(cart_with(&store, &product, 1).await);
+            }
+            let orders_before = store.count_orders().await.expect("count");
+            let mut buyers = Vec::new();
+            for cart_id in carts {
+                let checkout = checkout.clone();
+                buyers.push(tokio::spawn(async move { checkout.run(&request(&cart_id, "4242424242424242")).await }));
+            }
+            let mut ordered = 0;
+            for buyer in buyers {
+                let outcome = buyer.await.expect("task").expect("a checkout ends in an outcome");
+                match outcome.state {
+                    CheckoutState::ConfirmationSent => ordered += 1,
+                    CheckoutState::Failed => {
+                        assert!(outcome.failure.as_deref().is_some_and(|f| f.starts_with("out_of_stock")))
+                    }
+                    other => panic!("unexpected end {other:?}"),
+                }
+            }
+            let sku = store.sku(&product).await.expect("read").expect("exists");
+            let orders = store.count_orders().await.expect("count") - orders_before;
+            assert_eq!(
+                (ordered, orders, sku.on_hand, sku.reserved),
+                (10, 10, 0, 0),
+                "{} round {round}",
+                test_store.name
+            );
+        }
+        assert_eq!(gateway.holds_made(), 100, "{}: one authorisation per order, none for the rest", test_store.name);
+        test_store.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_card_outcome_ends_cleanly() {
+    for test_store in common::both("every_card_outcome_ends_cleanly").await {
+        let store = test_store.store.clone();
+        store.seed_sku("mug", 1_250, "GBP", 50).await.expect("seed");
+        let gateway = SimulatedGateway::default();
+        let checkout = Checkout::new(store.clone(), gateway.clone(), CheckoutSettings::default());
+
+        for (card, failure) in [
+            ("4000000000000002", "card_declined"),
+            ("4000000000009995", "insufficient_funds"),
+            ("4000000000000119", "payment_error"),
+        ] {
+            let cart_id = cart_with(&store, "mug", 2).await;
+            let outcome = checkout.run(&request(&cart_id, card)).await.expect("an outcome");
+            assert_eq!(
+                (outcome.state, outcome.failure.as_deref()),
+                (CheckoutState::Compensated, Some(failure)),
+                "{card}"
+            );
+            assert_eq!(store.sku("mug").await.expect("read").expect("exists").reserved, 0, "{card}: holds released");
+            // The cart stays open: the shopper can try another card.
+            assert_eq!(store.cart(&cart_id).await.expect("cart").status, "open");
+        }
+        assert!(gateway.open_authorizations().await.expect("list").is_empty(), "no money held");
+
+        // A timeout where the gateway did authorise: the key finds it, the order is made.
+        let cart_id = cart_with(&store, "mug", 1).await;
+        let outcome = checkout.run(&request(&cart_id, "4000000000000408")).await.expect("an outcome");
+        assert_eq!(outcome.state, CheckoutState::ConfirmationSent);
+
+        // A normal order: priced from commerce (2 × 12.50 + shipping 4.95), events, number.
+        let cart_id = cart_with(&store, "mug", 2).await;
+        let outcome = checkout.run(&request(&cart_id, "4242 4242 4242 4242")).await.expect("an outcome");
+        assert_eq!(outcome.state, CheckoutState::ConfirmationSent);
+        assert_eq!(outcome.totals.total_cents, 2 * 1_250 + 495);
+        assert!(outcome.order_number.as_deref().is_some_and(|number| number.starts_with("VT-")));
+        let order = store.order(outcome.order_id.as_deref().expect("order")).await.expect("read").expect("exists");
+        assert_eq!(order.status, OrderStatus::Authorized);
+        assert_eq!(order.events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["placed", "authorized"]);
+        assert_eq!(store.cart(&cart_id).await.expect("cart").status, "ordered");
+        assert!(matches!(
+            checkout.run(&request(&cart_id, "4242424242424242")).await,
+            Err(CommerceError::CartClosed(_))
+        ));
+        assert_eq!(store.sku("mug").await.expect("read").expect("exists").on_hand, 50 - 3);
+
+        // Orders and stock changes reached the outbox.
+        let events = store.unsent_events(1_000).await.expect("outbox");
+        let order_events: Vec<&str> = events
+            .iter()
+            .filter(|event| event.topic == vitrine_commerce::ORDERS_TOPIC)
+            .filter_map(|event| event.payload["type"].as_str())
+            .collect();
+        assert_eq!(order_events, ["order_placed", "order_confirmation", "order_placed", "order_confirmation"]);
+
+        // Bad carts are errors, not outcomes.
+        let empty = store.create_cart(None).await.expect("cart");
+        assert!(matches!(checkout.run(&request(&empty.id, "4242424242424242")).await, Err(CommerceError::Invalid(_))));
+        assert!(matches!(
+            checkout.run(&request("nope", "4242424242424242")).await,
+            Err(CommerceError::CartNotFound(_))
+        ));
+        test_store.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_cart_checked_out_twice_at_once_makes_one_order() {
+    for test_store in common::both("one_cart_checked_out_twice_at_once_makes_one_order").await {
+        let store = test_store.store.clone();
+        store.seed_sku("lamp", 2_000, "GBP", 100).await.expect("seed");
+        let gateway = SimulatedGateway::default();
+        let checkout = Arc::new(Checkout::new(store.clone(), gateway.clone(), CheckoutSettings::default()));
+        let cart_id = cart_with(&store, "lamp", 1).await;
+        let mut attempts = Vec::new();
+        for _ in 0..20 {
+            let checkout = checkout.clone();
+            let cart_id = cart_id.clone();
+            attempts.push(tokio::spawn(async move { checkout.run(&request(&cart_id, "4242424242424242")).await }));
+        }
+        let mut orders = 0;
+        for attempt in attempts {
+            match attempt.await.expect("task") {
+                Ok(outcome) => orders += usize::from(outcome.order_id.is_some()),
+                Err(CommerceError::CheckoutInProgress(_) | CommerceError::CartClosed(_)) => {}
+                Err(other) => panic!("{other}"),
+            }
+        }
+        assert_eq!(orders, 1, "{}", test_store.name);
+        assert_eq!(gateway.holds_made(), 1, "{}: one authorisation", test_store.name);
+        assert_eq!(store.sku("lamp").await.expect("read").expect("exists").on_hand, 99);
+        test_store.cleanup().await;
+    }
+}
+
+fn any_state() -> impl Strategy<Value = CheckoutState> {
+    prop_oneof![
+        Just(CheckoutState::CartValidated),
+        Just(CheckoutState::InventoryReserved),
+        Just(CheckoutState::PaymentAuthorized),
+        Just(CheckoutState::OrderCreated),
+        Just(CheckoutState::ConfirmationSent),
+        Just(CheckoutState::Failed),
+        Just(CheckoutState::Compensated),
+    ]
+}
+
+proptest! {
+    /// Random walks over the state machine: every walk ends in a final state within five steps,
+    /// final states go nowhere, and once money can be held the only ways out are an order or a
+    /// compensation (never a bare failure).
+    #[test]
+    fn the_state_machine_always_ends_and_never_drops_held_money(choices in proptest::collection::vec(0usize..4, 6), start in any_state()) {
+        prop_assert_eq!(start.is_final(), start.successors().is_empty());
+        let mut state = CheckoutState::CartValidated;
+        let mut steps = 0;
+        for choice in choices {
+            let next = state.successors();
+            if next.is_empty() {
+                break;
+            }
+            let to = next[choice % next.len()];
+            if matches!(state, CheckoutState::InventoryReserved | CheckoutState::PaymentAuthorized) {
+                prop_assert!(to != CheckoutState::Failed, "{state:?} holds something: it must be compensated");
+            }
+            state = to;
+            steps += 1;
+        }
+        prop_assert!(state.is_final(), "ended in {state:?}");
+        prop_assert!(steps <= 5);
+    }
+}
