@@ -198,6 +198,11 @@ impl<P: PaymentProvider> Checkout<P> {
         &self.gateway
     }
 
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Runs a checkout to its end. A declined card or a short stock is an outcome, not an error.
     ///
     /// # Errors

@@ -22,6 +22,12 @@ pub enum CommerceError {
     /// The cart was merged or ordered and takes no more changes.
     #[error("cart `{0}` is closed")]
     CartClosed(String),
+    /// No order with this id.
+    #[error("order `{0}` not found")]
+    OrderNotFound(String),
+    /// The order cannot do that in its state.
+    #[error("{0}")]
+    OrderState(String),
     /// A checkout of this cart is already in flight.
     #[error("a checkout of cart `{0}` is already in progress")]
     CheckoutInProgress(String),

@@ -7,6 +7,7 @@
 //! - payments ([`PaymentProvider`], [`SimulatedGateway`] with Stripe's test cards);
 //! - checkout ([`Checkout`]): a persisted saga with compensation, recovery and reconciliation;
 //! - orders ([`Order`]): appended events, the status derived from them;
+//! - idempotency keys ([`IdempotencyStart`]): Stripe's replay semantics;
 //! - the outbox ([`OutboxEvent`]): events written in the transaction of their change.
 //!
 //! Invariant: commerce never trusts a price or a stock figure from a client or a search hit; it
@@ -15,6 +16,7 @@
 mod cart;
 mod checkout;
 mod error;
+mod idempotency;
 mod inventory;
 mod orders;
 mod outbox;
@@ -25,6 +27,7 @@ mod store;
 pub use cart::{Adjustment, Cart, CartLine, MAX_QUANTITY, MergeReport};
 pub use checkout::{Checkout, CheckoutOutcome, CheckoutRequest, CheckoutSettings, CheckoutState, RecoveryReport};
 pub use error::CommerceError;
+pub use idempotency::{IdempotencyStart, KEY_RETENTION_MS};
 pub use inventory::{Sku, StockLine};
 pub use orders::{Order, OrderEvent, OrderStatus, derive_status};
 pub use outbox::{ORDERS_TOPIC, OutboxEvent, PRODUCTS_TOPIC};

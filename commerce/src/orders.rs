@@ -164,3 +164,81 @@ impl Store {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM orders").fetch_one(self.pool()).await?.try_get("n")?)
     }
 }
+
+impl<P: crate::PaymentProvider> crate::Checkout<P> {
+    /// Takes the money of an authorised order (on fulfilment) and records `captured`.
+    ///
+    /// # Errors
+    /// An unknown order, one not in `authorized`, a gateway refusal, a query failure.
+    pub async fn capture(&self, order_id: &str) -> Result<Order, CommerceError> {
+        let order = self.existing_order(order_id).await?;
+        if order.status != OrderStatus::Authorized {
+            return Err(CommerceError::OrderState(format!(
+                "order {} is {:?}, not authorised",
+                order.number, order.status
+            )));
+        }
+        self.gateway()
+            .capture(&order.authorization_id, order.total_cents)
+            .await
+            .map_err(|error| CommerceError::Payment(error.to_string()))?;
+        self.record(&order, "captured", serde_json::json!({"amount_cents": order.total_cents})).await
+    }
+
+    /// Gives back `amount_cents` of a captured order (partial refunds add up to at most the
+    /// total) and records `refunded`.
+    ///
+    /// # Errors
+    /// An unknown order, one not captured, an amount above what is left, a gateway refusal, a
+    /// query failure.
+    pub async fn refund(&self, order_id: &str, amount_cents: i64) -> Result<Order, CommerceError> {
+        let order = self.existing_order(order_id).await?;
+        let captured = order.events.iter().any(|event| event.kind == "captured");
+        if !captured {
+            return Err(CommerceError::OrderState(format!(
+                "order {} was not captured: nothing to refund",
+                order.number
+            )));
+        }
+        let left = order.total_cents - order.refunded_cents;
+        if amount_cents <= 0 || amount_cents > left {
+            return Err(CommerceError::Invalid(format!(
+                "refund between 1 and {left} (minor units), got {amount_cents}"
+            )));
+        }
+        self.gateway()
+            .refund(&order.authorization_id, amount_cents)
+            .await
+            .map_err(|error| CommerceError::Payment(error.to_string()))?;
+        self.record(&order, "refunded", serde_json::json!({"amount_cents": amount_cents})).await
+    }
+
+    /// Records a return request (`items`: what comes back, `reason`: why).
+    ///
+    /// # Errors
+    /// An unknown order, a cancelled or fully refunded one, a query failure.
+    pub async fn request_return(&self, order_id: &str, details: serde_json::Value) -> Result<Order, CommerceError> {
+        let order = self.existing_order(order_id).await?;
+        if matches!(order.status, OrderStatus::Cancelled | OrderStatus::Refunded) {
+            return Err(CommerceError::OrderState(format!("order {} is {:?}", order.number, order.status)));
+        }
+        self.record(&order, "return_requested", details).await
+    }
+
+    async fn existing_order(&self, order_id: &str) -> Result<Order, CommerceError> {
+        self.store().order(order_id).await?.ok_or_else(|| CommerceError::OrderNotFound(order_id.to_owned()))
+    }
+
+    /// Appends an event and its outbox message in one transaction; returns the order after it.
+    async fn record(&self, order: &Order, kind: &str, data: serde_json::Value) -> Result<Order, CommerceError> {
+        let mut tx = self.store().pool().begin().await?;
+        append_event(&mut tx, &order.id, kind, &data).await?;
+        let message = serde_json::json!({
+            "type": format!("order_{kind}"), "event_id": uuid::Uuid::now_v7().to_string(),
+            "order_id": order.id, "number": order.number, "data": data,
+        });
+        crate::outbox::append(&mut tx, crate::ORDERS_TOPIC, &order.id, &message).await?;
+        tx.commit().await?;
+        self.existing_order(&order.id).await
+    }
+}

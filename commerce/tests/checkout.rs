@@ -202,3 +202,69 @@ proptest! {
         prop_assert!(steps <= 5);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_are_captured_refunded_in_parts_and_returned() {
+    for test_store in common::both("orders_are_captured_refunded_in_parts_and_returned").await {
+        let store = test_store.store.clone();
+        store.seed_sku("chair", 10_000, "GBP", 5).await.expect("seed");
+        let checkout = Checkout::new(store.clone(), SimulatedGateway::default(), CheckoutSettings::default());
+        let cart_id = cart_with(&store, "chair", 1).await;
+        let outcome = checkout.run(&request(&cart_id, "4242424242424242")).await.expect("ordered");
+        let order_id = outcome.order_id.expect("order");
+        assert!(matches!(checkout.refund(&order_id, 100).await, Err(CommerceError::OrderState(_))), "not captured yet");
+        let order = checkout.capture(&order_id).await.expect("capture");
+        assert_eq!(order.status, OrderStatus::Captured);
+        assert!(matches!(checkout.capture(&order_id).await, Err(CommerceError::OrderState(_))), "captured once");
+        let order = checkout
+            .request_return(&order_id, serde_json::json!({"items": ["chair"], "reason": "too big"}))
+            .await
+            .expect("return");
+        assert_eq!(order.status, OrderStatus::ReturnRequested);
+        let order = checkout.refund(&order_id, 4_000).await.expect("part");
+        assert_eq!((order.status, order.refunded_cents), (OrderStatus::PartiallyRefunded, 4_000));
+        assert!(matches!(checkout.refund(&order_id, 6_001).await, Err(CommerceError::Invalid(_))), "more than is left");
+        let left = order.total_cents - order.refunded_cents;
+        let order = checkout.refund(&order_id, left).await.expect("the rest");
+        assert_eq!((order.status, order.refunded_cents), (OrderStatus::Refunded, order.total_cents));
+        let kinds: Vec<&str> = order.events.iter().map(|event| event.kind.as_str()).collect();
+        assert_eq!(kinds, ["placed", "authorized", "captured", "return_requested", "refunded", "refunded"]);
+        assert!(matches!(checkout.capture("ord_nope").await, Err(CommerceError::OrderNotFound(_))));
+        test_store.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idempotency_keys_replay_conflict_and_refuse_other_parameters() {
+    use vitrine_commerce::IdempotencyStart;
+    for test_store in common::both("idempotency_keys_replay_conflict_and_refuse_other_parameters").await {
+        let store = test_store.store.clone();
+        // 50 requests at once with one key: exactly one proceeds.
+        let mut claims = Vec::new();
+        for _ in 0..50 {
+            let store = store.clone();
+            claims.push(tokio::spawn(async move { store.idempotency_begin("key:a", "k1", "hash-1").await }));
+        }
+        let mut proceeded = 0;
+        for claim in claims {
+            match claim.await.expect("task").expect("query") {
+                IdempotencyStart::Proceed => proceeded += 1,
+                IdempotencyStart::InFlight => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(proceeded, 1, "{}", test_store.name);
+        store.idempotency_finish("key:a", "k1", 201, r#"{"order_id":"x"}"#).await.expect("finish");
+        assert_eq!(
+            store.idempotency_begin("key:a", "k1", "hash-1").await.expect("replay"),
+            IdempotencyStart::Replay { status: 201, body: r#"{"order_id":"x"}"#.into() }
+        );
+        assert_eq!(store.idempotency_begin("key:a", "k1", "hash-2").await.expect("other"), IdempotencyStart::Mismatch);
+        assert_eq!(store.idempotency_begin("key:b", "k1", "hash-2").await.expect("scoped"), IdempotencyStart::Proceed);
+        store.idempotency_abandon("key:b", "k1").await.expect("abandon");
+        assert_eq!(store.idempotency_begin("key:b", "k1", "hash-2").await.expect("again"), IdempotencyStart::Proceed);
+        let later = chrono::Utc::now().timestamp_millis() + vitrine_commerce::KEY_RETENTION_MS + 1_000;
+        assert_eq!(store.idempotency_purge(later).await.expect("purge"), 1, "the finished key, after 24 h");
+        test_store.cleanup().await;
+    }
+}
