@@ -452,6 +452,10 @@ pub struct ServerOptions {
     /// Largest request body accepted, in bytes [default: 104857600, 100 MiB]
     #[arg(long, env = "VITRINE_MAX_BODY_BYTES", value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Commerce database: `sqlite:PATH` or `postgres://…` (several replicas need PostgreSQL)
+    /// [default: sqlite:DATA_DIR/commerce.db]
+    #[arg(long, env = "VITRINE_COMMERCE_DB", value_name = "URL", hide_env_values = true)]
+    pub commerce_db: Option<String>,
 }
 
 impl ServerOptions {
@@ -465,6 +469,7 @@ impl ServerOptions {
             cors_origins: if self.cors_origins.is_empty() { file.cors_origins } else { self.cors_origins },
             request_timeout_ms: self.request_timeout_ms.or(file.request_timeout_ms),
             max_body_bytes: self.max_body_bytes.or(file.max_body_bytes),
+            commerce_db: self.commerce_db.or(file.commerce_db),
         }
     }
 
@@ -488,6 +493,7 @@ impl ServerOptions {
             cors_origins: self.cors_origins.into_iter().map(|origin| origin.trim().to_owned()).collect(),
             request_timeout: Duration::from_millis(self.request_timeout_ms.unwrap_or(30_000)),
             max_body_bytes: self.max_body_bytes.unwrap_or(100 * 1024 * 1024),
+            commerce_db: self.commerce_db.map(|url| url.trim().to_owned()).filter(|url| !url.is_empty()),
         })
     }
 }
@@ -551,6 +557,8 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Larger bodies are answered 413.
     pub max_body_bytes: usize,
+    /// The commerce database URL; `None`: SQLite in the data directory.
+    pub commerce_db: Option<String>,
 }
 
 impl Default for ServerConfig {

@@ -53,6 +53,32 @@ pub enum ErrorCode {
     ModelNotTrained,
     /// No model version with that id.
     ModelVersionNotFound,
+    /// No such cart.
+    CartNotFound,
+    /// The cart token (`X-Cart-Token`) is missing or not the cart's.
+    InvalidCartToken,
+    /// The cart was merged or ordered.
+    CartClosed,
+    /// Commerce has no SKU for the product.
+    ProductNotForSale,
+    /// A quantity, price, stock or payment field out of range, or an empty cart.
+    InvalidCommerceRequest,
+    /// Not enough units available.
+    OutOfStock,
+    /// A checkout of the cart is already running.
+    CheckoutInProgress,
+    /// The card was declined (the message names the reason).
+    PaymentDeclined,
+    /// The payment gateway failed; nothing was charged.
+    PaymentGatewayError,
+    /// No such order.
+    OrderNotFound,
+    /// The order cannot do that in its state.
+    InvalidOrderState,
+    /// A request with this `Idempotency-Key` is still running.
+    IdempotencyKeyInUse,
+    /// The `Idempotency-Key` was used with other parameters.
+    IdempotencyKeyReused,
     /// No `Authorization: Bearer` header, and the server has keys.
     MissingAuthorizationHeader,
     /// The key is not one of the server's keys.
@@ -110,6 +136,21 @@ impl ErrorCode {
             }
             ErrorCode::ModelNotTrained => ("model_not_trained", StatusCode::CONFLICT, InvalidRequest),
             ErrorCode::ModelVersionNotFound => ("model_version_not_found", StatusCode::NOT_FOUND, InvalidRequest),
+            ErrorCode::CartNotFound => ("cart_not_found", StatusCode::NOT_FOUND, InvalidRequest),
+            ErrorCode::InvalidCartToken => ("invalid_cart_token", StatusCode::FORBIDDEN, InvalidRequest),
+            ErrorCode::CartClosed => ("cart_closed", StatusCode::CONFLICT, InvalidRequest),
+            ErrorCode::ProductNotForSale => ("product_not_for_sale", StatusCode::NOT_FOUND, InvalidRequest),
+            ErrorCode::InvalidCommerceRequest => ("invalid_commerce_request", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::OutOfStock => ("out_of_stock", StatusCode::CONFLICT, InvalidRequest),
+            ErrorCode::CheckoutInProgress => ("checkout_in_progress", StatusCode::CONFLICT, InvalidRequest),
+            ErrorCode::PaymentDeclined => ("payment_declined", StatusCode::PAYMENT_REQUIRED, InvalidRequest),
+            ErrorCode::PaymentGatewayError => ("payment_gateway_error", StatusCode::BAD_GATEWAY, InvalidRequest),
+            ErrorCode::OrderNotFound => ("order_not_found", StatusCode::NOT_FOUND, InvalidRequest),
+            ErrorCode::InvalidOrderState => ("invalid_order_state", StatusCode::CONFLICT, InvalidRequest),
+            ErrorCode::IdempotencyKeyInUse => ("idempotency_key_in_use", StatusCode::CONFLICT, InvalidRequest),
+            ErrorCode::IdempotencyKeyReused => {
+                ("idempotency_key_reused", StatusCode::UNPROCESSABLE_ENTITY, InvalidRequest)
+            }
             ErrorCode::MissingAuthorizationHeader => ("missing_authorization_header", StatusCode::UNAUTHORIZED, Auth),
             ErrorCode::InvalidApiKey => ("invalid_api_key", StatusCode::FORBIDDEN, Auth),
             ErrorCode::ForbiddenForKey => ("forbidden_for_key", StatusCode::FORBIDDEN, Auth),
@@ -222,6 +263,28 @@ impl From<vitrine_query::QueryError> for ApiError {
     }
 }
 
+impl From<vitrine_commerce::CommerceError> for ApiError {
+    fn from(error: vitrine_commerce::CommerceError) -> Self {
+        use vitrine_commerce::CommerceError;
+        let code = match &error {
+            CommerceError::OutOfStock { .. } => ErrorCode::OutOfStock,
+            CommerceError::UnknownProduct(_) => ErrorCode::ProductNotForSale,
+            CommerceError::CartNotFound(_) => ErrorCode::CartNotFound,
+            CommerceError::CartClosed(_) => ErrorCode::CartClosed,
+            CommerceError::OrderNotFound(_) => ErrorCode::OrderNotFound,
+            CommerceError::OrderState(_) => ErrorCode::InvalidOrderState,
+            CommerceError::CheckoutInProgress(_) => ErrorCode::CheckoutInProgress,
+            CommerceError::Invalid(_) => ErrorCode::InvalidCommerceRequest,
+            CommerceError::Payment(_) => ErrorCode::PaymentGatewayError,
+            CommerceError::UnsupportedDatabase(_)
+            | CommerceError::Database(_)
+            | CommerceError::Migration(_)
+            | CommerceError::Json(_) => return ApiError::internal(error),
+        };
+        ApiError::new(code, error.to_string())
+    }
+}
+
 /// `Json<T>` whose rejections are [`ApiError`]s: bad JSON gets our error shape.
 #[derive(Debug, axum::extract::FromRequest)]
 #[from_request(via(Json), rejection(ApiError))]
@@ -260,6 +323,19 @@ mod tests {
             ErrorCode::InvalidRecommendationRequest,
             ErrorCode::ModelNotTrained,
             ErrorCode::ModelVersionNotFound,
+            ErrorCode::CartNotFound,
+            ErrorCode::InvalidCartToken,
+            ErrorCode::CartClosed,
+            ErrorCode::ProductNotForSale,
+            ErrorCode::InvalidCommerceRequest,
+            ErrorCode::OutOfStock,
+            ErrorCode::CheckoutInProgress,
+            ErrorCode::PaymentDeclined,
+            ErrorCode::PaymentGatewayError,
+            ErrorCode::OrderNotFound,
+            ErrorCode::InvalidOrderState,
+            ErrorCode::IdempotencyKeyInUse,
+            ErrorCode::IdempotencyKeyReused,
             ErrorCode::MissingAuthorizationHeader,
             ErrorCode::InvalidApiKey,
             ErrorCode::ForbiddenForKey,

@@ -5,6 +5,7 @@
 
 mod analytics;
 mod auth;
+mod commerce;
 mod error;
 mod metrics;
 mod recommendations;
@@ -31,6 +32,7 @@ use vitrine_indexer::Catalog;
 use vitrine_recommender::serve::ServeParams;
 
 pub use auth::Access;
+pub use commerce::{CommerceHandle, Shop};
 pub use error::{ApiError, ErrorCode, ErrorType};
 pub use metrics::HttpMetrics;
 
@@ -51,6 +53,8 @@ pub struct AppState {
     pub analytics: Analytics,
     /// The loaded recommendation models.
     pub recommenders: Recommenders,
+    /// Carts, checkout and orders (the database opens on first use).
+    pub commerce: CommerceHandle,
     ready: Arc<AtomicBool>,
 }
 
@@ -73,7 +77,12 @@ impl AppState {
         let metrics = HttpMetrics::default();
         analytics.register_metrics(&mut metrics.registry());
         let recommenders = Recommenders::new(catalog.data_dir().clone(), ServeParams::default());
+        let commerce_url = config
+            .commerce_db
+            .clone()
+            .unwrap_or_else(|| format!("sqlite:{}", catalog.data_dir().root().join("commerce.db").display()));
         AppState {
+            commerce: CommerceHandle::new(commerce_url),
             config: Arc::new(config),
             recommenders,
             catalog,
@@ -109,6 +118,18 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/indexes/{index}/suggest", get(routes::suggest))
         .route("/v1/indexes/{index}/events", axum::routing::post(analytics::record_events))
         .route("/v1/indexes/{index}/recommendations", axum::routing::post(recommendations::recommend))
+        .route("/v1/carts", axum::routing::post(commerce::create_cart))
+        .route("/v1/carts/{id}", get(commerce::get_cart))
+        .route("/v1/carts/{id}/items", axum::routing::post(commerce::add_item))
+        .route(
+            "/v1/carts/{id}/items/{product_id}",
+            axum::routing::patch(commerce::update_item).delete(commerce::remove_item),
+        )
+        .route("/v1/carts/{id}/merge", axum::routing::post(commerce::merge_cart))
+        .route("/v1/checkout", axum::routing::post(commerce::checkout))
+        .route("/v1/orders/{id}", get(commerce::get_order))
+        .route("/v1/orders/{id}/refunds", axum::routing::post(commerce::refund))
+        .route("/v1/orders/{id}/returns", axum::routing::post(commerce::request_return))
         .route_layer(from_fn_with_state(keys.clone(), auth::require_search_key));
     let admin = Router::new()
         .route("/metrics", get(routes::metrics))
@@ -117,6 +138,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/indexes/{index}/documents/{id}", axum::routing::delete(routes::delete_document))
         .route("/v1/indexes/{index}/analytics", get(analytics::report))
         .route("/v1/indexes/{index}/models", get(recommendations::list_models))
+        .route("/v1/admin/stock/{product_id}", axum::routing::put(commerce::put_stock))
+        .route("/v1/admin/orders/{id}/capture", axum::routing::post(commerce::capture))
         .route("/v1/indexes/{index}/models/{model_id}/activate", axum::routing::post(recommendations::activate_model))
         .route(
             "/v1/indexes/{index}/settings",

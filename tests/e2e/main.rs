@@ -2,6 +2,7 @@
 
 mod analytics;
 mod cli;
+mod commerce;
 mod common;
 mod http;
 mod kafka;

@@ -1,0 +1,207 @@
+//! Carts, checkout and orders over HTTP, end to end on the real router and a real SQLite
+//! database: stock from the admin API, a guest cart with its token, an idempotent checkout
+//! (replayed, refused with other parameters, 50 parallel retries making one order and one
+//! authorisation), stock-outs and declines as stable error codes, capture, refunds, returns.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::{Answer, Server, request};
+
+/// `method uri` with a JSON body and extra headers.
+async fn send(server: &Server, method: Method, uri: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Answer {
+    let text = body.map(Value::to_string);
+    let mut request = request(method, uri, None, text.as_deref());
+    for (name, value) in headers {
+        request.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+            value.parse().expect("header value"),
+        );
+    }
+    server.call(request).await
+}
+
+async fn stock(server: &Server, product: &str, on_hand: i64, price: f64) {
+    let answer =
+        server.put(&format!("/v1/admin/stock/{product}"), None, &json!({"on_hand": on_hand, "price": price})).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+}
+
+/// A guest cart holding `lines`; returns (id, token).
+async fn cart(server: &Server, lines: &[(&str, i64)]) -> (String, String) {
+    let (status, body) = send(server, Method::POST, "/v1/carts", None, &[]).await.parts();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (id, token) = (body["id"].as_str().expect("id").to_owned(), body["token"].as_str().expect("token").to_owned());
+    for (product, quantity) in lines {
+        let answer = send(
+            server,
+            Method::POST,
+            &format!("/v1/carts/{id}/items"),
+            Some(&json!({"product_id": product, "quantity": quantity})),
+            &[("x-cart-token", &token)],
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    }
+    (id, token)
+}
+
+fn checkout_body(cart_id: &str, card: &str) -> Value {
+    json!({"cart_id": cart_id, "payment": {"card_number": card}, "shipping_address": {"line1": "1 High St", "city": "London"}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_returned() {
+    let server = Server::open();
+    stock(&server, "85123A", 10, 2.95).await;
+    stock(&server, "22423", 2, 12.75).await;
+
+    let (cart_id, token) = cart(&server, &[("85123A", 2)]).await;
+    // The token guards the cart.
+    let stranger = send(&server, Method::GET, &format!("/v1/carts/{cart_id}"), None, &[("x-cart-token", "nope")]).await;
+    assert_eq!((stranger.status, stranger.error_code().as_str()), (StatusCode::FORBIDDEN, "invalid_cart_token"));
+    let unknown = send(
+        &server,
+        Method::POST,
+        &format!("/v1/carts/{cart_id}/items"),
+        Some(&json!({"product_id": "ghost", "quantity": 1})),
+        &[("x-cart-token", &token)],
+    )
+    .await;
+    assert_eq!(unknown.error_code(), "product_not_for_sale");
+    let patched = send(
+        &server,
+        Method::PATCH,
+        &format!("/v1/carts/{cart_id}/items/85123A"),
+        Some(&json!({"quantity": 3})),
+        &[("x-cart-token", &token)],
+    )
+    .await;
+    let (status, body) = patched.parts();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Prices come from commerce: 3 × 2.95 + 4.95 shipping.
+    assert_eq!(body["totals"]["total_cents"], 3 * 295 + 495, "{body}");
+
+    let key = [("idempotency-key", "order-attempt-1")];
+    let first =
+        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&cart_id, "4242424242424242")), &key).await;
+    let (status, order) = first.parts();
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    let order_id = order["order_id"].as_str().expect("order id").to_owned();
+    assert!(order["order_number"].as_str().is_some_and(|number| number.starts_with("VT-")));
+    let replay =
+        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&cart_id, "4242424242424242")), &key).await;
+    assert_eq!((replay.status, replay.text.as_str()), (StatusCode::CREATED, first.text.as_str()), "replayed as is");
+    assert_eq!(replay.headers.get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    let other =
+        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&cart_id, "4000000000000002")), &key).await;
+    assert_eq!(
+        (other.status, other.error_code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+    );
+
+    let (status, placed) = server.get(&format!("/v1/orders/{order_id}"), None).await.parts();
+    assert_eq!((status, placed["status"].as_str()), (StatusCode::OK, Some("authorized")), "{placed}");
+    let early = send(
+        &server,
+        Method::POST,
+        &format!("/v1/orders/{order_id}/refunds"),
+        Some(&json!({"amount_cents": 100})),
+        &[],
+    )
+    .await;
+    assert_eq!(early.error_code(), "invalid_order_state");
+    let captured = send(&server, Method::POST, &format!("/v1/admin/orders/{order_id}/capture"), None, &[]).await;
+    assert_eq!(captured.parts().1["status"], "captured", "{}", captured.text);
+    let returned = send(
+        &server,
+        Method::POST,
+        &format!("/v1/orders/{order_id}/returns"),
+        Some(&json!({"items": ["85123A"], "reason": "broken"})),
+        &[],
+    )
+    .await;
+    assert_eq!(returned.parts().1["status"], "return_requested");
+    let refund_key = [("idempotency-key", "refund-1")];
+    let refund = send(
+        &server,
+        Method::POST,
+        &format!("/v1/orders/{order_id}/refunds"),
+        Some(&json!({"amount_cents": 295})),
+        &refund_key,
+    )
+    .await;
+    let (status, refunded) = refund.parts();
+    assert_eq!(
+        (status, refunded["status"].as_str(), refunded["refunded_cents"].as_i64()),
+        (StatusCode::CREATED, Some("partially_refunded"), Some(295))
+    );
+    let again = send(
+        &server,
+        Method::POST,
+        &format!("/v1/orders/{order_id}/refunds"),
+        Some(&json!({"amount_cents": 295})),
+        &refund_key,
+    )
+    .await;
+    assert_eq!(again.text, refund.text, "a retried refund moves no more money");
+
+    // Stock-outs and declines: stable codes, nothing held.
+    let (short_cart, _) = cart(&server, &[("22423", 2)]).await;
+    let (other_cart, _) = cart(&server, &[("22423", 2)]).await;
+    let ok =
+        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&short_cart, "4242424242424242")), &[]).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.text);
+    let out =
+        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&other_cart, "4242424242424242")), &[]).await;
+    assert_eq!((out.status, out.error_code().as_str()), (StatusCode::CONFLICT, "out_of_stock"));
+    stock(&server, "22423", 5, 12.75).await;
+    let declined =
+        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&other_cart, "4000000000000002")), &[]).await;
+    assert_eq!((declined.status, declined.error_code().as_str()), (StatusCode::PAYMENT_REQUIRED, "payment_declined"));
+    assert!(declined.text.contains("card_declined"), "{}", declined.text);
+    let (status, sku) = server.put("/v1/admin/stock/22423", None, &json!({"on_hand": 5})).await.parts();
+    assert_eq!(
+        (status, sku["reserved"].as_i64()),
+        (StatusCode::OK, Some(0)),
+        "the declined checkout holds nothing: {sku}"
+    );
+    let bad = send(&server, Method::POST, "/v1/checkout", Some(&json!({"cart_id": other_cart})), &[]).await;
+    assert_eq!((bad.status, bad.error_code().as_str()), (StatusCode::BAD_REQUEST, "malformed_payload"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_parallel_retries_with_one_key_make_one_order_and_one_authorisation() {
+    let server = Server::open();
+    stock(&server, "lamp", 100, 20.0).await;
+    let (cart_id, _) = cart(&server, &[("lamp", 1)]).await;
+    let body = checkout_body(&cart_id, "4242424242424242");
+    let mut attempts = Vec::new();
+    for _ in 0..50 {
+        let router = server.router.clone();
+        let text = body.to_string();
+        attempts.push(tokio::spawn(async move {
+            let mut request = request(Method::POST, "/v1/checkout", None, Some(&text));
+            request.headers_mut().insert("idempotency-key", "the-one-key".parse().expect("value"));
+            let response = tower::ServiceExt::oneshot(router, request).await.expect("infallible");
+            let status = response.status();
+            let bytes = http_body_util::BodyExt::collect(response.into_body()).await.expect("body").to_bytes();
+            (status, String::from_utf8(bytes.to_vec()).expect("utf-8"))
+        }));
+    }
+    let mut created = Vec::new();
+    for attempt in attempts {
+        let (status, text) = attempt.await.expect("task");
+        match status {
+            StatusCode::CREATED => created.push(text),
+            StatusCode::CONFLICT => assert!(text.contains("idempotency_key_in_use"), "{text}"),
+            other => panic!("{other}: {text}"),
+        }
+    }
+    assert!(!created.is_empty());
+    assert!(created.windows(2).all(|pair| pair[0] == pair[1]), "every success is the same answer");
+    let shop = server.state.commerce.get().await.expect("shop");
+    assert_eq!(shop.store.count_orders().await.expect("count"), 1);
+    assert_eq!(shop.checkout.gateway().holds_made(), 1, "one authorisation");
+    assert_eq!(shop.store.sku("lamp").await.expect("read").expect("exists").on_hand, 99);
+}
