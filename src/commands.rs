@@ -53,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Search(args)) => bench::search(&data_dir, &args),
         Command::Bench(BenchCommand::Recs(args)) => bench::recs(&data_dir, &args),
         Command::Bench(BenchCommand::Ann(args)) => bench::ann(&args),
+        Command::Bench(BenchCommand::Checkout(args)) => bench::checkout(&data_dir, &args),
         Command::Bench(BenchCommand::Indexer(args)) => bench_indexer::indexer(&data_dir, &args),
         Command::Eval(EvalCommand::Recs(args)) => eval::recs(&data_dir, &args),
     }

@@ -279,6 +279,9 @@ pub enum BenchCommand {
     /// HNSW against an exact scan on real vectors: the content vectors of the Home Depot titles
     /// (cosine): recall@10 and queries/s, for several beam widths.
     Ann(BenchAnnArgs),
+    /// Checkouts over HTTP on loopback from many clients (each a full saga), on a scratch SQLite
+    /// database or a scratch schema of `--commerce-db`: checkouts/s and latency percentiles.
+    Checkout(BenchCheckoutArgs),
     /// The Kafka indexer: partial updates/s, freshness (produced → searchable) at a given event
     /// rate, and sustained events/s, against real brokers, on a scratch index.
     Indexer(BenchIndexerArgs),
@@ -324,6 +327,20 @@ pub struct BenchAnnArgs {
     /// Queries (products whose neighbours are searched, every n-th of the catalog).
     #[arg(long, default_value_t = 1_000)]
     pub queries: usize,
+}
+
+/// Arguments of `vitrine bench checkout`.
+#[derive(Debug, Args)]
+pub struct BenchCheckoutArgs {
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 200)]
+    pub clients: usize,
+    /// Checkouts to time (after a warm-up of 500).
+    #[arg(long, default_value_t = 4_000)]
+    pub checkouts: usize,
+    /// A PostgreSQL URL (a scratch schema is made and dropped) [default: a scratch SQLite file]
+    #[arg(long, value_name = "URL")]
+    pub commerce_db: Option<String>,
 }
 
 /// Arguments of `vitrine bench indexer`.
@@ -723,6 +740,7 @@ mod tests {
             &["bench", "search", "--catalog", "retail", "--requests", "10"],
             &["bench", "recs", "--requests", "10", "--concurrency", "1"],
             &["bench", "ann", "--ef", "64,128", "--queries", "100"],
+            &["bench", "checkout", "--clients", "200", "--commerce-db", "postgres://postgres@127.0.0.1/test"],
             &["bench", "indexer", "--kafka-brokers", "127.0.0.1:9092", "--rate", "500", "--commit-interval-ms", "50"],
             &["--data-dir", "/tmp/x", "serve"],
             &[

@@ -6,6 +6,8 @@
 //!
 //! - search: every query asks for facets (`price`, `category`), and half the queries carry one
 //!   injected typo, so the figures are for typo-tolerant faceted search;
+//! - checkout: `POST /v1/checkout` of prepared carts (1–3 lines each) from many clients, on
+//!   SQLite or PostgreSQL, every checkout a full saga (hold, authorise, order, confirmation);
 //! - recs: the demo shop's current model answers the five kinds in turn (`similar` and
 //!   `bought_together` of products with interactions, `for_user` of trained customers, `cart` of
 //!   three products, `trending`), in-stock filter on, as the storefront asks.
@@ -26,7 +28,7 @@ use vitrine_eval::search::inject_typo;
 use vitrine_indexer::Catalog;
 use vitrine_models::{DataDir, IndexName};
 
-use crate::config::{BenchAnnArgs, BenchRecsArgs, BenchSearchArgs, ServerConfig};
+use crate::config::{BenchAnnArgs, BenchCheckoutArgs, BenchRecsArgs, BenchSearchArgs, ServerConfig};
 use crate::http::{AppState, app};
 
 const WARM_UP_REQUESTS: usize = 500;
@@ -74,7 +76,9 @@ pub(super) fn search(data_dir: &DataDir, args: &BenchSearchArgs) -> anyhow::Resu
         })
         .collect();
     let load = Load { requests: args.requests, concurrency: args.concurrency, message: "searching" };
-    let timings = super::runtime()?.block_on(time_requests(catalog, requests, &load))?;
+    let timings = super::runtime()?.block_on(async move {
+        time_requests(AppState::new(ServerConfig::default(), catalog), requests, &load).await
+    })?;
     report(&timings, false);
     Ok(())
 }
@@ -126,7 +130,9 @@ pub(super) fn recs(data_dir: &DataDir, args: &BenchRecsArgs) -> anyhow::Result<(
         .collect();
     drop(bundle);
     let load = Load { requests: args.requests, concurrency: args.concurrency, message: "recommending" };
-    let timings = super::runtime()?.block_on(time_requests(catalog, requests, &load))?;
+    let timings = super::runtime()?.block_on(async move {
+        time_requests(AppState::new(ServerConfig::default(), catalog), requests, &load).await
+    })?;
     report(&timings, true);
     Ok(())
 }
@@ -179,6 +185,73 @@ pub(super) fn ann(args: &BenchAnnArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub(super) fn checkout(data_dir: &DataDir, args: &BenchCheckoutArgs) -> anyhow::Result<()> {
+    use vitrine_commerce::Store;
+
+    anyhow::ensure!(args.clients >= 1 && args.checkouts >= 1, "--clients and --checkouts must be at least 1");
+    let scratch = data_dir.root().join("bench-commerce");
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch).with_context(|| format!("cannot clear {}", scratch.display()))?;
+    }
+    std::fs::create_dir_all(&scratch)?;
+    let (url, schema) = match &args.commerce_db {
+        Some(url) => (url.clone(), Some(format!("vitrine_bench_{}", std::process::id()))),
+        None => (format!("sqlite:{}", scratch.join("commerce.db").display()), None),
+    };
+    let total = WARM_UP_REQUESTS + args.checkouts;
+    let catalog = Catalog::new(DataDir::new(&scratch));
+    super::runtime()?.block_on(async move {
+        let store = Store::connect(&url, schema.as_deref()).await?;
+        println!(
+            "{:?} commerce database; preparing {total} carts of 1–3 lines over {PRODUCTS} products (each with stock for all)",
+            store.backend()
+        );
+        for product in 0..PRODUCTS {
+            store.seed_sku(&format!("p{product}"), 250 + 37 * product as i64, "GBP", 1_000_000).await?;
+        }
+        let bar = ProgressBar::new(total as u64);
+        bar.set_style(ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({eta})")?.progress_chars("=> "));
+        bar.set_message("carts");
+        let mut requests = Vec::with_capacity(total);
+        for n in 0..total {
+            let cart = store.create_cart(Some(&format!("shopper-{n}"))).await?;
+            for line in 0..=(n % 3) {
+                store.add_to_cart(&cart.id, &format!("p{}", (n * 7 + line * 13) % PRODUCTS), 1 + (line as i64)).await?;
+            }
+            requests.push(Planned {
+                label: "checkout",
+                path: "/v1/checkout".to_owned(),
+                body: serde_json::json!({
+                    "cart_id": cart.id, "payment": {"card_number": "4242424242424242"},
+                    "shipping_address": {"line1": "1 High St", "city": "London"},
+                }),
+            });
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        println!("{} concurrent clients, {} timed checkouts (after {WARM_UP_REQUESTS} warm-up ones)", args.clients, args.checkouts);
+        let mut state = AppState::new(ServerConfig::default(), catalog);
+        state.commerce = match &schema {
+            Some(schema) => crate::http::CommerceHandle::with_schema(url.as_str(), schema.as_str()),
+            None => crate::http::CommerceHandle::new(url.as_str()),
+        };
+        let load = Load { requests: args.checkouts, concurrency: args.clients, message: "checking out" };
+        let timings = time_requests(state, requests, &load).await?;
+        report(&timings, false);
+        let orders = store.count_orders().await?;
+        println!("{orders} orders written ({} expected)", total);
+        if let Some(schema) = &schema {
+            store.drop_schema(schema).await?;
+        }
+        anyhow::Ok(())
+    })?;
+    std::fs::remove_dir_all(&scratch).ok();
+    Ok(())
+}
+
+/// Products the checkout benchmark sells.
+const PRODUCTS: usize = 50;
+
 /// One request of a benchmark.
 struct Planned {
     /// Its kind, for per-kind figures.
@@ -203,13 +276,12 @@ struct Timings {
     elapsed: Duration,
 }
 
-/// Serves `catalog` on an ephemeral loopback port, warms up with [`WARM_UP_REQUESTS`], then sends
+/// Serves `state` on an ephemeral loopback port, warms up with [`WARM_UP_REQUESTS`], then sends
 /// `load.requests` of `requests` (cycling through them) from `load.concurrency` clients.
-async fn time_requests(catalog: Catalog, requests: Vec<Planned>, load: &Load) -> anyhow::Result<Timings> {
+async fn time_requests(state: AppState, requests: Vec<Planned>, load: &Load) -> anyhow::Result<Timings> {
     anyhow::ensure!(!requests.is_empty(), "nothing to send");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    let state = AppState::new(ServerConfig::default(), catalog);
     let warm_state = state.clone();
     tokio::task::spawn_blocking(move || warm_state.recommenders.warm_up(&warm_state.catalog)).await?;
     let server = tokio::spawn(async move { axum::serve(listener, app(state)).await });

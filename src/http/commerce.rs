@@ -43,13 +43,19 @@ pub struct Shop {
 #[derive(Debug, Clone)]
 pub struct CommerceHandle {
     url: Arc<str>,
+    schema: Option<Arc<str>>,
     shop: Arc<OnceCell<Arc<Shop>>>,
 }
 
 impl CommerceHandle {
     /// A handle on the database at `url`.
     pub fn new(url: impl Into<Arc<str>>) -> Self {
-        CommerceHandle { url: url.into(), shop: Arc::default() }
+        CommerceHandle { url: url.into(), schema: None, shop: Arc::default() }
+    }
+
+    /// A handle on a PostgreSQL `schema` of the database at `url` (benchmarks use a scratch one).
+    pub fn with_schema(url: impl Into<Arc<str>>, schema: impl Into<Arc<str>>) -> Self {
+        CommerceHandle { url: url.into(), schema: Some(schema.into()), shop: Arc::default() }
     }
 
     /// The shop: connected, migrated and recovered the first time.
@@ -59,16 +65,40 @@ impl CommerceHandle {
     pub async fn get(&self) -> Result<Arc<Shop>, ApiError> {
         self.shop
             .get_or_try_init(|| async {
-                let store = Store::connect(&self.url, None).await.map_err(ApiError::internal)?;
+                let store = Store::connect(&self.url, self.schema.as_deref()).await.map_err(ApiError::internal)?;
                 let checkout = Checkout::new(store.clone(), SimulatedGateway::default(), CheckoutSettings::default());
                 let recovered = checkout.recover().await.map_err(ApiError::internal)?;
                 if recovered != Default::default() {
                     tracing::warn!(?recovered, "checkouts left in flight were recovered");
                 }
-                Ok(Arc::new(Shop { store, checkout }))
+                let shop = Arc::new(Shop { store, checkout });
+                tokio::spawn(housekeeping(Arc::downgrade(&shop)));
+                Ok(shop)
             })
             .await
             .cloned()
+    }
+}
+
+/// How often the sweeper runs.
+const HOUSEKEEPING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The sweeper, while the shop lives: releases expired stock holds, voids gateway authorisations
+/// no order accounts for, forgets idempotency keys older than 24 hours.
+async fn housekeeping(shop: std::sync::Weak<Shop>) {
+    let mut ticks = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let Some(shop) = shop.upgrade() else { return };
+        let now = chrono::Utc::now().timestamp_millis();
+        let swept = shop.store.sweep_expired_holds(now).await;
+        let reconciled = shop.checkout.reconcile().await;
+        let purged = shop.store.idempotency_purge(now).await;
+        match (swept, reconciled, purged) {
+            (Ok(0), Ok(report), Ok(_)) if report.voided == 0 => {}
+            (swept, reconciled, purged) => tracing::info!(?swept, ?reconciled, ?purged, "commerce housekeeping"),
+        }
     }
 }
 
