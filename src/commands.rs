@@ -91,6 +91,13 @@ fn serve(data_dir: DataDir, options: ServerOptions, kafka: crate::config::KafkaO
             return serve_until_shutdown(listener, state).await;
         };
         let indexer = index::start_in_server(&state, &kafka).await?;
+        // Commerce's outbox: stock and price changes to the indexer's topic, orders beside it.
+        let shop =
+            state.commerce.get().await.map_err(|error| anyhow::anyhow!("commerce database: {}", error.message))?;
+        let producer = crate::outbox_relay::producer(&kafka.brokers).context("the outbox relay's Kafka producer")?;
+        let topics = crate::outbox_relay::RelayTopics::beside(&kafka.topic);
+        println!("commerce events go to Kafka: products to `{}`, orders to `{}`", topics.products, topics.orders);
+        let relay = tokio::spawn(crate::outbox_relay::run(shop.store.clone(), producer, topics));
         println!("Vitrine API on http://{}", listener.local_addr()?);
         let status = indexer.status();
         let shutdown = async move {
@@ -100,6 +107,7 @@ fn serve(data_dir: DataDir, options: ServerOptions, kafka: crate::config::KafkaO
             }
         };
         let served = serve_until(listener, state, shutdown).await;
+        relay.abort();
         let indexed = tokio::task::spawn_blocking(move || indexer.stop_and_join()).await.context("indexer join")?;
         indexed.context("the Kafka indexer failed")?;
         served

@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod commands;
 pub mod config;
 pub mod http;
+pub mod outbox_relay;
 pub mod recommendations;
 
 pub use http::{AppState, app};

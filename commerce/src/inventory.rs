@@ -157,10 +157,22 @@ impl Store {
             publish(&mut tx, &after, Change::StockChanged { stock: Some(after.on_hand.max(0) as u64) }).await?;
         }
         if after.price_cents != before.price_cents {
+            let mut after = after.clone();
+            if after.on_hand != before.on_hand {
+                // Two events of one change: each needs its own version, or the indexer would skip
+                // the second as stale.
+                sqlx::query("UPDATE skus SET version = version + 1 WHERE product_id = $1")
+                    .bind(product_id)
+                    .execute(&mut *tx)
+                    .await?;
+                after.version += 1;
+            }
             let currency = Currency::new(&after.currency).ok();
             let change = Change::PriceChanged { price: Some(after.price_cents as f64 / 100.0), currency };
             publish(&mut tx, &after, change).await?;
         }
+        let after =
+            sku_in(&mut tx, product_id).await?.ok_or_else(|| CommerceError::UnknownProduct(product_id.into()))?;
         tx.commit().await?;
         Ok(after)
     }

@@ -458,3 +458,39 @@ async fn two_replicas_of_one_topic_converge() {
         assert_eq!(top_a, search(&replica_b.index, query.clone()), "the same top 10 for {query}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commerce_stock_changes_reach_search_through_the_outbox_and_the_broker() {
+    let Some(brokers) = kafka_brokers("commerce_stock_changes_reach_search_through_the_outbox_and_the_broker") else {
+        return;
+    };
+    let topic = unique_topic("vitrine-commerce");
+    create_topic(&brokers, &topic, 1).await;
+    let topics = vitrine::outbox_relay::RelayTopics::beside(&topic);
+    create_topic(&brokers, &topics.orders, 1).await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let indexer = Indexer::start(&DataDir::new(data.path()), config(&brokers, &topic, None));
+    // The catalog's product, in stock.
+    send_events(&producer(&brokers), &topic, &[mug("mug-blue", 1, 12.0, 5, 1.0)]).await;
+    indexer.wait_consumed(1).await;
+
+    // Commerce sells it out, then reprices it; the relay publishes the outbox.
+    let store =
+        vitrine_commerce::Store::connect(&format!("sqlite:{}", data.path().join("commerce.db").display()), None)
+            .await
+            .expect("commerce");
+    store.seed_sku("mug-blue", 1_200, "GBP", 5).await.expect("seed");
+    store.set_stock("mug-blue", 0, Some(1_500)).await.expect("sold out, new price");
+    let relay = vitrine::outbox_relay::producer(&brokers).expect("producer");
+    let published = vitrine::outbox_relay::relay_once(&store, &relay, &topics).await.expect("relay");
+    assert_eq!(published, 2, "a stock and a price event");
+    assert!(store.unsent_events(10).await.expect("outbox").is_empty(), "marked sent");
+    assert_eq!(vitrine::outbox_relay::relay_once(&store, &relay, &topics).await.expect("relay"), 0);
+
+    indexer.wait_consumed(3).await;
+    let stored = products(&indexer.index);
+    let blue = stored.iter().find(|row| row.0 == "mug-blue").expect("indexed");
+    assert_eq!(blue.4, Some(0), "search sees the stock commerce set: {blue:?}");
+    assert_eq!(blue.3.as_deref(), Some("15.00 GBP"), "and the price: {blue:?}");
+    assert_eq!(indexer.handle.stats().stale, 0, "commerce's versions are newer than the catalog's");
+}
