@@ -100,6 +100,35 @@ impl Store {
         Ok(inserted.rows_affected() == 1)
     }
 
+    /// [`Store::seed_sku`] for many products in one transaction (seeding from a catalog);
+    /// returns how many were created. Each item is `(product_id, price_cents, currency, on_hand)`.
+    ///
+    /// # Errors
+    /// A negative price or stock; a query failure.
+    pub async fn seed_skus(&self, items: &[(String, i64, String, i64)]) -> Result<u64, CommerceError> {
+        let now = now_ms();
+        let mut created = 0;
+        let mut tx = self.pool().begin().await?;
+        for (product_id, price_cents, currency, on_hand) in items {
+            check_non_negative("price", *price_cents)?;
+            check_non_negative("stock", *on_hand)?;
+            created += sqlx::query(
+                "INSERT INTO skus (product_id, price_cents, currency, on_hand, reserved, version, updated_at) \
+                 VALUES ($1, $2, $3, $4, 0, $5, $5) ON CONFLICT (product_id) DO NOTHING",
+            )
+            .bind(product_id)
+            .bind(price_cents)
+            .bind(currency)
+            .bind(on_hand)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
     /// The SKU of `product_id`.
     ///
     /// # Errors

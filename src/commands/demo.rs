@@ -91,6 +91,7 @@ pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
         .await
         .context("the demo loader panicked")??;
         state.recommenders.warm_up(&state.catalog);
+        seed_commerce(&state).await?;
         state.set_ready(true);
         println!("ready in {:.1} s", started.elapsed().as_secs_f64());
         println!();
@@ -104,6 +105,7 @@ pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
         println!("             (kinds: similar, bought_together, for_user with user_id 13085, cart with product_ids, trending)");
         println!("  models     http://{address}/v1/indexes/{DEMO_INDEX}/models");
         println!("  analytics  http://{address}/v1/indexes/{DEMO_INDEX}/analytics");
+        println!("  buy        curl -s -X POST http://{address}/v1/carts   (then POST /v1/carts/ID/items with X-Cart-Token, POST /v1/checkout)");
         println!("  health     http://{address}/health");
         println!("  metrics    http://{address}/metrics");
         println!("  a product  http://{address}/v1/indexes/{DEMO_INDEX}/documents/85123A");
@@ -111,6 +113,28 @@ pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
         println!("Press Ctrl-C to stop.");
         server.await.context("the server task panicked")?
     })
+}
+
+/// Gives every demo-shop product with a price a SKU in commerce (its price, its stock or 100 units),
+/// unless it has one: the shop can sell at once.
+async fn seed_commerce(state: &AppState) -> anyhow::Result<()> {
+    let shop = state.commerce.get().await.map_err(|error| anyhow::anyhow!("commerce database: {}", error.message))?;
+    let index = IndexName::new(DEMO_INDEX)?;
+    let catalog = state.catalog.clone();
+    let products = tokio::task::spawn_blocking(move || catalog.products(&index)).await??;
+    let items: Vec<(String, i64, String, i64)> = products
+        .iter()
+        .filter_map(|product| {
+            let price = product.price?;
+            let stock = product.stock.map_or(100, |stock| i64::try_from(stock).unwrap_or(i64::MAX));
+            Some((product.id.to_string(), price.minor_units, price.currency.to_string(), stock))
+        })
+        .collect();
+    let created = shop.store.seed_skus(&items).await?;
+    if created > 0 {
+        println!("commerce: {created} products of `{DEMO_INDEX}` are for sale");
+    }
+    Ok(())
 }
 
 /// Loads the demo catalogs, each unless a previous run already did.
