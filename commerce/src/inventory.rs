@@ -83,21 +83,8 @@ impl Store {
         currency: &str,
         on_hand: i64,
     ) -> Result<bool, CommerceError> {
-        check_non_negative("price", price_cents)?;
-        check_non_negative("stock", on_hand)?;
-        let now = now_ms();
-        let inserted = sqlx::query(
-            "INSERT INTO skus (product_id, price_cents, currency, on_hand, reserved, version, updated_at) \
-             VALUES ($1, $2, $3, $4, 0, $5, $5) ON CONFLICT (product_id) DO NOTHING",
-        )
-        .bind(product_id)
-        .bind(price_cents)
-        .bind(currency)
-        .bind(on_hand)
-        .bind(now)
-        .execute(self.pool())
-        .await?;
-        Ok(inserted.rows_affected() == 1)
+        let created = self.seed_skus(&[(product_id.to_owned(), price_cents, currency.to_owned(), on_hand)]).await?;
+        Ok(created == 1)
     }
 
     /// [`Store::seed_sku`] for many products in one transaction (seeding from a catalog);

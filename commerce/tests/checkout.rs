@@ -8,7 +8,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use vitrine_commerce::{
     Checkout, CheckoutRequest, CheckoutSettings, CheckoutState, CommerceError, OrderStatus, PaymentProvider,
-    SimulatedGateway, Store,
+    SimulatedGateway,
 };
 
 fn request(cart_id: &str, card: &str) -> CheckoutRequest {
@@ -19,11 +19,7 @@ fn request(cart_id: &str, card: &str) -> CheckoutRequest {
     }
 }
 
-async fn cart_with(store: &Store, product: &str, quantity: i64) -> String {
-    let cart = store.create_cart(None).await.expect("cart");
-    store.add_to_cart(&cart.id, product, quantity).await.expect("add");
-    cart.id
-}
+use common::cart_with;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_concurrent_checkouts_for_ten_units_make_ten_orders() {

@@ -6,9 +6,7 @@
 
 mod common;
 
-use vitrine_commerce::{
-    Checkout, CheckoutRequest, CheckoutSettings, CheckoutState, PaymentProvider, SimulatedGateway, Store,
-};
+use vitrine_commerce::{Checkout, CheckoutRequest, CheckoutSettings, CheckoutState, PaymentProvider, SimulatedGateway};
 
 const STEPS: [&str; 4] = [
     "checkout::after_validated",
@@ -17,11 +15,7 @@ const STEPS: [&str; 4] = [
     "checkout::after_order_created",
 ];
 
-async fn cart_with(store: &Store, product: &str, quantity: i64) -> String {
-    let cart = store.create_cart(None).await.expect("cart");
-    store.add_to_cart(&cart.id, product, quantity).await.expect("add");
-    cart.id
-}
+use common::cart_with;
 
 /// Every failpoint, on both databases. One test function: failpoints are process-global.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -590,13 +590,7 @@ fn ndcg_histogram(title: &str, runs: &[SearchRun<'_>]) -> PlotResult {
                 .label(shorten(&run.label, 40))
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.mix(0.45).filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(label_font())
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     })
 }
@@ -664,13 +658,7 @@ fn typo_scatter(title: &str, typed: &SearchRun<'_>, typo: &SearchRun<'_>) -> (Pl
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.6).stroke_width(1)));
         let color = palette(0);
         chart.draw_series(points.iter().map(|&point| Circle::new(point, 4, color.mix(0.45).filled())))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(label_font())
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     });
     (plot, note)
@@ -727,6 +715,20 @@ fn palette(index: usize) -> RGBColor {
 
 fn title_font() -> FontDesc<'static> {
     ("sans-serif", 22).into_font()
+}
+
+/// The legend of every chart: a translucent white box at `position`.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font(label_font())
+        .draw()
 }
 
 fn label_font() -> FontDesc<'static> {
@@ -856,13 +858,7 @@ fn line_chart(
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
             chart.draw_series(line.points.iter().map(|&point| Circle::new(point, 3, line.color.filled())))?;
         }
-        chart
-            .configure_series_labels()
-            .position(legend)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(label_font())
-            .draw()?;
+        draw_legend(&mut chart, legend)?;
         Ok(())
     })
 }
@@ -917,13 +913,7 @@ fn grouped_bars(title: &str, groups: &[String], series: &[BarSeries], y_desc: &s
                 .label(shorten(&series.label, 40))
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(label_font())
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
 }

@@ -57,3 +57,10 @@ pub async fn both(test: &str) -> Vec<TestStore> {
     stores.extend(postgres(test).await);
     stores
 }
+
+/// A guest cart holding `quantity` of `product`; its id.
+pub async fn cart_with(store: &Store, product: &str, quantity: i64) -> String {
+    let cart = store.create_cart(None).await.expect("cart");
+    store.add_to_cart(&cart.id, product, quantity).await.expect("add");
+    cart.id
+}
