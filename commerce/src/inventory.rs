@@ -394,6 +394,23 @@ async fn publish_stock(tx: &mut Transaction<'_, Any>, product_id: &str) -> Resul
     Ok(())
 }
 
+/// Puts `lines` back on hand (a cancelled order) inside `tx`, publishing the new stock.
+pub(crate) async fn restock_in(tx: &mut Transaction<'_, Any>, lines: &[StockLine]) -> Result<(), CommerceError> {
+    for line in lines {
+        sqlx::query(&format!(
+            "UPDATE skus SET on_hand = on_hand + $1, updated_at = $2, version = {} WHERE product_id = $3",
+            next_version("$2")
+        ))
+        .bind(line.quantity)
+        .bind(now_ms())
+        .bind(&line.product_id)
+        .execute(&mut **tx)
+        .await?;
+        publish_stock(tx, &line.product_id).await?;
+    }
+    Ok(())
+}
+
 /// [`Store::release_holds`] inside `tx`.
 pub(crate) async fn release_holds_in(
     tx: &mut Transaction<'_, Any>,

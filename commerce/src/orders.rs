@@ -178,11 +178,7 @@ impl<P: crate::PaymentProvider> crate::Checkout<P> {
                 order.number, order.status
             )));
         }
-        self.gateway()
-            .capture(&order.authorization_id, order.total_cents)
-            .await
-            .map_err(|error| CommerceError::Payment(error.to_string()))?;
-        self.record(&order, "captured", serde_json::json!({"amount_cents": order.total_cents})).await
+        self.capture_unchecked(&order).await
     }
 
     /// Gives back `amount_cents` of a captured order (partial refunds add up to at most the
@@ -223,6 +219,85 @@ impl<P: crate::PaymentProvider> crate::Checkout<P> {
             return Err(CommerceError::OrderState(format!("order {} is {:?}", order.number, order.status)));
         }
         self.record(&order, "return_requested", details).await
+    }
+
+    /// Records a fulfilment step: `picked` (from authorised or captured), `shipped` (from picked;
+    /// an order not yet captured is captured first: the money is taken when the goods leave),
+    /// `delivered` (from shipped).
+    ///
+    /// # Errors
+    /// An unknown order, an unknown step, a step out of order, a gateway refusal, a query failure.
+    pub async fn fulfil(&self, order_id: &str, step: &str) -> Result<Order, CommerceError> {
+        let mut order = self.existing_order(order_id).await?;
+        let allowed = match step {
+            "picked" => matches!(order.status, OrderStatus::Authorized | OrderStatus::Captured),
+            "shipped" => order.status == OrderStatus::Picked,
+            "delivered" => order.status == OrderStatus::Shipped,
+            other => {
+                return Err(CommerceError::Invalid(format!(
+                    "unknown fulfilment step `{other}`: picked, shipped or delivered"
+                )));
+            }
+        };
+        if !allowed {
+            return Err(CommerceError::OrderState(format!(
+                "order {} is {:?}: cannot be {step}",
+                order.number, order.status
+            )));
+        }
+        if step == "shipped" && !order.events.iter().any(|event| event.kind == "captured") {
+            order = self.capture_unchecked(&order).await?;
+        }
+        self.record(&order, step, serde_json::json!({})).await
+    }
+
+    /// Cancels an order not yet shipped: the authorisation is voided (or, once captured, the rest
+    /// refunded), the units go back on hand, `cancelled` is recorded.
+    ///
+    /// # Errors
+    /// An unknown order, one shipped or over, a gateway refusal, a query failure.
+    pub async fn cancel(&self, order_id: &str) -> Result<Order, CommerceError> {
+        let order = self.existing_order(order_id).await?;
+        if !matches!(order.status, OrderStatus::Authorized | OrderStatus::Captured | OrderStatus::Picked) {
+            return Err(CommerceError::OrderState(format!(
+                "order {} is {:?}: too late to cancel",
+                order.number, order.status
+            )));
+        }
+        let captured = order.events.iter().any(|event| event.kind == "captured");
+        let left = order.total_cents - order.refunded_cents;
+        let payment = match (captured, left > 0) {
+            (true, true) => self.gateway().refund(&order.authorization_id, left).await.map(|_| ()),
+            (true, false) => Ok(()),
+            (false, _) => self.gateway().void(&order.authorization_id).await.map(|_| ()),
+        };
+        payment.map_err(|error| CommerceError::Payment(error.to_string()))?;
+        let lines: Vec<crate::StockLine> = order
+            .events
+            .first()
+            .and_then(|placed| placed.data["totals"]["lines"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|line| {
+                Some(crate::StockLine {
+                    product_id: line["product_id"].as_str()?.to_owned(),
+                    quantity: line["quantity"].as_i64()?,
+                })
+            })
+            .collect();
+        let mut tx = self.store().pool().begin().await?;
+        crate::inventory::restock_in(&mut tx, &lines).await?;
+        tx.commit().await?;
+        let refunded = if captured { left } else { 0 };
+        self.record(&order, "cancelled", serde_json::json!({"refunded_cents": refunded})).await
+    }
+
+    async fn capture_unchecked(&self, order: &Order) -> Result<Order, CommerceError> {
+        self.gateway()
+            .capture(&order.authorization_id, order.total_cents)
+            .await
+            .map_err(|error| CommerceError::Payment(error.to_string()))?;
+        self.record(order, "captured", serde_json::json!({"amount_cents": order.total_cents})).await
     }
 
     async fn existing_order(&self, order_id: &str) -> Result<Order, CommerceError> {

@@ -264,3 +264,44 @@ async fn idempotency_keys_replay_conflict_and_refuse_other_parameters() {
         test_store.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_are_fulfilled_in_order_and_cancelled_with_their_money_and_stock_back() {
+    for test_store in common::both("orders_are_fulfilled_in_order_and_cancelled_with_their_money_and_stock_back").await
+    {
+        let store = test_store.store.clone();
+        store.seed_sku("desk", 30_000, "GBP", 4).await.expect("seed");
+        let gateway = SimulatedGateway::default();
+        let checkout = Checkout::new(store.clone(), gateway.clone(), CheckoutSettings::default());
+
+        let shipped =
+            checkout.run(&request(&cart_with(&store, "desk", 1).await, "4242424242424242")).await.expect("ordered");
+        let order_id = shipped.order_id.expect("order");
+        assert!(matches!(checkout.fulfil(&order_id, "shipped").await, Err(CommerceError::OrderState(_))), "pick first");
+        assert!(matches!(checkout.fulfil(&order_id, "lost").await, Err(CommerceError::Invalid(_))));
+        checkout.fulfil(&order_id, "picked").await.expect("picked");
+        let order = checkout.fulfil(&order_id, "shipped").await.expect("shipped");
+        let kinds: Vec<&str> = order.events.iter().map(|event| event.kind.as_str()).collect();
+        assert_eq!(kinds, ["placed", "authorized", "picked", "captured", "shipped"], "captured when it leaves");
+        assert!(matches!(checkout.cancel(&order_id).await, Err(CommerceError::OrderState(_))), "too late");
+        assert_eq!(checkout.fulfil(&order_id, "delivered").await.expect("delivered").status, OrderStatus::Delivered);
+
+        // Cancelled before capture: voided; after capture: refunded. Stock comes back either way.
+        let voided =
+            checkout.run(&request(&cart_with(&store, "desk", 2).await, "4242424242424242")).await.expect("ordered");
+        assert_eq!(store.sku("desk").await.expect("read").expect("exists").on_hand, 1);
+        let order = checkout.cancel(voided.order_id.as_deref().expect("order")).await.expect("cancel");
+        assert_eq!(order.status, OrderStatus::Cancelled);
+        assert_eq!(store.sku("desk").await.expect("read").expect("exists").on_hand, 3, "back on hand");
+        let refunded =
+            checkout.run(&request(&cart_with(&store, "desk", 1).await, "4242424242424242")).await.expect("ordered");
+        let refunded_id = refunded.order_id.expect("order");
+        checkout.capture(&refunded_id).await.expect("capture");
+        let order = checkout.cancel(&refunded_id).await.expect("cancel");
+        assert_eq!(order.events.last().map(|event| event.data["refunded_cents"].as_i64()), Some(Some(30_000)));
+        assert_eq!(store.sku("desk").await.expect("read").expect("exists").on_hand, 3);
+        // Only the delivered order still holds money at the gateway (captured, not open).
+        assert!(gateway.open_authorizations().await.expect("list").is_empty());
+        test_store.cleanup().await;
+    }
+}

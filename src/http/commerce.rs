@@ -5,7 +5,7 @@
 //!   `POST /v1/carts/{id}/merge`. Every call on a cart carries its token in `X-Cart-Token`.
 //! - `POST /v1/checkout`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/refunds`,
 //!   `POST /v1/orders/{id}/returns`; admin: `PUT /v1/admin/stock/{product_id}`,
-//!   `POST /v1/admin/orders/{id}/capture`.
+//!   `POST /v1/admin/orders/{id}/capture`, `…/events` (`picked`, `shipped`, `delivered`), `…/cancel`.
 //! - Every POST that creates an order or moves money honours `Idempotency-Key` with Stripe's
 //!   semantics (the first answer replayed; 409 while it runs; 422 with other parameters), keys
 //!   scoped by the caller's API key.
@@ -406,6 +406,32 @@ pub async fn request_return(
 pub async fn capture(State(state): State<AppState>, Path(order_id): Path<String>) -> Result<ApiJson<Value>, ApiError> {
     let shop = state.commerce.get().await?;
     let order = shop.checkout.capture(&order_id).await?;
+    Ok(ApiJson(serde_json::to_value(order).map_err(ApiError::internal)?))
+}
+
+/// `POST /v1/admin/orders/{id}/events`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FulfilmentBody {
+    /// `picked`, `shipped` or `delivered`.
+    kind: String,
+}
+
+/// `POST /v1/admin/orders/{id}/events`: a fulfilment step (shipping captures the payment).
+pub async fn fulfil(
+    State(state): State<AppState>,
+    Path(order_id): Path<String>,
+    ApiJson(body): ApiJson<FulfilmentBody>,
+) -> Result<ApiJson<Value>, ApiError> {
+    let shop = state.commerce.get().await?;
+    let order = shop.checkout.fulfil(&order_id, &body.kind).await?;
+    Ok(ApiJson(serde_json::to_value(order).map_err(ApiError::internal)?))
+}
+
+/// `POST /v1/admin/orders/{id}/cancel`: voids or refunds, restocks, records `cancelled`.
+pub async fn cancel(State(state): State<AppState>, Path(order_id): Path<String>) -> Result<ApiJson<Value>, ApiError> {
+    let shop = state.commerce.get().await?;
+    let order = shop.checkout.cancel(&order_id).await?;
     Ok(ApiJson(serde_json::to_value(order).map_err(ApiError::internal)?))
 }
 

@@ -140,6 +140,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/indexes/{index}/models", get(recommendations::list_models))
         .route("/v1/admin/stock/{product_id}", axum::routing::put(commerce::put_stock))
         .route("/v1/admin/orders/{id}/capture", axum::routing::post(commerce::capture))
+        .route("/v1/admin/orders/{id}/events", axum::routing::post(commerce::fulfil))
+        .route("/v1/admin/orders/{id}/cancel", axum::routing::post(commerce::cancel))
         .route("/v1/indexes/{index}/models/{model_id}/activate", axum::routing::post(recommendations::activate_model))
         .route(
             "/v1/indexes/{index}/settings",

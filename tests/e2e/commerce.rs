@@ -152,6 +152,31 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
     let ok =
         send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&short_cart, "4242424242424242")), &[]).await;
     assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.text);
+    let fulfilled = ok.parts().1["order_id"].as_str().expect("order").to_owned();
+    // Fulfilment over HTTP: out of order is refused, shipping after picking.
+    let early_ship = send(
+        &server,
+        Method::POST,
+        &format!("/v1/admin/orders/{fulfilled}/events"),
+        Some(&json!({"kind": "shipped"})),
+        &[],
+    )
+    .await;
+    assert_eq!(early_ship.error_code(), "invalid_order_state");
+    for kind in ["picked", "shipped", "delivered"] {
+        let step = send(
+            &server,
+            Method::POST,
+            &format!("/v1/admin/orders/{fulfilled}/events"),
+            Some(&json!({"kind": kind})),
+            &[],
+        )
+        .await;
+        assert_eq!(step.status, StatusCode::OK, "{kind}: {}", step.text);
+    }
+    let late = send(&server, Method::POST, &format!("/v1/admin/orders/{fulfilled}/cancel"), None, &[]).await;
+    assert_eq!(late.error_code(), "invalid_order_state");
+
     let out =
         send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&other_cart, "4242424242424242")), &[]).await;
     assert_eq!((out.status, out.error_code().as_str()), (StatusCode::CONFLICT, "out_of_stock"));
