@@ -257,7 +257,9 @@ impl<P: PaymentProvider> Checkout<P> {
                 quantity: line.quantity,
             });
         }
-        let totals = price(&lines, &[], self.settings.shipping, self.settings.tax);
+        let coupon = self.store.cart_coupon(&cart.id).await?;
+        let promotions: Vec<_> = coupon.iter().map(crate::Coupon::promotion).collect();
+        let totals = price(&lines, &promotions, self.settings.shipping, self.settings.tax);
         let card_digits: String = request.card_number.chars().filter(char::is_ascii_digit).collect();
         let last4 = card_digits.get(card_digits.len().saturating_sub(4)..).unwrap_or_default().to_owned();
         let id = format!("co_{}", uuid::Uuid::now_v7().simple());
@@ -307,6 +309,12 @@ impl<P: PaymentProvider> Checkout<P> {
         match self.store.hold(&stored.id, &stock_lines(&stored.totals), self.settings.hold_ttl).await {
             Ok(()) => {
                 self.set_state(&mut stored, CheckoutState::InventoryReserved, None).await?;
+                // The coupon the price counted on: one use, taken now or never.
+                if let Some(discount) = stored.totals.discounts.first()
+                    && !self.store.redeem_coupon(&discount.code, &stored.id).await?
+                {
+                    self.compensate(&mut stored, "coupon_exhausted").await?;
+                }
             }
             Err(CommerceError::OutOfStock { product_id, .. }) => {
                 self.set_state(&mut stored, CheckoutState::Failed, Some(format!("out_of_stock:{product_id}"))).await?;
@@ -431,6 +439,7 @@ impl<P: PaymentProvider> Checkout<P> {
         }
         let mut tx = self.store.pool().begin().await?;
         release_holds_in(&mut tx, &stored.id).await?;
+        crate::coupons::release_redemption_in(&mut tx, &stored.id).await?;
         transition_in(&mut tx, &stored.id, stored.state, CheckoutState::Compensated, Some(code)).await?;
         tx.commit().await?;
         stored.state = CheckoutState::Compensated;

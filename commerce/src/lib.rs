@@ -3,7 +3,8 @@
 //! - [`Store`]: the database, SQLite (embedded) or PostgreSQL, one repository layer for both;
 //! - inventory ([`Sku`], holds, sales; `inventory.rs`): conditional atomic updates only;
 //! - carts ([`Cart`]): guest and shopper carts, atomic merge on login with stock caps reported;
-//! - pricing ([`price`]): a pure function of lines, promotions, shipping and tax;
+//! - pricing ([`price`]): a pure function of lines, promotions, shipping and tax; coupons
+//!   ([`Coupon`]) with usage limits that hold under concurrency;
 //! - payments ([`PaymentProvider`], [`SimulatedGateway`] with Stripe's test cards);
 //! - checkout ([`Checkout`]): a persisted saga with compensation, recovery and reconciliation;
 //! - orders ([`Order`]): appended events, the status derived from them;
@@ -15,6 +16,7 @@
 
 mod cart;
 mod checkout;
+mod coupons;
 mod error;
 mod idempotency;
 mod inventory;
@@ -26,6 +28,7 @@ mod store;
 
 pub use cart::{Adjustment, Cart, CartLine, MAX_QUANTITY, MergeReport};
 pub use checkout::{Checkout, CheckoutOutcome, CheckoutRequest, CheckoutSettings, CheckoutState, RecoveryReport};
+pub use coupons::{Coupon, CouponDiscount};
 pub use error::CommerceError;
 pub use idempotency::{IdempotencyStart, KEY_RETENTION_MS};
 pub use inventory::{Sku, StockLine};

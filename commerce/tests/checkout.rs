@@ -305,3 +305,44 @@ async fn orders_are_fulfilled_in_order_and_cancelled_with_their_money_and_stock_
         test_store.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_coupon_limited_to_five_uses_discounts_exactly_five_of_forty_concurrent_checkouts() {
+    use vitrine_commerce::CouponDiscount;
+    for test_store in
+        common::both("a_coupon_limited_to_five_uses_discounts_exactly_five_of_forty_concurrent_checkouts").await
+    {
+        let store = test_store.store.clone();
+        store.seed_sku("kettle", 4_000, "GBP", 1_000).await.expect("seed");
+        store.put_coupon("welcome10", CouponDiscount::Percent { percent: 10 }, 1_000, 5).await.expect("coupon");
+        assert!(
+            store.set_cart_coupon(&cart_with(&store, "kettle", 1).await, Some("nope")).await.is_err(),
+            "unknown code"
+        );
+        let checkout = Arc::new(Checkout::new(store.clone(), SimulatedGateway::default(), CheckoutSettings::default()));
+        let mut buyers = Vec::new();
+        for _ in 0..40 {
+            let cart_id = cart_with(&store, "kettle", 1).await;
+            store.set_cart_coupon(&cart_id, Some("Welcome10")).await.expect("apply");
+            let checkout = checkout.clone();
+            buyers.push(tokio::spawn(async move { checkout.run(&request(&cart_id, "4242424242424242")).await }));
+        }
+        let (mut discounted, mut refused) = (0, 0);
+        for buyer in buyers {
+            let outcome = buyer.await.expect("task").expect("an outcome");
+            match (outcome.state, outcome.failure.as_deref()) {
+                (CheckoutState::ConfirmationSent, _) => {
+                    assert_eq!(outcome.totals.discount_cents, 400);
+                    discounted += 1;
+                }
+                (CheckoutState::Compensated, Some("coupon_exhausted")) => refused += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!((discounted, refused), (5, 35), "{}", test_store.name);
+        assert_eq!(store.coupon("WELCOME10").await.expect("read").expect("exists").used, 5);
+        let sku = store.sku("kettle").await.expect("read").expect("exists");
+        assert_eq!((sku.on_hand, sku.reserved), (995, 0), "{}: refused checkouts hold nothing", test_store.name);
+        test_store.cleanup().await;
+    }
+}

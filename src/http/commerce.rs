@@ -114,9 +114,12 @@ async fn cart_view(store: &Store, cart: &Cart, with_token: bool) -> Result<Value
         });
     }
     let settings = CheckoutSettings::default();
-    let totals = price(&lines, &[], settings.shipping, settings.tax);
+    let coupon = store.cart_coupon(&cart.id).await?;
+    let promotions: Vec<_> = coupon.iter().map(vitrine_commerce::Coupon::promotion).collect();
+    let totals = price(&lines, &promotions, settings.shipping, settings.tax);
     let mut view = json!({
         "id": cart.id, "user_id": cart.user_id, "status": cart.status, "lines": cart.lines, "totals": totals,
+        "coupon": coupon.map(|coupon| coupon.code),
     });
     if with_token {
         view["token"] = json!(cart.token);
@@ -239,6 +242,75 @@ pub async fn merge_cart(
     Ok(ApiJson(json!({"cart": cart, "adjustments": report.adjustments})))
 }
 
+/// `PUT /v1/carts/{id}/coupon`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CouponBody {
+    code: String,
+}
+
+/// `PUT /v1/carts/{id}/coupon`: applies a coupon (checked at checkout against its limit).
+pub async fn put_cart_coupon(
+    State(state): State<AppState>,
+    Path(cart_id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CouponBody>,
+) -> Result<ApiJson<Value>, ApiError> {
+    let shop = state.commerce.get().await?;
+    authorised_cart(&shop.store, &cart_id, &headers).await?;
+    shop.store.set_cart_coupon(&cart_id, Some(&body.code)).await?;
+    let cart = shop.store.cart(&cart_id).await?;
+    Ok(ApiJson(cart_view(&shop.store, &cart, false).await?))
+}
+
+/// `DELETE /v1/carts/{id}/coupon`.
+pub async fn delete_cart_coupon(
+    State(state): State<AppState>,
+    Path(cart_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<ApiJson<Value>, ApiError> {
+    let shop = state.commerce.get().await?;
+    authorised_cart(&shop.store, &cart_id, &headers).await?;
+    shop.store.set_cart_coupon(&cart_id, None).await?;
+    let cart = shop.store.cart(&cart_id).await?;
+    Ok(ApiJson(cart_view(&shop.store, &cart, false).await?))
+}
+
+/// `PUT /v1/admin/coupons/{code}`: `{"percent": 10}` or `{"amount": 5.0}`, with `max_uses` and an
+/// optional `min_subtotal` (major units).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CouponDefinition {
+    percent: Option<u8>,
+    amount: Option<f64>,
+    #[serde(default)]
+    min_subtotal: f64,
+    max_uses: i64,
+}
+
+/// `PUT /v1/admin/coupons/{code}`.
+pub async fn put_coupon(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    ApiJson(body): ApiJson<CouponDefinition>,
+) -> Result<ApiJson<Value>, ApiError> {
+    use vitrine_commerce::CouponDiscount;
+    let discount = match (body.percent, body.amount) {
+        (Some(percent), None) => CouponDiscount::Percent { percent },
+        (None, Some(amount)) if amount.is_finite() => {
+            CouponDiscount::Amount { amount_cents: (amount * 100.0).round() as i64 }
+        }
+        _ => return Err(ApiError::new(ErrorCode::InvalidCommerceRequest, "give either `percent` or `amount`")),
+    };
+    if !body.min_subtotal.is_finite() {
+        return Err(ApiError::new(ErrorCode::InvalidCommerceRequest, "`min_subtotal` must be a number"));
+    }
+    let shop = state.commerce.get().await?;
+    let min_subtotal_cents = (body.min_subtotal * 100.0).round() as i64;
+    let coupon = shop.store.put_coupon(&code, discount, min_subtotal_cents, body.max_uses).await?;
+    Ok(ApiJson(serde_json::to_value(coupon).map_err(ApiError::internal)?))
+}
+
 /// `POST /v1/checkout`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -290,6 +362,8 @@ pub async fn checkout(
                 let failure = outcome.failure.unwrap_or_default();
                 let code = if failure.starts_with("out_of_stock") {
                     ErrorCode::OutOfStock
+                } else if failure == "coupon_exhausted" {
+                    ErrorCode::CouponExhausted
                 } else if failure == "payment_error" || failure == "payment_timeout" {
                     ErrorCode::PaymentGatewayError
                 } else {

@@ -69,6 +69,8 @@ pub enum ErrorCode {
     CheckoutInProgress,
     /// The card was declined (the message names the reason).
     PaymentDeclined,
+    /// The cart's coupon has no use left.
+    CouponExhausted,
     /// The payment gateway failed; nothing was charged.
     PaymentGatewayError,
     /// No such order.
@@ -144,6 +146,7 @@ impl ErrorCode {
             ErrorCode::OutOfStock => ("out_of_stock", StatusCode::CONFLICT, InvalidRequest),
             ErrorCode::CheckoutInProgress => ("checkout_in_progress", StatusCode::CONFLICT, InvalidRequest),
             ErrorCode::PaymentDeclined => ("payment_declined", StatusCode::PAYMENT_REQUIRED, InvalidRequest),
+            ErrorCode::CouponExhausted => ("coupon_exhausted", StatusCode::CONFLICT, InvalidRequest),
             ErrorCode::PaymentGatewayError => ("payment_gateway_error", StatusCode::BAD_GATEWAY, InvalidRequest),
             ErrorCode::OrderNotFound => ("order_not_found", StatusCode::NOT_FOUND, InvalidRequest),
             ErrorCode::InvalidOrderState => ("invalid_order_state", StatusCode::CONFLICT, InvalidRequest),
@@ -331,6 +334,7 @@ mod tests {
             ErrorCode::OutOfStock,
             ErrorCode::CheckoutInProgress,
             ErrorCode::PaymentDeclined,
+            ErrorCode::CouponExhausted,
             ErrorCode::PaymentGatewayError,
             ErrorCode::OrderNotFound,
             ErrorCode::InvalidOrderState,

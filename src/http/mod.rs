@@ -126,6 +126,10 @@ pub fn app(state: AppState) -> Router {
             axum::routing::patch(commerce::update_item).delete(commerce::remove_item),
         )
         .route("/v1/carts/{id}/merge", axum::routing::post(commerce::merge_cart))
+        .route(
+            "/v1/carts/{id}/coupon",
+            axum::routing::put(commerce::put_cart_coupon).delete(commerce::delete_cart_coupon),
+        )
         .route("/v1/checkout", axum::routing::post(commerce::checkout))
         .route("/v1/orders/{id}", get(commerce::get_order))
         .route("/v1/orders/{id}/refunds", axum::routing::post(commerce::refund))
@@ -139,6 +143,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/indexes/{index}/analytics", get(analytics::report))
         .route("/v1/indexes/{index}/models", get(recommendations::list_models))
         .route("/v1/admin/stock/{product_id}", axum::routing::put(commerce::put_stock))
+        .route("/v1/admin/coupons/{code}", axum::routing::put(commerce::put_coupon))
         .route("/v1/admin/orders/{id}/capture", axum::routing::post(commerce::capture))
         .route("/v1/admin/orders/{id}/events", axum::routing::post(commerce::fulfil))
         .route("/v1/admin/orders/{id}/cancel", axum::routing::post(commerce::cancel))

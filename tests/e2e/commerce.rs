@@ -191,6 +191,36 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
         (StatusCode::OK, Some(0)),
         "the declined checkout holds nothing: {sku}"
     );
+    // A coupon with one use: the first cart gets it, the second is refused at checkout.
+    let coupon = server.put("/v1/admin/coupons/spring", None, &json!({"percent": 20, "max_uses": 1})).await;
+    assert_eq!(coupon.status, StatusCode::OK, "{}", coupon.text);
+    let mut coupon_carts = Vec::new();
+    for _ in 0..2 {
+        let (id, token) = cart(&server, &[("85123A", 1)]).await;
+        let applied = send(
+            &server,
+            Method::PUT,
+            &format!("/v1/carts/{id}/coupon"),
+            Some(&json!({"code": "SPRING"})),
+            &[("x-cart-token", &token)],
+        )
+        .await;
+        let (status, view) = applied.parts();
+        assert_eq!(
+            (status, view["coupon"].as_str(), view["totals"]["discount_cents"].as_i64()),
+            (StatusCode::OK, Some("SPRING"), Some(59))
+        );
+        coupon_carts.push(id);
+    }
+    let first =
+        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&coupon_carts[0], "4242424242424242")), &[])
+            .await;
+    assert_eq!((first.status, first.parts().1["totals"]["discount_cents"].as_i64()), (StatusCode::CREATED, Some(59)));
+    let second =
+        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&coupon_carts[1], "4242424242424242")), &[])
+            .await;
+    assert_eq!((second.status, second.error_code().as_str()), (StatusCode::CONFLICT, "coupon_exhausted"));
+
     let bad = send(&server, Method::POST, "/v1/checkout", Some(&json!({"cart_id": other_cart})), &[]).await;
     assert_eq!((bad.status, bad.error_code().as_str()), (StatusCode::BAD_REQUEST, "malformed_payload"));
 }
