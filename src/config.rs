@@ -473,6 +473,10 @@ pub struct ServerOptions {
     /// [default: sqlite:DATA_DIR/commerce.db]
     #[arg(long, env = "VITRINE_COMMERCE_DB", value_name = "URL", hide_env_values = true)]
     pub commerce_db: Option<String>,
+    /// Hold stock from add-to-cart (the cart's units are kept for it) instead of from checkout.
+    #[arg(long, env = "VITRINE_COMMERCE_HOLD_AT_ADD_TO_CART")]
+    #[serde(default)]
+    pub commerce_hold_at_add_to_cart: bool,
 }
 
 impl ServerOptions {
@@ -487,6 +491,7 @@ impl ServerOptions {
             request_timeout_ms: self.request_timeout_ms.or(file.request_timeout_ms),
             max_body_bytes: self.max_body_bytes.or(file.max_body_bytes),
             commerce_db: self.commerce_db.or(file.commerce_db),
+            commerce_hold_at_add_to_cart: self.commerce_hold_at_add_to_cart || file.commerce_hold_at_add_to_cart,
         }
     }
 
@@ -511,6 +516,7 @@ impl ServerOptions {
             request_timeout: Duration::from_millis(self.request_timeout_ms.unwrap_or(30_000)),
             max_body_bytes: self.max_body_bytes.unwrap_or(100 * 1024 * 1024),
             commerce_db: self.commerce_db.map(|url| url.trim().to_owned()).filter(|url| !url.is_empty()),
+            commerce_hold_at_add_to_cart: self.commerce_hold_at_add_to_cart,
         })
     }
 }
@@ -576,6 +582,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// The commerce database URL; `None`: SQLite in the data directory.
     pub commerce_db: Option<String>,
+    /// Stock is held from add-to-cart.
+    pub commerce_hold_at_add_to_cart: bool,
 }
 
 impl Default for ServerConfig {

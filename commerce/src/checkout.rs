@@ -143,6 +143,9 @@ pub struct CheckoutSettings {
     pub shipping: ShippingRule,
     /// Tax.
     pub tax: TaxRule,
+    /// Stock is held from add-to-cart (the cart's holds, [`crate::cart_holder`]), and checkout
+    /// takes them over; otherwise it is held when checkout starts.
+    pub hold_at_add_to_cart: bool,
 }
 
 impl Default for CheckoutSettings {
@@ -151,6 +154,7 @@ impl Default for CheckoutSettings {
             hold_ttl: Duration::from_secs(15 * 60),
             shipping: ShippingRule { flat_cents: 495, free_from_cents: Some(5_000) },
             tax: TaxRule { rate_bp: 2_000, included: true },
+            hold_at_add_to_cart: false,
         }
     }
 }
@@ -201,6 +205,11 @@ impl<P: PaymentProvider> Checkout<P> {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &CheckoutSettings {
+        &self.settings
     }
 
     /// Runs a checkout to its end. A declined card or a short stock is an outcome, not an error.
@@ -306,7 +315,12 @@ impl<P: PaymentProvider> Checkout<P> {
 
     /// Step 2: hold the stock.
     async fn reserve(&self, mut stored: Stored) -> Result<Stored, CommerceError> {
-        match self.store.hold(&stored.id, &stock_lines(&stored.totals), self.settings.hold_ttl).await {
+        let cart_holds = self.settings.hold_at_add_to_cart.then(|| crate::cart_holder(&stored.cart_id));
+        let held = self
+            .store
+            .hold_replacing(&stored.id, &stock_lines(&stored.totals), self.settings.hold_ttl, cart_holds.as_deref())
+            .await;
+        match held {
             Ok(()) => {
                 self.set_state(&mut stored, CheckoutState::InventoryReserved, None).await?;
                 // The coupon the price counted on: one use, taken now or never.

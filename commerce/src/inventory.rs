@@ -65,6 +65,11 @@ pub struct StockLine {
     pub quantity: i64,
 }
 
+/// The holder id of a cart's own holds (stock held from add-to-cart, when the shop holds then).
+pub fn cart_holder(cart_id: &str) -> String {
+    format!("cart:{cart_id}")
+}
+
 /// The SQL of the next version, `max(version + 1, now)`, with `now` the parameter `now_param`.
 fn next_version(now_param: &str) -> String {
     format!("CASE WHEN version + 1 > {now_param} THEN version + 1 ELSE {now_param} END")
@@ -200,49 +205,36 @@ impl Store {
     /// [`CommerceError::OutOfStock`] (nothing is held), [`CommerceError::UnknownProduct`], a
     /// quantity below 1, a query failure.
     pub async fn hold(&self, checkout_id: &str, lines: &[StockLine], ttl: Duration) -> Result<(), CommerceError> {
-        let mut lines = lines.to_vec();
-        lines.sort_by(|a, b| a.product_id.cmp(&b.product_id));
-        for line in &lines {
-            if line.quantity < 1 {
-                return Err(CommerceError::Invalid(format!("quantity of `{}` must be at least 1", line.product_id)));
-            }
-        }
-        let now = now_ms();
-        let expires_at = now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
+        self.hold_replacing(checkout_id, lines, ttl, None).await
+    }
+
+    /// [`Store::hold`], first releasing the holds of `replaces` in the same transaction: a cart's
+    /// holds become its checkout's (or a changed cart's holds are taken again) with no moment in
+    /// which another buyer could take the units. On failure the old holds stay as they were.
+    ///
+    /// # Errors
+    /// As [`Store::hold`].
+    pub async fn hold_replacing(
+        &self,
+        holder: &str,
+        lines: &[StockLine],
+        ttl: Duration,
+        replaces: Option<&str>,
+    ) -> Result<(), CommerceError> {
         let mut tx = self.pool().begin().await?;
-        for line in &lines {
-            let held = sqlx::query(
-                "UPDATE skus SET reserved = reserved + $1 WHERE product_id = $2 AND on_hand - reserved >= $1",
-            )
-            .bind(line.quantity)
-            .bind(&line.product_id)
-            .execute(&mut *tx)
-            .await?;
-            if held.rows_affected() == 0 {
-                let sku = sku_in(&mut tx, &line.product_id).await?;
-                tx.rollback().await?;
-                return Err(match sku {
-                    None => CommerceError::UnknownProduct(line.product_id.clone()),
-                    Some(sku) => CommerceError::OutOfStock {
-                        product_id: line.product_id.clone(),
-                        requested: line.quantity,
-                        available: sku.available().max(0),
-                    },
-                });
-            }
-            sqlx::query(
-                "INSERT INTO holds (id, checkout_id, product_id, quantity, expires_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(uuid::Uuid::now_v7().to_string())
-            .bind(checkout_id)
-            .bind(&line.product_id)
-            .bind(line.quantity)
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await?;
+        if let Some(previous) = replaces {
+            release_holds_in(&mut tx, previous).await?;
         }
-        tx.commit().await?;
-        Ok(())
+        match hold_in(&mut tx, holder, lines, ttl).await {
+            Ok(()) => {
+                tx.commit().await?;
+                Ok(())
+            }
+            Err(error) => {
+                tx.rollback().await?;
+                Err(error)
+            }
+        }
     }
 
     /// Turns the holds of `checkout_id` into a sale: on hand and held both drop by the held units,
@@ -337,6 +329,52 @@ async fn take_holds(tx: &mut Transaction<'_, Any>, checkout_id: &str) -> Result<
         .fetch_all(&mut **tx)
         .await?;
     Ok(rows.iter().map(stock_line).collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Holds `lines` for `holder` inside `tx` (see [`Store::hold`]); the caller rolls back on error.
+pub(crate) async fn hold_in(
+    tx: &mut Transaction<'_, Any>,
+    holder: &str,
+    lines: &[StockLine],
+    ttl: Duration,
+) -> Result<(), CommerceError> {
+    let mut lines = lines.to_vec();
+    lines.sort_by(|a, b| a.product_id.cmp(&b.product_id));
+    for line in &lines {
+        if line.quantity < 1 {
+            return Err(CommerceError::Invalid(format!("quantity of `{}` must be at least 1", line.product_id)));
+        }
+    }
+    let expires_at = now_ms() + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
+    for line in &lines {
+        let held =
+            sqlx::query("UPDATE skus SET reserved = reserved + $1 WHERE product_id = $2 AND on_hand - reserved >= $1")
+                .bind(line.quantity)
+                .bind(&line.product_id)
+                .execute(&mut **tx)
+                .await?;
+        if held.rows_affected() == 0 {
+            return Err(match sku_in(tx, &line.product_id).await? {
+                None => CommerceError::UnknownProduct(line.product_id.clone()),
+                Some(sku) => CommerceError::OutOfStock {
+                    product_id: line.product_id.clone(),
+                    requested: line.quantity,
+                    available: sku.available().max(0),
+                },
+            });
+        }
+        sqlx::query(
+            "INSERT INTO holds (id, checkout_id, product_id, quantity, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(holder)
+        .bind(&line.product_id)
+        .bind(line.quantity)
+        .bind(expires_at)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 /// [`Store::sell_held`] inside `tx` (the order's transaction).

@@ -31,7 +31,7 @@ pub use checkout::{Checkout, CheckoutOutcome, CheckoutRequest, CheckoutSettings,
 pub use coupons::{Coupon, CouponDiscount};
 pub use error::CommerceError;
 pub use idempotency::{IdempotencyStart, KEY_RETENTION_MS};
-pub use inventory::{Sku, StockLine};
+pub use inventory::{Sku, StockLine, cart_holder};
 pub use orders::{Order, OrderEvent, OrderStatus, derive_status};
 pub use outbox::{ORDERS_TOPIC, OutboxEvent, PRODUCTS_TOPIC};
 pub use payments::{

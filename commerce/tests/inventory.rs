@@ -125,3 +125,23 @@ async fn stock_and_price_changes_are_published_through_the_outbox() {
         test_store.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_can_replace_another_atomically() {
+    for test_store in common::both("a_hold_can_replace_another_atomically").await {
+        let store = &test_store.store;
+        store.seed_sku("vase", 900, "GBP", 3).await.expect("seed");
+        let cart = vitrine_commerce::cart_holder("c1");
+        store.hold(&cart, &line("vase", 2), Duration::from_secs(60)).await.expect("cart hold");
+        // Raising the cart to 4 fails and leaves its 2 held.
+        let error = store.hold_replacing(&cart, &line("vase", 4), Duration::from_secs(60), Some(&cart)).await;
+        assert!(matches!(error, Err(CommerceError::OutOfStock { available: 3, .. })), "3 for this cart: {error:?}");
+        assert_eq!(store.sku("vase").await.expect("read").expect("exists").reserved, 2, "unchanged");
+        // The checkout takes the cart's hold over: still 2 reserved, now the checkout's.
+        store.hold_replacing("co-1", &line("vase", 2), Duration::from_secs(60), Some(&cart)).await.expect("take over");
+        assert_eq!(store.sku("vase").await.expect("read").expect("exists").reserved, 2);
+        assert!(store.release_holds(&cart).await.expect("release").is_empty(), "the cart holds nothing now");
+        assert_eq!(store.sell_held("co-1").await.expect("sell"), line("vase", 2));
+        test_store.cleanup().await;
+    }
+}

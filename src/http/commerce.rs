@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 use vitrine_commerce::{
     Cart, Checkout, CheckoutRequest, CheckoutSettings, CheckoutState, IdempotencyStart, PricedLine, SimulatedGateway,
-    Store, price,
+    StockLine, Store, cart_holder, price,
 };
 
 use super::error::ApiJson;
@@ -44,18 +44,30 @@ pub struct Shop {
 pub struct CommerceHandle {
     url: Arc<str>,
     schema: Option<Arc<str>>,
+    settings: CheckoutSettings,
     shop: Arc<OnceCell<Arc<Shop>>>,
 }
 
 impl CommerceHandle {
     /// A handle on the database at `url`.
     pub fn new(url: impl Into<Arc<str>>) -> Self {
-        CommerceHandle { url: url.into(), schema: None, shop: Arc::default() }
+        CommerceHandle { url: url.into(), schema: None, settings: CheckoutSettings::default(), shop: Arc::default() }
+    }
+
+    /// The same, holding stock from add-to-cart (or not).
+    pub fn holding_at_add_to_cart(mut self, hold: bool) -> Self {
+        self.settings.hold_at_add_to_cart = hold;
+        self
     }
 
     /// A handle on a PostgreSQL `schema` of the database at `url` (benchmarks use a scratch one).
     pub fn with_schema(url: impl Into<Arc<str>>, schema: impl Into<Arc<str>>) -> Self {
-        CommerceHandle { url: url.into(), schema: Some(schema.into()), shop: Arc::default() }
+        CommerceHandle {
+            url: url.into(),
+            schema: Some(schema.into()),
+            settings: CheckoutSettings::default(),
+            shop: Arc::default(),
+        }
     }
 
     /// The shop: connected, migrated and recovered the first time.
@@ -66,7 +78,7 @@ impl CommerceHandle {
         self.shop
             .get_or_try_init(|| async {
                 let store = Store::connect(&self.url, self.schema.as_deref()).await.map_err(ApiError::internal)?;
-                let checkout = Checkout::new(store.clone(), SimulatedGateway::default(), CheckoutSettings::default());
+                let checkout = Checkout::new(store.clone(), SimulatedGateway::default(), self.settings);
                 let recovered = checkout.recover().await.map_err(ApiError::internal)?;
                 if recovered != Default::default() {
                     tracing::warn!(?recovered, "checkouts left in flight were recovered");
@@ -137,6 +149,33 @@ async fn authorised_cart(store: &Store, cart_id: &str, headers: &HeaderMap) -> R
     Ok(cart)
 }
 
+/// With stock held from add-to-cart: holds the cart's lines as they will be once `product_id` has
+/// `quantity` units (0: removed), all or nothing, replacing the cart's holds, before the cart
+/// changes; a short line refuses the change (409 `out_of_stock`).
+async fn rehold(shop: &Shop, cart: &Cart, product_id: &str, quantity: i64) -> Result<(), ApiError> {
+    if !shop.checkout.settings().hold_at_add_to_cart {
+        return Ok(());
+    }
+    if !(0..=vitrine_commerce::MAX_QUANTITY).contains(&quantity) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidCommerceRequest,
+            format!("quantity must be between 1 and {}", vitrine_commerce::MAX_QUANTITY),
+        ));
+    }
+    let mut lines: Vec<StockLine> = cart
+        .lines
+        .iter()
+        .filter(|line| line.product_id != product_id)
+        .map(|line| StockLine { product_id: line.product_id.clone(), quantity: line.quantity })
+        .collect();
+    if quantity > 0 {
+        lines.push(StockLine { product_id: product_id.to_owned(), quantity });
+    }
+    let holder = cart_holder(&cart.id);
+    shop.store.hold_replacing(&holder, &lines, shop.checkout.settings().hold_ttl, Some(&holder)).await?;
+    Ok(())
+}
+
 /// `POST /v1/carts`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -184,7 +223,11 @@ pub async fn add_item(
     ApiJson(line): ApiJson<NewLine>,
 ) -> Result<ApiJson<Value>, ApiError> {
     let shop = state.commerce.get().await?;
-    authorised_cart(&shop.store, &cart_id, &headers).await?;
+    let cart = authorised_cart(&shop.store, &cart_id, &headers).await?;
+    let current = cart.lines.iter().find(|own| own.product_id == line.product_id).map_or(0, |own| own.quantity);
+    if line.quantity >= 1 {
+        rehold(&shop, &cart, &line.product_id, current + line.quantity).await?;
+    }
     let cart = shop.store.add_to_cart(&cart_id, &line.product_id, line.quantity).await?;
     Ok(ApiJson(cart_view(&shop.store, &cart, false).await?))
 }
@@ -204,7 +247,10 @@ pub async fn update_item(
     ApiJson(change): ApiJson<LineChange>,
 ) -> Result<ApiJson<Value>, ApiError> {
     let shop = state.commerce.get().await?;
-    authorised_cart(&shop.store, &cart_id, &headers).await?;
+    let cart = authorised_cart(&shop.store, &cart_id, &headers).await?;
+    if cart.lines.iter().any(|line| line.product_id == product_id) {
+        rehold(&shop, &cart, &product_id, change.quantity).await?;
+    }
     let cart = shop.store.set_cart_quantity(&cart_id, &product_id, change.quantity).await?;
     Ok(ApiJson(cart_view(&shop.store, &cart, false).await?))
 }
@@ -216,7 +262,10 @@ pub async fn remove_item(
     headers: HeaderMap,
 ) -> Result<ApiJson<Value>, ApiError> {
     let shop = state.commerce.get().await?;
-    authorised_cart(&shop.store, &cart_id, &headers).await?;
+    let cart = authorised_cart(&shop.store, &cart_id, &headers).await?;
+    if cart.lines.iter().any(|line| line.product_id == product_id) {
+        rehold(&shop, &cart, &product_id, 0).await?;
+    }
     let cart = shop.store.set_cart_quantity(&cart_id, &product_id, 0).await?;
     Ok(ApiJson(cart_view(&shop.store, &cart, false).await?))
 }
@@ -237,7 +286,16 @@ pub async fn merge_cart(
 ) -> Result<ApiJson<Value>, ApiError> {
     let shop = state.commerce.get().await?;
     authorised_cart(&shop.store, &cart_id, &headers).await?;
+    let holding = shop.checkout.settings().hold_at_add_to_cart;
+    if holding {
+        // The guest's units go back first, so the caps see them as available.
+        shop.store.release_holds(&cart_holder(&cart_id)).await?;
+    }
     let report = shop.store.merge_carts(&cart_id, &merge.user_id).await?;
+    if holding && let Some(first) = report.cart.lines.first() {
+        // Hold the merged cart (its quantities are already capped by what is available).
+        rehold(&shop, &report.cart, &first.product_id, first.quantity).await?;
+    }
     let cart = cart_view(&shop.store, &report.cart, true).await?;
     Ok(ApiJson(json!({"cart": cart, "adjustments": report.adjustments})))
 }

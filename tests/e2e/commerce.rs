@@ -260,3 +260,30 @@ async fn fifty_parallel_retries_with_one_key_make_one_order_and_one_authorisatio
     assert_eq!(shop.checkout.gateway().holds_made(), 1, "one authorisation");
     assert_eq!(shop.store.sku("lamp").await.expect("read").expect("exists").on_hand, 99);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holding_from_add_to_cart_keeps_the_last_unit_for_the_first_cart() {
+    let server = Server::with(|config| config.commerce_hold_at_add_to_cart = true);
+    stock(&server, "last-vase", 1, 40.0).await;
+    let (first, _) = cart(&server, &[("last-vase", 1)]).await;
+    // The second shopper cannot even put it in a cart: the unit is held for the first.
+    let (second, token) = cart(&server, &[]).await;
+    let refused = send(
+        &server,
+        Method::POST,
+        &format!("/v1/carts/{second}/items"),
+        Some(&json!({"product_id": "last-vase", "quantity": 1})),
+        &[("x-cart-token", &token)],
+    )
+    .await;
+    assert_eq!((refused.status, refused.error_code().as_str()), (StatusCode::CONFLICT, "out_of_stock"));
+    let (status, sku) = server.put("/v1/admin/stock/last-vase", None, &json!({"on_hand": 1})).await.parts();
+    assert_eq!((status, sku["reserved"].as_i64()), (StatusCode::OK, Some(1)), "{sku}");
+    // The checkout takes the cart's hold over and sells it.
+    let bought =
+        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&first, "4242424242424242")), &[]).await;
+    assert_eq!(bought.status, StatusCode::CREATED, "{}", bought.text);
+    let shop = server.state.commerce.get().await.expect("shop");
+    let sku = shop.store.sku("last-vase").await.expect("read").expect("exists");
+    assert_eq!((sku.on_hand, sku.reserved), (0, 0));
+}
