@@ -86,14 +86,15 @@ fn serve(data_dir: DataDir, options: ServerOptions, kafka: crate::config::KafkaO
         let analytics = open_analytics(&data_dir).await?;
         let state = AppState::with_analytics(config, Catalog::new(data_dir), analytics);
         state.recommenders.warm_up(&state.catalog);
+        // Opening commerce recovers the checkouts a previous process left in flight.
+        let shop =
+            state.commerce.get().await.map_err(|error| anyhow::anyhow!("commerce database: {}", error.message))?;
         let Some(kafka) = kafka else {
             println!("Vitrine API on http://{}", listener.local_addr()?);
             return serve_until_shutdown(listener, state).await;
         };
         let indexer = index::start_in_server(&state, &kafka).await?;
         // Commerce's outbox: stock and price changes to the indexer's topic, orders beside it.
-        let shop =
-            state.commerce.get().await.map_err(|error| anyhow::anyhow!("commerce database: {}", error.message))?;
         let producer = crate::outbox_relay::producer(&kafka.brokers).context("the outbox relay's Kafka producer")?;
         let topics = crate::outbox_relay::RelayTopics::beside(&kafka.topic);
         println!("commerce events go to Kafka: products to `{}`, orders to `{}`", topics.products, topics.orders);
