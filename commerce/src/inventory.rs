@@ -292,13 +292,7 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?;
         let lines = rows.iter().map(stock_line).collect::<Result<Vec<_>, _>>()?;
-        for line in &lines {
-            sqlx::query("UPDATE skus SET reserved = reserved - $1 WHERE product_id = $2")
-                .bind(line.quantity)
-                .bind(&line.product_id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        unreserve_in(&mut tx, &lines).await?;
         tx.commit().await?;
         Ok(lines)
     }
@@ -455,14 +449,20 @@ pub(crate) async fn release_holds_in(
     checkout_id: &str,
 ) -> Result<Vec<StockLine>, CommerceError> {
     let lines = take_holds(tx, checkout_id).await?;
-    for line in &lines {
+    unreserve_in(tx, &lines).await?;
+    Ok(lines)
+}
+
+/// Gives the held units of `lines` back to the available stock.
+async fn unreserve_in(tx: &mut Transaction<'_, Any>, lines: &[StockLine]) -> Result<(), CommerceError> {
+    for line in lines {
         sqlx::query("UPDATE skus SET reserved = reserved - $1 WHERE product_id = $2")
             .bind(line.quantity)
             .bind(&line.product_id)
             .execute(&mut **tx)
             .await?;
     }
-    Ok(lines)
+    Ok(())
 }
 
 /// Appends the product event of `change` on `sku` to the outbox.
