@@ -11,6 +11,9 @@ use crate::{CommerceError, Store};
 /// How long a key is kept.
 pub const KEY_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
+/// A request still "in flight" after this long died with its process: the next one takes over.
+pub const IN_FLIGHT_TIMEOUT_MS: i64 = 10 * 60 * 1000;
+
 /// What to do with a request that carries an idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotencyStart {
@@ -54,7 +57,8 @@ impl Store {
             return Ok(IdempotencyStart::Proceed);
         }
         let Some(row) = sqlx::query(
-            "SELECT request_hash, state, status, body FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2",
+            "SELECT request_hash, state, status, body, created_at FROM idempotency_keys \
+             WHERE scope = $1 AND idempotency_key = $2",
         )
         .bind(scope)
         .bind(key)
@@ -70,6 +74,24 @@ impl Store {
         }
         let state: String = row.try_get("state")?;
         if state == "in_flight" {
+            let created_at: i64 = row.try_get("created_at")?;
+            let now = now_ms();
+            if created_at < now - IN_FLIGHT_TIMEOUT_MS {
+                // Its process died: take the key over (one taker wins the conditional update).
+                let taken = sqlx::query(
+                    "UPDATE idempotency_keys SET created_at = $1 WHERE scope = $2 AND idempotency_key = $3 \
+                     AND state = 'in_flight' AND created_at = $4",
+                )
+                .bind(now)
+                .bind(scope)
+                .bind(key)
+                .bind(created_at)
+                .execute(self.pool())
+                .await?;
+                if taken.rows_affected() == 1 {
+                    return Ok(IdempotencyStart::Proceed);
+                }
+            }
             return Ok(IdempotencyStart::InFlight);
         }
         let status: Option<i64> = row.try_get("status")?;

@@ -30,7 +30,7 @@ pub use cart::{Adjustment, Cart, CartLine, MAX_QUANTITY, MergeReport};
 pub use checkout::{Checkout, CheckoutOutcome, CheckoutRequest, CheckoutSettings, CheckoutState, RecoveryReport};
 pub use coupons::{Coupon, CouponDiscount};
 pub use error::CommerceError;
-pub use idempotency::{IdempotencyStart, KEY_RETENTION_MS};
+pub use idempotency::{IN_FLIGHT_TIMEOUT_MS, IdempotencyStart, KEY_RETENTION_MS};
 pub use inventory::{Sku, StockLine, cart_holder};
 pub use orders::{Order, OrderEvent, OrderStatus, derive_status};
 pub use outbox::{ORDERS_TOPIC, OutboxEvent, PRODUCTS_TOPIC};

@@ -259,6 +259,15 @@ async fn idempotency_keys_replay_conflict_and_refuse_other_parameters() {
         assert_eq!(store.idempotency_begin("key:b", "k1", "hash-2").await.expect("scoped"), IdempotencyStart::Proceed);
         store.idempotency_abandon("key:b", "k1").await.expect("abandon");
         assert_eq!(store.idempotency_begin("key:b", "k1", "hash-2").await.expect("again"), IdempotencyStart::Proceed);
+        // A request whose process died long ago no longer blocks its key.
+        assert_eq!(store.idempotency_begin("key:c", "k9", "h").await.expect("claim"), IdempotencyStart::Proceed);
+        sqlx::query("UPDATE idempotency_keys SET created_at = created_at - $1 WHERE scope = 'key:c'")
+            .bind(vitrine_commerce::IN_FLIGHT_TIMEOUT_MS + 1)
+            .execute(store.pool())
+            .await
+            .expect("age the claim");
+        assert_eq!(store.idempotency_begin("key:c", "k9", "h").await.expect("take over"), IdempotencyStart::Proceed);
+        assert_eq!(store.idempotency_begin("key:c", "k9", "h").await.expect("again"), IdempotencyStart::InFlight);
         let later = chrono::Utc::now().timestamp_millis() + vitrine_commerce::KEY_RETENTION_MS + 1_000;
         assert_eq!(store.idempotency_purge(later).await.expect("purge"), 1, "the finished key, after 24 h");
         test_store.cleanup().await;
