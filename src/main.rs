@@ -7,7 +7,10 @@ use vitrine::config::Cli;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("VITRINE_LOG").unwrap_or_else(|_| EnvFilter::new("info,hnsw_rs=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_env("VITRINE_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("info,hnsw_rs=warn,sqlx::postgres::notice=warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
