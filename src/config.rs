@@ -473,6 +473,12 @@ pub struct ServerOptions {
     /// [default: sqlite:DATA_DIR/commerce.db]
     #[arg(long, env = "VITRINE_COMMERCE_DB", value_name = "URL", hide_env_values = true)]
     pub commerce_db: Option<String>,
+    /// Delay of every call to the simulated payment gateway, in milliseconds [default: 0]
+    #[arg(long, env = "VITRINE_PAYMENT_LATENCY_MS", value_name = "MS")]
+    pub payment_latency_ms: Option<u64>,
+    /// Share (0–1) of authorisations the simulated gateway fails with `processing_error` [default: 0]
+    #[arg(long, env = "VITRINE_PAYMENT_FAILURE_RATE", value_name = "RATE")]
+    pub payment_failure_rate: Option<f64>,
     /// Hold stock from add-to-cart (the cart's units are kept for it) instead of from checkout.
     #[arg(long, env = "VITRINE_COMMERCE_HOLD_AT_ADD_TO_CART")]
     #[serde(default)]
@@ -492,6 +498,8 @@ impl ServerOptions {
             max_body_bytes: self.max_body_bytes.or(file.max_body_bytes),
             commerce_db: self.commerce_db.or(file.commerce_db),
             commerce_hold_at_add_to_cart: self.commerce_hold_at_add_to_cart || file.commerce_hold_at_add_to_cart,
+            payment_latency_ms: self.payment_latency_ms.or(file.payment_latency_ms),
+            payment_failure_rate: self.payment_failure_rate.or(file.payment_failure_rate),
         }
     }
 
@@ -509,6 +517,10 @@ impl ServerOptions {
         if admin_key.is_some() && admin_key == search_key {
             return Err(ConfigError::SameKeys);
         }
+        let failure_rate = self.payment_failure_rate.unwrap_or(0.0);
+        if !(0.0..=1.0).contains(&failure_rate) {
+            return Err(ConfigError::PaymentFailureRate(failure_rate));
+        }
         Ok(ServerConfig {
             listen: self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             keys: ApiKeys { admin: admin_key, search: search_key },
@@ -517,6 +529,11 @@ impl ServerOptions {
             max_body_bytes: self.max_body_bytes.unwrap_or(100 * 1024 * 1024),
             commerce_db: self.commerce_db.map(|url| url.trim().to_owned()).filter(|url| !url.is_empty()),
             commerce_hold_at_add_to_cart: self.commerce_hold_at_add_to_cart,
+            payment_gateway: vitrine_commerce::GatewaySettings {
+                latency: Duration::from_millis(self.payment_latency_ms.unwrap_or(0)),
+                failure_rate,
+                ..vitrine_commerce::GatewaySettings::default()
+            },
         })
     }
 }
@@ -584,6 +601,8 @@ pub struct ServerConfig {
     pub commerce_db: Option<String>,
     /// Stock is held from add-to-cart.
     pub commerce_hold_at_add_to_cart: bool,
+    /// The simulated payment gateway's behaviour.
+    pub payment_gateway: vitrine_commerce::GatewaySettings,
 }
 
 impl Default for ServerConfig {
@@ -596,6 +615,9 @@ impl Default for ServerConfig {
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A payment failure rate outside 0–1.
+    #[error("--payment-failure-rate must be between 0 and 1, got {0}")]
+    PaymentFailureRate(f64),
     /// The config file could not be read.
     #[error("cannot read the config file {path}: {source}")]
     Read {
@@ -681,6 +703,17 @@ mod tests {
     }
 
     #[test]
+    fn payment_simulation_settings_are_checked() {
+        let slow =
+            ServerOptions { payment_latency_ms: Some(80), payment_failure_rate: Some(0.25), ..Default::default() };
+        let config = slow.resolve().expect("valid");
+        assert_eq!(config.payment_gateway.latency, Duration::from_millis(80));
+        assert_eq!(config.payment_gateway.failure_rate, 0.25);
+        let wrong = ServerOptions { payment_failure_rate: Some(1.5), ..Default::default() };
+        assert!(matches!(wrong.resolve(), Err(ConfigError::PaymentFailureRate(_))));
+    }
+
+    #[test]
     fn production_refuses_to_run_open() {
         let options = ServerOptions { production: true, admin_key: Some("a".into()), ..Default::default() };
         assert!(matches!(options.resolve(), Err(ConfigError::ProductionWithoutKeys)));
@@ -749,6 +782,7 @@ mod tests {
             &["bench", "recs", "--requests", "10", "--concurrency", "1"],
             &["bench", "ann", "--ef", "64,128", "--queries", "100"],
             &["bench", "checkout", "--clients", "200", "--commerce-db", "postgres://postgres@127.0.0.1/test"],
+            &["serve", "--commerce-hold-at-add-to-cart", "--payment-latency-ms", "80", "--payment-failure-rate", "0.1"],
             &["bench", "indexer", "--kafka-brokers", "127.0.0.1:9092", "--rate", "500", "--commit-interval-ms", "50"],
             &["--data-dir", "/tmp/x", "serve"],
             &[

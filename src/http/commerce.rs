@@ -45,13 +45,26 @@ pub struct CommerceHandle {
     url: Arc<str>,
     schema: Option<Arc<str>>,
     settings: CheckoutSettings,
+    gateway: vitrine_commerce::GatewaySettings,
     shop: Arc<OnceCell<Arc<Shop>>>,
 }
 
 impl CommerceHandle {
     /// A handle on the database at `url`.
     pub fn new(url: impl Into<Arc<str>>) -> Self {
-        CommerceHandle { url: url.into(), schema: None, settings: CheckoutSettings::default(), shop: Arc::default() }
+        CommerceHandle {
+            url: url.into(),
+            schema: None,
+            settings: CheckoutSettings::default(),
+            gateway: vitrine_commerce::GatewaySettings::default(),
+            shop: Arc::default(),
+        }
+    }
+
+    /// The same, with the simulated gateway's latency and failure rate.
+    pub fn with_gateway(mut self, gateway: vitrine_commerce::GatewaySettings) -> Self {
+        self.gateway = gateway;
+        self
     }
 
     /// The same, holding stock from add-to-cart (or not).
@@ -66,6 +79,7 @@ impl CommerceHandle {
             url: url.into(),
             schema: Some(schema.into()),
             settings: CheckoutSettings::default(),
+            gateway: vitrine_commerce::GatewaySettings::default(),
             shop: Arc::default(),
         }
     }
@@ -78,7 +92,7 @@ impl CommerceHandle {
         self.shop
             .get_or_try_init(|| async {
                 let store = Store::connect(&self.url, self.schema.as_deref()).await.map_err(ApiError::internal)?;
-                let checkout = Checkout::new(store.clone(), SimulatedGateway::default(), self.settings);
+                let checkout = Checkout::new(store.clone(), SimulatedGateway::new(self.gateway), self.settings);
                 let recovered = checkout.recover().await.map_err(ApiError::internal)?;
                 if recovered != Default::default() {
                     tracing::warn!(?recovered, "checkouts left in flight were recovered");
@@ -381,9 +395,9 @@ pub struct CheckoutBody {
     index: Option<String>,
 }
 
-/// The payment part of a checkout.
+/// The payment part of a checkout. A card form's other fields (`exp_month`, `exp_year`, `cvc`,
+/// `name`) are accepted and not stored.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Payment {
     card_number: String,
 }

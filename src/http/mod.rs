@@ -81,7 +81,9 @@ impl AppState {
             .commerce_db
             .clone()
             .unwrap_or_else(|| format!("sqlite:{}", catalog.data_dir().root().join("commerce.db").display()));
-        let commerce = CommerceHandle::new(commerce_url).holding_at_add_to_cart(config.commerce_hold_at_add_to_cart);
+        let commerce = CommerceHandle::new(commerce_url)
+            .holding_at_add_to_cart(config.commerce_hold_at_add_to_cart)
+            .with_gateway(config.payment_gateway);
         AppState {
             commerce,
             config: Arc::new(config),

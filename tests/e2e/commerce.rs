@@ -287,3 +287,19 @@ async fn holding_from_add_to_cart_keeps_the_last_unit_for_the_first_cart() {
     let sku = shop.store.sku("last-vase").await.expect("read").expect("exists");
     assert_eq!((sku.on_hand, sku.reserved), (0, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_gateway_charges_nothing_and_holds_nothing() {
+    let server = Server::with(|config| config.payment_gateway.failure_rate = 1.0);
+    stock(&server, "lamp", 3, 20.0).await;
+    let (cart_id, _) = cart(&server, &[("lamp", 1)]).await;
+    let body = json!({
+        "cart_id": cart_id, "shipping_address": {"city": "Leeds"},
+        "payment": {"card_number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+    });
+    let failed = send(&server, Method::POST, "/v1/checkout", Some(&body), &[]).await;
+    assert_eq!((failed.status, failed.error_code().as_str()), (StatusCode::BAD_GATEWAY, "payment_gateway_error"));
+    let shop = server.state.commerce.get().await.expect("shop");
+    assert_eq!(shop.store.sku("lamp").await.expect("read").expect("exists").reserved, 0);
+    assert_eq!(shop.checkout.gateway().holds_made(), 0);
+}
