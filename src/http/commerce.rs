@@ -666,8 +666,9 @@ where
         IdempotencyStart::Proceed => {
             let (status, body) = match work(state.clone(), params.clone()).await {
                 Ok(answer) => answer,
-                Err(error) if error.code == ErrorCode::Internal => {
-                    // Not a decision worth replaying: the next retry runs again.
+                Err(error) if matches!(error.code, ErrorCode::Internal | ErrorCode::MalformedPayload) => {
+                    // Not a decision worth replaying (Stripe saves no result for a request that
+                    // failed validation or crashed): the next retry runs again.
                     shop.store.idempotency_abandon(&scope, key).await?;
                     return Err(error);
                 }

@@ -221,8 +221,26 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
             .await;
     assert_eq!((second.status, second.error_code().as_str()), (StatusCode::CONFLICT, "coupon_exhausted"));
 
-    let bad = send(&server, Method::POST, "/v1/checkout", Some(&json!({"cart_id": other_cart})), &[]).await;
+    let bad = send(
+        &server,
+        Method::POST,
+        "/v1/checkout",
+        Some(&json!({"cart_id": other_cart})),
+        &[("idempotency-key", "k-bad")],
+    )
+    .await;
     assert_eq!((bad.status, bad.error_code().as_str()), (StatusCode::BAD_REQUEST, "malformed_payload"));
+    // A request that failed validation leaves its key free: a retry runs (and is judged) again.
+    let again = send(
+        &server,
+        Method::POST,
+        "/v1/checkout",
+        Some(&json!({"cart_id": other_cart})),
+        &[("idempotency-key", "k-bad")],
+    )
+    .await;
+    assert_eq!(again.error_code(), "malformed_payload", "the same bad body runs again, it is not a replay");
+    assert!(again.headers.get("idempotent-replayed").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
