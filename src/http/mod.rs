@@ -112,7 +112,9 @@ pub fn app(state: AppState) -> Router {
     let open = Router::new()
         .route("/health", get(routes::health))
         .route("/health/live", get(routes::liveness))
-        .route("/health/ready", get(routes::readiness));
+        .route("/health/ready", get(routes::readiness))
+        .route("/", get(routes::storefront))
+        .route("/plugin/vitrine.js", get(routes::plugin_script));
     let search = Router::new()
         .route("/v1/indexes", get(routes::list_indexes))
         .route("/v1/indexes/{index}", get(routes::get_index))
@@ -199,7 +201,13 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(allow_origin)
             .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
-            .allow_headers([AUTHORIZATION, CONTENT_TYPE])
+            .allow_headers([
+                AUTHORIZATION,
+                CONTENT_TYPE,
+                axum::http::HeaderName::from_static("x-cart-token"),
+                axum::http::HeaderName::from_static("idempotency-key"),
+            ])
+            .expose_headers([axum::http::HeaderName::from_static("idempotent-replayed")])
             .max_age(std::time::Duration::from_secs(3600)),
     )
 }

@@ -325,3 +325,16 @@ pub async fn route_not_found(uri: Uri) -> ApiError {
 pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::new(ErrorCode::MethodNotAllowed, format!("`{}` does not accept {method}", uri.path()))
 }
+
+/// The storefront plug-in (`/plugin/vitrine.js`): one script, no build step.
+pub async fn plugin_script() -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "text/javascript; charset=utf-8"), (axum::http::header::CACHE_CONTROL, "public, max-age=300")],
+        include_str!("assets/vitrine.js"),
+    )
+}
+
+/// The demo storefront at `/`, built only from the plug-in.
+pub async fn storefront() -> impl IntoResponse {
+    axum::response::Html(include_str!("assets/storefront.html"))
+}

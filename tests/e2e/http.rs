@@ -203,6 +203,45 @@ async fn cors_admits_only_the_configured_storefront_origins() {
     assert!(answer.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none(), "no origins configured: no CORS");
 }
 
+#[tokio::test]
+async fn the_plugin_and_the_storefront_are_served_and_a_storefront_elsewhere_may_check_out() {
+    let server = Server::with(|config| config.cors_origins = vec!["https://shop.example".into()]);
+    let script = server.get("/plugin/vitrine.js", None).await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(
+        script
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/javascript")),
+        "{:?}",
+        script.headers
+    );
+    for element in ["vitrine-search", "vitrine-results", "vitrine-recommendations", "vitrine-cart"] {
+        assert!(script.text.contains(&format!("define(\"{element}\"")), "{element} is registered");
+    }
+    let page = server.get("/", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("/plugin/vitrine.js") && page.text.contains("<vitrine-results"),
+        "built from the plug-in"
+    );
+
+    // The cart and checkout headers pass a preflight from the storefront's origin.
+    let preflight = Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/v1/checkout")
+        .header(header::ORIGIN, "https://shop.example")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type,idempotency-key,x-cart-token")
+        .body(Body::empty())
+        .expect("request");
+    let answer = server.call(preflight).await;
+    let allowed =
+        answer.headers.get(header::ACCESS_CONTROL_ALLOW_HEADERS).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(allowed.contains("idempotency-key") && allowed.contains("x-cart-token"), "{allowed}");
+}
+
 async fn seeded_server() -> Server {
     let server = Server::open();
     let documents = json!([

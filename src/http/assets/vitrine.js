@@ -1,0 +1,702 @@
+/*
+ * Vitrine storefront plug-in: one script, no build step. It registers four web components that
+ * talk to a Vitrine server:
+ *
+ *   <vitrine-search server="https://search.example" index="retail" api-key="SEARCH_KEY">
+ *   <vitrine-results server=… index=… api-key=… facets="category,price" per-page="24">
+ *   <vitrine-recommendations server=… index=… kind="similar" product-id="85123A">
+ *   <vitrine-cart server=… index=… api-key=…>
+ *
+ * Search boxes and result grids on one page find each other by `index` (a search box can also
+ * name its grid with `for="id"`). Theme with CSS custom properties on any ancestor:
+ * --vitrine-accent, --vitrine-text, --vitrine-muted, --vitrine-surface, --vitrine-radius,
+ * --vitrine-font. The components send view, click and add-to-cart events themselves (an
+ * anonymous session id kept in localStorage). Everything is plain DOM with ARIA roles and
+ * keyboard handling; the server must allow the page's origin (--cors-origin).
+ */
+(() => {
+  "use strict";
+
+  const STYLE = `
+    :host { font-family: var(--vitrine-font, system-ui, sans-serif); color: var(--vitrine-text, #1d1d1f); display: block; }
+    * { box-sizing: border-box; }
+    button { font: inherit; cursor: pointer; border-radius: var(--vitrine-radius, 6px); border: 1px solid var(--vitrine-muted, #8e8e93);
+             background: var(--vitrine-surface, #fff); color: inherit; padding: .35em .7em; }
+    button.primary { background: var(--vitrine-accent, #0a64d8); border-color: var(--vitrine-accent, #0a64d8); color: #fff; }
+    button:focus-visible, input:focus-visible, select:focus-visible, [role=option]:focus-visible { outline: 2px solid var(--vitrine-accent, #0a64d8); outline-offset: 2px; }
+    input, select { font: inherit; padding: .4em .6em; border: 1px solid var(--vitrine-muted, #8e8e93); border-radius: var(--vitrine-radius, 6px); }
+    em { font-style: normal; background: color-mix(in srgb, var(--vitrine-accent, #0a64d8) 18%, transparent); }
+    .muted { color: var(--vitrine-muted, #6e6e73); font-size: .9em; }
+    .price { font-weight: 600; }
+    .card { border: 1px solid color-mix(in srgb, var(--vitrine-muted, #8e8e93) 40%, transparent); border-radius: var(--vitrine-radius, 6px);
+            padding: .7em; background: var(--vitrine-surface, #fff); display: flex; flex-direction: column; gap: .4em; }
+  `;
+
+  // ---------------------------------------------------------------------------------------------
+  // Shared helpers
+
+  const escapeHtml = (text) =>
+    String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
+  /** The highlight the server sends is already escaped except for its <em> marks. */
+  const safeHighlight = (html) => escapeHtml(html).replace(/&lt;em&gt;/g, "<em>").replace(/&lt;\/em&gt;/g, "</em>");
+
+  const money = (amount, currency) => {
+    if (typeof amount !== "number") return "";
+    try {
+      return new Intl.NumberFormat(undefined, { style: "currency", currency: currency || "GBP" }).format(amount);
+    } catch {
+      return amount.toFixed(2);
+    }
+  };
+
+  const sessionId = () => {
+    const key = "vitrine.session";
+    let id = localStorage.getItem(key);
+    if (!id) {
+      id = "s-" + (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
+      localStorage.setItem(key, id);
+    }
+    return id;
+  };
+
+  const uuid = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`);
+
+  /** A client for one server, index and key, from an element's attributes. */
+  class Client {
+    constructor(element) {
+      this.server = (element.getAttribute("server") || "").replace(/\/$/, "");
+      this.index = element.getAttribute("index") || "retail";
+      this.key = element.getAttribute("api-key");
+      this.userId = element.getAttribute("user-id");
+    }
+
+    async call(method, path, body, extraHeaders = {}) {
+      const headers = { ...extraHeaders };
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      if (this.key) headers.Authorization = `Bearer ${this.key}`;
+      const response = await fetch(this.server + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await response.text();
+      const data = text ? JSON.parse(text) : null;
+      if (!response.ok) {
+        const error = new Error((data && data.message) || `HTTP ${response.status}`);
+        error.code = data && data.code;
+        error.status = response.status;
+        throw error;
+      }
+      return data;
+    }
+
+    indexPath(rest) {
+      return `/v1/indexes/${encodeURIComponent(this.index)}${rest}`;
+    }
+
+    search(request) {
+      return this.call("POST", this.indexPath("/search"), request);
+    }
+
+    suggest(q, limit = 6) {
+      return this.call("GET", this.indexPath(`/suggest?q=${encodeURIComponent(q)}&limit=${limit}`));
+    }
+
+    recommend(request) {
+      return this.call("POST", this.indexPath("/recommendations"), request);
+    }
+
+    /** Fire and forget: an analytics failure never breaks the page. */
+    event(type, productId, extra = {}) {
+      const event = { type, product_id: productId, ...extra };
+      if (this.userId) event.user_id = this.userId;
+      else event.session_id = sessionId();
+      this.call("POST", this.indexPath("/events"), [event]).catch(() => {});
+    }
+  }
+
+  const productCard = (hit, extra = "") => {
+    const doc = hit.document || {};
+    const title = hit.highlight && hit.highlight.title ? safeHighlight(hit.highlight.title) : escapeHtml(doc.title);
+    const image = doc.image_url ? `<img src="${escapeHtml(doc.image_url)}" alt="" loading="lazy" style="max-width:100%">` : "";
+    const stock = doc.stock === 0 ? `<span class="muted">Out of stock</span>` : "";
+    return `${image}<a href="${escapeHtml(doc.url || "#")}" data-product="${escapeHtml(hit.id)}" class="title">${title}</a>
+      <span class="price">${money(doc.price, doc.currency)}</span>${stock}${extra}`;
+  };
+
+  // ---------------------------------------------------------------------------------------------
+  // <vitrine-search>: a search box with as-you-type suggestions (ARIA combobox).
+
+  class VitrineSearch extends HTMLElement {
+    connectedCallback() {
+      if (this.shadowRoot) return;
+      this.client = new Client(this);
+      const root = this.attachShadow({ mode: "open" });
+      const listId = "vitrine-suggestions";
+      root.innerHTML = `<style>${STYLE}
+          form { display: flex; gap: .4em; position: relative; }
+          input { flex: 1; min-width: 10em; }
+          ul { position: absolute; top: 100%; left: 0; right: 0; z-index: 10; list-style: none; margin: .2em 0 0; padding: .2em;
+               background: var(--vitrine-surface, #fff); border: 1px solid var(--vitrine-muted, #8e8e93); border-radius: var(--vitrine-radius, 6px); }
+          li { padding: .35em .5em; border-radius: 4px; cursor: pointer; }
+          li[aria-selected=true] { background: color-mix(in srgb, var(--vitrine-accent, #0a64d8) 15%, transparent); }
+        </style>
+        <form role="search">
+          <input type="search" part="input" aria-label="Search products" autocomplete="off" role="combobox"
+                 aria-autocomplete="list" aria-expanded="false" aria-controls="${listId}"
+                 placeholder="${escapeHtml(this.getAttribute("placeholder") || "Search")}">
+          <button type="submit" class="primary" part="button">Search</button>
+          <ul id="${listId}" role="listbox" hidden></ul>
+        </form>`;
+      this.input = root.querySelector("input");
+      this.list = root.querySelector("ul");
+      this.active = -1;
+      this.input.addEventListener("input", () => {
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.suggest(), 120);
+      });
+      this.input.addEventListener("keydown", (event) => this.keys(event));
+      root.querySelector("form").addEventListener("submit", (event) => {
+        event.preventDefault();
+        this.submit(this.input.value);
+      });
+      this.input.addEventListener("blur", () => setTimeout(() => this.close(), 150));
+    }
+
+    async suggest() {
+      const q = this.input.value;
+      if (!q.trim()) return this.close();
+      const asked = (this.asked = (this.asked || 0) + 1);
+      try {
+        const answer = await this.client.suggest(q);
+        // A newer keystroke, or the search already submitted: this answer is stale.
+        if (q !== this.input.value || asked !== this.asked) return;
+        const options = answer.queries.map((text) => ({ text, html: escapeHtml(text) }));
+        for (const hit of answer.products.slice(0, 3)) {
+          options.push({ text: hit.document.title, html: `<span class="muted">Product:</span> ${safeHighlight(hit.highlight?.title || hit.document.title)}` });
+        }
+        this.options = options;
+        this.active = -1;
+        this.list.innerHTML = options
+          .map((option, i) => `<li role="option" id="vitrine-option-${i}" aria-selected="false" data-i="${i}">${option.html}</li>`)
+          .join("");
+        this.list.hidden = options.length === 0;
+        this.input.setAttribute("aria-expanded", String(options.length > 0));
+        this.list.querySelectorAll("li").forEach((li) =>
+          li.addEventListener("mousedown", (event) => {
+            event.preventDefault();
+            this.choose(Number(li.dataset.i));
+          }),
+        );
+      } catch {
+        this.close();
+      }
+    }
+
+    keys(event) {
+      const count = this.options ? this.options.length : 0;
+      if (this.list.hidden || count === 0) return;
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        this.active = (this.active + (event.key === "ArrowDown" ? 1 : count - 1)) % count;
+        this.list.querySelectorAll("li").forEach((li, i) => li.setAttribute("aria-selected", String(i === this.active)));
+        this.input.setAttribute("aria-activedescendant", `vitrine-option-${this.active}`);
+      } else if (event.key === "Enter" && this.active >= 0) {
+        event.preventDefault();
+        this.choose(this.active);
+      } else if (event.key === "Escape") {
+        this.close();
+      }
+    }
+
+    choose(i) {
+      this.input.value = this.options[i].text;
+      this.submit(this.input.value);
+    }
+
+    close() {
+      this.list.hidden = true;
+      this.input.setAttribute("aria-expanded", "false");
+      this.input.removeAttribute("aria-activedescendant");
+    }
+
+    submit(q) {
+      clearTimeout(this.timer);
+      this.asked = (this.asked || 0) + 1;
+      this.close();
+      const target = this.getAttribute("for");
+      const detail = { q, index: this.client.index, target };
+      document.dispatchEvent(new CustomEvent("vitrine-search", { detail }));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // <vitrine-results>: grid, disjunctive facets, price range, sort, pagination, fallback.
+
+  class VitrineResults extends HTMLElement {
+    connectedCallback() {
+      if (this.shadowRoot) return;
+      this.client = new Client(this);
+      this.state = { q: this.getAttribute("query") || "", filter: {}, sort: "relevance", page: 1, price: {} };
+      this.perPage = Number(this.getAttribute("per-page") || 24);
+      this.facetNames = (this.getAttribute("facets") || "category,price").split(",").map((name) => name.trim()).filter(Boolean);
+      const root = this.attachShadow({ mode: "open" });
+      root.innerHTML = `<style>${STYLE}
+          .layout { display: grid; grid-template-columns: minmax(10em, 14em) 1fr; gap: 1.2em; }
+          @media (max-width: 640px) { .layout { grid-template-columns: 1fr; } }
+          aside fieldset { border: none; padding: 0; margin: 0 0 1em; }
+          aside legend { font-weight: 600; margin-bottom: .3em; text-transform: capitalize; }
+          aside label { display: flex; gap: .4em; align-items: center; padding: .1em 0; }
+          .bar { display: flex; justify-content: space-between; align-items: center; margin-bottom: .6em; gap: .6em; flex-wrap: wrap; }
+          .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(12em, 1fr)); gap: .8em; list-style: none; padding: 0; margin: 0; }
+          .pages { display: flex; gap: .3em; margin-top: 1em; flex-wrap: wrap; }
+          .pages button[aria-current=page] { background: var(--vitrine-accent, #0a64d8); color: #fff; }
+          .range { display: flex; gap: .3em; align-items: center; }
+          .range input { width: 5em; }
+        </style>
+        <div class="layout">
+          <aside aria-label="Filters"></aside>
+          <section aria-live="polite">
+            <div class="bar"><span class="summary muted"></span>
+              <label>Sort <select aria-label="Sort">
+                <option value="relevance">Relevance</option><option value="price_asc">Price: low to high</option>
+                <option value="price_desc">Price: high to low</option><option value="popularity">Popularity</option>
+                <option value="newest">Newest</option></select></label></div>
+            <ul class="grid" role="list"></ul>
+            <nav class="pages" aria-label="Pages"></nav>
+          </section>
+        </div>`;
+      this.aside = root.querySelector("aside");
+      this.grid = root.querySelector(".grid");
+      this.summary = root.querySelector(".summary");
+      this.pages = root.querySelector(".pages");
+      root.querySelector("select").addEventListener("change", (event) => {
+        this.state.sort = event.target.value;
+        this.state.page = 1;
+        this.run();
+      });
+      this.onSearch = (event) => {
+        const { q, index, target } = event.detail;
+        if (target ? target !== this.id : index !== this.client.index) return;
+        this.state = { ...this.state, q, filter: {}, price: {}, page: 1 };
+        this.run();
+      };
+      document.addEventListener("vitrine-search", this.onSearch);
+      if (this.hasAttribute("query") || this.hasAttribute("browse")) this.run();
+    }
+
+    disconnectedCallback() {
+      document.removeEventListener("vitrine-search", this.onSearch);
+    }
+
+    request() {
+      const filter = { ...this.state.filter };
+      if (this.state.price.gte !== undefined || this.state.price.lte !== undefined) filter.price = { ...this.state.price };
+      const request = { q: this.state.q, facets: this.facetNames, page: this.state.page, per_page: this.perPage, sort: this.state.sort };
+      if (Object.keys(filter).length) request.filter = filter;
+      if (this.client.userId) request.user_id = this.client.userId;
+      return request;
+    }
+
+    async run() {
+      this.setAttribute("aria-busy", "true");
+      const started = performance.now();
+      try {
+        const answer = await this.client.search(this.request());
+        this.answer = answer;
+        this.render(answer);
+        this.dispatchEvent(new CustomEvent("vitrine-results", { bubbles: true, composed: true, detail: { q: this.state.q, total: answer.total, ms: performance.now() - started } }));
+        if (answer.total === 0) await this.fallback();
+      } catch (error) {
+        this.summary.textContent = `Search failed: ${error.message}`;
+      } finally {
+        this.removeAttribute("aria-busy");
+      }
+    }
+
+    render(answer) {
+      const { page } = this.state;
+      const first = answer.total === 0 ? 0 : (page - 1) * this.perPage + 1;
+      const last = Math.min(answer.total, page * this.perPage);
+      this.summary.textContent = answer.total === 0 ? `No results for “${this.state.q}”` : `${first}–${last} of ${answer.total} results`;
+      this.grid.innerHTML = answer.hits
+        .map((hit, i) => `<li class="card" data-position="${first + i}">${productCard(hit, `<button class="add" data-product="${escapeHtml(hit.id)}">Add to cart</button>`)}</li>`)
+        .join("");
+      this.grid.querySelectorAll("a[data-product]").forEach((link) =>
+        link.addEventListener("click", (event) => {
+          const position = Number(link.closest("li").dataset.position);
+          this.client.event("click", link.dataset.product, { query_id: answer.query_id, position });
+          this.dispatchEvent(new CustomEvent("vitrine-product", { bubbles: true, composed: true, detail: { productId: link.dataset.product, index: this.client.index } }));
+          if (link.getAttribute("href") === "#") event.preventDefault();
+        }),
+      );
+      this.grid.querySelectorAll("button.add").forEach((button) =>
+        button.addEventListener("click", () => addToCart(this.client, button.dataset.product)),
+      );
+      this.renderFacets(answer);
+      this.renderPages(answer.total);
+    }
+
+    renderFacets(answer) {
+      const parts = [];
+      for (const name of this.facetNames) {
+        const counts = (answer.facets || {})[name];
+        if (name === "price") {
+          const stats = (answer.facet_stats || {}).price;
+          if (!stats) continue;
+          const { gte = "", lte = "" } = this.state.price;
+          parts.push(`<fieldset><legend>Price</legend><div class="range">
+              <input type="number" min="0" step="any" aria-label="Minimum price" placeholder="${Math.floor(stats.min)}" value="${gte}" data-bound="gte">
+              <span>–</span>
+              <input type="number" min="0" step="any" aria-label="Maximum price" placeholder="${Math.ceil(stats.max)}" value="${lte}" data-bound="lte">
+              <button type="button" class="apply-price">Go</button></div></fieldset>`);
+          continue;
+        }
+        if (!counts || Object.keys(counts).length === 0) continue;
+        const selected = name === "category" ? [this.state.filter.category].filter(Boolean) : this.state.filter[name] || [];
+        const values = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+        const items = values
+          .map(([value, count]) => {
+            const checked = selected.includes(value) ? "checked" : "";
+            const label = name === "category" ? value.split("/").pop() : value;
+            return `<label><input type="checkbox" data-facet="${escapeHtml(name)}" value="${escapeHtml(value)}" ${checked}> ${escapeHtml(label)} <span class="muted">(${count})</span></label>`;
+          })
+          .join("");
+        const back = name === "category" && selected.length ? `<button type="button" class="up">All categories</button>` : "";
+        parts.push(`<fieldset><legend>${escapeHtml(name.replace(/_/g, " "))}</legend>${back}${items}</fieldset>`);
+      }
+      this.aside.innerHTML = parts.join("");
+      this.aside.querySelectorAll("input[type=checkbox]").forEach((box) =>
+        box.addEventListener("change", () => {
+          const name = box.dataset.facet;
+          if (name === "category") {
+            // A category tree: choosing a node narrows to it; its children are the next facet values.
+            if (box.checked) this.state.filter.category = box.value;
+            else delete this.state.filter.category;
+          } else {
+            const current = new Set(this.state.filter[name] || []);
+            box.checked ? current.add(box.value) : current.delete(box.value);
+            if (current.size) this.state.filter[name] = [...current];
+            else delete this.state.filter[name];
+          }
+          this.state.page = 1;
+          this.run();
+        }),
+      );
+      const up = this.aside.querySelector("button.up");
+      if (up) up.addEventListener("click", () => { delete this.state.filter.category; this.state.page = 1; this.run(); });
+      const apply = this.aside.querySelector("button.apply-price");
+      if (apply) {
+        apply.addEventListener("click", () => {
+          const price = {};
+          this.aside.querySelectorAll("input[data-bound]").forEach((input) => {
+            if (input.value !== "") price[input.dataset.bound] = Number(input.value);
+          });
+          this.state.price = price;
+          this.state.page = 1;
+          this.run();
+        });
+      }
+    }
+
+    renderPages(total) {
+      const count = Math.min(Math.ceil(total / this.perPage), 50);
+      if (count <= 1) {
+        this.pages.innerHTML = "";
+        return;
+      }
+      const buttons = [];
+      for (let page = 1; page <= count; page++) {
+        const current = page === this.state.page ? 'aria-current="page"' : "";
+        buttons.push(`<button type="button" data-page="${page}" ${current}>${page}</button>`);
+      }
+      this.pages.innerHTML = buttons.join("");
+      this.pages.querySelectorAll("button").forEach((button) =>
+        button.addEventListener("click", () => {
+          this.state.page = Number(button.dataset.page);
+          this.run();
+        }),
+      );
+    }
+
+    /** No result: offer what the query almost said, and what sells. */
+    async fallback() {
+      const parts = [];
+      try {
+        const suggestions = await this.client.suggest(this.state.q, 5);
+        if (suggestions.queries.length) {
+          parts.push(`<li class="card" style="grid-column: 1 / -1">Try: ${suggestions.queries
+            .map((q) => `<button type="button" class="retry" data-q="${escapeHtml(q)}">${escapeHtml(q)}</button>`)
+            .join(" ")}</li>`);
+        }
+      } catch {}
+      try {
+        const popular = await this.client.recommend({ kind: "trending", k: 8 });
+        const ids = popular.items.map((item) => item.id);
+        if (ids.length) {
+          const answer = await this.client.search({ q: "", filter: {}, per_page: 50 });
+          const byId = new Map(answer.hits.map((hit) => [hit.id, hit]));
+          const cards = ids.map((id) => byId.get(id)).filter(Boolean).slice(0, 8);
+          parts.push(`<li class="muted" style="grid-column: 1 / -1">Popular right now</li>`);
+          parts.push(...cards.map((hit) => `<li class="card">${productCard(hit)}</li>`));
+        }
+      } catch {}
+      this.grid.innerHTML = parts.join("");
+      this.grid.querySelectorAll("button.retry").forEach((button) =>
+        button.addEventListener("click", () => {
+          this.state = { ...this.state, q: button.dataset.q, page: 1, filter: {}, price: {} };
+          this.run();
+        }),
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // <vitrine-recommendations>: a carousel.
+
+  class VitrineRecommendations extends HTMLElement {
+    static get observedAttributes() {
+      return ["product-id", "kind", "user-id"];
+    }
+
+    connectedCallback() {
+      if (!this.shadowRoot) {
+        const root = this.attachShadow({ mode: "open" });
+        root.innerHTML = `<style>${STYLE}
+            h2 { font-size: 1.1em; margin: 0 0 .5em; }
+            .track { display: flex; gap: .8em; overflow-x: auto; scroll-snap-type: x mandatory; padding-bottom: .4em; list-style: none; margin: 0; padding-left: 0; }
+            .track li { flex: 0 0 12em; scroll-snap-align: start; }
+            .controls { display: flex; gap: .3em; justify-content: flex-end; }
+          </style>
+          <section role="region" aria-roledescription="carousel" aria-label="Recommendations">
+            <h2></h2><div class="controls"><button type="button" class="prev" aria-label="Previous">‹</button><button type="button" class="next" aria-label="Next">›</button></div>
+            <ul class="track" role="list"></ul></section>`;
+        this.track = root.querySelector(".track");
+        root.querySelector(".prev").addEventListener("click", () => this.track.scrollBy({ left: -this.track.clientWidth, behavior: "smooth" }));
+        root.querySelector(".next").addEventListener("click", () => this.track.scrollBy({ left: this.track.clientWidth, behavior: "smooth" }));
+        this.track.addEventListener("keydown", (event) => {
+          if (event.key === "ArrowRight") this.track.scrollBy({ left: 200 });
+          if (event.key === "ArrowLeft") this.track.scrollBy({ left: -200 });
+        });
+        this.track.tabIndex = 0;
+      }
+      this.load();
+    }
+
+    attributeChangedCallback() {
+      if (this.shadowRoot) this.load();
+    }
+
+    async load() {
+      const client = new Client(this);
+      const kind = this.getAttribute("kind") || "trending";
+      const request = { kind, k: Number(this.getAttribute("k") || 10) };
+      if (this.getAttribute("product-id")) request.product_id = this.getAttribute("product-id");
+      if (client.userId) request.user_id = client.userId;
+      if (kind === "cart") request.product_ids = (this.getAttribute("product-ids") || "").split(",").filter(Boolean);
+      const title = this.getAttribute("heading") || { similar: "Similar products", bought_together: "Frequently bought together", for_user: "For you", trending: "Trending", cart: "Goes with your cart" }[kind] || "Recommended";
+      this.shadowRoot.querySelector("h2").textContent = title;
+      const needsProduct = kind === "similar" || kind === "bought_together";
+      if ((needsProduct && !request.product_id) || (kind === "cart" && !request.product_ids.length)) {
+        this.track.innerHTML = "";
+        return;
+      }
+      try {
+        const answer = await client.recommend(request);
+        if (!answer.items.length) {
+          this.track.innerHTML = `<li class="muted">Nothing to recommend yet.</li>`;
+          return;
+        }
+        // Titles and prices come from the index: one browse request for the recommended ids.
+        const documents = await Promise.all(
+          answer.items.map((item) =>
+            client.call("GET", client.indexPath(`/documents/${encodeURIComponent(item.id)}`)).catch(() => null),
+          ),
+        );
+        this.track.innerHTML = answer.items
+          .map((item, i) => {
+            const document = documents[i];
+            if (!document) return "";
+            return `<li class="card" data-reason="${escapeHtml(item.reason)}">${productCard({ id: item.id, document }, `<button class="add" data-product="${escapeHtml(item.id)}">Add to cart</button>`)}</li>`;
+          })
+          .join("");
+        this.track.querySelectorAll("button.add").forEach((button) => button.addEventListener("click", () => addToCart(client, button.dataset.product)));
+        this.track.querySelectorAll("a[data-product]").forEach((link) =>
+          link.addEventListener("click", (event) => {
+            client.event("click", link.dataset.product);
+            this.dispatchEvent(new CustomEvent("vitrine-product", { bubbles: true, composed: true, detail: { productId: link.dataset.product, index: client.index } }));
+            if (link.getAttribute("href") === "#") event.preventDefault();
+          }),
+        );
+        this.dispatchEvent(new CustomEvent("vitrine-recommendations", { bubbles: true, composed: true, detail: { model: answer.model_version, count: answer.items.length } }));
+      } catch (error) {
+        this.track.innerHTML = `<li class="muted">Recommendations unavailable (${escapeHtml(error.code || error.message)}).</li>`;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // <vitrine-cart>: mini cart and checkout against the commerce API.
+
+  /** Tells every cart on the page to add a product (and records the add-to-cart event). */
+  function addToCart(client, productId, quantity = 1) {
+    client.event("add_to_cart", productId);
+    document.dispatchEvent(new CustomEvent("vitrine-add-to-cart", { detail: { productId, quantity, index: client.index } }));
+  }
+
+  class VitrineCart extends HTMLElement {
+    connectedCallback() {
+      if (this.shadowRoot) return;
+      this.client = new Client(this);
+      const root = this.attachShadow({ mode: "open" });
+      root.innerHTML = `<style>${STYLE}
+          .lines { list-style: none; padding: 0; margin: 0 0 .6em; }
+          .lines li { display: flex; justify-content: space-between; gap: .5em; padding: .25em 0; align-items: center; }
+          form { display: grid; gap: .4em; margin-top: .6em; }
+          form[hidden], ul[hidden] { display: none; }
+          .error { color: #b00020; }
+          .ok { color: #1b7f3b; }
+        </style>
+        <section aria-label="Cart">
+          <h2 style="font-size:1.1em;margin:0 0 .4em">Cart <span class="count muted"></span></h2>
+          <ul class="lines" role="list"></ul>
+          <div class="total"></div>
+          <form hidden>
+            <input name="card" inputmode="numeric" aria-label="Card number" placeholder="Card number" value="" required>
+            <input name="city" aria-label="City" placeholder="City" required>
+            <button type="submit" class="primary">Place order</button>
+          </form>
+          <p class="message" role="status"></p>
+        </section>`;
+      this.lines = root.querySelector(".lines");
+      this.total = root.querySelector(".total");
+      this.form = root.querySelector("form");
+      this.message = root.querySelector(".message");
+      this.count = root.querySelector(".count");
+      this.form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        this.checkout();
+      });
+      this.onAdd = (event) => {
+        if (event.detail.index && event.detail.index !== this.client.index) return;
+        this.add(event.detail.productId, event.detail.quantity);
+      };
+      document.addEventListener("vitrine-add-to-cart", this.onAdd);
+      this.refresh();
+    }
+
+    disconnectedCallback() {
+      document.removeEventListener("vitrine-add-to-cart", this.onAdd);
+    }
+
+    get storageKey() {
+      return `vitrine.cart.${this.client.server}`;
+    }
+
+    stored() {
+      try {
+        return JSON.parse(localStorage.getItem(this.storageKey)) || null;
+      } catch {
+        return null;
+      }
+    }
+
+    async ensureCart() {
+      const known = this.stored();
+      if (known) return known;
+      const body = this.client.userId ? { user_id: this.client.userId } : {};
+      const cart = await this.client.call("POST", "/v1/carts", body);
+      const saved = { id: cart.id, token: cart.token };
+      localStorage.setItem(this.storageKey, JSON.stringify(saved));
+      return saved;
+    }
+
+    async add(productId, quantity = 1) {
+      this.message.textContent = "";
+      try {
+        const cart = await this.ensureCart();
+        const view = await this.client.call("POST", `/v1/carts/${encodeURIComponent(cart.id)}/items`, { product_id: productId, quantity }, { "X-Cart-Token": cart.token });
+        this.render(view);
+        this.message.className = "message ok";
+        this.message.textContent = "Added to your cart.";
+      } catch (error) {
+        if (error.code === "cart_not_found" || error.code === "cart_closed" || error.code === "invalid_cart_token") {
+          localStorage.removeItem(this.storageKey);
+          return this.add(productId, quantity);
+        }
+        this.message.className = "message error";
+        this.message.textContent = error.code === "out_of_stock" ? "Sorry, not enough in stock." : `Could not add: ${error.message}`;
+      }
+    }
+
+    async refresh() {
+      const cart = this.stored();
+      if (!cart) return this.render(null);
+      try {
+        this.render(await this.client.call("GET", `/v1/carts/${encodeURIComponent(cart.id)}`, undefined, { "X-Cart-Token": cart.token }));
+      } catch {
+        localStorage.removeItem(this.storageKey);
+        this.render(null);
+      }
+    }
+
+    render(view) {
+      this.view = view;
+      const lines = view ? view.lines : [];
+      this.count.textContent = lines.length ? `(${lines.reduce((sum, line) => sum + line.quantity, 0)})` : "";
+      this.lines.innerHTML = lines.length
+        ? lines
+            .map((line) => `<li data-product="${escapeHtml(line.product_id)}"><span>${escapeHtml(line.product_id)} × ${line.quantity}</span>
+                <button type="button" class="remove" aria-label="Remove ${escapeHtml(line.product_id)}">✕</button></li>`)
+            .join("")
+        : `<li class="muted">Your cart is empty.</li>`;
+      const totals = view && view.totals;
+      this.total.innerHTML = totals && lines.length ? `Total <span class="price">${money(totals.total_cents / 100, "GBP")}</span>` : "";
+      this.form.hidden = !lines.length;
+      this.lines.querySelectorAll("button.remove").forEach((button) =>
+        button.addEventListener("click", async () => {
+          const cart = this.stored();
+          const product = button.closest("li").dataset.product;
+          this.render(await this.client.call("DELETE", `/v1/carts/${encodeURIComponent(cart.id)}/items/${encodeURIComponent(product)}`, undefined, { "X-Cart-Token": cart.token }));
+        }),
+      );
+    }
+
+    async checkout() {
+      const cart = this.stored();
+      if (!cart) return;
+      const button = this.form.querySelector("button");
+      button.disabled = true;
+      // One key per attempt of this cart: a double click or a retry after a network error
+      // replays the first answer instead of charging twice.
+      const key = this.pendingKey || (this.pendingKey = uuid());
+      const body = {
+        cart_id: cart.id,
+        index: this.client.index,
+        payment: { card_number: this.form.card.value.replace(/\s+/g, "") },
+        shipping_address: { city: this.form.city.value },
+      };
+      try {
+        const order = await this.client.call("POST", "/v1/checkout", body, { "Idempotency-Key": key });
+        this.pendingKey = null;
+        localStorage.removeItem(this.storageKey);
+        this.render(null);
+        this.message.className = "message ok";
+        this.message.innerHTML = `Thank you! Order <strong class="order-number">${escapeHtml(order.order_number)}</strong> is placed.`;
+        this.dispatchEvent(new CustomEvent("vitrine-order", { bubbles: true, composed: true, detail: order }));
+      } catch (error) {
+        if (error.status !== 409 || error.code !== "idempotency_key_in_use") this.pendingKey = null;
+        this.message.className = "message error";
+        this.message.textContent =
+          error.code === "payment_declined" ? "Your card was declined." : error.code === "out_of_stock" ? "Something in your cart sold out." : `Checkout failed: ${error.message}`;
+      } finally {
+        button.disabled = false;
+      }
+    }
+  }
+
+  const define = (name, element) => {
+    if (!customElements.get(name)) customElements.define(name, element);
+  };
+  define("vitrine-search", VitrineSearch);
+  define("vitrine-results", VitrineResults);
+  define("vitrine-recommendations", VitrineRecommendations);
+  define("vitrine-cart", VitrineCart);
+})();
