@@ -494,6 +494,11 @@
       const title = this.getAttribute("heading") || { similar: "Similar products", bought_together: "Frequently bought together", for_user: "For you", trending: "Trending", cart: "Goes with your cart" }[kind] || "Recommended";
       this.shadowRoot.querySelector("h2").textContent = title;
       const needsProduct = kind === "similar" || kind === "bought_together";
+      // A product's "similar" carousel stands on its page: that is a view of the product.
+      if (kind === "similar" && request.product_id && this.viewed !== request.product_id) {
+        this.viewed = request.product_id;
+        client.event("view", request.product_id);
+      }
       if ((needsProduct && !request.product_id) || (kind === "cart" && !request.product_ids.length)) {
         this.track.innerHTML = "";
         return;
