@@ -41,8 +41,27 @@ pub struct ProductIndex {
     writer: Mutex<IndexWriter>,
     settings: RwLock<Arc<IndexSettings>>,
     settings_path: PathBuf,
+    /// Serialises settings writes and their history lines.
+    settings_write: Mutex<()>,
     /// The payload of the last commit: Kafka offsets and tombstones.
     checkpoint: Mutex<Checkpoint>,
+}
+
+/// One saved version of an index's settings: the audit log and the rollback points.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SettingsVersion {
+    /// 1, 2, …
+    pub version: u64,
+    /// When it was saved.
+    pub at: chrono::DateTime<Utc>,
+    /// Who saved it (the console sends the merchandiser's name; `admin` otherwise).
+    pub actor: String,
+    /// The parts that differ from the settings before (`synonyms`, `rules`, …).
+    pub changed: Vec<String>,
+    /// The version it brought back, for a rollback.
+    pub restored_from: Option<u64>,
+    /// The whole settings of this version.
+    pub settings: IndexSettings,
 }
 
 impl std::fmt::Debug for ProductIndex {
@@ -98,6 +117,7 @@ impl ProductIndex {
             writer: Mutex::new(writer),
             settings: RwLock::new(Arc::new(settings)),
             settings_path: settings_path.to_owned(),
+            settings_write: Mutex::new(()),
             checkpoint: Mutex::new(checkpoint),
         })
     }
@@ -119,6 +139,76 @@ impl ProductIndex {
         std::fs::rename(&temporary, path).map_err(|source| CatalogError::Io { path: path.clone(), source })?;
         *self.settings.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(settings);
         Ok(())
+    }
+
+    /// Saves `settings` as a new version in the index's settings history (the audit log: who, when,
+    /// which parts changed; `restored_from` when it brings an older version back), then applies
+    /// them. The history is `settings.history.jsonl` beside `settings.json`, one version a line.
+    ///
+    /// # Errors
+    /// Settings that fail their check, or a file that cannot be written.
+    pub fn set_settings_as(
+        &self,
+        settings: IndexSettings,
+        actor: &str,
+        restored_from: Option<u64>,
+    ) -> Result<SettingsVersion, CatalogError> {
+        settings.check().map_err(CatalogError::InvalidSettings)?;
+        let _writing = self.settings_write.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = serde_json::to_value(&*self.settings()).unwrap_or_default();
+        let after = serde_json::to_value(&settings).unwrap_or_default();
+        let changed = vitrine_models::settings::SETTINGS_PARTS
+            .iter()
+            .filter(|part| before.get(**part) != after.get(**part))
+            .map(|part| (*part).to_owned())
+            .collect();
+        let history = self.settings_history()?;
+        let version = SettingsVersion {
+            version: history.last().map_or(1, |last| last.version + 1),
+            at: Utc::now(),
+            actor: actor.to_owned(),
+            changed,
+            restored_from,
+            settings: settings.clone(),
+        };
+        let path = self.history_path();
+        let mut line = serde_json::to_vec(&version)
+            .map_err(|error| CatalogError::Settings { path: path.clone(), reason: error.to_string() })?;
+        line.push(b'\n');
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|source| CatalogError::Io { path: path.clone(), source })?;
+        std::io::Write::write_all(&mut file, &line)
+            .map_err(|source| CatalogError::Io { path: path.clone(), source })?;
+        file.sync_data().map_err(|source| CatalogError::Io { path: path.clone(), source })?;
+        self.set_settings(settings)?;
+        Ok(version)
+    }
+
+    /// Every saved settings version, oldest first (empty before the first recorded write).
+    ///
+    /// # Errors
+    /// A history file that cannot be read or has a line that is not a version.
+    pub fn settings_history(&self) -> Result<Vec<SettingsVersion>, CatalogError> {
+        let path = self.history_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(CatalogError::Io { path, source }),
+        };
+        text.lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| {
+                serde_json::from_str(line)
+                    .map_err(|error| CatalogError::Settings { path: path.clone(), reason: error.to_string() })
+            })
+            .collect()
+    }
+
+    fn history_path(&self) -> PathBuf {
+        self.settings_path.with_extension("history.jsonl")
     }
 
     /// The tantivy index (for queries and analyzers).

@@ -9,6 +9,7 @@ use crate::ids::IndexName;
 ///   indexes/NAME/            one folder per named index
 ///     search/                the tantivy index of the catalog (stored products, facets, signals)
 ///     settings.json          the index's settings (typo tolerance, ranking, facets)
+///     settings.history.jsonl every version of them written over HTTP (the audit log)
 ///     interactions/          the interaction log, as parquet parts
 ///     models/                recommendation model versions and CURRENT
 ///     demo.json              marker written when the demo shop was loaded (with its counts)

@@ -71,6 +71,8 @@ pub enum ErrorCode {
     PaymentDeclined,
     /// The cart's coupon has no use left.
     CouponExhausted,
+    /// No saved settings version with that number.
+    SettingsVersionNotFound,
     /// The payment gateway failed; nothing was charged.
     PaymentGatewayError,
     /// No such order.
@@ -147,6 +149,7 @@ impl ErrorCode {
             ErrorCode::CheckoutInProgress => ("checkout_in_progress", StatusCode::CONFLICT, InvalidRequest),
             ErrorCode::PaymentDeclined => ("payment_declined", StatusCode::PAYMENT_REQUIRED, InvalidRequest),
             ErrorCode::CouponExhausted => ("coupon_exhausted", StatusCode::CONFLICT, InvalidRequest),
+            ErrorCode::SettingsVersionNotFound => ("settings_version_not_found", StatusCode::NOT_FOUND, InvalidRequest),
             ErrorCode::PaymentGatewayError => ("payment_gateway_error", StatusCode::BAD_GATEWAY, InvalidRequest),
             ErrorCode::OrderNotFound => ("order_not_found", StatusCode::NOT_FOUND, InvalidRequest),
             ErrorCode::InvalidOrderState => ("invalid_order_state", StatusCode::CONFLICT, InvalidRequest),
@@ -335,6 +338,7 @@ mod tests {
             ErrorCode::CheckoutInProgress,
             ErrorCode::PaymentDeclined,
             ErrorCode::CouponExhausted,
+            ErrorCode::SettingsVersionNotFound,
             ErrorCode::PaymentGatewayError,
             ErrorCode::OrderNotFound,
             ErrorCode::InvalidOrderState,

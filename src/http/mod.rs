@@ -157,6 +157,8 @@ pub fn app(state: AppState) -> Router {
             "/v1/indexes/{index}/settings",
             get(settings::get_settings).put(settings::put_settings).delete(settings::reset_settings),
         )
+        .route("/v1/indexes/{index}/settings/history", get(settings::history))
+        .route("/v1/indexes/{index}/settings/history/{version}/restore", axum::routing::post(settings::restore))
         .route(
             "/v1/indexes/{index}/settings/{part}",
             get(settings::get_part).put(settings::put_part).delete(settings::reset_part),
@@ -206,6 +208,7 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
                 CONTENT_TYPE,
                 axum::http::HeaderName::from_static("x-cart-token"),
                 axum::http::HeaderName::from_static("idempotency-key"),
+                axum::http::HeaderName::from_static("x-vitrine-actor"),
             ])
             .expose_headers([axum::http::HeaderName::from_static("idempotent-replayed")])
             .max_age(std::time::Duration::from_secs(3600)),

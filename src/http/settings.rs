@@ -4,6 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use serde_json::Value;
 use vitrine_models::IndexName;
 use vitrine_models::settings::{IndexSettings, SETTINGS_PARTS};
@@ -41,6 +42,7 @@ async fn update(
     state: AppState,
     index: String,
     missing: Missing,
+    actor: String,
     change: impl FnOnce(IndexSettings) -> Result<IndexSettings, ApiError> + Send + 'static,
 ) -> Result<IndexSettings, ApiError> {
     let name = IndexName::new(index)?;
@@ -51,10 +53,54 @@ async fn update(
         };
         let changed = change(IndexSettings::clone(&index.settings()))?;
         vitrine_query::check_rule_filters(&changed, index.fields()).map_err(invalid)?;
-        index.set_settings(changed.clone())?;
+        index.set_settings_as(changed.clone(), &actor, None)?;
         Ok(changed)
     })
     .await
+}
+
+/// Who makes a settings change, for the audit log: the `X-Vitrine-Actor` header (the console
+/// sends the merchandiser's name), else `admin`.
+fn actor(headers: &HeaderMap) -> String {
+    headers
+        .get("x-vitrine-actor")
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map_or_else(|| "admin".to_owned(), |name| name.chars().take(100).collect())
+}
+
+/// `GET /v1/indexes/{index}/settings/history`: every saved version, newest first.
+pub async fn history(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+) -> Result<Json<Vec<vitrine_indexer::SettingsVersion>>, ApiError> {
+    let name = IndexName::new(index)?;
+    let mut versions = blocking(move || Ok(state.catalog.get(&name)?.settings_history()?)).await?;
+    versions.reverse();
+    Ok(Json(versions))
+}
+
+/// `POST /v1/indexes/{index}/settings/history/{version}/restore`: brings an older version back
+/// (recorded as a new version that says so).
+pub async fn restore(
+    State(state): State<AppState>,
+    Path((index, version)): Path<(String, u64)>,
+    headers: HeaderMap,
+) -> Result<Json<IndexSettings>, ApiError> {
+    let name = IndexName::new(index)?;
+    let actor = actor(&headers);
+    let settings = blocking(move || {
+        let index = state.catalog.get(&name)?;
+        let old = index.settings_history()?.into_iter().find(|saved| saved.version == version).ok_or_else(|| {
+            ApiError::new(ErrorCode::SettingsVersionNotFound, format!("`{name}` has no settings version {version}"))
+        })?;
+        vitrine_query::check_rule_filters(&old.settings, index.fields()).map_err(invalid)?;
+        index.set_settings_as(old.settings.clone(), &actor, Some(version))?;
+        Ok(old.settings)
+    })
+    .await?;
+    Ok(Json(settings))
 }
 
 async fn current(state: AppState, index: String) -> Result<IndexSettings, ApiError> {
@@ -89,21 +135,23 @@ pub async fn get_settings(
 pub async fn put_settings(
     State(state): State<AppState>,
     Path(index): Path<String>,
+    headers: HeaderMap,
     body: Result<ApiJson<IndexSettings>, ApiError>,
 ) -> Result<Json<IndexSettings>, ApiError> {
     let ApiJson(settings) = body.map_err(|error| match error.code {
         ErrorCode::MalformedPayload => invalid(error.message),
         _ => error,
     })?;
-    Ok(Json(update(state, index, Missing::Create, move |_| Ok(settings)).await?))
+    Ok(Json(update(state, index, Missing::Create, actor(&headers), move |_| Ok(settings)).await?))
 }
 
 /// `DELETE /v1/indexes/{index}/settings`: every part back to its default.
 pub async fn reset_settings(
     State(state): State<AppState>,
     Path(index): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<IndexSettings>, ApiError> {
-    Ok(Json(update(state, index, Missing::NotFound, |_| Ok(IndexSettings::default())).await?))
+    Ok(Json(update(state, index, Missing::NotFound, actor(&headers), |_| Ok(IndexSettings::default())).await?))
 }
 
 /// `GET /v1/indexes/{index}/settings/{part}`.
@@ -119,6 +167,7 @@ pub async fn get_part(
 pub async fn put_part(
     State(state): State<AppState>,
     Path((index, part)): Path<(String, String)>,
+    headers: HeaderMap,
     body: Result<ApiJson<Value>, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
     let part = known_part(&part)?;
@@ -126,7 +175,9 @@ pub async fn put_part(
         ErrorCode::MalformedPayload => invalid(error.message),
         _ => error,
     })?;
-    let settings = update(state, index, Missing::Create, move |settings| with_part(&settings, part, value)).await?;
+    let settings =
+        update(state, index, Missing::Create, actor(&headers), move |settings| with_part(&settings, part, value))
+            .await?;
     Ok(Json(part_of(&settings, part)?))
 }
 
@@ -134,10 +185,13 @@ pub async fn put_part(
 pub async fn reset_part(
     State(state): State<AppState>,
     Path((index, part)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let part = known_part(&part)?;
     let default = part_of(&IndexSettings::default(), part)?;
-    let settings = update(state, index, Missing::NotFound, move |settings| with_part(&settings, part, default)).await?;
+    let settings =
+        update(state, index, Missing::NotFound, actor(&headers), move |settings| with_part(&settings, part, default))
+            .await?;
     Ok(Json(part_of(&settings, part)?))
 }
 

@@ -121,3 +121,50 @@ async fn rules_set_over_http_shape_the_next_search() {
         "refusals change nothing"
     );
 }
+
+#[tokio::test]
+async fn every_settings_change_is_a_version_with_its_author_and_an_old_one_can_be_restored() {
+    let server = shop().await;
+    let as_alice = |method: Method, uri: &str, body: &serde_json::Value| {
+        let mut request = request_as(method, uri, Some(ADMIN), Some(("application/json", body.to_string())));
+        request.headers_mut().insert("x-vitrine-actor", "Alice".parse().expect("value"));
+        request
+    };
+    let fans = json!([{"type": "multi_way", "terms": ["fan", "ventilator"]}]);
+    assert_eq!(
+        server.call(as_alice(Method::PUT, "/v1/indexes/shop/settings/synonyms", &fans)).await.status,
+        StatusCode::OK
+    );
+    let typos = json!({"enabled": false});
+    assert_eq!(
+        server.put("/v1/indexes/shop/settings/typo_tolerance", Some(ADMIN), &typos).await.status,
+        StatusCode::OK
+    );
+
+    let history = server.get("/v1/indexes/shop/settings/history", Some(ADMIN)).await.json();
+    let versions = history.as_array().expect("a list");
+    assert_eq!(versions.len(), 2, "{history}");
+    assert_eq!(
+        (versions[0]["version"].as_u64(), versions[0]["actor"].as_str()),
+        (Some(2), Some("admin")),
+        "newest first"
+    );
+    assert_eq!(versions[0]["changed"], json!(["typo_tolerance"]));
+    assert_eq!((versions[1]["actor"].as_str(), versions[1]["changed"].clone()), (Some("Alice"), json!(["synonyms"])));
+
+    // Roll back to version 1: typos are tolerated again, the synonym stays; recorded as version 3.
+    let restored = server.call(as_alice(Method::POST, "/v1/indexes/shop/settings/history/1/restore", &json!({}))).await;
+    assert_eq!(restored.status, StatusCode::OK, "{}", restored.text);
+    assert_eq!(restored.json()["typo_tolerance"]["enabled"], true);
+    let history = server.get("/v1/indexes/shop/settings/history", Some(ADMIN)).await.json();
+    assert_eq!((history[0]["version"].as_u64(), history[0]["restored_from"].as_u64()), (Some(3), Some(1)), "{history}");
+    let found = server.post("/v1/indexes/shop/search", Some(SEARCH), &json!({"q": "heatr"})).await.json();
+    assert_eq!(found["total"], 1, "typo tolerance is back: {found}");
+    let found = server.post("/v1/indexes/shop/search", Some(SEARCH), &json!({"q": "ventilator"})).await.json();
+    assert_eq!(found["total"], 2, "the synonym is kept: {found}");
+
+    let missing = server.call(as_alice(Method::POST, "/v1/indexes/shop/settings/history/99/restore", &json!({}))).await;
+    assert_eq!((missing.status, missing.error_code().as_str()), (StatusCode::NOT_FOUND, "settings_version_not_found"));
+    let forbidden = server.get("/v1/indexes/shop/settings/history", Some(SEARCH)).await;
+    assert_eq!(forbidden.error_code(), "forbidden_for_key");
+}
