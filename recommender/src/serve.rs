@@ -60,6 +60,24 @@ impl HybridWeights {
     pub fn without_ease() -> HybridWeights {
         HybridWeights { ease: 0.0, ials: 1.0, cooc: 1.0, popularity: 0.05, liveness_half_life_days: 30.0 }
     }
+
+    /// Deserialises a blend whose unset fields come from [`HybridWeights::without_ease`] (not
+    /// from [`Default`]): `{"popularity": 0.1}` keeps ALS and co-occurrence at 1. For
+    /// `#[serde(deserialize_with = …)]` on fields holding the blend without EASE.
+    ///
+    /// # Errors
+    /// Anything but an object of known fields with numbers.
+    pub fn deserialize_without_ease<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<HybridWeights, D::Error> {
+        use serde::de::Error;
+        let given = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
+        let mut whole = serde_json::to_value(HybridWeights::without_ease()).map_err(D::Error::custom)?;
+        if let Some(object) = whole.as_object_mut() {
+            object.extend(given);
+        }
+        serde_json::from_value(whole).map_err(D::Error::custom)
+    }
 }
 
 /// The trained parts a hybrid score is made of.
@@ -85,7 +103,8 @@ pub struct ServeParams {
     pub ann: AnnParams,
     /// The hybrid blend, for a model with EASE.
     pub hybrid: HybridWeights,
-    /// The hybrid blend, for a model without EASE.
+    /// The hybrid blend, for a model without EASE (unset fields from [`HybridWeights::without_ease`]).
+    #[serde(deserialize_with = "HybridWeights::deserialize_without_ease")]
     pub hybrid_without_ease: HybridWeights,
     /// At most this many items per category in an answer (0 = no limit).
     pub max_per_category: usize,
@@ -578,4 +597,20 @@ pub fn hybrid_scores(parts: &HybridParts<'_>, history: &[(u32, f32)], weights: &
     let all: Vec<u32> = (0..out.len() as u32).collect();
     let scores = blend(&all, parts, history, weights);
     out.copy_from_slice(&scores);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_blend_without_ease_keeps_its_own_defaults() {
+        let params: ServeParams =
+            serde_json::from_str(r#"{"hybrid_without_ease": {"popularity": 0.2}}"#).expect("valid");
+        assert_eq!(params.hybrid_without_ease, HybridWeights { popularity: 0.2, ..HybridWeights::without_ease() });
+        assert_eq!(params.hybrid, HybridWeights::default());
+        let untouched: ServeParams = serde_json::from_str("{}").expect("valid");
+        assert_eq!(untouched.hybrid_without_ease, HybridWeights::without_ease());
+        assert!(serde_json::from_str::<ServeParams>(r#"{"hybrid_without_ease": {"nope": 1}}"#).is_err());
+    }
 }

@@ -280,7 +280,7 @@ fn compare_runs(live: &RelevanceReport, draft: &RelevanceReport, variant: &str) 
 
 /// Parameters of the models `vitrine eval recs` trains (`--params FILE`, JSON); unset parts keep
 /// their defaults.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct RecsParams {
     ials: vitrine_recommender::ials::IalsParams,
@@ -290,17 +290,22 @@ struct RecsParams {
     content: vitrine_pipelines::content::ContentParams,
     popularity: vitrine_recommender::popularity::PopularityParams,
     hybrid: vitrine_recommender::serve::HybridWeights,
-    hybrid_without_ease: HybridWithoutEase,
+    #[serde(deserialize_with = "vitrine_recommender::serve::HybridWeights::deserialize_without_ease")]
+    hybrid_without_ease: vitrine_recommender::serve::HybridWeights,
 }
 
-/// [`vitrine_recommender::serve::HybridWeights::without_ease`] as the default of its field.
-#[derive(Debug, serde::Deserialize)]
-#[serde(transparent)]
-struct HybridWithoutEase(vitrine_recommender::serve::HybridWeights);
-
-impl Default for HybridWithoutEase {
+impl Default for RecsParams {
     fn default() -> Self {
-        HybridWithoutEase(vitrine_recommender::serve::HybridWeights::without_ease())
+        RecsParams {
+            ials: Default::default(),
+            cooc: Default::default(),
+            ease: Default::default(),
+            sparse_ease: Default::default(),
+            content: Default::default(),
+            popularity: Default::default(),
+            hybrid: Default::default(),
+            hybrid_without_ease: vitrine_recommender::serve::HybridWeights::without_ease(),
+        }
     }
 }
 
@@ -366,7 +371,7 @@ pub(super) fn recs(data_dir: &DataDir, args: &crate::config::EvalRecsArgs) -> an
                     ease: params.sparse_ease,
                     popularity: params.popularity,
                     weights: params.hybrid,
-                    weights_without_ease: params.hybrid_without_ease.0,
+                    weights_without_ease: params.hybrid_without_ease,
                 }),
             };
             trainers.push(trainer);
@@ -472,6 +477,18 @@ fn set_path(target: &mut serde_json::Value, path: &str, value: serde_json::Value
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_partial_blend_without_ease_in_the_parameters_keeps_its_own_defaults() {
+        let params: RecsParams = serde_json::from_str(r#"{"hybrid_without_ease": {"cooc": 0.5}}"#).expect("valid");
+        let expected = vitrine_recommender::serve::HybridWeights {
+            cooc: 0.5,
+            ..vitrine_recommender::serve::HybridWeights::without_ease()
+        };
+        assert_eq!(params.hybrid_without_ease, expected);
+        let empty: RecsParams = serde_json::from_str("{}").expect("valid");
+        assert_eq!(empty.hybrid_without_ease, vitrine_recommender::serve::HybridWeights::without_ease());
+    }
 
     #[test]
     fn a_grid_gives_each_model_the_combinations_of_its_own_parameters() {
