@@ -129,23 +129,29 @@ async fn housekeeping(shop: std::sync::Weak<Shop>) {
 }
 
 /// The cart as answered: lines priced from commerce's SKUs, with totals.
-async fn cart_view(store: &Store, cart: &Cart, with_token: bool) -> Result<Value, ApiError> {
+/// Priced with the shop's own shipping and tax settings, as checkout will price it.
+async fn cart_view(shop: &Shop, cart: &Cart, with_token: bool) -> Result<Value, ApiError> {
+    let store = &shop.store;
     let mut lines = Vec::with_capacity(cart.lines.len());
+    let mut currency = None;
     for line in &cart.lines {
         let sku = store.sku(&line.product_id).await?;
+        if let Some(sku) = &sku {
+            currency.get_or_insert_with(|| sku.currency.clone());
+        }
         lines.push(PricedLine {
             product_id: line.product_id.clone(),
             unit_cents: sku.map_or(0, |sku| sku.price_cents),
             quantity: line.quantity,
         });
     }
-    let settings = CheckoutSettings::default();
+    let settings = shop.checkout.settings();
     let coupon = store.cart_coupon(&cart.id).await?;
     let promotions: Vec<_> = coupon.iter().map(vitrine_commerce::Coupon::promotion).collect();
     let totals = price(&lines, &promotions, settings.shipping, settings.tax);
     let mut view = json!({
         "id": cart.id, "user_id": cart.user_id, "status": cart.status, "lines": cart.lines, "totals": totals,
-        "coupon": coupon.map(|coupon| coupon.code),
+        "currency": currency, "coupon": coupon.map(|coupon| coupon.code),
     });
     if with_token {
         view["token"] = json!(cart.token);
@@ -207,7 +213,7 @@ pub async fn create_cart(State(state): State<AppState>, body: axum::body::Bytes)
     let shop = state.commerce.get().await?;
     let user_id = body.user_id.filter(|user| !user.trim().is_empty());
     let cart = shop.store.create_cart(user_id.as_deref()).await?;
-    Ok((StatusCode::CREATED, ApiJson(cart_view(&shop.store, &cart, true).await?)).into_response())
+    Ok((StatusCode::CREATED, ApiJson(cart_view(&shop, &cart, true).await?)).into_response())
 }
 
 /// `GET /v1/carts/{id}`.
@@ -218,7 +224,7 @@ pub async fn get_cart(
 ) -> Result<ApiJson<Value>, ApiError> {
     let shop = state.commerce.get().await?;
     let cart = authorised_cart(&shop.store, &cart_id, &headers).await?;
-    Ok(ApiJson(cart_view(&shop.store, &cart, false).await?))
+    Ok(ApiJson(cart_view(&shop, &cart, false).await?))
 }
 
 /// `POST /v1/carts/{id}/items`.
@@ -243,7 +249,7 @@ pub async fn add_item(
         rehold(&shop, &cart, &line.product_id, current + line.quantity).await?;
     }
     let cart = shop.store.add_to_cart(&cart_id, &line.product_id, line.quantity).await?;
-    Ok(ApiJson(cart_view(&shop.store, &cart, false).await?))
+    Ok(ApiJson(cart_view(&shop, &cart, false).await?))
 }
 
 /// `PATCH /v1/carts/{id}/items/{product_id}`.
@@ -266,7 +272,7 @@ pub async fn update_item(
         rehold(&shop, &cart, &product_id, change.quantity).await?;
     }
     let cart = shop.store.set_cart_quantity(&cart_id, &product_id, change.quantity).await?;
-    Ok(ApiJson(cart_view(&shop.store, &cart, false).await?))
+    Ok(ApiJson(cart_view(&shop, &cart, false).await?))
 }
 
 /// `DELETE /v1/carts/{id}/items/{product_id}`.
@@ -281,7 +287,7 @@ pub async fn remove_item(
         rehold(&shop, &cart, &product_id, 0).await?;
     }
     let cart = shop.store.set_cart_quantity(&cart_id, &product_id, 0).await?;
-    Ok(ApiJson(cart_view(&shop.store, &cart, false).await?))
+    Ok(ApiJson(cart_view(&shop, &cart, false).await?))
 }
 
 /// `POST /v1/carts/{id}/merge`.
@@ -310,7 +316,7 @@ pub async fn merge_cart(
         // Hold the merged cart (its quantities are already capped by what is available).
         rehold(&shop, &report.cart, &first.product_id, first.quantity).await?;
     }
-    let cart = cart_view(&shop.store, &report.cart, true).await?;
+    let cart = cart_view(&shop, &report.cart, true).await?;
     Ok(ApiJson(json!({"cart": cart, "adjustments": report.adjustments})))
 }
 
@@ -332,7 +338,7 @@ pub async fn put_cart_coupon(
     authorised_cart(&shop.store, &cart_id, &headers).await?;
     shop.store.set_cart_coupon(&cart_id, Some(&body.code)).await?;
     let cart = shop.store.cart(&cart_id).await?;
-    Ok(ApiJson(cart_view(&shop.store, &cart, false).await?))
+    Ok(ApiJson(cart_view(&shop, &cart, false).await?))
 }
 
 /// `DELETE /v1/carts/{id}/coupon`.
@@ -345,7 +351,7 @@ pub async fn delete_cart_coupon(
     authorised_cart(&shop.store, &cart_id, &headers).await?;
     shop.store.set_cart_coupon(&cart_id, None).await?;
     let cart = shop.store.cart(&cart_id).await?;
-    Ok(ApiJson(cart_view(&shop.store, &cart, false).await?))
+    Ok(ApiJson(cart_view(&shop, &cart, false).await?))
 }
 
 /// `PUT /v1/admin/coupons/{code}`: `{"percent": 10}` or `{"amount": 5.0}`, with `max_uses` and an

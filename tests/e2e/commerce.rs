@@ -81,6 +81,7 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
     assert_eq!(status, StatusCode::OK, "{body}");
     // Prices come from commerce: 3 × 2.95 + 4.95 shipping.
     assert_eq!(body["totals"]["total_cents"], 3 * 295 + 495, "{body}");
+    assert_eq!(body["currency"], "GBP", "{body}");
 
     let key = [("idempotency-key", "order-attempt-1")];
     let first =

@@ -653,7 +653,7 @@
             .join("")
         : `<li class="muted">Your cart is empty.</li>`;
       const totals = view && view.totals;
-      this.total.innerHTML = totals && lines.length ? `Total <span class="price">${money(totals.total_cents / 100, "GBP")}</span>` : "";
+      this.total.innerHTML = totals && lines.length ? `Total <span class="price">${money(totals.total_cents / 100, view.currency)}</span>` : "";
       this.form.hidden = !lines.length;
       this.lines.querySelectorAll("button.remove").forEach((button) =>
         button.addEventListener("click", async () => {
