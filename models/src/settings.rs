@@ -49,6 +49,25 @@ impl Default for VariantSettings {
 pub const SETTINGS_PARTS: [&str; 6] = ["typo_tolerance", "ranking", "facets", "synonyms", "rules", "variants"];
 
 impl IndexSettings {
+    /// These settings with some parts replaced (a draft laid over live settings): each key of
+    /// `parts` names a part ([`SETTINGS_PARTS`]) and holds its new value; the other parts stay.
+    /// The result is checked like a whole document ([`IndexSettings::check`]).
+    pub fn with_parts(&self, parts: &serde_json::Map<String, Value>) -> Result<IndexSettings, String> {
+        let mut whole = serde_json::to_value(self).map_err(|error| error.to_string())?;
+        for (part, value) in parts {
+            if !SETTINGS_PARTS.contains(&part.as_str()) {
+                return Err(format!("the settings have no part `{part}`; they are: {}", SETTINGS_PARTS.join(", ")));
+            }
+            whole[part] = value.clone();
+        }
+        let settings: IndexSettings = serde_json::from_value(whole).map_err(|error| {
+            let names: Vec<&str> = parts.keys().map(String::as_str).collect();
+            format!("`{}`: {error}", names.join("`, `"))
+        })?;
+        settings.check()?;
+        Ok(settings)
+    }
+
     /// Checks values serde cannot: ascending finite price buckets, consistent typo lengths,
     /// bounded facet sizes, well-formed synonym rules. Returns what is wrong.
     pub fn check(&self) -> Result<(), String> {
@@ -442,6 +461,24 @@ mod tests {
         assert_eq!(typos.budget("makita", false), 0, "refused words stay exact");
         let off = TypoTolerance { min_word_len_unknown_word_typo: 0, ..TypoTolerance::default() };
         assert_eq!(off.budget("dck", false), 0);
+    }
+
+    #[test]
+    fn a_draft_replaces_only_its_parts_and_is_checked_like_the_whole() {
+        let live = IndexSettings {
+            synonyms: vec![Synonym::MultiWay { terms: vec!["tv".into(), "television".into()] }],
+            ..IndexSettings::default()
+        };
+        let draft = serde_json::json!({"ranking": {"title": 9.0}});
+        let drafted = live.with_parts(draft.as_object().expect("an object")).expect("a valid draft");
+        assert_eq!(drafted.ranking.title, 9.0);
+        assert_eq!(drafted.ranking.brand, RankingWeights::default().brand, "unset weights take their defaults");
+        assert_eq!(drafted.synonyms, live.synonyms, "parts the draft lacks stay live");
+        let refuse = |draft: Value| live.with_parts(draft.as_object().expect("an object")).expect_err("bad");
+        assert!(refuse(serde_json::json!({"colours": []})).contains("no part `colours`"));
+        assert!(refuse(serde_json::json!({"ranking": {"titel": 1}})).contains("`ranking`"));
+        let one_term = serde_json::json!({"synonyms": [{"type": "multi_way", "terms": ["tv"]}]});
+        assert!(refuse(one_term).contains("two terms"), "checked like a whole document");
     }
 
     #[test]

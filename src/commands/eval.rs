@@ -13,10 +13,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use vitrine_eval::report::{ComparisonRow, SearchRun, search_html};
+use vitrine_eval::report::{SearchRun, search_html};
 use vitrine_eval::search::{
     DEFAULT_ROUNDS, GainMap, HomeDepot, JudgedQuery, MetricMean, PlainBm25, QueryVariant, RelevanceReport,
-    SearchBackend, VitrineSearch, evaluate, paired_randomization_test, read_judgments_csv,
+    SearchBackend, VitrineSearch, compare_reports, evaluate, read_judgments_csv,
 };
 use vitrine_indexer::{Catalog, ProductIndex};
 use vitrine_models::settings::IndexSettings;
@@ -106,20 +106,7 @@ fn draft_settings(path: &Path, live: &IndexSettings) -> anyhow::Result<IndexSett
     let draft: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
     let parts = draft.as_object().with_context(|| format!("{}: settings are a JSON object", path.display()))?;
-    let mut whole = serde_json::to_value(live)?;
-    for (part, value) in parts {
-        anyhow::ensure!(
-            vitrine_models::settings::SETTINGS_PARTS.contains(&part.as_str()),
-            "{}: unknown settings part `{part}` (parts: {})",
-            path.display(),
-            vitrine_models::settings::SETTINGS_PARTS.join(", ")
-        );
-        whole[part] = value.clone();
-    }
-    let settings: IndexSettings =
-        serde_json::from_value(whole).with_context(|| format!("{}: not valid settings", path.display()))?;
-    settings.check().map_err(|reason| anyhow::anyhow!("{}: {reason}", path.display()))?;
-    Ok(settings)
+    live.with_parts(parts).map_err(|reason| anyhow::anyhow!("{}: not valid settings: {reason}", path.display()))
 }
 
 /// Runs the judged queries through the live settings (the index's), a draft (`--settings`) and a
@@ -194,9 +181,9 @@ fn judged_runs(
         println!();
         println!("draft vs live (paired randomization test, {DEFAULT_ROUNDS} sign flips; * = p < 0.05):");
         for (_, variant) in &variants {
-            let label = |engine: &str| format!("{engine}, {variant}", variant = variant_label(*variant));
+            let label = |engine: &str| format!("{engine}, {variant}", variant = variant.label());
             let (Some(live), Some(draft)) = (find(&label("live")), find(&label("draft"))) else { continue };
-            for row in compare_runs(live, draft, variant_label(*variant)) {
+            for row in compare_reports(live, draft, variant.label()) {
                 println!(
                     "  {:<24} live {:.4}  draft {:.4}  {:+.4}  p = {:.4}{}  ({} queries)",
                     row.metric,
@@ -236,46 +223,6 @@ fn judged_runs(
     println!();
     println!("report: {} (per query: {})", html_path.display(), json_path.display());
     Ok(())
-}
-
-fn variant_label(variant: QueryVariant) -> &'static str {
-    match variant {
-        QueryVariant::AsTyped => "as typed",
-        QueryVariant::OneTypo { .. } => "one typo",
-    }
-}
-
-/// Per-metric differences of `draft` against `live` on the queries where both define the metric,
-/// each with its paired randomization test.
-fn compare_runs(live: &RelevanceReport, draft: &RelevanceReport, variant: &str) -> Vec<ComparisonRow> {
-    type Metric = fn(&vitrine_eval::search::QueryResult) -> Option<f64>;
-    let metrics: [(&str, Metric); 4] = [
-        ("NDCG@10", |result| result.ndcg),
-        ("Recall@10", |result| result.recall),
-        ("MRR@10", |result| result.mrr),
-        ("zero results", |result| Some(f64::from(u8::from(result.zero_result)))),
-    ];
-    let drafted: std::collections::HashMap<&str, &vitrine_eval::search::QueryResult> =
-        draft.per_query.iter().map(|result| (result.id.as_str(), result)).collect();
-    metrics
-        .iter()
-        .map(|(name, metric)| {
-            let pairs: Vec<(f64, f64)> = live
-                .per_query
-                .iter()
-                .filter_map(|result| Some((metric(result)?, metric(drafted.get(result.id.as_str())?)?)))
-                .collect();
-            let test = paired_randomization_test(&pairs, DEFAULT_ROUNDS, 42);
-            ComparisonRow {
-                metric: format!("{name}, {variant}"),
-                live: test.mean_a,
-                draft: test.mean_b,
-                difference: test.difference,
-                p_value: test.p_value,
-                queries: test.pairs,
-            }
-        })
-        .collect()
 }
 
 /// Parameters of the models `vitrine eval recs` trains (`--params FILE`, JSON); unset parts keep

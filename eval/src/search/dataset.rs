@@ -3,6 +3,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::metrics::GainMap;
@@ -55,10 +56,13 @@ impl HomeDepot {
     }
 }
 
-/// Opens a CSV file and checks its header.
-fn open_csv(path: &Path, expected_header: &'static str) -> Result<csv::Reader<File>, EvalError> {
-    let file = File::open(path).map_err(|source| EvalError::Io { path: path.to_path_buf(), source })?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(file);
+fn open(path: &Path) -> Result<File, EvalError> {
+    File::open(path).map_err(|source| EvalError::Io { path: path.to_path_buf(), source })
+}
+
+/// Starts reading CSV text (named `path` in errors) and checks its header.
+fn open_csv<R: Read>(input: R, path: &Path, expected_header: &'static str) -> Result<csv::Reader<R>, EvalError> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(input);
     let header = reader.headers().map_err(|error| csv_error(path, error, 1))?;
     let found = header.iter().collect::<Vec<_>>().join(",");
     if found != expected_header {
@@ -84,12 +88,13 @@ fn bad_row(path: &Path, line: u64, reason: String) -> EvalError {
     EvalError::BadRow { path: path.to_path_buf(), line, reason }
 }
 
-/// The rows of a CSV file after its header, each with its line number.
-fn rows(
+/// The rows of CSV text (named `path` in errors) after its header, each with its line number.
+fn rows<R: Read>(
+    input: R,
     path: &Path,
     expected_header: &'static str,
 ) -> Result<impl Iterator<Item = Result<(u64, csv::StringRecord), EvalError>>, EvalError> {
-    let reader = open_csv(path, expected_header)?;
+    let reader = open_csv(input, path, expected_header)?;
     let path: PathBuf = path.to_path_buf();
     let mut last_line = 1;
     Ok(reader.into_records().map(move |record| {
@@ -103,7 +108,7 @@ fn rows(
 fn read_products(path: &Path) -> Result<Vec<(String, String)>, EvalError> {
     let mut products = Vec::new();
     let mut first_line: HashMap<String, u64> = HashMap::new();
-    for row in rows(path, PRODUCTS_HEADER)? {
+    for row in rows(open(path)?, path, PRODUCTS_HEADER)? {
         let (line, record) = row?;
         let uid = record[0].trim();
         if uid.is_empty() {
@@ -133,15 +138,27 @@ pub fn read_judgments_csv(
     gains: &GainMap,
     is_product: impl Fn(&str) -> bool,
 ) -> Result<(Vec<JudgedQuery>, usize), EvalError> {
+    let text = std::fs::read(path).map_err(|source| EvalError::Io { path: path.to_path_buf(), source })?;
+    parse_judgments_csv(&text, path, gains, is_product)
+}
+
+/// [`read_judgments_csv`] of CSV text already in memory (an upload); `name` names it in errors.
+pub fn parse_judgments_csv(
+    text: &[u8],
+    name: &Path,
+    gains: &GainMap,
+    is_product: impl Fn(&str) -> bool,
+) -> Result<(Vec<JudgedQuery>, usize), EvalError> {
     let header = {
-        let file = File::open(path).map_err(|source| EvalError::Io { path: path.to_path_buf(), source })?;
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(file);
-        reader.headers().map_err(|error| csv_error(path, error, 1))?.iter().collect::<Vec<_>>().join(",")
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text);
+        reader.headers().map_err(|error| csv_error(name, error, 1))?.iter().collect::<Vec<_>>().join(",")
     };
-    let expected = if header == GENERIC_JUDGMENTS_HEADER { GENERIC_JUDGMENTS_HEADER } else { JUDGMENTS_HEADER };
+    // Home Depot's header is accepted as it is; any other is held to the generic one.
+    let expected = if header == JUDGMENTS_HEADER { JUDGMENTS_HEADER } else { GENERIC_JUDGMENTS_HEADER };
     let mut unknown = 0;
-    let mut queries = read_judgment_rows(
-        path,
+    let read = read_judgment_rows(
+        text,
+        name,
         expected,
         |uid| {
             let known = is_product(uid);
@@ -149,7 +166,12 @@ pub fn read_judgments_csv(
             Ok(known)
         },
         |field| gains.parse_grade(field),
-    )?;
+    );
+    let mut queries = match read {
+        // Rows there were, but none of a product of the catalogue: the caller says so.
+        Err(EvalError::Empty { .. }) if unknown > 0 => Vec::new(),
+        other => other?,
+    };
     for query in &mut queries {
         for grade in query.judgments.values_mut() {
             *grade = gains.gain(*grade) + 1.0;
@@ -162,6 +184,7 @@ pub fn read_judgments_csv(
 /// The judged queries, in order of first appearance.
 fn read_judgments(path: &Path, is_product: impl Fn(&str) -> bool) -> Result<Vec<JudgedQuery>, EvalError> {
     read_judgment_rows(
+        open(path)?,
         path,
         JUDGMENTS_HEADER,
         |uid| {
@@ -173,7 +196,8 @@ fn read_judgments(path: &Path, is_product: impl Fn(&str) -> bool) -> Result<Vec<
 
 /// The rows of a judgments file: `keep` decides on each product (an error stops the reading),
 /// `grade` parses each relevance.
-fn read_judgment_rows(
+fn read_judgment_rows<R: Read>(
+    input: R,
     path: &Path,
     header: &'static str,
     mut keep: impl FnMut(&str) -> Result<bool, String>,
@@ -181,7 +205,7 @@ fn read_judgment_rows(
 ) -> Result<Vec<JudgedQuery>, EvalError> {
     let mut queries: Vec<JudgedQuery> = Vec::new();
     let mut position_of: HashMap<String, usize> = HashMap::new();
-    for row in rows(path, header)? {
+    for row in rows(input, path, header)? {
         let (line, record) = row?;
         let (query_id, text, uid) = (record[0].trim(), &record[1], record[2].trim());
         if query_id.is_empty() {

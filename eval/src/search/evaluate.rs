@@ -39,6 +39,16 @@ pub enum QueryVariant {
     },
 }
 
+impl QueryVariant {
+    /// A short label: `as typed` or `one typo`.
+    pub fn label(self) -> &'static str {
+        match self {
+            QueryVariant::AsTyped => "as typed",
+            QueryVariant::OneTypo { .. } => "one typo",
+        }
+    }
+}
+
 impl fmt::Display for QueryVariant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -19,12 +19,12 @@ mod metrics;
 mod significance;
 mod typo;
 
-pub use dataset::{HomeDepot, JUDGMENTS_FILE, JudgedQuery, PRODUCTS_FILE, read_judgments_csv};
+pub use dataset::{HomeDepot, JUDGMENTS_FILE, JudgedQuery, PRODUCTS_FILE, parse_judgments_csv, read_judgments_csv};
 pub use engines::{PlainBm25, VitrineSearch};
 pub use evaluate::{MetricMean, QueryResult, QueryVariant, RelevanceReport, SearchBackend, evaluate};
 pub use metrics::{
     DEFAULT_CUTOFF, DEFAULT_RELEVANCE_THRESHOLD, GainMap, dcg_at, gain, ideal_dcg_at, is_zero_result, mrr_at, ndcg_at,
     recall_at,
 };
-pub use significance::{DEFAULT_ROUNDS, PairedTest, paired_randomization_test};
+pub use significance::{DEFAULT_ROUNDS, PairedTest, compare_reports, paired_randomization_test};
 pub use typo::{MIN_TYPO_WORD_LETTERS, inject_typo};

@@ -12,6 +12,9 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
+use super::evaluate::{QueryResult, RelevanceReport};
+use crate::report::ComparisonRow;
+
 /// Sign flips drawn by default.
 pub const DEFAULT_ROUNDS: usize = 10_000;
 
@@ -63,6 +66,41 @@ pub fn paired_randomization_test(pairs: &[(f64, f64)], rounds: usize, seed: u64)
         p_value: at_least_as_extreme as f64 / (rounds + 1) as f64,
         pairs: n,
     }
+}
+
+/// Per-metric differences of `draft` against `live` (two runs of the same judged queries, with
+/// the query variant labelled `variant`), on the queries where both define the metric, each with
+/// its paired randomization test ([`DEFAULT_ROUNDS`] flips, seed 42): NDCG@10, Recall@10, MRR@10
+/// and the share of zero-result queries.
+pub fn compare_reports(live: &RelevanceReport, draft: &RelevanceReport, variant: &str) -> Vec<ComparisonRow> {
+    type Metric = fn(&QueryResult) -> Option<f64>;
+    let metrics: [(&str, Metric); 4] = [
+        ("NDCG@10", |result| result.ndcg),
+        ("Recall@10", |result| result.recall),
+        ("MRR@10", |result| result.mrr),
+        ("zero results", |result| Some(f64::from(u8::from(result.zero_result)))),
+    ];
+    let drafted: std::collections::HashMap<&str, &QueryResult> =
+        draft.per_query.iter().map(|result| (result.id.as_str(), result)).collect();
+    metrics
+        .iter()
+        .map(|(name, metric)| {
+            let pairs: Vec<(f64, f64)> = live
+                .per_query
+                .iter()
+                .filter_map(|result| Some((metric(result)?, metric(drafted.get(result.id.as_str())?)?)))
+                .collect();
+            let test = paired_randomization_test(&pairs, DEFAULT_ROUNDS, 42);
+            ComparisonRow {
+                metric: format!("{name}, {variant}"),
+                live: test.mean_a,
+                draft: test.mean_b,
+                difference: test.difference,
+                p_value: test.p_value,
+                queries: test.pairs,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
