@@ -25,7 +25,7 @@ pub use kafka::{
     IndexerHandle, IndexerStats, IndexerStatus, KafkaIndexer, KafkaIndexerConfig, KafkaIndexerError, PublishReport,
     StoredDeadLetter, dead_letter_topic,
 };
-pub use product_index::{ProductIndex, SettingsVersion};
+pub use product_index::{BASELINE_ACTOR, ProductIndex, SettingsVersion};
 pub use schema::{
     EXACT_ANALYZER, ProductFields, STEMMED_ANALYZER, TextField, exact_analyzer, group_key, stemmed_analyzer,
 };

@@ -47,6 +47,10 @@ pub struct ProductIndex {
     checkpoint: Mutex<Checkpoint>,
 }
 
+/// The author of version 1 of a settings history: the settings as they were before the first
+/// recorded change.
+pub const BASELINE_ACTOR: &str = "vitrine";
+
 /// One saved version of an index's settings: the audit log and the rollback points.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SettingsVersion {
@@ -144,6 +148,8 @@ impl ProductIndex {
     /// Saves `settings` as a new version in the index's settings history (the audit log: who, when,
     /// which parts changed; `restored_from` when it brings an older version back), then applies
     /// them. The history is `settings.history.jsonl` beside `settings.json`, one version a line.
+    /// The first recorded change is preceded by version 1: the settings as they were until then
+    /// (by [`BASELINE_ACTOR`], nothing changed), so that the first change can be rolled back too.
     ///
     /// # Errors
     /// Settings that fail their check, or a file that cannot be written.
@@ -155,24 +161,44 @@ impl ProductIndex {
     ) -> Result<SettingsVersion, CatalogError> {
         settings.check().map_err(CatalogError::InvalidSettings)?;
         let _writing = self.settings_write.lock().unwrap_or_else(PoisonError::into_inner);
-        let before = serde_json::to_value(&*self.settings()).unwrap_or_default();
+        let current = self.settings();
+        let before = serde_json::to_value(&*current).unwrap_or_default();
         let after = serde_json::to_value(&settings).unwrap_or_default();
         let changed = vitrine_models::settings::SETTINGS_PARTS
             .iter()
             .filter(|part| before.get(**part) != after.get(**part))
             .map(|part| (*part).to_owned())
             .collect();
-        let history = self.settings_history()?;
+        let mut last = self.settings_history()?.last().map(|last| last.version);
+        if last.is_none() {
+            let baseline = SettingsVersion {
+                version: 1,
+                at: Utc::now(),
+                actor: BASELINE_ACTOR.to_owned(),
+                changed: Vec::new(),
+                restored_from: None,
+                settings: IndexSettings::clone(&current),
+            };
+            self.append_version(&baseline)?;
+            last = Some(1);
+        }
         let version = SettingsVersion {
-            version: history.last().map_or(1, |last| last.version + 1),
+            version: last.map_or(1, |last| last + 1),
             at: Utc::now(),
             actor: actor.to_owned(),
             changed,
             restored_from,
             settings: settings.clone(),
         };
+        self.append_version(&version)?;
+        self.set_settings(settings)?;
+        Ok(version)
+    }
+
+    /// Appends one version to the settings history, synced to disk.
+    fn append_version(&self, version: &SettingsVersion) -> Result<(), CatalogError> {
         let path = self.history_path();
-        let mut line = serde_json::to_vec(&version)
+        let mut line = serde_json::to_vec(version)
             .map_err(|error| CatalogError::Settings { path: path.clone(), reason: error.to_string() })?;
         line.push(b'\n');
         let mut file = std::fs::OpenOptions::new()
@@ -182,9 +208,7 @@ impl ProductIndex {
             .map_err(|source| CatalogError::Io { path: path.clone(), source })?;
         std::io::Write::write_all(&mut file, &line)
             .map_err(|source| CatalogError::Io { path: path.clone(), source })?;
-        file.sync_data().map_err(|source| CatalogError::Io { path: path.clone(), source })?;
-        self.set_settings(settings)?;
-        Ok(version)
+        file.sync_data().map_err(|source| CatalogError::Io { path, source })
     }
 
     /// Every saved settings version, oldest first (empty before the first recorded write).

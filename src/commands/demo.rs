@@ -95,6 +95,8 @@ pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
         state.set_ready(true);
         println!("ready in {:.1} s", started.elapsed().as_secs_f64());
         println!();
+        println!("  storefront http://{address}/            (the plug-in on the demo shop; ?index=fashion for the Luma catalog)");
+        println!("  console    http://{address}/console     (merchandiser console: synonyms, ranking, typos, rules, preview, evaluate, publish, roll back)");
         println!("  indexes    http://{address}/v1/indexes");
         println!("  search     curl -s -X POST http://{address}/v1/indexes/{DEMO_INDEX}/search \\");
         println!("               -H 'Content-Type: application/json' -d '{{\"q\": \"hart holder\", \"facets\": [\"price\"]}}'");

@@ -73,6 +73,8 @@ pub enum ErrorCode {
     CouponExhausted,
     /// No saved settings version with that number.
     SettingsVersionNotFound,
+    /// A judgments file (to evaluate a settings draft on) is not valid.
+    InvalidJudgments,
     /// The payment gateway failed; nothing was charged.
     PaymentGatewayError,
     /// No such order.
@@ -150,6 +152,7 @@ impl ErrorCode {
             ErrorCode::PaymentDeclined => ("payment_declined", StatusCode::PAYMENT_REQUIRED, InvalidRequest),
             ErrorCode::CouponExhausted => ("coupon_exhausted", StatusCode::CONFLICT, InvalidRequest),
             ErrorCode::SettingsVersionNotFound => ("settings_version_not_found", StatusCode::NOT_FOUND, InvalidRequest),
+            ErrorCode::InvalidJudgments => ("invalid_judgments", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::PaymentGatewayError => ("payment_gateway_error", StatusCode::BAD_GATEWAY, InvalidRequest),
             ErrorCode::OrderNotFound => ("order_not_found", StatusCode::NOT_FOUND, InvalidRequest),
             ErrorCode::InvalidOrderState => ("invalid_order_state", StatusCode::CONFLICT, InvalidRequest),
@@ -339,6 +342,7 @@ mod tests {
             ErrorCode::PaymentDeclined,
             ErrorCode::CouponExhausted,
             ErrorCode::SettingsVersionNotFound,
+            ErrorCode::InvalidJudgments,
             ErrorCode::PaymentGatewayError,
             ErrorCode::OrderNotFound,
             ErrorCode::InvalidOrderState,

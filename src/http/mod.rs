@@ -6,6 +6,7 @@
 mod analytics;
 mod auth;
 mod commerce;
+mod console;
 mod error;
 mod metrics;
 mod recommendations;
@@ -114,7 +115,9 @@ pub fn app(state: AppState) -> Router {
         .route("/health/live", get(routes::liveness))
         .route("/health/ready", get(routes::readiness))
         .route("/", get(routes::storefront))
-        .route("/plugin/vitrine.js", get(routes::plugin_script));
+        .route("/plugin/vitrine.js", get(routes::plugin_script))
+        .route("/console", get(console::page))
+        .route("/console/console.js", get(console::script));
     let search = Router::new()
         .route("/v1/indexes", get(routes::list_indexes))
         .route("/v1/indexes/{index}", get(routes::get_index))
@@ -158,6 +161,8 @@ pub fn app(state: AppState) -> Router {
             get(settings::get_settings).put(settings::put_settings).delete(settings::reset_settings),
         )
         .route("/v1/indexes/{index}/settings/history", get(settings::history))
+        .route("/v1/indexes/{index}/settings/preview", axum::routing::post(console::preview))
+        .route("/v1/indexes/{index}/settings/evaluate", axum::routing::post(console::evaluate_draft))
         .route("/v1/indexes/{index}/settings/history/{version}/restore", axum::routing::post(settings::restore))
         .route(
             "/v1/indexes/{index}/settings/{part}",

@@ -60,14 +60,22 @@ async fn update(
 }
 
 /// Who makes a settings change, for the audit log: the `X-Vitrine-Actor` header (the console
-/// sends the merchandiser's name), else `admin`.
+/// sends the merchandiser's name as percent-encoded UTF-8, `Zo%C3%AB`; plain text is taken as it
+/// is), else `admin`. At most 100 characters.
 fn actor(headers: &HeaderMap) -> String {
-    headers
-        .get("x-vitrine-actor")
-        .and_then(|value| value.to_str().ok())
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .map_or_else(|| "admin".to_owned(), |name| name.chars().take(100).collect())
+    let Some(value) = headers.get("x-vitrine-actor") else { return "admin".to_owned() };
+    // Header bytes that are not UTF-8 are Latin-1, as browsers send them.
+    let raw = match std::str::from_utf8(value.as_bytes()) {
+        Ok(text) => text.to_owned(),
+        Err(_) => value.as_bytes().iter().map(|&byte| char::from(byte)).collect(),
+    };
+    let decoded =
+        percent_encoding::percent_decode_str(&raw).decode_utf8().map_or(raw.clone(), |text| text.into_owned());
+    let name = decoded.trim();
+    if name.is_empty() || name.chars().any(char::is_control) {
+        return "admin".to_owned();
+    }
+    name.chars().take(100).collect()
 }
 
 /// `GET /v1/indexes/{index}/settings/history`: every saved version, newest first.
@@ -117,9 +125,7 @@ fn part_of(settings: &IndexSettings, part: &str) -> Result<Value, ApiError> {
 
 /// The settings with one part replaced, checked like a whole document.
 fn with_part(settings: &IndexSettings, part: &str, value: Value) -> Result<IndexSettings, ApiError> {
-    let mut whole = serde_json::to_value(settings).map_err(ApiError::internal)?;
-    whole[part] = value;
-    serde_json::from_value(whole).map_err(|error| invalid(format!("`{part}`: {error}")))
+    settings.with_parts(&serde_json::Map::from_iter([(part.to_owned(), value)])).map_err(invalid)
 }
 
 /// `GET /v1/indexes/{index}/settings`.
@@ -210,5 +216,21 @@ mod tests {
         let error = with_part(&settings, "ranking", serde_json::json!({"titel": 2})).expect_err("unknown key");
         assert_eq!(error.code, ErrorCode::InvalidSettings);
         assert!(known_part("rules").is_ok() && known_part("colours").is_err());
+    }
+
+    #[test]
+    fn the_author_of_a_change_is_read_in_any_encoding_a_browser_sends() {
+        let name = |value: &[u8]| {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-vitrine-actor", axum::http::HeaderValue::from_bytes(value).expect("a header value"));
+            actor(&headers)
+        };
+        assert_eq!(name(b"Ada Lovelace"), "Ada Lovelace");
+        assert_eq!(name(b"Zo%C3%AB %C5%81ukasz"), "Zo\u{eb} \u{141}ukasz", "percent-encoded UTF-8");
+        assert_eq!(name(b"Zo\xeb"), "Zo\u{eb}", "Latin-1");
+        assert_eq!(name(b"100% sure"), "100% sure", "a lone percent sign stays");
+        assert_eq!(name(b"  "), "admin");
+        assert_eq!(name(b"a%0Ab"), "admin", "no control characters in the log");
+        assert_eq!(actor(&HeaderMap::new()), "admin");
     }
 }

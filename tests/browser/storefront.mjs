@@ -1,35 +1,8 @@
-// Browser tests of the storefront plug-in: Debian's Chromium, headless, driven by playwright-core,
-// against a running `vitrine demo` (BASE, default http://127.0.0.1:18181). Screenshots go to
-// ARTIFACTS (default ./browser-artifacts). Run by scripts/test; exits non-zero on the first failure.
+// Browser tests of the storefront plug-in, against a running `vitrine demo`; the harness
+// (harness.mjs: Chromium, BASE, screenshots in ARTIFACTS) is shared with console.mjs.
+// Run by scripts/test; exits non-zero when a test fails.
 import { strict as assert } from "node:assert";
-import { mkdirSync } from "node:fs";
-
-// playwright-core is installed outside the checkout by scripts/test (PLAYWRIGHT_CORE: its entry).
-const { chromium } = await import(process.env.PLAYWRIGHT_CORE || "playwright-core");
-
-const base = process.env.BASE || "http://127.0.0.1:18181";
-const artifacts = process.env.ARTIFACTS || "browser-artifacts";
-mkdirSync(artifacts, { recursive: true });
-
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox"] });
-const failures = [];
-const errors = [];
-
-async function test(name, body) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on("pageerror", (error) => errors.push(`${name}: ${error.message}`));
-  const started = Date.now();
-  try {
-    await body(page);
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    failures.push(name);
-    console.log(`FAIL ${name}: ${error.message}`);
-  } finally {
-    await page.screenshot({ path: `${artifacts}/${name.replace(/\W+/g, "-")}.png`, fullPage: true }).catch(() => {});
-    await page.close();
-  }
-}
+import { base, finish, test } from "./harness.mjs";
 
 const titles = (page, scope = "vitrine-results .grid li a.title") => page.locator(scope).allInnerTexts();
 
@@ -115,12 +88,4 @@ await test("add to cart, check out with a test card, see the order", async (page
   assert.equal(await page.locator("vitrine-cart form").isVisible(), false, "the form goes with the cart");
 });
 
-await browser.close();
-if (errors.length) {
-  console.log("page errors:\n  " + errors.join("\n  "));
-}
-if (failures.length || errors.length) {
-  console.log(`${failures.length} browser test(s) failed; screenshots in ${artifacts}`);
-  process.exit(1);
-}
-console.log(`all browser tests passed; screenshots in ${artifacts}`);
+await finish();

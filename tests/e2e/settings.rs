@@ -143,28 +143,122 @@ async fn every_settings_change_is_a_version_with_its_author_and_an_old_one_can_b
 
     let history = server.get("/v1/indexes/shop/settings/history", Some(ADMIN)).await.json();
     let versions = history.as_array().expect("a list");
-    assert_eq!(versions.len(), 2, "{history}");
+    assert_eq!(versions.len(), 3, "the settings before the first change, then each change: {history}");
     assert_eq!(
         (versions[0]["version"].as_u64(), versions[0]["actor"].as_str()),
-        (Some(2), Some("admin")),
+        (Some(3), Some("admin")),
         "newest first"
     );
     assert_eq!(versions[0]["changed"], json!(["typo_tolerance"]));
     assert_eq!((versions[1]["actor"].as_str(), versions[1]["changed"].clone()), (Some("Alice"), json!(["synonyms"])));
+    assert_eq!((versions[2]["version"].as_u64(), versions[2]["actor"].as_str()), (Some(1), Some("vitrine")));
+    assert_eq!((versions[2]["changed"].clone(), versions[2]["settings"]["synonyms"].clone()), (json!([]), json!([])));
 
-    // Roll back to version 1: typos are tolerated again, the synonym stays; recorded as version 3.
-    let restored = server.call(as_alice(Method::POST, "/v1/indexes/shop/settings/history/1/restore", &json!({}))).await;
+    // Roll back to version 2: typos are tolerated again, the synonym stays; recorded as version 4.
+    let restored = server.call(as_alice(Method::POST, "/v1/indexes/shop/settings/history/2/restore", &json!({}))).await;
     assert_eq!(restored.status, StatusCode::OK, "{}", restored.text);
     assert_eq!(restored.json()["typo_tolerance"]["enabled"], true);
     let history = server.get("/v1/indexes/shop/settings/history", Some(ADMIN)).await.json();
-    assert_eq!((history[0]["version"].as_u64(), history[0]["restored_from"].as_u64()), (Some(3), Some(1)), "{history}");
+    assert_eq!((history[0]["version"].as_u64(), history[0]["restored_from"].as_u64()), (Some(4), Some(2)), "{history}");
     let found = server.post("/v1/indexes/shop/search", Some(SEARCH), &json!({"q": "heatr"})).await.json();
     assert_eq!(found["total"], 1, "typo tolerance is back: {found}");
     let found = server.post("/v1/indexes/shop/search", Some(SEARCH), &json!({"q": "ventilator"})).await.json();
     assert_eq!(found["total"], 2, "the synonym is kept: {found}");
+    // And to version 1, the settings before any recorded change: the synonym goes too.
+    let restored = server.call(as_alice(Method::POST, "/v1/indexes/shop/settings/history/1/restore", &json!({}))).await;
+    assert_eq!(restored.json()["synonyms"], json!([]), "{}", restored.text);
+    let found = server.post("/v1/indexes/shop/search", Some(SEARCH), &json!({"q": "ventilator"})).await.json();
+    assert_eq!(found["total"], 0, "the first change is rolled back: {found}");
 
     let missing = server.call(as_alice(Method::POST, "/v1/indexes/shop/settings/history/99/restore", &json!({}))).await;
     assert_eq!((missing.status, missing.error_code().as_str()), (StatusCode::NOT_FOUND, "settings_version_not_found"));
     let forbidden = server.get("/v1/indexes/shop/settings/history", Some(SEARCH)).await;
     assert_eq!(forbidden.error_code(), "forbidden_for_key");
+}
+
+#[tokio::test]
+async fn a_draft_is_previewed_beside_the_live_settings_and_nothing_is_saved() {
+    let server = shop().await;
+    let draft = json!({"synonyms": [{"type": "one_way", "input": "ventilator", "synonyms": ["fan"]}]});
+    let answer = server
+        .post("/v1/indexes/shop/settings/preview", Some(ADMIN), &json!({"q": "ventilator", "draft": draft}))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let preview = answer.json();
+    assert_eq!(preview["live"]["total"], 0, "{preview}");
+    assert_eq!(preview["draft"]["total"], 2, "{preview}");
+    let ids: Vec<&str> =
+        preview["draft"]["hits"].as_array().expect("hits").iter().filter_map(|hit| hit["id"].as_str()).collect();
+    assert!(ids.contains(&"fan-desk") && ids.contains(&"fan-mini"), "{ids:?}");
+
+    // Nothing was saved: the live search, the settings and their history are as before.
+    let found = server.post("/v1/indexes/shop/search", Some(SEARCH), &json!({"q": "ventilator"})).await.json();
+    assert_eq!(found["total"], 0);
+    assert_eq!(server.get("/v1/indexes/shop/settings/history", Some(ADMIN)).await.json(), json!([]));
+
+    let bad = json!({"q": "fan", "draft": {"colours": []}});
+    let answer = server.post("/v1/indexes/shop/settings/preview", Some(ADMIN), &bad).await;
+    assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_settings".into()));
+    let bad = json!({"q": "fan", "draft": {"rules": [{"id": "r", "boost": [{"filter": {"colour": ["red"]}}]}]}});
+    let answer = server.post("/v1/indexes/shop/settings/preview", Some(ADMIN), &bad).await;
+    assert_eq!(answer.error_code(), "invalid_settings", "a rule filter on an unknown field: {}", answer.text);
+    let answer = server.post("/v1/indexes/shop/settings/preview", Some(SEARCH), &json!({"q": "fan"})).await;
+    assert_eq!(answer.error_code(), "forbidden_for_key");
+    let answer = server.post("/v1/indexes/nowhere/settings/preview", Some(ADMIN), &json!({"q": "fan"})).await;
+    assert_eq!(answer.error_code(), "index_not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_is_evaluated_on_uploaded_judgments_with_a_paired_test() {
+    let server = shop().await;
+    let judgments = "query_id,query,product_id,relevance\n\
+        1,ventilator,fan-desk,3\n\
+        1,ventilator,fan-mini,3\n\
+        2,heater,heater,3\n\
+        3,lamp,no-such-product,3\n";
+    let draft = json!({"synonyms": [{"type": "multi_way", "terms": ["fan", "ventilator"]}]});
+    let body = json!({"draft": draft, "judgments": judgments, "typos": true});
+    let answer = server.post("/v1/indexes/shop/settings/evaluate", Some(ADMIN), &body).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let evaluation = answer.json();
+    assert_eq!((evaluation["queries"].as_u64(), evaluation["unknown_judgments"].as_u64()), (Some(2), Some(1)));
+    let rows = evaluation["comparison"].as_array().expect("rows");
+    assert_eq!(rows.len(), 8, "four metrics, as typed and with one typo: {evaluation}");
+    let ndcg = &rows[0];
+    assert_eq!(ndcg["metric"], "NDCG@10, as typed");
+    // `ventilator` finds nothing live and both fans with the draft; `heater` is found by both.
+    assert_eq!((ndcg["live"].as_f64(), ndcg["draft"].as_f64()), (Some(0.5), Some(1.0)), "{ndcg}");
+    assert_eq!(ndcg["queries"], 2);
+    let p_value = ndcg["p_value"].as_f64().expect("a p-value");
+    assert!(p_value > 0.0 && p_value <= 1.0, "{p_value}");
+    let changed = &evaluation["per_query"][0];
+    assert_eq!((changed["id"].as_str(), changed["live_ndcg"].as_f64()), (Some("1"), Some(0.0)), "{evaluation}");
+    assert_eq!(changed["draft_ndcg"].as_f64(), Some(1.0));
+    assert_eq!(server.get("/v1/indexes/shop/settings/history", Some(ADMIN)).await.json(), json!([]), "nothing saved");
+
+    let bad = json!({"draft": {}, "judgments": "query,product\nfan,fan-desk\n"});
+    let answer = server.post("/v1/indexes/shop/settings/evaluate", Some(ADMIN), &bad).await;
+    assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_judgments".into()));
+    assert!(
+        answer.json()["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("query_id,query,product_id,relevance")),
+        "the generic header is named: {}",
+        answer.text
+    );
+    let none_known = json!({"judgments": "query_id,query,product_id,relevance\n1,lamp,nope,3\n"});
+    let answer = server.post("/v1/indexes/shop/settings/evaluate", Some(ADMIN), &none_known).await;
+    assert_eq!(answer.error_code(), "invalid_judgments", "{}", answer.text);
+    assert!(answer.text.contains("no judged query names a product of `shop`"), "{}", answer.text);
+}
+
+#[tokio::test]
+async fn the_console_page_and_its_script_are_served() {
+    let server = shop().await;
+    let page = server.get("/console", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("/console/console.js"), "the page loads its script");
+    let script = server.get("/console/console.js", None).await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(script.text.contains("/settings/preview"), "the script calls the preview endpoint");
 }

@@ -103,6 +103,13 @@
       return this.call("POST", this.indexPath("/recommendations"), request);
     }
 
+    /** The stored products of `ids`, in order (null for one that cannot be read). */
+    documents(ids) {
+      return Promise.all(
+        ids.map((id) => this.call("GET", this.indexPath(`/documents/${encodeURIComponent(id)}`)).catch(() => null)),
+      );
+    }
+
     /** Fire and forget: an analytics failure never breaks the page. */
     event(type, productId, extra = {}) {
       const event = { type, product_id: productId, ...extra };
@@ -431,11 +438,12 @@
         const popular = await this.client.recommend({ kind: "trending", k: 8 });
         const ids = popular.items.map((item) => item.id);
         if (ids.length) {
-          const answer = await this.client.search({ q: "", filter: {}, per_page: 50 });
-          const byId = new Map(answer.hits.map((hit) => [hit.id, hit]));
-          const cards = ids.map((id) => byId.get(id)).filter(Boolean).slice(0, 8);
-          parts.push(`<li class="muted" style="grid-column: 1 / -1">Popular right now</li>`);
-          parts.push(...cards.map((hit) => `<li class="card">${productCard(hit)}</li>`));
+          const documents = await this.client.documents(ids);
+          const cards = ids.map((id, i) => documents[i] && { id, document: documents[i] }).filter(Boolean);
+          if (cards.length) {
+            parts.push(`<li class="muted" style="grid-column: 1 / -1">Popular right now</li>`);
+            parts.push(...cards.map((hit) => `<li class="card">${productCard(hit)}</li>`));
+          }
         }
       } catch {}
       this.grid.innerHTML = parts.join("");
@@ -509,12 +517,8 @@
           this.track.innerHTML = `<li class="muted">Nothing to recommend yet.</li>`;
           return;
         }
-        // Titles and prices come from the index: one browse request for the recommended ids.
-        const documents = await Promise.all(
-          answer.items.map((item) =>
-            client.call("GET", client.indexPath(`/documents/${encodeURIComponent(item.id)}`)).catch(() => null),
-          ),
-        );
+        // Titles and prices come from the index.
+        const documents = await client.documents(answer.items.map((item) => item.id));
         this.track.innerHTML = answer.items
           .map((item, i) => {
             const document = documents[i];

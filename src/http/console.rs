@@ -1,0 +1,226 @@
+//! The merchandiser console: its page (`/console`, a static page that asks for the admin key) and
+//! the two admin endpoints it is built on besides the settings ones:
+//!
+//! - `POST /v1/indexes/{index}/settings/preview`: one query answered with the live settings and
+//!   with a draft, side by side, nothing saved;
+//! - `POST /v1/indexes/{index}/settings/evaluate`: the offline search evaluation (`vitrine eval
+//!   search --settings`) of a draft against the live settings on an uploaded judgments file, each
+//!   metric's difference with its paired randomization test.
+//!
+//! A draft is any subset of the settings' parts laid over the live settings
+//! ([`IndexSettings::with_parts`]); publishing it is `PUT …/settings`, rolling back is
+//! `POST …/settings/history/{version}/restore`.
+
+use std::collections::HashSet;
+use std::path::Path as FilePath;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::{Html, IntoResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use vitrine_eval::report::ComparisonRow;
+use vitrine_eval::search::{
+    DEFAULT_ROUNDS, GainMap, QueryVariant, VitrineSearch, compare_reports, evaluate, parse_judgments_csv,
+};
+use vitrine_indexer::ProductIndex;
+use vitrine_models::IndexName;
+use vitrine_models::settings::IndexSettings;
+use vitrine_query::{SearchRequest, SearchResponse};
+
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiJson, ErrorCode};
+use crate::http::routes::blocking;
+
+/// `GET /console`: the console's page. It holds no data: everything comes from the admin API,
+/// with the key the merchandiser types in.
+pub async fn page() -> Html<&'static str> {
+    Html(include_str!("assets/console.html"))
+}
+
+/// `GET /console/console.js`: the console's script (no build step, like the plug-in).
+pub async fn script() -> impl IntoResponse {
+    ([(CONTENT_TYPE, "text/javascript; charset=utf-8"), (CACHE_CONTROL, "no-cache")], include_str!("assets/console.js"))
+}
+
+/// The live settings of `index` and a draft laid over them, checked against the index's fields.
+fn live_and_draft(
+    index: &ProductIndex,
+    draft: &Map<String, Value>,
+) -> Result<(Arc<IndexSettings>, IndexSettings), ApiError> {
+    let live = index.settings();
+    let draft = live.with_parts(draft).map_err(|reason| ApiError::new(ErrorCode::InvalidSettings, reason))?;
+    vitrine_query::check_rule_filters(&draft, index.fields())
+        .map_err(|reason| ApiError::new(ErrorCode::InvalidSettings, reason.to_string()))?;
+    Ok((live, draft))
+}
+
+/// The body of `POST …/settings/preview`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    /// The query.
+    #[serde(default)]
+    q: String,
+    /// The draft: settings parts that replace the live ones (none: the live settings twice).
+    #[serde(default)]
+    draft: Map<String, Value>,
+    /// Results per side (default 10, at most the search API's limit).
+    #[serde(default)]
+    per_page: Option<usize>,
+    /// A filter, as in a search.
+    #[serde(default)]
+    filter: Option<Value>,
+}
+
+/// The answer of `POST …/settings/preview`.
+#[derive(Debug, Serialize)]
+pub struct Preview {
+    /// With the live settings.
+    live: SearchResponse,
+    /// With the draft.
+    draft: SearchResponse,
+}
+
+/// `POST /v1/indexes/{index}/settings/preview` (admin): the query answered with the live settings
+/// and with the draft. Nothing is saved and nothing is logged as a shopper's search.
+pub async fn preview(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    ApiJson(request): ApiJson<PreviewRequest>,
+) -> Result<Json<Preview>, ApiError> {
+    let name = IndexName::new(index)?;
+    let preview = blocking(move || {
+        let index = state.catalog.get(&name)?;
+        let (live, draft) = live_and_draft(&index, &request.draft)?;
+        let search = SearchRequest {
+            q: request.q,
+            filter: request.filter,
+            per_page: Some(request.per_page.unwrap_or(10)),
+            ..SearchRequest::default()
+        };
+        Ok(Preview {
+            live: vitrine_query::search(&index, &live, &search)?,
+            draft: vitrine_query::search(&index, &draft, &search)?,
+        })
+    })
+    .await?;
+    Ok(Json(preview))
+}
+
+/// The most judged queries one evaluation request may hold.
+const MAX_JUDGED_QUERIES: usize = 20_000;
+
+/// The body of `POST …/settings/evaluate`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluateRequest {
+    /// The draft, as for a preview.
+    #[serde(default)]
+    draft: Map<String, Value>,
+    /// The judgments file's text: CSV `query_id,query,product_id,relevance`.
+    judgments: String,
+    /// Also run every query with one injected typo (seeded).
+    #[serde(default)]
+    typos: bool,
+    /// The grade → gain mapping, as `vitrine eval search --gain` (default: relevance − 1).
+    #[serde(default)]
+    gain: Option<String>,
+}
+
+/// One judged query whose NDCG@10 the draft changes.
+#[derive(Debug, Serialize)]
+pub struct ChangedQuery {
+    /// The query's id in the file.
+    id: String,
+    /// The text sent (with its typo, for the one-typo variant).
+    query: String,
+    /// `as typed` or `one typo`.
+    variant: &'static str,
+    /// NDCG@10 with the live settings.
+    live_ndcg: f64,
+    /// NDCG@10 with the draft.
+    draft_ndcg: f64,
+}
+
+/// The answer of `POST …/settings/evaluate`.
+#[derive(Debug, Serialize)]
+pub struct Evaluation {
+    /// Judged queries evaluated (those naming at least one product of the index).
+    queries: usize,
+    /// Judgments left out because the index has no such product.
+    unknown_judgments: usize,
+    /// Sign flips of each randomization test.
+    rounds: usize,
+    /// Each metric, live against draft, with its p-value.
+    comparison: Vec<ComparisonRow>,
+    /// The queries whose NDCG@10 differs, most changed first.
+    per_query: Vec<ChangedQuery>,
+}
+
+/// `POST /v1/indexes/{index}/settings/evaluate` (admin): the offline search evaluation of the draft
+/// against the live settings on the uploaded judgments (the queries run through the search API's
+/// own path, `vitrine_query::search`, on the index as it is now).
+pub async fn evaluate_draft(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    ApiJson(request): ApiJson<EvaluateRequest>,
+) -> Result<Json<Evaluation>, ApiError> {
+    let name = IndexName::new(index)?;
+    let invalid = |reason: String| ApiError::new(ErrorCode::InvalidJudgments, reason);
+    let gains = match &request.gain {
+        Some(text) => GainMap::parse(text).map_err(|reason| invalid(format!("gain `{text}`: {reason}")))?,
+        None => GainMap::default(),
+    };
+    let evaluation = blocking(move || {
+        let index = state.catalog.get(&name)?;
+        let (live, draft) = live_and_draft(&index, &request.draft)?;
+        let ids: HashSet<String> =
+            state.catalog.products(&name)?.into_iter().map(|product| product.id.to_string()).collect();
+        let (queries, unknown) =
+            parse_judgments_csv(request.judgments.as_bytes(), FilePath::new("the judgments"), &gains, |id| {
+                ids.contains(id)
+            })
+            .map_err(|error| invalid(error.to_string()))?;
+        if queries.is_empty() {
+            return Err(invalid(format!("no judged query names a product of `{name}`")));
+        }
+        if queries.len() > MAX_JUDGED_QUERIES {
+            return Err(invalid(format!("{} judged queries; at most {MAX_JUDGED_QUERIES} per request", queries.len())));
+        }
+        let live = VitrineSearch::with_settings(index.clone(), IndexSettings::clone(&live));
+        let draft = VitrineSearch::with_settings(index, draft);
+        let mut variants = vec![QueryVariant::AsTyped];
+        if request.typos {
+            variants.push(QueryVariant::OneTypo { seed: 42 });
+        }
+        let (mut comparison, mut per_query) = (Vec::new(), Vec::new());
+        for variant in variants {
+            let live = evaluate(&live, &queries, variant, None).map_err(ApiError::internal)?;
+            let draft = evaluate(&draft, &queries, variant, None).map_err(ApiError::internal)?;
+            comparison.extend(compare_reports(&live, &draft, variant.label()));
+            per_query.extend(live.per_query.iter().zip(&draft.per_query).filter_map(|(live, draft)| {
+                let (live_ndcg, draft_ndcg) = (live.ndcg?, draft.ndcg?);
+                (live_ndcg != draft_ndcg).then(|| ChangedQuery {
+                    id: live.id.clone(),
+                    query: live.typo_query.clone().unwrap_or_else(|| live.query.clone()),
+                    variant: variant.label(),
+                    live_ndcg,
+                    draft_ndcg,
+                })
+            }));
+        }
+        per_query.sort_by(|a, b| (b.draft_ndcg - b.live_ndcg).abs().total_cmp(&(a.draft_ndcg - a.live_ndcg).abs()));
+        Ok(Evaluation {
+            queries: queries.len(),
+            unknown_judgments: unknown,
+            rounds: DEFAULT_ROUNDS,
+            comparison,
+            per_query,
+        })
+    })
+    .await?;
+    Ok(Json(evaluation))
+}
