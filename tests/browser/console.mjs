@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { base, finish, test } from "./harness.mjs";
+import { base, finish, searchStorefront, test } from "./harness.mjs";
 
 const INDEX = "retail";
 // A word the demo shop has no product for, and the word its shoppers mean by it.
@@ -31,19 +31,8 @@ const searchApi = (q, perPage = 10) => api("POST", `/v1/indexes/${INDEX}/search`
 
 /** Searches `q` in the demo storefront; returns the total of that search's results. */
 async function shopSearch(shop, q) {
-  await shop.bringToFront(); // a page in the background has its timers throttled
   await shop.locator("vitrine-results .grid li").first().waitFor(); // the browse results first
-  await shop.evaluate((q) => {
-    window.__vitrineAnswer = null;
-    document.addEventListener("vitrine-results", (event) => {
-      if (event.detail.q === q) window.__vitrineAnswer = event.detail;
-    });
-  }, q);
-  const input = shop.locator("vitrine-search input");
-  await input.fill(q);
-  await input.press("Enter");
-  await shop.waitForFunction(() => window.__vitrineAnswer !== null);
-  return shop.evaluate(() => window.__vitrineAnswer.total);
+  return (await searchStorefront(shop, q)).total;
 }
 
 /** Opens the console on the demo index and waits for its settings. */

@@ -48,6 +48,26 @@ export async function test(name, body) {
   }
 }
 
+/** Submits `q` in the storefront's search box and waits for the results of that search (not the
+ * browse results the page opens with); returns `{ elapsed, total }`: the milliseconds from Enter
+ * to rendered results, and how many products match. */
+export async function searchStorefront(page, q) {
+  await page.bringToFront(); // a page in the background has its timers throttled
+  await page.evaluate((q) => {
+    window.__vitrineAnswer = null;
+    document.addEventListener("vitrine-results", (event) => {
+      if (event.detail.q === q) window.__vitrineAnswer = event.detail;
+    });
+  }, q);
+  const input = page.locator("vitrine-search input");
+  await input.fill(q);
+  const started = Date.now();
+  await input.press("Enter");
+  await page.waitForFunction(() => window.__vitrineAnswer !== null);
+  const elapsed = Date.now() - started;
+  return { elapsed, total: await page.evaluate(() => window.__vitrineAnswer.total) };
+}
+
 /** Closes the browser, prints the summary and exits (1 when a test failed or a page threw). */
 export async function finish() {
   await browser.close();

@@ -2,26 +2,12 @@
 // (harness.mjs: Chromium, BASE, screenshots in ARTIFACTS) is shared with console.mjs.
 // Run by scripts/test; exits non-zero when a test fails.
 import { strict as assert } from "node:assert";
-import { base, finish, test } from "./harness.mjs";
+import { base, finish, searchStorefront, test } from "./harness.mjs";
 
 const titles = (page, scope = "vitrine-results .grid li a.title") => page.locator(scope).allInnerTexts();
 
-/** Submits `q` in the search box and waits for the results of that search (not the browse
- * results the page opens with); returns the milliseconds from Enter to rendered results. */
-async function search(page, q) {
-  await page.evaluate((q) => {
-    window.__vitrineAnswer = null;
-    document.addEventListener("vitrine-results", (event) => {
-      if (event.detail.q === q) window.__vitrineAnswer = event.detail;
-    });
-  }, q);
-  const input = page.locator("vitrine-search input");
-  await input.fill(q);
-  const started = Date.now();
-  await input.press("Enter");
-  await page.waitForFunction(() => window.__vitrineAnswer !== null);
-  return Date.now() - started;
-}
+/** Submits `q` in the search box; returns the milliseconds from Enter to rendered results. */
+const search = async (page, q) => (await searchStorefront(page, q)).elapsed;
 
 await test("a misspelled query finds the right products", async (page) => {
   await page.goto(`${base}/`);
