@@ -524,7 +524,8 @@ fn read_facet_pass(
         };
         counts.facets.insert(field.name().to_owned(), values);
     }
-    if let Some(stats) = results.get("price_stats") {
+    // No stats when nothing matched (tantivy answers min and max null): the price range has no bounds.
+    if let Some(stats) = results.get("price_stats").filter(|stats| stats.get("min").is_some_and(Value::is_number)) {
         counts.stats.insert("price".to_owned(), json!({ "min": stats.get("min"), "max": stats.get("max") }));
     }
     Ok(())

@@ -113,6 +113,10 @@ fn filters_and_disjunctive_facet_counts() {
     assert_eq!(response.facets["category"], [("home".into(), 2)].into());
     assert_eq!(response.facet_stats["price"]["min"], 4.0);
     assert_eq!(response.facet_stats["price"]["max"], 9.5);
+    // Nothing matched: no price range to offer.
+    let none = shop.search(json!({"q": "", "filter": {"brand": ["Nobody"]}, "facets": ["price"]})).expect("search");
+    assert_eq!(none.total, 0);
+    assert!(none.facet_stats.is_empty(), "{:?}", none.facet_stats);
 }
 
 #[test]

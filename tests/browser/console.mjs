@@ -79,6 +79,7 @@ await test("change a synonym in the console and see the storefront follow", asyn
   await shop.goto(`${base}/`);
   assert.equal(await shopSearch(shop, WORD), 0);
   assert.match(await shop.locator("vitrine-results .summary").innerText(), /No results/);
+  assert.equal(await shop.locator("vitrine-results input[data-bound]").count(), 0, "no price range when nothing matched");
 
   await openConsole(page);
   await page.getByLabel("Your name").fill(NAME);
