@@ -2,7 +2,8 @@ use std::path::{Path, PathBuf};
 
 use crate::ids::IndexName;
 
-/// The layout of a Vitrine data directory, the one place every crate learns where things live:
+/// The layout of a Vitrine data directory, the one place every crate learns where things live
+/// (no other code joins file names onto a data directory):
 ///
 /// ```text
 /// DATA_DIR/
@@ -15,6 +16,10 @@ use crate::ids::IndexName;
 ///     demo.json              marker written when the demo shop was loaded (with its counts)
 ///     dead-letters.jsonl     events the Kafka indexer could not use (local dead-letter store)
 ///   analytics.sqlite         search analytics of every index: searches, clicks, purchases (SQLite)
+///   commerce.db              carts, checkouts, orders, stock (SQLite, unless --commerce-db)
+///   sources/                 the bundled demo files, unpacked for their loaders
+///   eval/                    offline evaluation: its scratch data directory and its reports
+///   bench-NAME/              a benchmark's scratch folder (deleted before and after it runs)
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataDir {
@@ -52,6 +57,11 @@ impl DataDir {
         self.index(name).join("settings.json")
     }
 
+    /// The settings history beside a settings file: every version written, one per line.
+    pub fn settings_history_of(settings_file: &Path) -> PathBuf {
+        settings_file.with_extension("history.jsonl")
+    }
+
     /// An index's interaction log folder.
     pub fn interactions(&self, name: &IndexName) -> PathBuf {
         self.index(name).join("interactions")
@@ -76,5 +86,31 @@ impl DataDir {
     /// The search-analytics database (SQLite), shared by all indexes (rows carry the index name).
     pub fn analytics_db(&self) -> PathBuf {
         self.root.join("analytics.sqlite")
+    }
+
+    /// The embedded commerce database (SQLite), used unless another database is configured.
+    pub fn commerce_db(&self) -> PathBuf {
+        self.root.join("commerce.db")
+    }
+
+    /// Where the bundled demo files are unpacked for their loaders.
+    pub fn sources(&self) -> PathBuf {
+        self.root.join("sources")
+    }
+
+    /// Offline evaluation's folder: its reports, and a data directory of its own
+    /// ([`DataDir::eval_data`]) for the indexes it builds.
+    pub fn eval(&self) -> PathBuf {
+        self.root.join("eval")
+    }
+
+    /// The data directory offline evaluation builds its indexes in (the Home Depot titles).
+    pub fn eval_data(&self) -> DataDir {
+        DataDir::new(self.eval())
+    }
+
+    /// The scratch folder of the benchmark `name` (`indexer`, `commerce`).
+    pub fn bench_scratch(&self, name: &str) -> PathBuf {
+        self.root.join(format!("bench-{name}"))
     }
 }
