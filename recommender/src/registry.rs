@@ -12,8 +12,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use vitrine_models::{DataDir, IndexName};
-use vitrine_recommender::bundle::{ModelStore, StoreError};
-use vitrine_recommender::serve::{Recommender, ServeParams};
+
+use crate::bundle::{ModelStore, StoreError};
+use crate::serve::{Recommender, ServeParams};
 
 /// How often `CURRENT` is looked at, per index.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
@@ -121,18 +122,36 @@ impl Recommenders {
         Ok(loaded)
     }
 
-    /// Loads the current model of every index of `catalog` on a background thread, so that the
-    /// first recommendation request does not wait for its HNSW graphs.
-    pub fn warm_up(&self, catalog: &vitrine_indexer::Catalog) {
-        let (this, catalog) = (self.clone(), catalog.clone());
+    /// Loads the current model of each index `indexes` lists, on a background thread (the
+    /// listing too), so that the first recommendation request does not wait for its HNSW graphs.
+    pub fn warm_up(&self, indexes: impl FnOnce() -> Vec<IndexName> + Send + 'static) {
+        let this = self.clone();
         std::thread::spawn(move || {
-            let Ok(indexes) = catalog.list() else { return };
-            for summary in indexes {
-                if let Err(error) = this.get(&summary.name) {
-                    tracing::warn!(index = %summary.name, %error, "cannot load the recommendation model");
+            for index in indexes() {
+                if let Err(error) = this.get(&index) {
+                    tracing::warn!(%index, %error, "cannot load the recommendation model");
                 }
             }
         });
+    }
+
+    /// Re-ranks a page of `index`'s search hits for `user_id` with the current model (see
+    /// [`Recommender::personalise`]). A model that cannot be read leaves the hits as they are
+    /// (logged), rather than failing the search; so does an index with no model.
+    pub fn personalise<T>(
+        &self,
+        index: &IndexName,
+        user_id: &str,
+        weight: f32,
+        hits: &mut Vec<T>,
+        id: impl Fn(&T) -> &str,
+        pinned: impl Fn(&T) -> bool,
+    ) {
+        match self.get(index) {
+            Ok(Some(recommender)) => recommender.personalise(hits, user_id, weight, id, pinned),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, %index, "search without personalisation"),
+        }
     }
 
     /// The model store of `index`.
