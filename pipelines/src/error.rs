@@ -62,6 +62,10 @@ pub enum PipelineError {
         #[source]
         source: ValidationError,
     },
+
+    /// A model version could not be saved to (or pruned from) the index's model store.
+    #[error("model store: {0}")]
+    ModelStore(#[from] vitrine_recommender::bundle::StoreError),
 }
 
 impl PipelineError {

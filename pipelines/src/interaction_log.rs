@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::{Column, DataFrame, IntoLazy, LazyFrame, PlRefPath, ScanArgsParquet, UnionArgs};
 use vitrine_models::feed::LineError;
-use vitrine_models::{Actor, Interaction};
+use vitrine_models::{Actor, DataDir, IndexName, Interaction};
 
 use crate::{PipelineError, write_parquet};
 
@@ -28,6 +28,17 @@ pub mod log_columns {
     pub const QUANTITY: &str = "quantity";
     /// Milliseconds since the Unix epoch, UTC.
     pub const TIMESTAMP_MS: &str = "timestamp_ms";
+}
+
+/// Appends interactions to the interaction log of `index` in `data_dir` (created if needed) as one
+/// new Parquet part and returns its path: the one way shoppers' events, orders and imports enter
+/// the log the models learn from.
+pub fn log_interactions(
+    data_dir: &DataDir,
+    index: &IndexName,
+    interactions: &[Interaction],
+) -> Result<PathBuf, PipelineError> {
+    append_interactions(&data_dir.interactions(index), interactions)
 }
 
 /// Appends interactions to the log in `folder` as one new Parquet part and returns its path.

@@ -2,8 +2,10 @@
 //!
 //! Today this crate holds the **demo-shop loader**: [`load_online_retail`] turns the UCI Online
 //! Retail II purchase log into a clean product catalog and an interaction log, counting every
-//! line it drops and why ([`CleaningReport`]); [`append_interactions`] and [`scan_interactions`]
-//! keep each index's interaction log (views, clicks, add-to-carts, purchases) as Parquet parts. Derived frames are saved to the data directory as
+//! line it drops and why ([`CleaningReport`]); [`log_interactions`] (over [`append_interactions`])
+//! and [`scan_interactions`] keep each index's interaction log (views, clicks, add-to-carts,
+//! purchases) as Parquet parts. [`train_index`] trains every recommendation model of an index
+//! from its log and catalog ([`train`]) and saves them as a new model version. Derived frames are saved to the data directory as
 //! Parquet with [`write_parquet`] and read back with [`read_parquet`]. [`catalog_products`] and
 //! [`interaction_records`] turn the derived frames into validated domain types of vitrine-models.
 //! Two more demo catalogs load straight into validated products, each with a [`LoadReport`] of the
@@ -29,6 +31,7 @@ mod error;
 mod grocery;
 mod interaction_log;
 mod luma;
+mod model_version;
 mod records;
 mod retail;
 mod source;
@@ -39,9 +42,10 @@ pub use catalog_csv::{DroppedRow, LoadReport, RowDropReason};
 pub use error::PipelineError;
 pub use grocery::load_grocery;
 pub use interaction_log::{
-    append_interactions, interaction_parts, log_columns, read_interactions_parquet, scan_interactions,
+    append_interactions, interaction_parts, log_columns, log_interactions, read_interactions_parquet, scan_interactions,
 };
 pub use luma::load_luma;
+pub use model_version::{catalog_item, new_model_id, train_index};
 pub use records::{catalog_products, interaction_records};
 pub use retail::{
     CleaningReport, DropReason, PRODUCT_STOCK_CODE_PATTERN, RetailShop, catalog_columns, interaction_columns,
