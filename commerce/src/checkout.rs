@@ -33,10 +33,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Row, Transaction};
 
+use crate::error::CheckoutFailure;
 use crate::inventory::{release_holds_in, sell_held_in, sell_unheld_in};
 use crate::outbox::{ORDERS_TOPIC, append};
 use crate::payments::{AuthorizeRequest, PaymentError, PaymentProvider, PaymentStatus};
-use crate::pricing::{PricedLine, ShippingRule, TaxRule, Totals, price};
+use crate::pricing::{ShippingRule, TaxRule, Totals};
 use crate::store::now_ms;
 use crate::{CommerceError, StockLine, Store};
 
@@ -129,9 +130,37 @@ pub struct CheckoutOutcome {
     /// The order's number (`VT-001001`).
     pub order_number: Option<String>,
     /// Why it failed: `out_of_stock`, `card_declined`, `insufficient_funds`, `payment_error`, …
+    /// (the code [`CheckoutOutcome::failure`] reads).
     pub failure: Option<String>,
     /// What was charged.
     pub totals: Totals,
+}
+
+impl CheckoutOutcome {
+    /// The checkout made an order.
+    pub fn is_placed(&self) -> bool {
+        matches!(self.state, CheckoutState::ConfirmationSent | CheckoutState::OrderCreated)
+    }
+
+    /// Why the checkout made no order, typed; `None` when it made one.
+    pub fn failure(&self) -> Option<CheckoutFailure> {
+        (!self.is_placed()).then(|| CheckoutFailure::from_code(self.failure.as_deref().unwrap_or_default()))
+    }
+
+    /// The outcome of a checkout that made an order, or why it made none.
+    ///
+    /// # Errors
+    /// [`CommerceError::CheckoutFailed`] with the failure, when no order was made.
+    pub fn placed(self) -> Result<CheckoutOutcome, CommerceError> {
+        match self.failure() {
+            None => Ok(self),
+            Some(failure) => Err(CommerceError::CheckoutFailed {
+                checkout_id: self.checkout_id,
+                state: self.state.as_str(),
+                failure,
+            }),
+        }
+    }
 }
 
 /// Settings of the checkout.
@@ -249,31 +278,13 @@ impl<P: PaymentProvider> Checkout<P> {
         if cart.lines.is_empty() {
             return Err(CommerceError::Invalid(format!("cart `{}` is empty", cart.id)));
         }
-        let mut lines = Vec::with_capacity(cart.lines.len());
-        let mut currency = None;
-        for line in &cart.lines {
-            let sku = self
-                .store
-                .sku(&line.product_id)
-                .await?
-                .ok_or_else(|| CommerceError::UnknownProduct(line.product_id.clone()))?;
-            if currency.get_or_insert_with(|| sku.currency.clone()) != &sku.currency {
-                return Err(CommerceError::Invalid("a cart is paid in one currency".into()));
-            }
-            lines.push(PricedLine {
-                product_id: line.product_id.clone(),
-                unit_cents: sku.price_cents,
-                quantity: line.quantity,
-            });
-        }
-        let coupon = self.store.cart_coupon(&cart.id).await?;
-        let promotions: Vec<_> = coupon.iter().map(crate::Coupon::promotion).collect();
-        let totals = price(&lines, &promotions, self.settings.shipping, self.settings.tax);
+        let quote = self.store.quote(&cart, self.settings.shipping, self.settings.tax).await?.payable()?;
+        let totals = quote.totals;
         let card_digits: String = request.card_number.chars().filter(char::is_ascii_digit).collect();
         let last4 = card_digits.get(card_digits.len().saturating_sub(4)..).unwrap_or_default().to_owned();
         let id = format!("co_{}", uuid::Uuid::now_v7().simple());
         let now = now_ms();
-        let currency = currency.unwrap_or_default();
+        let currency = quote.currency.unwrap_or_default();
         let mut tx = self.store.pool().begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO checkouts (id, cart_id, user_id, state, pricing, currency, total_cents, card_last4, \
@@ -327,11 +338,12 @@ impl<P: PaymentProvider> Checkout<P> {
                 if let Some(discount) = stored.totals.discounts.first()
                     && !self.store.redeem_coupon(&discount.code, &stored.id).await?
                 {
-                    self.compensate(&mut stored, "coupon_exhausted").await?;
+                    self.compensate(&mut stored, &CheckoutFailure::CouponExhausted).await?;
                 }
             }
             Err(CommerceError::OutOfStock { product_id, .. }) => {
-                self.set_state(&mut stored, CheckoutState::Failed, Some(format!("out_of_stock:{product_id}"))).await?;
+                let failure = CheckoutFailure::OutOfStock { product_id: Some(product_id) };
+                self.set_state(&mut stored, CheckoutState::Failed, Some(failure.to_string())).await?;
             }
             Err(other) => return Err(other),
         }
@@ -349,11 +361,10 @@ impl<P: PaymentProvider> Checkout<P> {
         let answer = match self.gateway.authorize(&request).await {
             Err(PaymentError::Timeout) => match self.gateway.find(&stored.id).await {
                 Ok(Some(found)) if found.status == PaymentStatus::Authorized => Ok(found),
-                Ok(_) => Err("payment_timeout".to_owned()),
-                Err(_) => Err("payment_timeout".to_owned()),
+                Ok(_) | Err(_) => Err(CheckoutFailure::PaymentTimeout),
             },
-            Err(PaymentError::Declined(code)) => Err(code),
-            Err(_) => Err("payment_error".to_owned()),
+            Err(PaymentError::Declined(code)) => Err(CheckoutFailure::Declined(code)),
+            Err(_) => Err(CheckoutFailure::PaymentError),
             Ok(authorization) => Ok(authorization),
         };
         match answer {
@@ -366,7 +377,7 @@ impl<P: PaymentProvider> Checkout<P> {
                     .await?;
                 self.set_state(&mut stored, CheckoutState::PaymentAuthorized, None).await?;
             }
-            Err(code) => self.compensate(&mut stored, &code).await?,
+            Err(failure) => self.compensate(&mut stored, &failure).await?,
         }
         Ok(stored)
     }
@@ -378,7 +389,7 @@ impl<P: PaymentProvider> Checkout<P> {
         let sold = sell_held_in(&mut tx, &stored.id).await?;
         if sold.is_empty() && !sell_unheld_in(&mut tx, &stock_lines(&stored.totals)).await? {
             tx.rollback().await?;
-            self.compensate(&mut stored, "out_of_stock").await?;
+            self.compensate(&mut stored, &CheckoutFailure::OutOfStock { product_id: None }).await?;
             return Ok(stored);
         }
         let number: i64 =
@@ -444,8 +455,9 @@ impl<P: PaymentProvider> Checkout<P> {
     }
 
     /// Undoes what a checkout holds: the gateway's authorisation for its key (if any) is voided,
-    /// its stock holds are released, and it ends `COMPENSATED` with `code`.
-    async fn compensate(&self, stored: &mut Stored, code: &str) -> Result<(), CommerceError> {
+    /// its stock holds are released, and it ends `COMPENSATED` with `failure`.
+    async fn compensate(&self, stored: &mut Stored, failure: &CheckoutFailure) -> Result<(), CommerceError> {
+        let code = failure.to_string();
         if let Ok(Some(authorization)) = self.gateway.find(&stored.id).await
             && authorization.status == PaymentStatus::Authorized
         {
@@ -454,10 +466,10 @@ impl<P: PaymentProvider> Checkout<P> {
         let mut tx = self.store.pool().begin().await?;
         release_holds_in(&mut tx, &stored.id).await?;
         crate::coupons::release_redemption_in(&mut tx, &stored.id).await?;
-        transition_in(&mut tx, &stored.id, stored.state, CheckoutState::Compensated, Some(code)).await?;
+        transition_in(&mut tx, &stored.id, stored.state, CheckoutState::Compensated, Some(&code)).await?;
         tx.commit().await?;
         stored.state = CheckoutState::Compensated;
-        stored.failure = Some(code.to_owned());
+        stored.failure = Some(code);
         Ok(())
     }
 
@@ -489,7 +501,7 @@ impl<P: PaymentProvider> Checkout<P> {
             let mut stored = self.load(&id).await?;
             match stored.state {
                 CheckoutState::CartValidated | CheckoutState::InventoryReserved => {
-                    self.compensate(&mut stored, "interrupted").await?;
+                    self.compensate(&mut stored, &CheckoutFailure::Interrupted).await?;
                     report.compensated += 1;
                 }
                 CheckoutState::PaymentAuthorized => {

@@ -1,4 +1,4 @@
-//! The one error type of the commerce crate.
+//! The one error type of the commerce crate, and the typed reason a checkout made no order.
 
 /// What can go wrong in carts, inventory, checkout and orders.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +28,16 @@ pub enum CommerceError {
     /// The order cannot do that in its state.
     #[error("{0}")]
     OrderState(String),
+    /// The checkout ran and ended without an order (a short stock, a declined card, …).
+    #[error("checkout {checkout_id} ended {state}: {failure}")]
+    CheckoutFailed {
+        /// The checkout's id.
+        checkout_id: String,
+        /// The state it ended in (`compensated`, `failed`).
+        state: &'static str,
+        /// Why.
+        failure: CheckoutFailure,
+    },
     /// A checkout of this cart is already in flight.
     #[error("a checkout of cart `{0}` is already in progress")]
     CheckoutInProgress(String),
@@ -49,4 +59,84 @@ pub enum CommerceError {
     /// A stored document could not be encoded or decoded.
     #[error("commerce data: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// Why a checkout ended without an order: the `failure` code it stores and reports, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckoutFailure {
+    /// Not enough stock: `out_of_stock:PRODUCT` when the stock could not be held,
+    /// `out_of_stock` when the holds had expired and the units were gone at the sale.
+    OutOfStock {
+        /// The product short of stock, when known.
+        product_id: Option<String>,
+    },
+    /// The cart's coupon had no use left (`coupon_exhausted`).
+    CouponExhausted,
+    /// The payment gateway failed (`payment_error`); nothing was charged.
+    PaymentError,
+    /// The payment gateway did not answer in time and holds nothing (`payment_timeout`).
+    PaymentTimeout,
+    /// A checkout a crash interrupted, undone by recovery (`interrupted`).
+    Interrupted,
+    /// The card was declined, with the gateway's code (`card_declined`, `insufficient_funds`, …).
+    Declined(String),
+}
+
+impl CheckoutFailure {
+    /// The failure a stored code names (an unknown code is a decline with that code).
+    pub fn from_code(code: &str) -> CheckoutFailure {
+        match code {
+            "out_of_stock" => CheckoutFailure::OutOfStock { product_id: None },
+            "coupon_exhausted" => CheckoutFailure::CouponExhausted,
+            "payment_error" => CheckoutFailure::PaymentError,
+            "payment_timeout" => CheckoutFailure::PaymentTimeout,
+            "interrupted" => CheckoutFailure::Interrupted,
+            other => match other.strip_prefix("out_of_stock:") {
+                Some(product_id) => CheckoutFailure::OutOfStock { product_id: Some(product_id.to_owned()) },
+                None => CheckoutFailure::Declined(other.to_owned()),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for CheckoutFailure {
+    /// The stored code.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CheckoutFailure::OutOfStock { product_id: None } => f.write_str("out_of_stock"),
+            CheckoutFailure::OutOfStock { product_id: Some(product_id) } => write!(f, "out_of_stock:{product_id}"),
+            CheckoutFailure::CouponExhausted => f.write_str("coupon_exhausted"),
+            CheckoutFailure::PaymentError => f.write_str("payment_error"),
+            CheckoutFailure::PaymentTimeout => f.write_str("payment_timeout"),
+            CheckoutFailure::Interrupted => f.write_str("interrupted"),
+            CheckoutFailure::Declined(code) => f.write_str(code),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_code_reads_back_as_itself() {
+        for code in [
+            "out_of_stock",
+            "out_of_stock:85123A",
+            "coupon_exhausted",
+            "payment_error",
+            "payment_timeout",
+            "interrupted",
+            "card_declined",
+            "insufficient_funds",
+            "",
+        ] {
+            assert_eq!(CheckoutFailure::from_code(code).to_string(), code);
+        }
+        assert_eq!(
+            CheckoutFailure::from_code("out_of_stock:mug"),
+            CheckoutFailure::OutOfStock { product_id: Some("mug".into()) }
+        );
+        assert_eq!(CheckoutFailure::from_code("card_declined"), CheckoutFailure::Declined("card_declined".into()));
+    }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
-use vitrine_models::{Change, Currency, ProductEvent, ProductId};
+use vitrine_models::{Change, Currency, Money, ProductEvent, ProductId};
 
 use crate::outbox::{PRODUCTS_TOPIC, append};
 use crate::store::now_ms;
@@ -26,10 +26,8 @@ use crate::{CommerceError, Store};
 pub struct Sku {
     /// The catalog's product id.
     pub product_id: String,
-    /// Price in minor units (pence, cents).
-    pub price_cents: i64,
-    /// ISO 4217 code.
-    pub currency: String,
+    /// Its price (stored as minor units and an ISO 4217 code).
+    pub price: Money,
     /// Units in the warehouse.
     pub on_hand: i64,
     /// Units under active holds.
@@ -45,15 +43,27 @@ impl Sku {
     }
 
     fn from_row(row: &AnyRow) -> Result<Sku, sqlx::Error> {
+        let currency: String = row.try_get("currency")?;
+        let currency = Currency::new(&currency).map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
         Ok(Sku {
             product_id: row.try_get("product_id")?,
-            price_cents: row.try_get("price_cents")?,
-            currency: row.try_get("currency")?,
+            price: Money::from_minor_units(row.try_get("price_cents")?, currency),
             on_hand: row.try_get("on_hand")?,
             reserved: row.try_get("reserved")?,
             version: row.try_get("version")?,
         })
     }
+}
+
+/// A SKU to create from the catalog ([`Store::seed_skus`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkuSeed {
+    /// The catalog's product id.
+    pub product_id: String,
+    /// Its price.
+    pub price: Money,
+    /// Units in the warehouse.
+    pub on_hand: i64,
 }
 
 /// One line to hold or sell.
@@ -81,36 +91,30 @@ impl Store {
     ///
     /// # Errors
     /// A negative price or stock; a query failure.
-    pub async fn seed_sku(
-        &self,
-        product_id: &str,
-        price_cents: i64,
-        currency: &str,
-        on_hand: i64,
-    ) -> Result<bool, CommerceError> {
-        let created = self.seed_skus(&[(product_id.to_owned(), price_cents, currency.to_owned(), on_hand)]).await?;
+    pub async fn seed_sku(&self, product_id: &str, price: Money, on_hand: i64) -> Result<bool, CommerceError> {
+        let created = self.seed_skus(&[SkuSeed { product_id: product_id.to_owned(), price, on_hand }]).await?;
         Ok(created == 1)
     }
 
     /// [`Store::seed_sku`] for many products in one transaction (seeding from a catalog);
-    /// returns how many were created. Each item is `(product_id, price_cents, currency, on_hand)`.
+    /// returns how many were created.
     ///
     /// # Errors
     /// A negative price or stock; a query failure.
-    pub async fn seed_skus(&self, items: &[(String, i64, String, i64)]) -> Result<u64, CommerceError> {
+    pub async fn seed_skus(&self, items: &[SkuSeed]) -> Result<u64, CommerceError> {
         let now = now_ms();
         let mut created = 0;
         let mut tx = self.pool().begin().await?;
-        for (product_id, price_cents, currency, on_hand) in items {
-            check_non_negative("price", *price_cents)?;
+        for SkuSeed { product_id, price, on_hand } in items {
+            check_non_negative("price", price.minor_units)?;
             check_non_negative("stock", *on_hand)?;
             created += sqlx::query(
                 "INSERT INTO skus (product_id, price_cents, currency, on_hand, reserved, version, updated_at) \
                  VALUES ($1, $2, $3, $4, 0, $5, $5) ON CONFLICT (product_id) DO NOTHING",
             )
             .bind(product_id)
-            .bind(price_cents)
-            .bind(currency)
+            .bind(price.minor_units)
+            .bind(price.currency.as_str())
             .bind(on_hand)
             .bind(now)
             .execute(&mut *tx)
@@ -141,19 +145,23 @@ impl Store {
     /// # Errors
     /// [`CommerceError::UnknownProduct`], a negative figure, stock below what is held, a query
     /// failure.
-    pub async fn set_stock(
-        &self,
-        product_id: &str,
-        on_hand: i64,
-        price_cents: Option<i64>,
-    ) -> Result<Sku, CommerceError> {
+    pub async fn set_stock(&self, product_id: &str, on_hand: i64, price: Option<Money>) -> Result<Sku, CommerceError> {
         check_non_negative("stock", on_hand)?;
-        if let Some(price) = price_cents {
-            check_non_negative("price", price)?;
+        if let Some(price) = price {
+            check_non_negative("price", price.minor_units)?;
         }
         let mut tx = self.pool().begin().await?;
         let before =
             sku_in(&mut tx, product_id).await?.ok_or_else(|| CommerceError::UnknownProduct(product_id.into()))?;
+        if let Some(price) = price
+            && price.currency != before.price.currency
+        {
+            return Err(CommerceError::Invalid(format!(
+                "`{product_id}` is priced in {}, not {}",
+                before.price.currency, price.currency
+            )));
+        }
+        let price_cents = price.map(|price| price.minor_units);
         if on_hand < before.reserved {
             return Err(CommerceError::Invalid(format!(
                 "`{product_id}`: {} units are held by checkouts; stock cannot go below that",
@@ -177,7 +185,7 @@ impl Store {
         if after.on_hand != before.on_hand {
             publish(&mut tx, &after, Change::StockChanged { stock: Some(after.on_hand.max(0) as u64) }).await?;
         }
-        if after.price_cents != before.price_cents {
+        if after.price != before.price {
             let mut after = after.clone();
             if after.on_hand != before.on_hand {
                 // Two events of one change: each needs its own version, or the indexer would skip
@@ -188,8 +196,8 @@ impl Store {
                     .await?;
                 after.version += 1;
             }
-            let currency = Currency::new(&after.currency).ok();
-            let change = Change::PriceChanged { price: Some(after.price_cents as f64 / 100.0), currency };
+            let change =
+                Change::PriceChanged { price: Some(after.price.to_decimal()), currency: Some(after.price.currency) };
             publish(&mut tx, &after, change).await?;
         }
         let after =

@@ -9,7 +9,15 @@
 //! - checkout ([`Checkout`]): a persisted saga with compensation, recovery and reconciliation;
 //! - orders ([`Order`]): appended events, the status derived from them;
 //! - idempotency keys ([`IdempotencyStart`]): Stripe's replay semantics;
-//! - the outbox ([`OutboxEvent`]): events written in the transaction of their change.
+//! - the outbox ([`OutboxEvent`]): events written in the transaction of their change;
+//! - the shop a server runs ([`Shop`], opened once through [`CommerceHandle`]): recovery at
+//!   opening, housekeeping in the background, and the rules spanning the parts above — a cart's
+//!   quote ([`CartQuote`], the one pricing path of cart views and checkout), stock held from
+//!   add-to-cart, a checkout without an order as a typed error ([`CheckoutFailure`]).
+//!
+//! Prices cross the crate's boundary as [`Money`](vitrine_models::Money) (SKUs) or as major-unit
+//! decimals converted by it once (an operator's stock and coupon figures); inside, amounts are
+//! integer minor units (`*_cents`).
 //!
 //! Invariant: commerce never trusts a price or a stock figure from a client or a search hit; it
 //! re-reads them from its own tables.
@@ -18,24 +26,29 @@ mod cart;
 mod checkout;
 mod coupons;
 mod error;
+mod fulfilment;
 mod idempotency;
 mod inventory;
 mod orders;
 mod outbox;
 mod payments;
 mod pricing;
+mod quote;
+mod shop;
 mod store;
 
 pub use cart::{Adjustment, Cart, CartLine, MAX_QUANTITY, MergeReport};
 pub use checkout::{Checkout, CheckoutOutcome, CheckoutRequest, CheckoutSettings, CheckoutState, RecoveryReport};
 pub use coupons::{Coupon, CouponDiscount};
-pub use error::CommerceError;
+pub use error::{CheckoutFailure, CommerceError};
 pub use idempotency::{IN_FLIGHT_TIMEOUT_MS, IdempotencyStart, KEY_RETENTION_MS};
-pub use inventory::{Sku, StockLine, cart_holder};
+pub use inventory::{Sku, SkuSeed, StockLine, cart_holder};
 pub use orders::{Order, OrderEvent, OrderStatus, derive_status};
 pub use outbox::{ORDERS_TOPIC, OutboxEvent, PRODUCTS_TOPIC};
 pub use payments::{
     Authorization, AuthorizeRequest, GatewaySettings, PaymentError, PaymentProvider, PaymentStatus, SimulatedGateway,
 };
 pub use pricing::{Discount, LineTotal, PricedLine, Promotion, ShippingRule, TaxRule, Totals, price};
+pub use quote::CartQuote;
+pub use shop::{CommerceHandle, CouponTerms, DEFAULT_CURRENCY, Shop, StockUpdate};
 pub use store::{Backend, Store};

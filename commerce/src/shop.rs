@@ -1,0 +1,307 @@
+//! The shop a server runs: the commerce database and the checkout saga over the simulated
+//! gateway, opened once ([`CommerceHandle::get`]: on first use, or at start-up) — at which moment
+//! the checkouts a previous process left in flight are recovered — with a housekeeping task
+//! sweeping in the background while the shop lives.
+//!
+//! [`Shop`] also holds the rules that span the store's parts, so that callers (the HTTP API, the
+//! demo, the benchmarks) only ask: a cart's quote (the same pricing path as checkout), stock held
+//! from add-to-cart when the shop is set to, a new SKU's defaults, coupon amounts given in major
+//! units, a checkout that made no order as a typed error.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use tokio::sync::OnceCell;
+use vitrine_models::{Currency, Money};
+
+use crate::cart::{Cart, MAX_QUANTITY, MergeReport};
+use crate::checkout::{Checkout, CheckoutOutcome, CheckoutRequest, CheckoutSettings};
+use crate::coupons::{Coupon, CouponDiscount};
+use crate::inventory::{Sku, StockLine, cart_holder};
+use crate::orders::Order;
+use crate::payments::{GatewaySettings, SimulatedGateway};
+use crate::quote::CartQuote;
+use crate::{CommerceError, Store};
+
+/// The currency of a SKU created without one, and of coupon amounts.
+pub const DEFAULT_CURRENCY: Currency = Currency::GBP;
+
+/// How often the housekeeping task runs.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The commerce services of a server.
+#[derive(Debug)]
+pub struct Shop {
+    /// The database.
+    pub store: Store,
+    /// The saga, over the simulated gateway.
+    pub checkout: Checkout<SimulatedGateway>,
+}
+
+/// The shop, opened on first use. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct CommerceHandle {
+    url: Arc<str>,
+    schema: Option<Arc<str>>,
+    settings: CheckoutSettings,
+    gateway: GatewaySettings,
+    shop: Arc<OnceCell<Arc<Shop>>>,
+}
+
+impl CommerceHandle {
+    /// A handle on the database at `url`.
+    pub fn new(url: impl Into<Arc<str>>) -> Self {
+        CommerceHandle {
+            url: url.into(),
+            schema: None,
+            settings: CheckoutSettings::default(),
+            gateway: GatewaySettings::default(),
+            shop: Arc::default(),
+        }
+    }
+
+    /// A handle on a PostgreSQL `schema` of the database at `url` (benchmarks use a scratch one).
+    pub fn with_schema(url: impl Into<Arc<str>>, schema: impl Into<Arc<str>>) -> Self {
+        CommerceHandle { schema: Some(schema.into()), ..CommerceHandle::new(url) }
+    }
+
+    /// The same, with the simulated gateway's latency and failure rate.
+    pub fn with_gateway(mut self, gateway: GatewaySettings) -> Self {
+        self.gateway = gateway;
+        self
+    }
+
+    /// The same, holding stock from add-to-cart (or not).
+    pub fn holding_at_add_to_cart(mut self, hold: bool) -> Self {
+        self.settings.hold_at_add_to_cart = hold;
+        self
+    }
+
+    /// The shop: connected, migrated and recovered the first time; from then on, a housekeeping
+    /// task releases expired stock holds, voids gateway authorisations no order accounts for and
+    /// forgets idempotency keys older than 24 hours, every 30 s while the shop lives.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime (housekeeping is a Tokio task).
+    ///
+    /// # Errors
+    /// The database cannot be opened, migrated or recovered.
+    pub async fn get(&self) -> Result<Arc<Shop>, CommerceError> {
+        self.shop
+            .get_or_try_init(|| async {
+                let store = Store::connect(&self.url, self.schema.as_deref()).await?;
+                let checkout = Checkout::new(store.clone(), SimulatedGateway::new(self.gateway), self.settings);
+                let recovered = checkout.recover().await?;
+                if recovered != Default::default() {
+                    tracing::warn!(?recovered, "checkouts left in flight were recovered");
+                }
+                let shop = Arc::new(Shop { store, checkout });
+                tokio::spawn(housekeeping(Arc::downgrade(&shop)));
+                Ok(shop)
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// The sweeper, while the shop lives.
+async fn housekeeping(shop: Weak<Shop>) {
+    let mut ticks = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let Some(shop) = shop.upgrade() else { return };
+        let now = chrono::Utc::now().timestamp_millis();
+        let swept = shop.store.sweep_expired_holds(now).await;
+        let reconciled = shop.checkout.reconcile().await;
+        let purged = shop.store.idempotency_purge(now).await;
+        match (swept, reconciled, purged) {
+            (Ok(0), Ok(report), Ok(_)) if report.voided == 0 => {}
+            (swept, reconciled, purged) => tracing::info!(?swept, ?reconciled, ?purged, "commerce housekeeping"),
+        }
+    }
+}
+
+/// A change of a SKU's stock (and price), as an operator sends it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StockUpdate {
+    /// Units on hand.
+    pub on_hand: i64,
+    /// The price in major units (`12.5`), in the SKU's currency; required for a new SKU.
+    pub price: Option<f64>,
+    /// ISO 4217 code of a new SKU [default: [`DEFAULT_CURRENCY`]]; an existing SKU keeps its own.
+    pub currency: Option<String>,
+}
+
+/// A coupon's terms, as an operator sends them: `percent` or `amount` off (major units, in
+/// [`DEFAULT_CURRENCY`]), from `min_subtotal` (major units), usable `max_uses` times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CouponTerms {
+    /// A percentage off.
+    pub percent: Option<u8>,
+    /// An amount off.
+    pub amount: Option<f64>,
+    /// Applies from this subtotal.
+    pub min_subtotal: f64,
+    /// How many checkouts may use it.
+    pub max_uses: i64,
+}
+
+impl Shop {
+    /// The checkout's settings (shipping, tax, holds).
+    pub fn settings(&self) -> &CheckoutSettings {
+        self.checkout.settings()
+    }
+
+    /// `cart` priced as checkout will price it (see [`Store::quote`]).
+    ///
+    /// # Errors
+    /// A query failure.
+    pub async fn quote(&self, cart: &Cart) -> Result<CartQuote, CommerceError> {
+        let settings = self.settings();
+        self.store.quote(cart, settings.shipping, settings.tax).await
+    }
+
+    /// Adds `quantity` units of `product_id` to `cart`; with stock held from add-to-cart, the
+    /// cart's lines are held as they will be first (all or nothing).
+    ///
+    /// # Errors
+    /// [`CommerceError::OutOfStock`] (the cart is unchanged), those of [`Store::add_to_cart`].
+    pub async fn add_to_cart(&self, cart: &Cart, product_id: &str, quantity: i64) -> Result<Cart, CommerceError> {
+        let current = cart.lines.iter().find(|own| own.product_id == product_id).map_or(0, |own| own.quantity);
+        if quantity >= 1 {
+            self.rehold(cart, product_id, current + quantity).await?;
+        }
+        self.store.add_to_cart(&cart.id, product_id, quantity).await
+    }
+
+    /// Sets the units of `product_id` in `cart` (0 removes the line); with stock held from
+    /// add-to-cart, the cart's lines are held as they will be first (all or nothing).
+    ///
+    /// # Errors
+    /// [`CommerceError::OutOfStock`] (the cart is unchanged), those of
+    /// [`Store::set_cart_quantity`].
+    pub async fn set_cart_quantity(&self, cart: &Cart, product_id: &str, quantity: i64) -> Result<Cart, CommerceError> {
+        if cart.lines.iter().any(|line| line.product_id == product_id) {
+            self.rehold(cart, product_id, quantity).await?;
+        }
+        self.store.set_cart_quantity(&cart.id, product_id, quantity).await
+    }
+
+    /// Merges the guest cart `guest_cart_id` into the open cart of `user_id` (on login). With
+    /// stock held from add-to-cart, the guest's units go back first (so the merge's caps see them
+    /// as available) and the merged cart is held.
+    ///
+    /// # Errors
+    /// Those of [`Store::merge_carts`]; [`CommerceError::OutOfStock`] holding the merged cart.
+    pub async fn merge_carts(&self, guest_cart_id: &str, user_id: &str) -> Result<MergeReport, CommerceError> {
+        let holding = self.settings().hold_at_add_to_cart;
+        if holding {
+            self.store.release_holds(&cart_holder(guest_cart_id)).await?;
+        }
+        let report = self.store.merge_carts(guest_cart_id, user_id).await?;
+        if holding && let Some(first) = report.cart.lines.first() {
+            // Hold the merged cart (its quantities are already capped by what is available).
+            self.rehold(&report.cart, &first.product_id, first.quantity).await?;
+        }
+        Ok(report)
+    }
+
+    /// With stock held from add-to-cart: holds the cart's lines as they will be once `product_id`
+    /// has `quantity` units (0: removed), all or nothing, replacing the cart's holds, before the
+    /// cart changes; a short line refuses the change. Does nothing otherwise.
+    async fn rehold(&self, cart: &Cart, product_id: &str, quantity: i64) -> Result<(), CommerceError> {
+        if !self.settings().hold_at_add_to_cart {
+            return Ok(());
+        }
+        if !(0..=MAX_QUANTITY).contains(&quantity) {
+            return Err(CommerceError::Invalid(format!("quantity must be between 1 and {MAX_QUANTITY}")));
+        }
+        let mut lines: Vec<StockLine> = cart
+            .lines
+            .iter()
+            .filter(|line| line.product_id != product_id)
+            .map(|line| StockLine { product_id: line.product_id.clone(), quantity: line.quantity })
+            .collect();
+        if quantity > 0 {
+            lines.push(StockLine { product_id: product_id.to_owned(), quantity });
+        }
+        let holder = cart_holder(&cart.id);
+        self.store.hold_replacing(&holder, &lines, self.settings().hold_ttl, Some(&holder)).await
+    }
+
+    /// Sets a SKU's stock (and price), creating the SKU if needed (then `price` is required).
+    ///
+    /// # Errors
+    /// [`CommerceError::Invalid`] for a price that is not a non-negative number, a new SKU
+    /// without a price or with an invalid currency; those of [`Store::set_stock`].
+    pub async fn put_stock(&self, product_id: &str, update: StockUpdate) -> Result<Sku, CommerceError> {
+        if update.price.is_some_and(|price| !price.is_finite() || price < 0.0) {
+            return Err(CommerceError::Invalid("`price` must be a non-negative number".into()));
+        }
+        let existing = self.store.sku(product_id).await?;
+        let currency = match (&existing, update.currency.as_deref()) {
+            (Some(sku), _) => sku.price.currency,
+            (None, Some(code)) => Currency::new(code).map_err(|error| CommerceError::Invalid(error.to_string()))?,
+            (None, None) => DEFAULT_CURRENCY,
+        };
+        let price = update.price.map(|price| major_units(price, currency)).transpose()?;
+        if existing.is_none() {
+            let price = price.ok_or_else(|| CommerceError::Invalid("a new product needs a `price`".into()))?;
+            self.store.seed_sku(product_id, price, 0).await?;
+        }
+        self.store.set_stock(product_id, update.on_hand, price).await
+    }
+
+    /// Creates or replaces the coupon `code` (its count of uses is kept).
+    ///
+    /// # Errors
+    /// [`CommerceError::Invalid`] for terms with neither or both of `percent` and `amount`, or
+    /// figures that are not numbers; those of [`Store::put_coupon`].
+    pub async fn define_coupon(&self, code: &str, terms: CouponTerms) -> Result<Coupon, CommerceError> {
+        let discount = match (terms.percent, terms.amount) {
+            (Some(percent), None) => CouponDiscount::Percent { percent },
+            (None, Some(amount)) if amount.is_finite() => {
+                CouponDiscount::Amount { amount_cents: major_units(amount, DEFAULT_CURRENCY)?.minor_units }
+            }
+            _ => return Err(CommerceError::Invalid("give either `percent` or `amount`".into())),
+        };
+        if !terms.min_subtotal.is_finite() {
+            return Err(CommerceError::Invalid("`min_subtotal` must be a number".into()));
+        }
+        let min_subtotal = major_units(terms.min_subtotal, DEFAULT_CURRENCY)?;
+        self.store.put_coupon(code, discount, min_subtotal.minor_units, terms.max_uses).await
+    }
+
+    /// Runs a checkout to its end and returns it when it made an order.
+    ///
+    /// # Errors
+    /// [`CommerceError::CheckoutFailed`] (typed: a short stock, a declined card, …) when it made
+    /// none; those of [`Checkout::run`].
+    pub async fn place_order(&self, request: &CheckoutRequest) -> Result<CheckoutOutcome, CommerceError> {
+        self.checkout.run(request).await?.placed()
+    }
+
+    /// The order `order_id`.
+    ///
+    /// # Errors
+    /// [`CommerceError::OrderNotFound`], a query failure.
+    pub async fn order(&self, order_id: &str) -> Result<Order, CommerceError> {
+        self.store.order(order_id).await?.ok_or_else(|| CommerceError::OrderNotFound(order_id.to_owned()))
+    }
+
+    /// Refunds `amount_cents` of a captured order, or all that is left of it.
+    ///
+    /// # Errors
+    /// [`CommerceError::OrderNotFound`], those of [`Checkout::refund`].
+    pub async fn refund(&self, order_id: &str, amount_cents: Option<i64>) -> Result<Order, CommerceError> {
+        let order = self.order(order_id).await?;
+        let amount = amount_cents.unwrap_or(order.total_cents - order.refunded_cents);
+        self.checkout.refund(order_id, amount).await
+    }
+}
+
+/// A decimal amount of major units as [`Money`] in `currency`.
+fn major_units(amount: f64, currency: Currency) -> Result<Money, CommerceError> {
+    Money::from_decimal(amount, currency).map_err(|error| CommerceError::Invalid(error.to_string()))
+}
