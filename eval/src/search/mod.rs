@@ -10,9 +10,11 @@
 //!    [`DEFAULT_RELEVANCE_THRESHOLD`]) and [`is_zero_result`];
 //! 4. average per metric over the queries where it is defined ([`RelevanceReport`]).
 //!
-//! [`evaluate`] does steps 2–4 in parallel; it knows nothing of any engine.
+//! [`evaluate`] does steps 2–4 in parallel; it knows nothing of any engine. A draft of an index's
+//! settings is compared with its live settings by [`compare_draft`] (console and CLI alike).
 
 mod dataset;
+mod draft;
 mod engines;
 mod evaluate;
 mod metrics;
@@ -20,6 +22,7 @@ mod significance;
 mod typo;
 
 pub use dataset::{HomeDepot, JUDGMENTS_FILE, JudgedQuery, PRODUCTS_FILE, parse_judgments_csv, read_judgments_csv};
+pub use draft::{ChangedQuery, DraftComparison, compare_draft, draft_settings};
 pub use engines::{PlainBm25, VitrineSearch};
 pub use evaluate::{MetricMean, QueryResult, QueryVariant, RelevanceReport, SearchBackend, evaluate};
 pub use metrics::{
