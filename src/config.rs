@@ -1,4 +1,5 @@
-//! The command line and the configuration it resolves to.
+//! The layered configuration: the server's and the Kafka indexer's options, the config file, and
+//! what they resolve to. (The commands and their own arguments are in [`crate::cli`].)
 //!
 //! One set of option structs derives both `clap::Args` and `serde::Deserialize`, so a setting has
 //! one name everywhere: `--listen` on the command line, `VITRINE_LISTEN` in the environment and
@@ -12,24 +13,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 use serde::Deserialize;
 use vitrine_models::IndexName;
 
 /// The config file's current version; files must say `version = 1`.
 pub const CONFIG_VERSION: u32 = 1;
-
-/// Search, recommendations and checkout for online shops, in one binary.
-#[derive(Debug, Parser)]
-#[command(name = "vitrine", version, about, long_about = None)]
-pub struct Cli {
-    /// Options every command understands.
-    #[command(flatten)]
-    pub global: GlobalOptions,
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
-}
 
 /// Options every command understands.
 #[derive(Debug, Default, Clone, Args, Deserialize)]
@@ -42,101 +31,6 @@ pub struct GlobalOptions {
     #[arg(long, global = true, env = "VITRINE_CONFIG", value_name = "FILE")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
-}
-
-/// The commands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Serve the HTTP API (and, with `--kafka-brokers` and `--kafka-topic`, keep an index fed
-    /// from a Kafka topic of product events).
-    Serve(ServeArgs),
-    /// Load the bundled demo shop as the index `retail`, train what exists, serve, print the URLs.
-    Demo(ServerOptions),
-    /// Load a file into an index.
-    #[command(subcommand)]
-    Import(ImportCommand),
-    /// Feed an index from a Kafka topic of product events, without serving, until Ctrl-C or SIGTERM.
-    Index(IndexArgs),
-    /// Publish product events to a Kafka topic.
-    #[command(subcommand)]
-    Publish(PublishCommand),
-    /// Train the recommendation models of an index.
-    Train(TrainArgs),
-    /// Evaluate search relevance or recommendation quality offline.
-    #[command(subcommand)]
-    Eval(EvalCommand),
-    /// Measure speed: HTTP search latency and throughput on loopback; the Kafka indexer's freshness and rates.
-    #[command(subcommand)]
-    Bench(BenchCommand),
-}
-
-/// What `vitrine import` can load.
-#[derive(Debug, Subcommand)]
-pub enum ImportCommand {
-    /// Upsert products (JSON Lines or CSV; `id` and `title` required) into an index.
-    Products(ImportArgs),
-    /// Append interactions (JSON Lines or CSV) to an index's interaction log.
-    Interactions(ImportArgs),
-}
-
-/// Arguments of the import commands.
-#[derive(Debug, Args)]
-pub struct ImportArgs {
-    /// The index to load into; created if it does not exist.
-    #[arg(long, value_name = "NAME")]
-    pub index: String,
-    /// The file: `.jsonl`/`.ndjson`/`.json` for JSON Lines, `.csv` for CSV.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-}
-
-/// Arguments of `vitrine serve`.
-#[derive(Debug, Default, Clone, Args)]
-pub struct ServeArgs {
-    /// The server's options.
-    #[command(flatten)]
-    pub server: ServerOptions,
-    /// The Kafka indexer's options (none: no indexer).
-    #[command(flatten)]
-    pub kafka: KafkaOptions,
-}
-
-/// Arguments of `vitrine index`.
-#[derive(Debug, Clone, Args)]
-pub struct IndexArgs {
-    /// The Kafka indexer's options (`--kafka-brokers` and `--kafka-topic` are required).
-    #[command(flatten)]
-    pub kafka: KafkaOptions,
-    /// Print a progress line (consumed, applied, dead-lettered, lag) this often, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
-    pub report_every: u64,
-}
-
-/// What `vitrine publish` can publish.
-#[derive(Debug, Subcommand)]
-pub enum PublishCommand {
-    /// Publish a product feed (JSON Lines or CSV) as `product_upserted` events keyed by product id.
-    Products(PublishArgs),
-}
-
-/// Arguments of `vitrine publish products`.
-#[derive(Debug, Args)]
-pub struct PublishArgs {
-    /// The index the events are meant for (informative: the indexer reading the topic decides).
-    #[arg(long, value_name = "NAME")]
-    pub index: String,
-    /// The feed: `.jsonl`/`.ndjson`/`.json` for JSON Lines, `.csv` for CSV.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-    /// Kafka bootstrap servers, `HOST:PORT[,HOST:PORT…]` [default: the config file's `[kafka]` table]
-    #[arg(long, env = "VITRINE_KAFKA_BROKERS", value_name = "HOST:PORT")]
-    pub kafka_brokers: Option<String>,
-    /// The topic to publish to [default: the config file's `[kafka]` table]
-    #[arg(long, env = "VITRINE_KAFKA_TOPIC", value_name = "TOPIC")]
-    pub kafka_topic: Option<String>,
-    /// Create the topic with this many partitions if it does not exist [default: it must exist]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
-    pub partitions: Option<i32>,
 }
 
 /// Where the Kafka indexer puts events it cannot use.
@@ -236,210 +130,6 @@ pub struct KafkaConfig {
     pub max_batch: usize,
     /// Where unusable events go.
     pub dead_letters: DeadLetterChoice,
-}
-
-/// Arguments of `vitrine train`.
-#[derive(Debug, Args)]
-pub struct TrainArgs {
-    /// The index whose interactions to train on.
-    #[arg(long, value_name = "NAME", default_value = "retail")]
-    pub index: String,
-    /// Training parameters (JSON: event weights, half-life, `ials`, `cooc`, `content`,
-    /// `popularity`); unset fields keep their defaults.
-    #[arg(long, value_name = "FILE")]
-    pub params: Option<PathBuf>,
-    /// Model versions kept on disk (older ones are deleted; the current one always stays).
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    pub keep: usize,
-    /// Append these interactions to the index's log first (CSV, JSON Lines or Parquet with
-    /// `user_id`, `product_id`, `event`, `quantity`, `timestamp`; see `docs/recommendations.md`).
-    #[arg(long, value_name = "FILE")]
-    pub interactions: Option<PathBuf>,
-}
-
-/// What `vitrine eval` can evaluate.
-#[derive(Debug, Subcommand)]
-pub enum EvalCommand {
-    /// Search relevance on the Home Depot judgments: NDCG@10, MRR@10, Recall@10, zero results,
-    /// as typed and with one injected typo per query, against a plain BM25 baseline.
-    Search(EvalSearchArgs),
-    /// Recommendation quality under a global temporal split, full-catalogue ranking:
-    /// popularity, co-occurrence, iALS, EASE, content and the hybrid blend.
-    Recs(EvalRecsArgs),
-}
-
-/// What `vitrine bench` can measure.
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Search over HTTP on loopback: typo-tolerant faceted queries from concurrent clients.
-    Search(BenchSearchArgs),
-    /// Recommendations over HTTP on loopback: the five kinds in turn on the demo shop's model
-    /// (loaded and trained first if needed).
-    Recs(BenchRecsArgs),
-    /// HNSW against an exact scan on real vectors: the content vectors of the Home Depot titles
-    /// (cosine): recall@10 and queries/s, for several beam widths.
-    Ann(BenchAnnArgs),
-    /// Checkouts over HTTP on loopback from many clients (each a full saga), on a scratch SQLite
-    /// database or a scratch schema of `--commerce-db`: checkouts/s and latency percentiles.
-    Checkout(BenchCheckoutArgs),
-    /// The Kafka indexer: partial updates/s, freshness (produced → searchable) at a given event
-    /// rate, and sustained events/s, against real brokers, on a scratch index.
-    Indexer(BenchIndexerArgs),
-}
-
-/// Arguments of `vitrine bench search`.
-#[derive(Debug, Args)]
-pub struct BenchSearchArgs {
-    /// The catalog: `homedepot` (54,667 titles, read from `--dataset`) or `retail` (the demo shop).
-    #[arg(long, default_value = "homedepot")]
-    pub catalog: String,
-    /// The Home Depot relevance folder (for `--catalog homedepot`).
-    #[arg(long, value_name = "DIR", default_value = "../shared/datasets/homedepot-relevance")]
-    pub dataset: PathBuf,
-    /// Requests to time (after a warm-up of 500).
-    #[arg(long, default_value_t = 20_000)]
-    pub requests: usize,
-    /// Concurrent clients.
-    #[arg(long, default_value_t = 2)]
-    pub concurrency: usize,
-}
-
-/// Arguments of `vitrine bench recs`.
-#[derive(Debug, Args)]
-pub struct BenchRecsArgs {
-    /// Requests to time (after a warm-up of 500).
-    #[arg(long, default_value_t = 20_000)]
-    pub requests: usize,
-    /// Concurrent clients.
-    #[arg(long, default_value_t = 2)]
-    pub concurrency: usize,
-}
-
-/// Arguments of `vitrine bench ann`.
-#[derive(Debug, Args)]
-pub struct BenchAnnArgs {
-    /// The Home Depot relevance folder (its product titles are embedded).
-    #[arg(long, value_name = "DIR", default_value = "../shared/datasets/homedepot-relevance")]
-    pub dataset: PathBuf,
-    /// Beam widths (ef_search) to measure.
-    #[arg(long, value_delimiter = ',', default_value = "64,128,256")]
-    pub ef: Vec<usize>,
-    /// Queries (products whose neighbours are searched, every n-th of the catalog).
-    #[arg(long, default_value_t = 1_000)]
-    pub queries: usize,
-}
-
-/// Arguments of `vitrine bench checkout`.
-#[derive(Debug, Args)]
-pub struct BenchCheckoutArgs {
-    /// Concurrent clients.
-    #[arg(long, default_value_t = 200)]
-    pub clients: usize,
-    /// Checkouts to time (after a warm-up of 500).
-    #[arg(long, default_value_t = 4_000)]
-    pub checkouts: usize,
-    /// A PostgreSQL URL (a scratch schema is made and dropped) [default: a scratch SQLite file]
-    #[arg(long, value_name = "URL")]
-    pub commerce_db: Option<String>,
-}
-
-/// Arguments of `vitrine bench indexer`.
-#[derive(Debug, Args)]
-pub struct BenchIndexerArgs {
-    /// Kafka bootstrap servers, `HOST:PORT[,HOST:PORT…]`; topics `vitrine-bench-…` are created
-    /// there, and deleted at the end.
-    #[arg(long, value_name = "HOST:PORT")]
-    pub kafka_brokers: String,
-    /// Events per second produced while freshness is measured.
-    #[arg(long, value_name = "EVENTS", default_value_t = 1_000)]
-    pub rate: u32,
-    /// How long events are produced while freshness is measured, in seconds.
-    #[arg(long, default_value_t = 20)]
-    pub seconds: u64,
-    /// Synthetic products in the index.
-    #[arg(long, default_value_t = 20_000)]
-    pub products: usize,
-    /// The indexer's commit interval, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 100)]
-    pub commit_interval_ms: u64,
-}
-
-/// Arguments of `vitrine eval search`.
-#[derive(Debug, Args)]
-pub struct EvalSearchArgs {
-    /// The Home Depot relevance folder (`products.csv`, `judgments_dev.csv`), used without
-    /// `--index`: its titles are indexed afresh and compared with plain BM25.
-    #[arg(long, value_name = "DIR", default_value = "../shared/datasets/homedepot-relevance")]
-    pub dataset: PathBuf,
-    /// An existing index to evaluate (with `--judgments`).
-    #[arg(long, value_name = "NAME", requires = "judgments")]
-    pub index: Option<String>,
-    /// Judgments CSV `query_id,query,product_id,relevance` (`product_uid` also accepted).
-    #[arg(long, value_name = "FILE", requires = "index")]
-    pub judgments: Option<PathBuf>,
-    /// Also run every query with one injected typo (always on for Home Depot).
-    #[arg(long)]
-    pub typos: bool,
-    /// A draft of the index settings (JSON; the parts it has replace the live ones) evaluated
-    /// beside the live settings, with a paired significance test per metric.
-    #[arg(long, value_name = "FILE")]
-    pub settings: Option<PathBuf>,
-    /// Gain of each relevance grade, `grade:gain` pairs, linear in between [default: 1:0,3:2,
-    /// i.e. relevance − 1].
-    #[arg(long, value_name = "G:GAIN,…")]
-    pub gain: Option<String>,
-    /// Seed of the injected typos.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Folder of the reports, `search-report.json` and `search-report.html` [default: DATA_DIR/eval]
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-}
-
-/// Arguments of `vitrine eval recs`.
-#[derive(Debug, Args)]
-pub struct EvalRecsArgs {
-    /// Interactions CSV (`user_id`, `product_id` or `item_id`, `timestamp`, optional `basket_id`,
-    /// `weight` or `quantity`)
-    /// [default: the Online Retail II file, with its purchase rules]
-    #[arg(long, value_name = "FILE")]
-    pub interactions: Option<PathBuf>,
-    /// The Online Retail II file (used when `--interactions` is not given).
-    #[arg(
-        long,
-        value_name = "FILE",
-        default_value = "../shared/datasets/online-retail-ii/online_retail_II_2009-2010.csv.gz"
-    )]
-    pub online_retail: PathBuf,
-    /// Split time (ISO 8601 or Unix seconds) [default: 2010-09-01 for Online Retail II, else the
-    /// timestamp at index floor(0.8 n)]
-    #[arg(long, value_name = "DATETIME")]
-    pub cutoff: Option<String>,
-    /// Cut-offs of the metrics.
-    #[arg(long, value_name = "K,K", value_delimiter = ',', default_value = "10,20")]
-    pub k: Vec<usize>,
-    /// Models to evaluate: pop, cooc, ials, ease, content, hybrid.
-    #[arg(long, value_name = "NAME,NAME", value_delimiter = ',', default_value = "pop,cooc,ials,ease,content,hybrid")]
-    pub models: Vec<String>,
-    /// Parameters of the models (JSON: `ials`, `cooc`, `ease`, `sparse_ease`, `content`,
-    /// `popularity`, `hybrid`, `hybrid_without_ease`).
-    #[arg(long, value_name = "FILE")]
-    pub params: Option<PathBuf>,
-    /// A hyper-parameter grid (JSON: dotted paths to lists, `{"ials.factors": [32, 64]}`): every
-    /// model is evaluated once per combination of the values of its parameters.
-    #[arg(long, value_name = "FILE")]
-    pub grid: Option<PathBuf>,
-    /// Product catalog (CSV or JSON Lines, as `vitrine import products`) whose texts feed the
-    /// content model [default: the Online Retail II descriptions, or none].
-    #[arg(long, value_name = "FILE")]
-    pub catalog: Option<PathBuf>,
-    /// The share of the log's timestamps after the cutoff (instead of `--cutoff`): 0.2 puts the
-    /// cutoff at the timestamp at index floor(0.8 n).
-    #[arg(long, value_name = "F", conflicts_with = "cutoff")]
-    pub test_fraction: Option<f64>,
-    /// Folder of the reports, `recs-report.json` and `recs-report.html` [default: DATA_DIR/eval]
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
 }
 
 /// Server options: flags of `serve` and `demo`, `VITRINE_*` variables, or the `[server]` table.
@@ -668,7 +358,10 @@ pub enum ConfigError {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
+    use crate::cli::{Cli, Command};
 
     fn parse(args: &[&str]) -> Cli {
         Cli::try_parse_from(std::iter::once("vitrine").chain(args.iter().copied())).expect("valid command line")
@@ -749,65 +442,5 @@ mod tests {
         let named = KafkaOptions { index: Some("shop".into()), ..dotted };
         assert_eq!(named.resolve().expect("valid").expect("an indexer").index.as_str(), "shop");
         assert!(toml::from_str::<ConfigFile>("version = 1\n[kafka]\nbroker = \"x\"\n").is_err());
-    }
-
-    #[test]
-    fn every_command_is_on_the_command_line() {
-        for args in [
-            &["serve", "--listen", "127.0.0.1:0"][..],
-            &["demo"],
-            &["import", "products", "--index", "shop", "p.jsonl"],
-            &["import", "interactions", "--index", "shop", "i.csv"],
-            &["train"],
-            &["eval", "search", "--seed", "7"],
-            &["eval", "recs", "--k", "10,20", "--models", "pop,ials"],
-            &["eval", "search", "--index", "shop", "--judgments", "j.csv", "--typos", "--settings", "d.json"],
-            &["eval", "search", "--index", "shop", "--judgments", "j.csv", "--gain", "0:0,1:1,2:3", "--out", "/tmp/r"],
-            &[
-                "eval",
-                "recs",
-                "--interactions",
-                "i.csv",
-                "--test-fraction",
-                "0.2",
-                "--grid",
-                "g.json",
-                "--out",
-                "/tmp/r",
-            ],
-            &["eval", "recs", "--interactions", "i.csv", "--catalog", "p.jsonl", "--models", "content"],
-            &["train", "--index", "shop", "--keep", "3"],
-            &["train", "--index", "shop", "--interactions", "events.parquet"],
-            &["bench", "search", "--catalog", "retail", "--requests", "10"],
-            &["bench", "recs", "--requests", "10", "--concurrency", "1"],
-            &["bench", "ann", "--ef", "64,128", "--queries", "100"],
-            &["bench", "checkout", "--clients", "200", "--commerce-db", "postgres://postgres@127.0.0.1/test"],
-            &["serve", "--commerce-hold-at-add-to-cart", "--payment-latency-ms", "80", "--payment-failure-rate", "0.1"],
-            &["bench", "indexer", "--kafka-brokers", "127.0.0.1:9092", "--rate", "500", "--commit-interval-ms", "50"],
-            &["--data-dir", "/tmp/x", "serve"],
-            &[
-                "serve",
-                "--kafka-brokers",
-                "127.0.0.1:9092",
-                "--kafka-topic",
-                "products",
-                "--kafka-dead-letters",
-                "local",
-            ],
-            &["index", "--kafka-brokers", "127.0.0.1:9092", "--kafka-topic", "products", "--kafka-index", "shop"],
-            &["publish", "products", "--index", "shop", "p.jsonl", "--kafka-brokers", "b:9092", "--kafka-topic", "t"],
-        ] {
-            assert!(Cli::try_parse_from(std::iter::once("vitrine").chain(args.iter().copied())).is_ok(), "{args:?}");
-        }
-        for refused in [
-            &["eval", "search", "--index", "shop"][..],
-            &["eval", "search", "--judgments", "j.csv"],
-            &["eval", "recs", "--cutoff", "2010-09-01", "--test-fraction", "0.2"],
-        ] {
-            assert!(
-                Cli::try_parse_from(std::iter::once("vitrine").chain(refused.iter().copied())).is_err(),
-                "{refused:?}"
-            );
-        }
     }
 }

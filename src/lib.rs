@@ -1,13 +1,15 @@
-//! The `vitrine` binary's library: the command line, the HTTP API and the wiring between the
-//! engine crates (`vitrine-indexer`, `vitrine-pipelines`, ...).
+//! The `vitrine` binary's library: the command line ([`cli`], [`config`], [`commands`]), the HTTP
+//! API ([`http`]), search analytics ([`analytics`]) and the outbox relay to Kafka
+//! ([`outbox_relay`]) — the wiring between the engine crates (`vitrine-indexer`, `-query`,
+//! `-recommender`, `-pipelines`, `-commerce`, `-eval`), which hold the logic.
 //!
 //! [`app`] builds the whole HTTP service; the end-to-end tests drive it without a socket.
 
 pub mod analytics;
+pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod http;
 pub mod outbox_relay;
-pub mod recommendations;
 
 pub use http::{AppState, app};

@@ -2,8 +2,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
+use vitrine::cli::Cli;
 use vitrine::commands;
-use vitrine::config::Cli;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()

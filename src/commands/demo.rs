@@ -11,11 +11,14 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::MultiProgress;
 use serde::{Deserialize, Serialize};
+use vitrine_commerce::SkuSeed;
 use vitrine_indexer::Catalog;
 use vitrine_models::settings::IndexSettings;
 use vitrine_models::{DataDir, IndexName};
 
-use super::{bind, open_analytics, serve_until_shutdown, server_config};
+use super::runtime::runtime;
+use super::serve::{bind, open_analytics, serve_until_shutdown, server_config};
+use super::train;
 use crate::config::ServerOptions;
 use crate::http::AppState;
 
@@ -73,7 +76,7 @@ struct DemoMarker {
 /// Runs the demo: serve at once (not ready), load the shop if needed, train, mark ready.
 pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
     let config = server_config(options)?;
-    super::runtime()?.block_on(async move {
+    runtime()?.block_on(async move {
         let listener = bind(&config).await?;
         let address = listener.local_addr()?;
         let analytics = open_analytics(&data_dir).await?;
@@ -90,7 +93,7 @@ pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
         })
         .await
         .context("the demo loader panicked")??;
-        state.recommenders.warm_up(&state.catalog);
+        state.warm_up_recommenders();
         seed_commerce(&state).await?;
         state.set_ready(true);
         println!("ready in {:.1} s", started.elapsed().as_secs_f64());
@@ -120,16 +123,15 @@ pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
 /// Gives every demo-shop product with a price a SKU in commerce (its price, its stock or 100 units),
 /// unless it has one: the shop can sell at once.
 async fn seed_commerce(state: &AppState) -> anyhow::Result<()> {
-    let shop = state.commerce.get().await.map_err(|error| anyhow::anyhow!("commerce database: {}", error.message))?;
+    let shop = state.commerce.get().await.context("cannot open the commerce database")?;
     let index = IndexName::new(DEMO_INDEX)?;
     let catalog = state.catalog.clone();
     let products = tokio::task::spawn_blocking(move || catalog.products(&index)).await??;
-    let items: Vec<(String, i64, String, i64)> = products
+    let items: Vec<SkuSeed> = products
         .iter()
         .filter_map(|product| {
-            let price = product.price?;
-            let stock = product.stock.map_or(100, |stock| i64::try_from(stock).unwrap_or(i64::MAX));
-            Some((product.id.to_string(), price.minor_units, price.currency.to_string(), stock))
+            let on_hand = product.stock.map_or(100, |stock| i64::try_from(stock).unwrap_or(i64::MAX));
+            Some(SkuSeed { product_id: product.id.to_string(), price: product.price?, on_hand })
         })
         .collect();
     let created = shop.store.seed_skus(&items).await?;
@@ -140,14 +142,14 @@ async fn seed_commerce(state: &AppState) -> anyhow::Result<()> {
 }
 
 /// Loads the demo catalogs, each unless a previous run already did.
-pub(super) fn load_demo_shop(data_dir: &DataDir) -> anyhow::Result<()> {
+pub(in crate::commands) fn load_demo_shop(data_dir: &DataDir) -> anyhow::Result<()> {
     load_once(data_dir, DEMO_INDEX, &ONLINE_RETAIL, |catalog, index, source| {
         let shop = vitrine_pipelines::load_online_retail(source, &MultiProgress::new())?;
         println!("{}", shop.report);
         let products = vitrine_pipelines::catalog_products(&shop.catalog)?;
         let interactions = vitrine_pipelines::interaction_records(&shop.interactions)?;
         let report = catalog.upsert(index, products)?;
-        vitrine_pipelines::append_interactions(&data_dir.interactions(index), &interactions)?;
+        vitrine_pipelines::log_interactions(data_dir, index, &interactions)?;
         Ok((report.inserted, interactions.len() as u64))
     })?;
     load_once(data_dir, GROCERY_INDEX, &OPEN_FOOD_FACTS, |catalog, index, source| {
@@ -165,7 +167,7 @@ pub(super) fn load_demo_shop(data_dir: &DataDir) -> anyhow::Result<()> {
 }
 
 /// Trains the demo shop's recommendation models, unless a model version exists already.
-pub(super) fn train_demo_shop(catalog: &Catalog) -> anyhow::Result<()> {
+pub(in crate::commands) fn train_demo_shop(catalog: &Catalog) -> anyhow::Result<()> {
     let data_dir = catalog.data_dir();
     let index = IndexName::new(DEMO_INDEX)?;
     if vitrine_recommender::bundle::ModelStore::new(data_dir.models(&index)).current()?.is_some() {
@@ -174,7 +176,7 @@ pub(super) fn train_demo_shop(catalog: &Catalog) -> anyhow::Result<()> {
     }
     let started = Instant::now();
     let params = vitrine_pipelines::TrainParams::recommended();
-    let model_id = super::train::train_index(catalog, &index, &params, 5, &MultiProgress::new())?;
+    let model_id = train::train_index(catalog, &index, &params, 5, &MultiProgress::new())?;
     println!("trained `{index}` recommendation model {model_id} in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -230,7 +232,7 @@ fn load_once(
 
 /// Writes a compiled-in data file to the data directory (once) so the loader reads a file.
 fn write_bundled_source(data_dir: &DataDir, bundled: &Bundled) -> anyhow::Result<PathBuf> {
-    let folder = data_dir.root().join("sources");
+    let folder = data_dir.sources();
     let path = folder.join(bundled.file_name);
     if std::fs::metadata(&path).is_ok_and(|metadata| metadata.len() == bundled.bytes.len() as u64) {
         return Ok(path);

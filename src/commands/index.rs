@@ -14,8 +14,9 @@ use vitrine_indexer::{
 };
 use vitrine_models::DataDir;
 
-use super::{runtime, shutdown_signal};
-use crate::config::{DeadLetterChoice, IndexArgs, KafkaConfig, KafkaOptions};
+use super::runtime::{runtime, shutdown_signal};
+use crate::cli::IndexArgs;
+use crate::config::{DeadLetterChoice, KafkaConfig, KafkaOptions};
 use crate::http::AppState;
 
 /// The indexer's configuration for `kafka` over `data_dir`.

@@ -9,8 +9,9 @@ use vitrine_indexer::EventPublisher;
 use vitrine_models::feed;
 use vitrine_models::{IndexName, ProductEvent};
 
-use super::read_feed_file;
-use crate::config::{KafkaOptions, PublishArgs};
+use super::import::read_feed_file;
+use crate::cli::PublishArgs;
+use crate::config::KafkaOptions;
 
 /// How long to wait for the brokers to acknowledge the last events.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);

@@ -1,71 +1,37 @@
 //! `vitrine train`: trains every recommendation model of an index from its interaction log and
-//! catalog, and saves them as a new model version (the server picks it up without a restart).
+//! catalog ([`vitrine_pipelines::train_index`]), and saves them as a new model version (the
+//! server picks it up without a restart).
 
 use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::MultiProgress;
 use vitrine_indexer::Catalog;
-use vitrine_models::{DataDir, IndexName, Product};
-use vitrine_pipelines::{CatalogItem, TrainParams};
+use vitrine_models::{DataDir, IndexName};
+use vitrine_pipelines::TrainParams;
 use vitrine_recommender::bundle::ModelStore;
 
-use crate::config::TrainArgs;
-
-/// The text content vectors are made of: title, brand, category and description.
-pub(crate) fn catalog_item(product: &Product) -> CatalogItem {
-    let mut text = product.title.clone();
-    for part in [product.brand.as_deref(), product.description.as_deref()].into_iter().flatten() {
-        text.push(' ');
-        text.push_str(part);
-    }
-    for level in product.category.levels() {
-        text.push(' ');
-        text.push_str(level);
-    }
-    CatalogItem { id: product.id.to_string(), text, group: product.category.levels().first().cloned() }
-}
-
-/// A new model version's id: the training time, sortable, and a random suffix.
-pub(crate) fn new_model_id(now: chrono::DateTime<chrono::Utc>) -> String {
-    // The last hex digits of a v7 UUID are random.
-    let random = uuid::Uuid::now_v7().simple().to_string();
-    format!("{}-{}", now.format("%Y%m%dT%H%M%SZ"), &random[random.len() - 6..])
-}
+use super::import;
+use crate::cli::TrainArgs;
 
 /// Trains index `index` of `catalog` (the server's own, when it runs: an index has one writer)
 /// and saves the version; returns its id.
-pub fn train_index(
+pub(super) fn train_index(
     catalog: &Catalog,
     index: &IndexName,
     params: &TrainParams,
     keep: usize,
     progress: &MultiProgress,
 ) -> anyhow::Result<String> {
-    let data_dir = catalog.data_dir();
     let products = catalog.products(index).with_context(|| format!("reading the catalog of `{index}`"))?;
-    let items: Vec<CatalogItem> = products.iter().map(catalog_item).collect();
-    let now = chrono::Utc::now();
-    let model_id = new_model_id(now);
-    let bundle = vitrine_pipelines::train(
-        index.as_str(),
-        &data_dir.interactions(index),
-        &items,
-        params,
-        (&model_id, &now.to_rfc3339()),
-        progress,
-    )?;
-    let store = ModelStore::new(data_dir.models(index));
-    store.save(&bundle)?;
-    store.prune(keep)?;
-    Ok(model_id)
+    Ok(vitrine_pipelines::train_index(catalog.data_dir(), index, &products, params, keep, progress)?)
 }
 
 /// `vitrine train --index NAME [--interactions FILE] [--params FILE] [--keep N]`.
 pub(super) fn run(data_dir: &DataDir, args: &TrainArgs) -> anyhow::Result<()> {
     let index = IndexName::new(&args.index)?;
     if let Some(path) = &args.interactions {
-        super::append_interaction_file(data_dir, &index, path)?;
+        import::append_interaction_file(data_dir, &index, path)?;
     }
     let params = match &args.params {
         Some(path) => {

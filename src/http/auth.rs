@@ -9,8 +9,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::Response;
 
+use super::error::{ApiError, ErrorCode};
 use crate::config::ApiKeys;
-use crate::http::error::{ApiError, ErrorCode};
 
 /// What an endpoint needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,12 +3,22 @@
 //! Clients get `{"message", "code", "type"}`. `code` is stable (clients may match on it), `type`
 //! groups codes (`invalid_request`, `auth`, `system`, `internal`), `message` is for people and
 //! may change. Internal errors are logged once, here, and never leak their details.
+//!
+//! Every engine crate's error is mapped to a code in this file alone (`From` impls below), by
+//! its variant — never by matching message text. Errors raised below the handlers (timeouts,
+//! body limits, unknown routes and methods) get the same shape from [`json_error_bodies`],
+//! [`route_not_found`] and [`method_not_allowed`].
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use vitrine_commerce::{CheckoutFailure, CommerceError};
+use vitrine_indexer::CatalogError;
+use vitrine_recommender::bundle::StoreError;
+use vitrine_recommender::serve::RecommendError;
 
 /// The stable error codes. Adding one is fine; renaming one breaks clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,9 +282,53 @@ impl From<vitrine_query::QueryError> for ApiError {
     }
 }
 
-impl From<vitrine_commerce::CommerceError> for ApiError {
-    fn from(error: vitrine_commerce::CommerceError) -> Self {
-        use vitrine_commerce::CommerceError;
+impl From<CatalogError> for ApiError {
+    fn from(error: CatalogError) -> Self {
+        match error {
+            CatalogError::IndexNotFound(name) => {
+                ApiError::new(ErrorCode::IndexNotFound, format!("index `{name}` not found"))
+            }
+            CatalogError::InvalidSettings(reason) => ApiError::new(ErrorCode::InvalidSettings, reason),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::UnknownVersion(id) => {
+                ApiError::new(ErrorCode::ModelVersionNotFound, format!("no model version `{id}`"))
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<RecommendError> for ApiError {
+    fn from(error: RecommendError) -> Self {
+        match error {
+            RecommendError::MissingField { .. } => {
+                ApiError::new(ErrorCode::InvalidRecommendationRequest, error.to_string())
+            }
+        }
+    }
+}
+
+impl From<crate::analytics::AnalyticsError> for ApiError {
+    fn from(error: crate::analytics::AnalyticsError) -> Self {
+        ApiError::internal(error)
+    }
+}
+
+impl From<vitrine_pipelines::PipelineError> for ApiError {
+    fn from(error: vitrine_pipelines::PipelineError) -> Self {
+        ApiError::internal(error)
+    }
+}
+
+impl From<CommerceError> for ApiError {
+    fn from(error: CommerceError) -> Self {
         let code = match &error {
             CommerceError::OutOfStock { .. } => ErrorCode::OutOfStock,
             CommerceError::UnknownProduct(_) => ErrorCode::ProductNotForSale,
@@ -283,6 +337,12 @@ impl From<vitrine_commerce::CommerceError> for ApiError {
             CommerceError::OrderNotFound(_) => ErrorCode::OrderNotFound,
             CommerceError::OrderState(_) => ErrorCode::InvalidOrderState,
             CommerceError::CheckoutInProgress(_) => ErrorCode::CheckoutInProgress,
+            CommerceError::CheckoutFailed { failure, .. } => match failure {
+                CheckoutFailure::OutOfStock { .. } => ErrorCode::OutOfStock,
+                CheckoutFailure::CouponExhausted => ErrorCode::CouponExhausted,
+                CheckoutFailure::PaymentError | CheckoutFailure::PaymentTimeout => ErrorCode::PaymentGatewayError,
+                CheckoutFailure::Declined(_) | CheckoutFailure::Interrupted => ErrorCode::PaymentDeclined,
+            },
             CommerceError::Invalid(_) => ErrorCode::InvalidCommerceRequest,
             CommerceError::Payment(_) => ErrorCode::PaymentGatewayError,
             CommerceError::UnsupportedDatabase(_)
@@ -294,15 +354,38 @@ impl From<vitrine_commerce::CommerceError> for ApiError {
     }
 }
 
-/// `Json<T>` whose rejections are [`ApiError`]s: bad JSON gets our error shape.
-#[derive(Debug, axum::extract::FromRequest)]
-#[from_request(via(Json), rejection(ApiError))]
-pub struct ApiJson<T>(pub T);
+/// Any path no route has.
+pub async fn route_not_found(uri: Uri) -> ApiError {
+    ApiError::new(ErrorCode::RouteNotFound, format!("no route for `{}`", uri.path()))
+}
 
-impl<T: Serialize> IntoResponse for ApiJson<T> {
-    fn into_response(self) -> Response {
-        Json(self.0).into_response()
+/// A known path with a method it does not have.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, format!("`{}` does not accept {method}", uri.path()))
+}
+
+/// Gives error answers made below our handlers (the timeout and body-limit layers, axum's
+/// rejections without our extractor) the `{message, code, type}` body every client expects.
+pub async fn json_error_bodies(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
     }
+    let code = ErrorCode::for_bare_status(status);
+    let message = match code {
+        ErrorCode::RequestTimeout => "the request took longer than the server's timeout".to_owned(),
+        ErrorCode::PayloadTooLarge => "the request body is larger than the server's limit".to_owned(),
+        _ => status.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let mut answer = ApiError::new(code, message).into_response();
+    // Keep the status the layer chose (a 4xx we have no finer code for keeps its number).
+    *answer.status_mut() = status;
+    answer
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Prometheus metrics: request counts and latency histograms per route.
+//! Prometheus metrics: request counts and latency histograms per route, and `GET /metrics`
+//! (admin key) that exposes them with every component's own.
 //!
 //! Each [`HttpMetrics`] owns its registry (no global recorder), so every `app()` built in a test
 //! has its own counters. Engine crates register their own metrics into [`HttpMetrics::registry`].
@@ -7,13 +8,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+use super::error::ApiError;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -84,4 +88,10 @@ pub async fn record(State(metrics): State<Arc<HttpMetrics>>, request: Request, n
     metrics.latency.get_or_create(&RouteLabels { method: method.clone(), route: route.clone() }).observe(elapsed);
     metrics.requests.get_or_create(&RequestLabels { method, route, status: response.status().as_u16() }).inc();
     response
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn expose(State(metrics): State<Arc<HttpMetrics>>) -> Result<impl IntoResponse, ApiError> {
+    let text = metrics.render().map_err(ApiError::internal)?;
+    Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text))
 }

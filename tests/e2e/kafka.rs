@@ -17,7 +17,7 @@ use vitrine_indexer::{
     StoredDeadLetter, dead_letter_topic,
 };
 use vitrine_models::event::MAX_EVENT_BYTES;
-use vitrine_models::{DataDir, IndexName};
+use vitrine_models::{Currency, DataDir, IndexName, Money};
 
 use crate::kafka_support::{
     DEADLINE, Indexer, config, create_topic, deleted, price_changed, producer, products, search, search_ids, send,
@@ -475,12 +475,14 @@ async fn commerce_stock_changes_reach_search_through_the_outbox_and_the_broker()
     indexer.wait_consumed(1).await;
 
     // Commerce sells it out, then reprices it; the relay publishes the outbox.
-    let store =
-        vitrine_commerce::Store::connect(&format!("sqlite:{}", data.path().join("commerce.db").display()), None)
-            .await
-            .expect("commerce");
-    store.seed_sku("mug-blue", 1_200, "GBP", 5).await.expect("seed");
-    store.set_stock("mug-blue", 0, Some(1_500)).await.expect("sold out, new price");
+    let store = vitrine_commerce::Store::connect(
+        &format!("sqlite:{}", DataDir::new(data.path()).commerce_db().display()),
+        None,
+    )
+    .await
+    .expect("commerce");
+    store.seed_sku("mug-blue", gbp(1_200), 5).await.expect("seed");
+    store.set_stock("mug-blue", 0, Some(gbp(1_500))).await.expect("sold out, new price");
     let relay = vitrine::outbox_relay::producer(&brokers).expect("producer");
     let published = vitrine::outbox_relay::relay_once(&store, &relay, &topics).await.expect("relay");
     assert_eq!(published, 2, "a stock and a price event");
@@ -493,4 +495,9 @@ async fn commerce_stock_changes_reach_search_through_the_outbox_and_the_broker()
     assert_eq!(blue.4, Some(0), "search sees the stock commerce set: {blue:?}");
     assert_eq!(blue.3.as_deref(), Some("15.00 GBP"), "and the price: {blue:?}");
     assert_eq!(indexer.handle.stats().stale, 0, "commerce's versions are newer than the catalog's");
+}
+
+/// An amount in pence.
+fn gbp(pence: i64) -> Money {
+    Money::from_minor_units(pence, Currency::GBP)
 }

@@ -93,7 +93,9 @@ async fn trained_shop() -> Server {
 fn train(server: &Server) -> String {
     let hidden = MultiProgress::with_draw_target(ProgressDrawTarget::hidden());
     let index = IndexName::new("shop").expect("index name");
-    vitrine::commands::train_index(&server.state.catalog, &index, &params(), 5, &hidden).expect("training")
+    let catalog = &server.state.catalog;
+    let products = catalog.products(&index).expect("the catalog");
+    vitrine_pipelines::train_index(catalog.data_dir(), &index, &products, &params(), 5, &hidden).expect("training")
 }
 
 async fn recommend(server: &Server, body: &Value) -> (StatusCode, Value) {

@@ -1,12 +1,11 @@
-//! The analytics endpoints: shoppers' events in (`POST /v1/indexes/{index}/events`, with the
-//! search key, as storefronts send them) and the report out (`GET /v1/indexes/{index}/analytics`,
-//! admin). Searches are logged by the search handler itself.
+//! `POST /v1/indexes/{index}/events` (search key, as storefronts send them): shoppers' views,
+//! clicks, add-to-carts and purchases, stored for analytics before the answer and, when they
+//! name a shopper, appended to the interaction log the recommendation models learn from.
 
 use std::num::NonZeroU32;
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
@@ -14,17 +13,14 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use vitrine_models::{Actor, IndexName, Interaction, InteractionKind, ProductId, SessionId, UserId};
 
-use crate::analytics::{AnalyticsReport, Event, ReportParams};
-use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ErrorCode};
-use crate::http::routes::blocking;
+use crate::analytics::Event;
+use crate::http::blocking::blocking;
+use crate::http::error::{ApiError, ErrorCode};
+use crate::http::extract::ApiJson;
+use crate::http::state::AppState;
 
 /// Most events one request may carry.
 pub const MAX_EVENTS_PER_REQUEST: usize = 1_000;
-/// The longest report window, in days.
-pub const MAX_REPORT_DAYS: u32 = 3_650;
-/// The longest lists a report may ask for.
-pub const MAX_REPORT_LIMIT: u32 = 1_000;
 
 /// One event as a storefront sends it.
 #[derive(Debug, Deserialize)]
@@ -58,13 +54,6 @@ impl EventBody {
     }
 }
 
-/// Fails with `index_not_found` unless the index exists (looked up off the async workers).
-async fn require_index(state: &AppState, name: &IndexName) -> Result<(), ApiError> {
-    let (catalog, lookup) = (state.catalog.clone(), name.clone());
-    let exists = tokio::task::spawn_blocking(move || catalog.exists(&lookup)).await.map_err(ApiError::internal)?;
-    if exists { Ok(()) } else { Err(ApiError::new(ErrorCode::IndexNotFound, format!("index `{name}` not found"))) }
-}
-
 /// The events of a body: one event object, or an array of them. A bad event refuses the whole
 /// request, naming its position in the array.
 fn read_events(body: Value, received: DateTime<Utc>) -> Result<Vec<Event>, ApiError> {
@@ -92,24 +81,20 @@ fn read_events(body: Value, received: DateTime<Utc>) -> Result<Vec<Event>, ApiEr
 /// `POST /v1/indexes/{index}/events`: records shoppers' views, clicks, add-to-carts and
 /// purchases, one object or an array of at most [`MAX_EVENTS_PER_REQUEST`]. All are stored
 /// before the answer, `202 {"recorded": n}`, or none is.
-pub async fn record_events(
+pub async fn record(
     State(state): State<AppState>,
     Path(index): Path<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let name = IndexName::new(index)?;
-    require_index(&state, &name).await?;
+    state.require_index(&name).await?;
     let events = read_events(body, Utc::now())?;
-    let recorded = state.analytics.record_events(&name, &events).await.map_err(ApiError::internal)?;
+    let recorded = state.analytics.record_events(&name, &events).await?;
     // Events that name a shopper (user or session) also feed the next training run.
     let interactions: Vec<Interaction> = events.iter().filter_map(interaction_of).collect();
     if !interactions.is_empty() {
-        let folder = state.catalog.data_dir().interactions(&name);
-        blocking(move || {
-            vitrine_pipelines::append_interactions(&folder, &interactions).map_err(ApiError::internal)?;
-            Ok(())
-        })
-        .await?;
+        let data_dir = state.catalog.data_dir().clone();
+        blocking(move || Ok(vitrine_pipelines::log_interactions(&data_dir, &name, &interactions)?)).await?;
     }
     Ok((StatusCode::ACCEPTED, Json(json!({ "recorded": recorded }))))
 }
@@ -122,44 +107,6 @@ fn interaction_of(event: &Event) -> Option<Interaction> {
         (None, None) => return None,
     };
     Interaction::new(actor, event.product_id.clone(), event.kind, 1, event.at).ok()
-}
-
-/// The parameters of `GET /v1/indexes/{index}/analytics`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReportQuery {
-    /// Only the last `days` days (default: all time).
-    days: Option<u32>,
-    /// Entries per list (default 10).
-    limit: Option<u32>,
-}
-
-/// `GET /v1/indexes/{index}/analytics?days=30&limit=10` (admin): top queries, queries without
-/// results, click-through and conversion rates, events by kind.
-pub async fn report(
-    State(state): State<AppState>,
-    Path(index): Path<String>,
-    params: Result<Query<ReportQuery>, QueryRejection>,
-) -> Result<Json<AnalyticsReport>, ApiError> {
-    let Query(params) = params?;
-    let name = IndexName::new(index)?;
-    if params.days.is_some_and(|days| !(1..=MAX_REPORT_DAYS).contains(&days)) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidParameter,
-            format!("`days` must be between 1 and {MAX_REPORT_DAYS}"),
-        ));
-    }
-    let limit = params.limit.unwrap_or(10);
-    if !(1..=MAX_REPORT_LIMIT).contains(&limit) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidParameter,
-            format!("`limit` must be between 1 and {MAX_REPORT_LIMIT}"),
-        ));
-    }
-    require_index(&state, &name).await?;
-    let report =
-        state.analytics.report(&name, &ReportParams { days: params.days, limit }).await.map_err(ApiError::internal)?;
-    Ok(Json(report))
 }
 
 #[cfg(test)]

@@ -45,10 +45,10 @@ use rdkafka::{ClientConfig, ClientContext};
 use serde::Serialize;
 use serde_json::json;
 use vitrine_indexer::{DeadLetterSink, IndexerStats, KafkaIndexer, KafkaIndexerConfig, ProductIndex};
-use vitrine_models::{Change, DataDir, Product, ProductEvent, ProductId};
+use vitrine_models::{Change, DataDir, IndexName, Product, ProductEvent, ProductId};
 use vitrine_query::SearchRequest;
 
-use crate::config::BenchIndexerArgs;
+use crate::cli::BenchIndexerArgs;
 
 /// Events per `apply` call in phase 1 (the indexer's own batch limit).
 const PARTIAL_BATCH: usize = 5_000;
@@ -372,9 +372,12 @@ fn count_bar(length: u64, message: &'static str) -> anyhow::Result<ProgressBar> 
     progress(length, message, "{msg:>12} [{bar:40}] {pos}/{len} ({eta})")
 }
 
-fn open_index(folder: &Path) -> anyhow::Result<Arc<ProductIndex>> {
-    let index = ProductIndex::open_or_create(&folder.join("search"), &folder.join("settings.json"))
-        .with_context(|| format!("cannot create an index in {}", folder.display()))?;
+/// The scratch index `name` in the scratch folder `root` (laid out as a data directory).
+fn open_index(root: &Path, name: &str) -> anyhow::Result<Arc<ProductIndex>> {
+    let scratch = DataDir::new(root);
+    let name = IndexName::new(name)?;
+    let index = ProductIndex::open_or_create(&scratch.search_index(&name), &scratch.settings(&name))
+        .with_context(|| format!("cannot create an index in {}", scratch.index(&name).display()))?;
     Ok(Arc::new(index))
 }
 
@@ -562,12 +565,17 @@ fn mean_batch_apply_ms(registry: &Registry) -> Option<f64> {
     (count > 0.0).then(|| sum / count * 1000.0)
 }
 
-fn indexer_config(brokers: &str, topic: &str, commit_interval: Duration, root: &Path) -> KafkaIndexerConfig {
+fn indexer_config(
+    brokers: &str,
+    topic: &str,
+    commit_interval: Duration,
+    root: &Path,
+) -> anyhow::Result<KafkaIndexerConfig> {
     let mut config = KafkaIndexerConfig::new(brokers, topic);
     config.commit_interval = commit_interval;
-    config.dead_letters = DeadLetterSink::Local(root.join("dead-letters.jsonl"));
+    config.dead_letters = DeadLetterSink::Local(DataDir::new(root).dead_letters(&IndexName::new("bench")?));
     config.topic_wait = Duration::from_secs(30);
-    config
+    Ok(config)
 }
 
 /// Waits until the checkpoint covers `targets`; `None` when the indexer ends or time runs out.
@@ -606,7 +614,7 @@ fn freshness(
         plan.push(Planned::new(&event, Some(shop.items[item].price_cents)));
     }
     let topic = topics.create("freshness")?;
-    let config = indexer_config(&args.kafka_brokers, &topic, Duration::from_millis(args.commit_interval_ms), root);
+    let config = indexer_config(&args.kafka_brokers, &topic, Duration::from_millis(args.commit_interval_ms), root)?;
     let mut registry = Registry::default();
     let handle = KafkaIndexer::spawn(config, index.clone(), &mut registry)?;
     anyhow::ensure!(handle.wait_running(Duration::from_secs(30)), "the indexer did not start consuming `{topic}`");
@@ -720,8 +728,8 @@ fn sustained(
     bar.finish_and_clear();
     let targets = deliveries.targets()?;
 
-    let index = open_index(&root.join("sustained"))?;
-    let config = indexer_config(&args.kafka_brokers, &topic, Duration::from_millis(args.commit_interval_ms), root);
+    let index = open_index(root, "sustained")?;
+    let config = indexer_config(&args.kafka_brokers, &topic, Duration::from_millis(args.commit_interval_ms), root)?;
     let spawned = Instant::now();
     let mut registry = Registry::default();
     let handle = KafkaIndexer::spawn(config, index.clone(), &mut registry)?;
@@ -794,18 +802,18 @@ impl Report {
 }
 
 /// `vitrine bench indexer`.
-pub(super) fn indexer(data_dir: &DataDir, args: &BenchIndexerArgs) -> anyhow::Result<()> {
+pub(in crate::commands) fn run(data_dir: &DataDir, args: &BenchIndexerArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.rate >= 1 && args.seconds >= 1 && args.products >= 1,
         "--rate, --seconds and --products must be at least 1"
     );
-    let root = data_dir.root().join("bench-indexer");
+    let root = data_dir.bench_scratch("indexer");
     if root.exists() {
         std::fs::remove_dir_all(&root).with_context(|| format!("cannot delete {}", root.display()))?;
     }
     std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
     let mut topics = Topics::new(&args.kafka_brokers)?;
-    let result = run(args, &root, &mut topics);
+    let result = measure(args, &root, &mut topics);
     topics.delete_all();
     if let Err(error) = std::fs::remove_dir_all(&root) {
         tracing::warn!(%error, folder = %root.display(), "cannot delete the bench folder");
@@ -816,9 +824,10 @@ pub(super) fn indexer(data_dir: &DataDir, args: &BenchIndexerArgs) -> anyhow::Re
     Ok(())
 }
 
-fn run(args: &BenchIndexerArgs, root: &Path, topics: &mut Topics) -> anyhow::Result<Report> {
+/// The three phases, on the scratch folder `root`.
+fn measure(args: &BenchIndexerArgs, root: &Path, topics: &mut Topics) -> anyhow::Result<Report> {
     let mut shop = Shop::new(args.products)?;
-    let index = open_index(&root.join("index"))?;
+    let index = open_index(root, "index")?;
     let partial = partial_updates(&index, &mut shop)?;
     println!(
         "phase 1: {:.0} bulk upserts/s, {:.0} partial updates/s ({} updates)",

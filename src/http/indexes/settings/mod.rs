@@ -1,17 +1,21 @@
-//! The settings endpoints (admin key): the whole settings document and each of its parts
-//! (`synonyms`, `rules`, `ranking`, `typo_tolerance`, `facets`, `variants`), read, replaced or
-//! reset to the defaults. Every change applies to the next search without reindexing.
+//! `/v1/indexes/{index}/settings…` (admin key): the whole settings document and each of its
+//! parts (`synonyms`, `rules`, `ranking`, `typo_tolerance`, `facets`, `variants`), read, replaced
+//! or reset to the defaults; every saved version (`…/history`) and rolling back to one. Every
+//! change applies to the next search without reindexing. Drafts tried without saving are in
+//! [`drafts`].
+
+pub mod drafts;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use serde_json::Value;
 use vitrine_models::IndexName;
 use vitrine_models::settings::{IndexSettings, SETTINGS_PARTS};
 
-use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ErrorCode};
-use crate::http::routes::blocking;
+use crate::http::blocking::blocking;
+use crate::http::error::{ApiError, ErrorCode};
+use crate::http::extract::{ApiJson, ChangeAuthor};
+use crate::http::state::AppState;
 
 /// Refuses a part name the settings do not have.
 fn known_part(part: &str) -> Result<&'static str, ApiError> {
@@ -59,25 +63,6 @@ async fn update(
     .await
 }
 
-/// Who makes a settings change, for the audit log: the `X-Vitrine-Actor` header (the console
-/// sends the merchandiser's name as percent-encoded UTF-8, `Zo%C3%AB`; plain text is taken as it
-/// is), else `admin`. At most 100 characters.
-fn actor(headers: &HeaderMap) -> String {
-    let Some(value) = headers.get("x-vitrine-actor") else { return "admin".to_owned() };
-    // Header bytes that are not UTF-8 are Latin-1, as browsers send them.
-    let raw = match std::str::from_utf8(value.as_bytes()) {
-        Ok(text) => text.to_owned(),
-        Err(_) => value.as_bytes().iter().map(|&byte| char::from(byte)).collect(),
-    };
-    let decoded =
-        percent_encoding::percent_decode_str(&raw).decode_utf8().map_or(raw.clone(), |text| text.into_owned());
-    let name = decoded.trim();
-    if name.is_empty() || name.chars().any(char::is_control) {
-        return "admin".to_owned();
-    }
-    name.chars().take(100).collect()
-}
-
 /// `GET /v1/indexes/{index}/settings/history`: every saved version, newest first.
 pub async fn history(
     State(state): State<AppState>,
@@ -94,10 +79,9 @@ pub async fn history(
 pub async fn restore(
     State(state): State<AppState>,
     Path((index, version)): Path<(String, u64)>,
-    headers: HeaderMap,
+    ChangeAuthor(actor): ChangeAuthor,
 ) -> Result<Json<IndexSettings>, ApiError> {
     let name = IndexName::new(index)?;
-    let actor = actor(&headers);
     let settings = blocking(move || {
         let index = state.catalog.get(&name)?;
         let old = index.settings_history()?.into_iter().find(|saved| saved.version == version).ok_or_else(|| {
@@ -141,23 +125,23 @@ pub async fn get_settings(
 pub async fn put_settings(
     State(state): State<AppState>,
     Path(index): Path<String>,
-    headers: HeaderMap,
+    ChangeAuthor(actor): ChangeAuthor,
     body: Result<ApiJson<IndexSettings>, ApiError>,
 ) -> Result<Json<IndexSettings>, ApiError> {
     let ApiJson(settings) = body.map_err(|error| match error.code {
         ErrorCode::MalformedPayload => invalid(error.message),
         _ => error,
     })?;
-    Ok(Json(update(state, index, Missing::Create, actor(&headers), move |_| Ok(settings)).await?))
+    Ok(Json(update(state, index, Missing::Create, actor, move |_| Ok(settings)).await?))
 }
 
 /// `DELETE /v1/indexes/{index}/settings`: every part back to its default.
 pub async fn reset_settings(
     State(state): State<AppState>,
     Path(index): Path<String>,
-    headers: HeaderMap,
+    ChangeAuthor(actor): ChangeAuthor,
 ) -> Result<Json<IndexSettings>, ApiError> {
-    Ok(Json(update(state, index, Missing::NotFound, actor(&headers), |_| Ok(IndexSettings::default())).await?))
+    Ok(Json(update(state, index, Missing::NotFound, actor, |_| Ok(IndexSettings::default())).await?))
 }
 
 /// `GET /v1/indexes/{index}/settings/{part}`.
@@ -173,7 +157,7 @@ pub async fn get_part(
 pub async fn put_part(
     State(state): State<AppState>,
     Path((index, part)): Path<(String, String)>,
-    headers: HeaderMap,
+    ChangeAuthor(actor): ChangeAuthor,
     body: Result<ApiJson<Value>, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
     let part = known_part(&part)?;
@@ -182,8 +166,7 @@ pub async fn put_part(
         _ => error,
     })?;
     let settings =
-        update(state, index, Missing::Create, actor(&headers), move |settings| with_part(&settings, part, value))
-            .await?;
+        update(state, index, Missing::Create, actor, move |settings| with_part(&settings, part, value)).await?;
     Ok(Json(part_of(&settings, part)?))
 }
 
@@ -191,13 +174,12 @@ pub async fn put_part(
 pub async fn reset_part(
     State(state): State<AppState>,
     Path((index, part)): Path<(String, String)>,
-    headers: HeaderMap,
+    ChangeAuthor(actor): ChangeAuthor,
 ) -> Result<Json<Value>, ApiError> {
     let part = known_part(&part)?;
     let default = part_of(&IndexSettings::default(), part)?;
     let settings =
-        update(state, index, Missing::NotFound, actor(&headers), move |settings| with_part(&settings, part, default))
-            .await?;
+        update(state, index, Missing::NotFound, actor, move |settings| with_part(&settings, part, default)).await?;
     Ok(Json(part_of(&settings, part)?))
 }
 
@@ -216,21 +198,5 @@ mod tests {
         let error = with_part(&settings, "ranking", serde_json::json!({"titel": 2})).expect_err("unknown key");
         assert_eq!(error.code, ErrorCode::InvalidSettings);
         assert!(known_part("rules").is_ok() && known_part("colours").is_err());
-    }
-
-    #[test]
-    fn the_author_of_a_change_is_read_in_any_encoding_a_browser_sends() {
-        let name = |value: &[u8]| {
-            let mut headers = HeaderMap::new();
-            headers.insert("x-vitrine-actor", axum::http::HeaderValue::from_bytes(value).expect("a header value"));
-            actor(&headers)
-        };
-        assert_eq!(name(b"Ada Lovelace"), "Ada Lovelace");
-        assert_eq!(name(b"Zo%C3%AB %C5%81ukasz"), "Zo\u{eb} \u{141}ukasz", "percent-encoded UTF-8");
-        assert_eq!(name(b"Zo\xeb"), "Zo\u{eb}", "Latin-1");
-        assert_eq!(name(b"100% sure"), "100% sure", "a lone percent sign stays");
-        assert_eq!(name(b"  "), "admin");
-        assert_eq!(name(b"a%0Ab"), "admin", "no control characters in the log");
-        assert_eq!(actor(&HeaderMap::new()), "admin");
     }
 }

@@ -1,61 +1,36 @@
-//! The merchandiser console: its page (`/console`, a static page that asks for the admin key) and
-//! the two admin endpoints it is built on besides the settings ones:
+//! Drafts of an index's settings, tried without saving (admin key) — what the merchandiser
+//! console is built on besides the settings endpoints:
 //!
 //! - `POST /v1/indexes/{index}/settings/preview`: one query answered with the live settings and
-//!   with a draft, side by side, nothing saved;
+//!   with a draft, side by side;
 //! - `POST /v1/indexes/{index}/settings/evaluate`: the offline search evaluation (`vitrine eval
-//!   search --settings`) of a draft against the live settings on an uploaded judgments file, each
-//!   metric's difference with its paired randomization test.
+//!   search --settings`) of a draft against the live settings on an uploaded judgments file,
+//!   each metric's difference with its paired randomization test.
 //!
 //! A draft is any subset of the settings' parts laid over the live settings
-//! ([`IndexSettings::with_parts`]); publishing it is `PUT …/settings`, rolling back is
+//! ([`vitrine_eval::search::draft_settings`]); publishing it is `PUT …/settings`, rolling back is
 //! `POST …/settings/history/{version}/restore`.
 
 use std::collections::HashSet;
 use std::path::Path as FilePath;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::response::{Html, IntoResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use vitrine_eval::report::ComparisonRow;
 use vitrine_eval::search::{
-    DEFAULT_ROUNDS, GainMap, QueryVariant, VitrineSearch, compare_reports, evaluate, parse_judgments_csv,
+    ChangedQuery, DEFAULT_ROUNDS, GainMap, QueryVariant, VitrineSearch, compare_draft, draft_settings, evaluate,
+    parse_judgments_csv,
 };
-use vitrine_indexer::ProductIndex;
 use vitrine_models::IndexName;
 use vitrine_models::settings::IndexSettings;
 use vitrine_query::{SearchRequest, SearchResponse};
 
-use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ErrorCode};
-use crate::http::routes::blocking;
-
-/// `GET /console`: the console's page. It holds no data: everything comes from the admin API,
-/// with the key the merchandiser types in.
-pub async fn page() -> Html<&'static str> {
-    Html(include_str!("assets/console.html"))
-}
-
-/// `GET /console/console.js`: the console's script (no build step, like the plug-in).
-pub async fn script() -> impl IntoResponse {
-    ([(CONTENT_TYPE, "text/javascript; charset=utf-8"), (CACHE_CONTROL, "no-cache")], include_str!("assets/console.js"))
-}
-
-/// The live settings of `index` and a draft laid over them, checked against the index's fields.
-fn live_and_draft(
-    index: &ProductIndex,
-    draft: &Map<String, Value>,
-) -> Result<(Arc<IndexSettings>, IndexSettings), ApiError> {
-    let live = index.settings();
-    let draft = live.with_parts(draft).map_err(|reason| ApiError::new(ErrorCode::InvalidSettings, reason))?;
-    vitrine_query::check_rule_filters(&draft, index.fields())
-        .map_err(|reason| ApiError::new(ErrorCode::InvalidSettings, reason.to_string()))?;
-    Ok((live, draft))
-}
+use crate::http::blocking::blocking;
+use crate::http::error::{ApiError, ErrorCode};
+use crate::http::extract::ApiJson;
+use crate::http::state::AppState;
 
 /// The body of `POST …/settings/preview`.
 #[derive(Debug, Deserialize)]
@@ -84,6 +59,10 @@ pub struct Preview {
     draft: SearchResponse,
 }
 
+fn invalid_settings(reason: String) -> ApiError {
+    ApiError::new(ErrorCode::InvalidSettings, reason)
+}
+
 /// `POST /v1/indexes/{index}/settings/preview` (admin): the query answered with the live settings
 /// and with the draft. Nothing is saved and nothing is logged as a shopper's search.
 pub async fn preview(
@@ -94,7 +73,8 @@ pub async fn preview(
     let name = IndexName::new(index)?;
     let preview = blocking(move || {
         let index = state.catalog.get(&name)?;
-        let (live, draft) = live_and_draft(&index, &request.draft)?;
+        let live = index.settings();
+        let draft = draft_settings(&index, &request.draft).map_err(invalid_settings)?;
         let search = SearchRequest {
             q: request.q,
             filter: request.filter,
@@ -130,21 +110,6 @@ pub struct EvaluateRequest {
     gain: Option<String>,
 }
 
-/// One judged query whose NDCG@10 the draft changes.
-#[derive(Debug, Serialize)]
-pub struct ChangedQuery {
-    /// The query's id in the file.
-    id: String,
-    /// The text sent (with its typo, for the one-typo variant).
-    query: String,
-    /// `as typed` or `one typo`.
-    variant: &'static str,
-    /// NDCG@10 with the live settings.
-    live_ndcg: f64,
-    /// NDCG@10 with the draft.
-    draft_ndcg: f64,
-}
-
 /// The answer of `POST …/settings/evaluate`.
 #[derive(Debug, Serialize)]
 pub struct Evaluation {
@@ -176,7 +141,8 @@ pub async fn evaluate_draft(
     };
     let evaluation = blocking(move || {
         let index = state.catalog.get(&name)?;
-        let (live, draft) = live_and_draft(&index, &request.draft)?;
+        let live = index.settings();
+        let draft = draft_settings(&index, &request.draft).map_err(invalid_settings)?;
         let ids: HashSet<String> =
             state.catalog.products(&name)?.into_iter().map(|product| product.id.to_string()).collect();
         let (queries, unknown) =
@@ -196,29 +162,19 @@ pub async fn evaluate_draft(
         if request.typos {
             variants.push(QueryVariant::OneTypo { seed: 42 });
         }
-        let (mut comparison, mut per_query) = (Vec::new(), Vec::new());
+        let mut runs = Vec::with_capacity(variants.len());
         for variant in variants {
             let live = evaluate(&live, &queries, variant, None).map_err(ApiError::internal)?;
             let draft = evaluate(&draft, &queries, variant, None).map_err(ApiError::internal)?;
-            comparison.extend(compare_reports(&live, &draft, variant.label()));
-            per_query.extend(live.per_query.iter().zip(&draft.per_query).filter_map(|(live, draft)| {
-                let (live_ndcg, draft_ndcg) = (live.ndcg?, draft.ndcg?);
-                (live_ndcg != draft_ndcg).then(|| ChangedQuery {
-                    id: live.id.clone(),
-                    query: live.typo_query.clone().unwrap_or_else(|| live.query.clone()),
-                    variant: variant.label(),
-                    live_ndcg,
-                    draft_ndcg,
-                })
-            }));
+            runs.push((variant, live, draft));
         }
-        per_query.sort_by(|a, b| (b.draft_ndcg - b.live_ndcg).abs().total_cmp(&(a.draft_ndcg - a.live_ndcg).abs()));
+        let compared = compare_draft(runs.iter().map(|(variant, live, draft)| (*variant, live, draft)));
         Ok(Evaluation {
             queries: queries.len(),
             unknown_judgments: unknown,
             rounds: DEFAULT_ROUNDS,
-            comparison,
-            per_query,
+            comparison: compared.rows,
+            per_query: compared.changed,
         })
     })
     .await?;

@@ -1,0 +1,9 @@
+//! `vitrine bench …`: speed, measured and printed (figures for the README), one module per
+//! subcommand; `http_load` drives the HTTP ones.
+
+pub(super) mod ann;
+pub(super) mod checkout;
+mod http_load;
+pub(super) mod indexer;
+pub(super) mod recs;
+pub(super) mod search;

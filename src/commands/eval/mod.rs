@@ -1,0 +1,4 @@
+//! `vitrine eval …`: offline evaluation from the command line, one module per subcommand.
+
+pub(super) mod recs;
+pub(super) mod search;

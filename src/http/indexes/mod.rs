@@ -1,0 +1,43 @@
+//! `/v1/indexes/…`: the indexes and everything that belongs to one — its documents, search and
+//! autocomplete, settings (with drafts), recommendations and model versions, shoppers' events
+//! and analytics. One module per sub-resource; this one answers for the indexes themselves.
+
+pub mod analytics;
+pub mod documents;
+pub mod events;
+pub mod models;
+pub mod recommendations;
+pub mod search;
+pub mod settings;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use vitrine_indexer::IndexSummary;
+use vitrine_models::IndexName;
+
+use super::blocking::blocking;
+use super::error::ApiError;
+use super::state::AppState;
+
+/// `GET /v1/indexes`: every index with its sizes.
+pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let indexes: Vec<IndexSummary> = blocking(move || Ok(state.catalog.list()?)).await?;
+    Ok(Json(json!({ "results": indexes, "total": indexes.len() })))
+}
+
+/// `GET /v1/indexes/{index}`: one index's sizes.
+pub async fn get(State(state): State<AppState>, Path(index): Path<String>) -> Result<Json<IndexSummary>, ApiError> {
+    let name = IndexName::new(index)?;
+    Ok(Json(blocking(move || Ok(state.catalog.summary(&name)?)).await?))
+}
+
+/// `DELETE /v1/indexes/{index}` (admin): removes an index and its data (analytics included).
+pub async fn delete(State(state): State<AppState>, Path(index): Path<String>) -> Result<StatusCode, ApiError> {
+    let name = IndexName::new(index)?;
+    let (catalog, deleted) = (state.catalog.clone(), name.clone());
+    blocking(move || Ok(catalog.delete(&deleted)?)).await?;
+    state.analytics.delete_index(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,75 @@
+//! `POST /v1/indexes/{index}/recommendations` (search key): the five kinds (`similar`,
+//! `bought_together`, `for_user`, `cart`, `trending`) from the index's current model version,
+//! filtered (by default: in stock) by the query engine's filter.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vitrine_models::IndexName;
+use vitrine_recommender::serve::{Kind, Request};
+
+use crate::http::blocking::blocking;
+use crate::http::error::{ApiError, ErrorCode};
+use crate::http::extract::ApiJson;
+use crate::http::state::AppState;
+
+/// The most recommendations one request may ask for.
+const MAX_K: usize = 100;
+
+/// The body of a recommendation request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendationRequest {
+    kind: Kind,
+    product_id: Option<String>,
+    user_id: Option<String>,
+    #[serde(default)]
+    product_ids: Vec<String>,
+    k: Option<usize>,
+    filter: Option<Value>,
+}
+
+/// `POST /v1/indexes/{index}/recommendations`.
+pub async fn recommend(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    ApiJson(request): ApiJson<RecommendationRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let name = IndexName::new(index)?;
+    let k = request.k.unwrap_or(10);
+    if !(1..=MAX_K).contains(&k) {
+        return Err(ApiError::new(ErrorCode::InvalidParameter, format!("`k` must be between 1 and {MAX_K}")));
+    }
+    let (catalog, recommenders) = (state.catalog.clone(), state.recommenders.clone());
+    blocking(move || {
+        let index = catalog.get(&name)?;
+        let recommender = recommenders.get(&name)?.ok_or_else(|| not_trained(&name))?;
+        let allowed = vitrine_query::allowed_products(&index, request.filter.as_ref())?;
+        let query = Request {
+            kind: request.kind,
+            product_id: request.product_id.as_deref(),
+            user_id: request.user_id.as_deref(),
+            product_ids: &request.product_ids,
+            k,
+        };
+        let items = recommender.recommend(&query, &|id| allowed.contains(id))?;
+        Ok(Json(json!({
+            "items": items,
+            "model_version": recommender.model_id(),
+            "took_ms": started.elapsed().as_secs_f64() * 1000.0,
+        })))
+    })
+    .await
+}
+
+/// The index has no model yet.
+pub(super) fn not_trained(index: &IndexName) -> ApiError {
+    ApiError::new(
+        ErrorCode::ModelNotTrained,
+        format!("index `{index}` has no recommendation model yet: run `vitrine train --index {index}`"),
+    )
+}

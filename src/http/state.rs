@@ -1,0 +1,104 @@
+//! [`AppState`]: what every handler shares — configuration, the engines' handles, metrics and
+//! readiness.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use vitrine_commerce::CommerceHandle;
+use vitrine_indexer::Catalog;
+use vitrine_models::IndexName;
+use vitrine_recommender::registry::Recommenders;
+use vitrine_recommender::serve::ServeParams;
+
+use super::error::{ApiError, ErrorCode};
+use super::metrics::HttpMetrics;
+use crate::analytics::Analytics;
+use crate::config::ServerConfig;
+
+/// Everything the handlers share. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The resolved server configuration.
+    pub config: Arc<ServerConfig>,
+    /// The indexes' catalogs.
+    pub catalog: Catalog,
+    /// Metrics, with the registry components add theirs to.
+    pub metrics: Arc<HttpMetrics>,
+    /// Search analytics: the search log, shoppers' events, reports.
+    pub analytics: Analytics,
+    /// The loaded recommendation models.
+    pub recommenders: Recommenders,
+    /// Carts, checkout and orders (the database opens on first use).
+    pub commerce: CommerceHandle,
+    ready: Arc<AtomicBool>,
+}
+
+impl AppState {
+    /// State for a server over `catalog`, with the analytics database of the catalog's data
+    /// directory, opened on first use. It reports ready at once; a caller that still has
+    /// start-up work to do calls [`AppState::set_ready`]`(false)` first.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime (the analytics writer is a Tokio task).
+    pub fn new(config: ServerConfig, catalog: Catalog) -> Self {
+        let analytics = Analytics::new(&catalog.data_dir().analytics_db());
+        AppState::with_analytics(config, catalog, analytics)
+    }
+
+    /// State for a server over `catalog` with these analytics (a server opens them with
+    /// [`Analytics::open`] first, so that a database it cannot open stops it at start-up).
+    pub fn with_analytics(config: ServerConfig, catalog: Catalog, analytics: Analytics) -> Self {
+        let metrics = HttpMetrics::default();
+        analytics.register_metrics(&mut metrics.registry());
+        let recommenders = Recommenders::new(catalog.data_dir().clone(), ServeParams::default());
+        let commerce_url = config
+            .commerce_db
+            .clone()
+            .unwrap_or_else(|| format!("sqlite:{}", catalog.data_dir().commerce_db().display()));
+        let commerce = CommerceHandle::new(commerce_url)
+            .holding_at_add_to_cart(config.commerce_hold_at_add_to_cart)
+            .with_gateway(config.payment_gateway);
+        AppState {
+            commerce,
+            config: Arc::new(config),
+            recommenders,
+            catalog,
+            metrics: Arc::new(metrics),
+            analytics,
+            ready: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
+    /// Marks the server ready (or not) to serve traffic; `/health/ready` follows it.
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Release);
+    }
+
+    /// Whether the server is ready to serve traffic.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Loads the current recommendation model of every index on a background thread, so that
+    /// the first recommendation request does not wait for its HNSW graphs.
+    pub fn warm_up_recommenders(&self) {
+        let catalog = self.catalog.clone();
+        self.recommenders.warm_up(move || {
+            catalog.list().map(|indexes| indexes.into_iter().map(|index| index.name).collect()).unwrap_or_default()
+        });
+    }
+
+    /// Fails with `index_not_found` unless the index exists (looked up off the async workers).
+    pub(crate) async fn require_index(&self, name: &IndexName) -> Result<(), ApiError> {
+        let (catalog, lookup) = (self.catalog.clone(), name.clone());
+        let exists = tokio::task::spawn_blocking(move || catalog.exists(&lookup)).await.map_err(ApiError::internal)?;
+        if exists { Ok(()) } else { Err(ApiError::new(ErrorCode::IndexNotFound, format!("index `{name}` not found"))) }
+    }
+}
+
+impl axum::extract::FromRef<AppState> for Arc<HttpMetrics> {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
