@@ -1,6 +1,7 @@
 //! End-to-end tests, in one binary (one link for all of them).
 
 mod analytics;
+mod architecture;
 mod cli;
 mod commerce;
 mod common;
