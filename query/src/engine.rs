@@ -19,7 +19,6 @@
 //! `out_of_stock_penalty`, less than one matched word: demoted, never hidden.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use chrono::Utc;
@@ -32,9 +31,8 @@ use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, Occur, PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{Facet, IndexRecordOption};
-use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term};
-use vitrine_indexer::{ProductIndex, TextField, exact_analyzer, group_key, stemmed_analyzer};
+use vitrine_indexer::{ProductIndex, TextField, group_key};
 use vitrine_models::settings::{IndexSettings, Synonym};
 
 use crate::collapse::{CollapsedTop, has_variants};
@@ -42,8 +40,9 @@ use crate::derivations::{TierQuery, WordAutomaton};
 use crate::error::QueryError;
 use crate::filters::{FacetField, FilterClause, parse_filters};
 use crate::highlight::Highlighter;
-use crate::request::{Hit, MAX_QUERY_WORDS, SearchRequest, SearchResponse, SortOrder};
+use crate::request::{Hit, SearchRequest, SearchResponse, SortOrder};
 use crate::rules::{Boosts, Merchandising, id_query};
+use crate::words::{QueryWord, query_words};
 
 /// Score of a matched word, whatever its tier: more matched words always rank first (a word's
 /// tier constant plus its BM25 stays far below this).
@@ -58,51 +57,6 @@ const ONE_TYPO: f32 = 2_000.0;
 const TWO_TYPOS: f32 = 1_000.0;
 /// Words closer than this in the title earn the phrase bonus.
 const PHRASE_SLOP: u32 = 2;
-
-/// One analysed query word.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct QueryWord {
-    /// Position among the query's words (stop words included).
-    pub(crate) position: usize,
-    /// The word as the exact analyzer gives it.
-    pub(crate) exact: String,
-    /// Its stem, or `None` for a stop word.
-    pub(crate) stem: Option<String>,
-    /// The last word, not followed by a space: it may be unfinished.
-    pub(crate) is_prefix: bool,
-}
-
-fn analyse(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
-    let mut stream = analyzer.token_stream(text);
-    let mut tokens = Vec::new();
-    while let Some(token) = stream.next() {
-        tokens.push(token.text.clone());
-    }
-    tokens
-}
-
-/// Splits a query into words; returns them and the words past [`MAX_QUERY_WORDS`].
-pub(crate) fn query_words(q: &str) -> (Vec<QueryWord>, Vec<String>) {
-    // Building the stemmed analyzer builds its stop-word set: build both once, clone them.
-    static ANALYZERS: OnceLock<(TextAnalyzer, TextAnalyzer)> = OnceLock::new();
-    let (exact, stemmed) = ANALYZERS.get_or_init(|| (exact_analyzer(), stemmed_analyzer()));
-    let (mut exact, mut stemmed) = (exact.clone(), stemmed.clone());
-    let mut tokens = analyse(&mut exact, q);
-    let ignored = if tokens.len() > MAX_QUERY_WORDS { tokens.split_off(MAX_QUERY_WORDS) } else { Vec::new() };
-    let last_is_unfinished = ignored.is_empty() && !q.ends_with(char::is_whitespace);
-    let count = tokens.len();
-    let words = tokens
-        .into_iter()
-        .enumerate()
-        .map(|(position, token)| QueryWord {
-            position,
-            stem: analyse(&mut stemmed, &token).into_iter().next(),
-            is_prefix: last_is_unfinished && position + 1 == count,
-            exact: token,
-        })
-        .collect();
-    (words, ignored)
-}
 
 fn field_weight(settings: &IndexSettings, field: TextField) -> f32 {
     let ranking = &settings.ranking;
@@ -762,20 +716,5 @@ mod tests {
         assert!(synonym_spans(&words, &rules).is_empty(), "one-way rules do not run backwards");
         let (words, _) = query_words("grey cou");
         assert_eq!(synonym_spans(&words, &rules)[0].alternatives[0][0].exact, "sofa", "a prefix while typing");
-    }
-
-    #[test]
-    fn query_words_mark_stop_words_and_the_unfinished_last_word() {
-        let (words, ignored) = query_words("The red Candle holdr");
-        let exact: Vec<_> = words.iter().map(|word| word.exact.as_str()).collect();
-        assert_eq!(exact, ["the", "red", "candle", "holdr"]);
-        assert_eq!(words[0].stem, None, "a stop word has no stem");
-        assert_eq!(words[2].stem.as_deref(), Some("candl"));
-        assert!(words[3].is_prefix && !words[2].is_prefix);
-        assert!(ignored.is_empty());
-        let (words, _) = query_words("red candle ");
-        assert!(!words[1].is_prefix, "a trailing space finishes the last word");
-        let (words, ignored) = query_words(&"word ".repeat(20));
-        assert_eq!((words.len(), ignored.len()), (MAX_QUERY_WORDS, 20 - MAX_QUERY_WORDS));
     }
 }

@@ -16,6 +16,7 @@ mod highlight;
 mod request;
 mod rules;
 mod suggest;
+mod words;
 
 pub use allowed::allowed_products;
 pub use engine::search;
