@@ -122,7 +122,7 @@ impl WordAutomaton {
     }
 }
 
-/// A ranking tier of a word (see `engine.rs`): its documents score the tier's constant plus the
+/// A ranking tier of a word (see `text.rs`): its documents score the tier's constant plus the
 /// BM25 of the tier's terms, in one pass over their postings.
 ///
 /// `constant + BM25` could be written `BooleanQuery(ConstScoreQuery(terms), terms)`, but that

@@ -8,7 +8,7 @@ use std::ops::Bound;
 
 use serde_json::{Map, Value};
 use tantivy::Term;
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{Facet, Field, IndexRecordOption};
 use vitrine_indexer::ProductFields;
 use vitrine_models::CategoryPath;
@@ -115,6 +115,23 @@ pub fn parse_filters(
             Ok(FilterClause { field, query })
         })
         .collect()
+}
+
+/// The text query AND every filter except `without` (for disjunctive facet counts), minus the
+/// `excluded` documents (hidden by merchandising rules).
+pub(crate) fn filtered(
+    text: Option<&dyn Query>,
+    filters: &[FilterClause],
+    without: Option<&FacetField>,
+    excluded: &[Box<dyn Query>],
+) -> Box<dyn Query> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+        vec![(Occur::Must, text.map_or_else(|| Box::new(AllQuery) as Box<dyn Query>, |text| text.box_clone()))];
+    for clause in filters.iter().filter(|clause| Some(&clause.field) != without) {
+        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(clause.query.box_clone(), 0.0))));
+    }
+    clauses.extend(excluded.iter().map(|query| (Occur::MustNot, query.box_clone())));
+    Box::new(BooleanQuery::new(clauses))
 }
 
 fn raw_term(field: Field, text: &str) -> Term {

@@ -4,18 +4,25 @@
 //! rules (pin, hide, boost, bury) and variant collapsing.
 //!
 //! It knows nothing of HTTP; the root crate exposes [`search`] as
-//! `POST /v1/indexes/{index}/search`. See `engine.rs` for how scores are built.
+//! `POST /v1/indexes/{index}/search`. See `text.rs` and `ranking.rs` for how scores
+//! are built.
 
 mod allowed;
 mod collapse;
 mod derivations;
 mod engine;
 mod error;
+mod facets;
 mod filters;
 mod highlight;
+mod pins;
+mod ranking;
 mod request;
 mod rules;
 mod suggest;
+mod synonyms;
+mod text;
+mod words;
 
 pub use allowed::allowed_products;
 pub use engine::search;

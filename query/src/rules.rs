@@ -26,9 +26,9 @@ use vitrine_indexer::ProductFields;
 use vitrine_models::ProductId;
 use vitrine_models::settings::{IndexSettings, QueryMatch, Rule};
 
-use crate::engine::{QueryWord, query_words};
 use crate::error::QueryError;
 use crate::filters::{FilterClause, parse_filters};
+use crate::words::{QueryWord, query_words};
 
 /// What the live rules triggered by one search ask for.
 #[derive(Debug, Default)]

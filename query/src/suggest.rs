@@ -12,9 +12,10 @@ use vitrine_indexer::{ProductIndex, TextField};
 use vitrine_models::settings::IndexSettings;
 
 use crate::derivations::derivations;
-use crate::engine::{query_words, search};
+use crate::engine::search;
 use crate::error::QueryError;
 use crate::request::{Hit, MAX_QUERY_CHARS, SearchRequest};
+use crate::words::query_words;
 
 /// The most suggestions of each kind.
 pub const MAX_SUGGESTIONS: usize = 20;

@@ -15,6 +15,7 @@
 
 mod cleaning;
 mod derive;
+mod raw_columns;
 
 use std::io::Cursor;
 use std::path::Path;
@@ -28,21 +29,6 @@ use crate::source::{Source, read_source};
 
 pub use cleaning::{CleaningReport, DropReason, PRODUCT_STOCK_CODE_PATTERN};
 pub use derive::{catalog_columns, interaction_columns};
-
-/// Column names of the raw Online Retail II CSV header.
-mod raw_columns {
-    pub const INVOICE: &str = "Invoice";
-    pub const STOCK_CODE: &str = "StockCode";
-    pub const DESCRIPTION: &str = "Description";
-    pub const QUANTITY: &str = "Quantity";
-    pub const INVOICE_DATE: &str = "InvoiceDate";
-    pub const PRICE: &str = "Price";
-    pub const CUSTOMER_ID: &str = "Customer ID";
-    pub const COUNTRY: &str = "Country";
-
-    /// Every column, in file order; together they define an "exact duplicate line".
-    pub const ALL: [&str; 8] = [INVOICE, STOCK_CODE, DESCRIPTION, QUANTITY, INVOICE_DATE, PRICE, CUSTOMER_ID, COUNTRY];
-}
 
 /// How often spinners redraw while polars works.
 const SPINNER_TICK: Duration = Duration::from_millis(120);

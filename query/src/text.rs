@@ -1,0 +1,200 @@
+//! The text part of a search: each query word's ranking tiers, synonym phrases expanded into the
+//! query, and the phrase bonus.
+//!
+//! ## How the text query ranks (Meilisearch's bucket order, in scores)
+//! Each query word becomes a disjunction of tiers and scores the best tier it reaches:
+//!
+//! | tier | score |
+//! |---|---|
+//! | exact (exact or stemmed form, any text field) | `WORD + EXACT + weighted BM25` |
+//! | prefix of a title/brand/category/attribute word (last word only, search as you type) | `WORD + PREFIX + BM25` |
+//! | one typo (words of 5+ letters by default) | `WORD + ONE_TYPO + BM25` |
+//! | two typos (words of 9+ letters by default) | `WORD + TWO_TYPOS + BM25` |
+//!
+//! tantivy scores every fuzzy match 1.0 (its issue #563), so typo and prefix matches are not
+//! fuzzy queries: the word is expanded into the index's real terms within its budget
+//! (`derivations.rs`) and each derived term is scored with BM25 inside its tier. The constants
+//! keep, per word, exact > prefix > 1 typo > 2 typos, and `WORD` makes the number of matched
+//! words dominate. A phrase bonus rewards the words close together in the title.
+
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, DisjunctionMaxQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{Searcher, Term};
+use vitrine_indexer::{ProductIndex, TextField};
+use vitrine_models::settings::IndexSettings;
+
+use crate::derivations::{TierQuery, WordAutomaton};
+use crate::synonyms::synonym_spans;
+use crate::words::QueryWord;
+
+/// Score of a matched word, whatever its tier: more matched words always rank first (a word's
+/// tier constant plus its BM25 stays far below this).
+const WORD: f32 = 10_000.0;
+/// Extra score of an exact (or stemmed) match.
+const EXACT: f32 = 4_000.0;
+/// Extra score of a prefix match of the last word.
+const PREFIX: f32 = 3_000.0;
+/// Extra score of a one-typo match.
+const ONE_TYPO: f32 = 2_000.0;
+/// Extra score of a two-typo match. Tiers are 1,000 apart, far more than a word's BM25.
+const TWO_TYPOS: f32 = 1_000.0;
+/// Words closer than this in the title earn the phrase bonus.
+const PHRASE_SLOP: u32 = 2;
+
+fn field_weight(settings: &IndexSettings, field: TextField) -> f32 {
+    let ranking = &settings.ranking;
+    match field {
+        TextField::Title => ranking.title,
+        TextField::Brand => ranking.brand,
+        TextField::Category => ranking.category,
+        TextField::Attributes => ranking.attributes,
+        TextField::Description => ranking.description,
+    }
+}
+
+fn boxed(query: impl Query) -> Box<dyn Query> {
+    Box::new(query)
+}
+
+fn any_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    boxed(BooleanQuery::new(queries.into_iter().map(|query| (Occur::Should, query)).collect()))
+}
+
+/// A tier: its constant (a matched word plus the tier's rank) and the BM25 of its terms.
+fn tier(constant: f32, terms: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    boxed(TierQuery::new(constant, any_of(terms)))
+}
+
+/// Whether any product contains the word (exactly or by its stem) in any text field: whether it
+/// has exact terms (see [`exact_terms`], which only keeps the terms some product contains).
+fn is_known(exact_terms: &[Box<dyn Query>]) -> bool {
+    !exact_terms.is_empty()
+}
+
+/// A term query scored with BM25, weighted.
+fn scored_term(field: tantivy::schema::Field, text: &str, weight: f32) -> Box<dyn Query> {
+    scored(Term::from_field_text(field, text), weight)
+}
+
+fn scored(term: Term, weight: f32) -> Box<dyn Query> {
+    boxed(BoostQuery::new(boxed(TermQuery::new(term, IndexRecordOption::WithFreqs)), weight))
+}
+
+/// The exact (and stemmed) term queries of a word in every text field, for the terms some
+/// product contains (a term no product has would match nothing, yet still cost its weight and
+/// one scorer per segment).
+fn exact_terms(
+    index: &ProductIndex,
+    searcher: &Searcher,
+    settings: &IndexSettings,
+    word: &QueryWord,
+) -> tantivy::Result<Vec<Box<dyn Query>>> {
+    let fields = index.fields();
+    let mut exact = Vec::new();
+    for text_field in TextField::ALL {
+        let weight = field_weight(settings, text_field);
+        let stemmed = word.stem.as_ref().map(|stem| Term::from_field_text(fields.stemmed(text_field), stem));
+        for term in std::iter::once(Term::from_field_text(fields.exact(text_field), &word.exact)).chain(stemmed) {
+            if searcher.doc_freq(&term)? > 0 {
+                exact.push(scored(term, weight));
+            }
+        }
+    }
+    Ok(exact)
+}
+
+/// The query of one word: the best of its tiers.
+fn word_query(
+    index: &ProductIndex,
+    searcher: &Searcher,
+    settings: &IndexSettings,
+    word: &QueryWord,
+) -> tantivy::Result<Box<dyn Query>> {
+    let fields = index.fields();
+    let exact = exact_terms(index, searcher, settings, word)?;
+    if word.stem.is_none() {
+        // A stop word: it may add a little relevance, never count as a matched word.
+        return Ok(any_of(exact));
+    }
+    let known = is_known(&exact);
+    let mut tiers = vec![tier(WORD + EXACT, exact)];
+
+    let budget = settings.typo_tolerance.budget(&word.exact, known);
+    if budget == 0 && !word.is_prefix {
+        return Ok(tiers.pop().unwrap_or_else(|| boxed(AllQuery)));
+    }
+    // Derived terms by tier: [prefix (distance 0), one typo, two typos].
+    let mut derived: [Vec<Box<dyn Query>>; 3] = Default::default();
+    let typo_fields = [TextField::Title, TextField::Brand, TextField::Category, TextField::Attributes]
+        .into_iter()
+        .filter(|field| !settings.typo_tolerance.disable_on_attributes.iter().any(|name| name == field.name()));
+    let automaton = WordAutomaton::new(&word.exact, budget, word.is_prefix);
+    for text_field in typo_fields {
+        let field = fields.exact(text_field);
+        let weight = field_weight(settings, text_field);
+        for derivation in automaton.derivations(searcher, field)? {
+            if derivation.distance == 0 && (!word.is_prefix || derivation.term == word.exact) {
+                continue; // the exact tier has it
+            }
+            derived[usize::from(derivation.distance)].push(scored_term(field, &derivation.term, weight));
+        }
+    }
+    for (terms, constant) in derived.into_iter().zip([WORD + PREFIX, WORD + ONE_TYPO, WORD + TWO_TYPOS]) {
+        if !terms.is_empty() {
+            tiers.push(tier(constant, terms));
+        }
+    }
+    Ok(boxed(DisjunctionMaxQuery::new(tiers)))
+}
+
+/// The text part of a search, or `None` for an empty query (browse).
+pub(crate) fn text_query(
+    index: &ProductIndex,
+    searcher: &Searcher,
+    settings: &IndexSettings,
+    words: &[QueryWord],
+) -> tantivy::Result<Option<Box<dyn Query>>> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    let spans = synonym_spans(words, &settings.synonyms);
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut position = 0;
+    while position < words.len() {
+        let Some(span) = spans.iter().find(|span| span.start == position) else {
+            clauses.push((Occur::Should, word_query(index, searcher, settings, &words[position])?));
+            position += 1;
+            continue;
+        };
+        // The span's words as typed (each with its typo tiers), or any synonym phrase in full,
+        // worth as many matched words as the span.
+        let span_words = &words[span.start..span.end];
+        let original = span_words
+            .iter()
+            .map(|word| word_query(index, searcher, settings, word))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let mut options = vec![any_of(original)];
+        let matched_words = span_words.iter().filter(|word| word.stem.is_some()).count().max(1) as f32;
+        for alternative in &span.alternatives {
+            let all_words = alternative
+                .iter()
+                .map(|word| Ok((Occur::Must, any_of(exact_terms(index, searcher, settings, word)?))))
+                .collect::<tantivy::Result<Vec<_>>>()?;
+            options.push(boxed(TierQuery::new(matched_words * (WORD + EXACT), boxed(BooleanQuery::new(all_words)))));
+        }
+        clauses.push((Occur::Should, boxed(DisjunctionMaxQuery::new(options))));
+        position = span.end;
+    }
+    let stems: Vec<(usize, Term)> = words
+        .iter()
+        .filter_map(|word| {
+            let stem = word.stem.as_ref()?;
+            Some((word.position, Term::from_field_text(index.fields().stemmed(TextField::Title), stem)))
+        })
+        .collect();
+    if stems.len() >= 2 {
+        let phrase = PhraseQuery::new_with_offset_and_slop(stems, PHRASE_SLOP);
+        clauses.push((Occur::Should, boxed(BoostQuery::new(boxed(phrase), settings.ranking.phrase))));
+    }
+    Ok(Some(boxed(BooleanQuery::new(clauses))))
+}
