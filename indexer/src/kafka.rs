@@ -64,7 +64,7 @@ use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use vitrine_models::{DeadLetter, ProductEvent};
 
-use crate::apply::SourcePosition;
+use crate::checkpoint::SourcePosition;
 use crate::product_index::ProductIndex;
 
 /// The most messages in one batch (one commit), by default.

@@ -13,12 +13,15 @@
 
 mod apply;
 mod catalog;
+mod checkpoint;
+mod error;
 mod kafka;
 mod product_index;
 mod schema;
 
-pub use apply::{ApplyReport, Checkpoint, SourcePosition};
-pub use catalog::{Catalog, CatalogError, IndexSummary};
+pub use catalog::{Catalog, IndexSummary};
+pub use checkpoint::{ApplyReport, Checkpoint, SourcePosition};
+pub use error::CatalogError;
 pub use kafka::{
     DEFAULT_COMMIT_INTERVAL, DEFAULT_MAX_BATCH, DEFAULT_TOPIC_WAIT, DeadLetterSink, EventPublisher, HEADER_CODE,
     HEADER_REASON, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION, HEADER_SOURCE_TOPIC, HEADER_VALUE_DROPPED,
