@@ -15,59 +15,17 @@
 //! **Partial updates** (price, stock) read the stored product, change the field and write it
 //! back: tantivy has no in-place update (its issue #900), so the document is re-added; the
 //! stored product is decoded, not re-parsed from a feed. `bench` measures the rate.
+//!
+//! [`Checkpoint`]: crate::Checkpoint
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocSet, Searcher, TERMINATED, Term};
 use vitrine_models::{Change, Money, Product, ProductEvent, ProductId};
 
+use crate::checkpoint::{ApplyReport, SourcePosition};
 use crate::product_index::ProductIndex;
-
-/// What applying a batch did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct ApplyReport {
-    /// Products that were not in the index.
-    pub inserted: u64,
-    /// Products replaced by a newer version.
-    pub updated: u64,
-    /// Products deleted.
-    pub deleted: u64,
-    /// Price or stock changes applied.
-    pub partial: u64,
-    /// Events skipped because the product's known version is the same or newer.
-    pub stale: u64,
-    /// Deletes and partial updates of products the index does not have (skipped).
-    pub missing: u64,
-}
-
-impl ApplyReport {
-    /// Events that changed the index.
-    pub fn applied(&self) -> u64 {
-        self.inserted + self.updated + self.deleted + self.partial
-    }
-}
-
-/// What the index remembers with each commit (the commit payload, JSON).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Checkpoint {
-    /// Kafka topic → partition → the next offset to consume.
-    #[serde(default)]
-    pub offsets: BTreeMap<String, BTreeMap<i32, i64>>,
-    /// Deleted products' last versions, so an older upsert arriving later does not resurrect them.
-    #[serde(default)]
-    pub tombstones: BTreeMap<String, u64>,
-}
-
-/// Where the source of a batch stands after it: a topic and, per partition, the next offset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourcePosition {
-    /// The topic.
-    pub topic: String,
-    /// Partition → next offset to consume.
-    pub next_offsets: BTreeMap<i32, i64>,
-}
 
 /// A product's state while a batch is applied.
 struct Pending {

@@ -8,22 +8,25 @@
 //! not newer than the known one is skipped, so replays are harmless.
 //!
 //! [`KafkaIndexer`] feeds one index from one Kafka topic of product events, exactly once (see
-//! `kafka.rs` for batching, offsets, dead letters and metrics); [`EventPublisher`] publishes
+//! `kafka/mod.rs` for batching, offsets, dead letters and metrics); [`EventPublisher`] publishes
 //! events to such a topic.
 
 mod apply;
 mod catalog;
+mod checkpoint;
+mod error;
 mod kafka;
 mod product_index;
 mod schema;
 
-pub use apply::{ApplyReport, Checkpoint, SourcePosition};
-pub use catalog::{Catalog, CatalogError, IndexSummary};
+pub use catalog::{Catalog, IndexSummary};
+pub use checkpoint::{ApplyReport, Checkpoint, SourcePosition};
+pub use error::{CatalogError, KafkaIndexerError};
 pub use kafka::{
     DEFAULT_COMMIT_INTERVAL, DEFAULT_MAX_BATCH, DEFAULT_TOPIC_WAIT, DeadLetterSink, EventPublisher, HEADER_CODE,
     HEADER_REASON, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION, HEADER_SOURCE_TOPIC, HEADER_VALUE_DROPPED,
-    IndexerHandle, IndexerStats, IndexerStatus, KafkaIndexer, KafkaIndexerConfig, KafkaIndexerError, PublishReport,
-    StoredDeadLetter, dead_letter_topic,
+    IndexerHandle, IndexerStats, IndexerStatus, KafkaIndexer, KafkaIndexerConfig, PublishReport, StoredDeadLetter,
+    dead_letter_topic,
 };
 pub use product_index::{BASELINE_ACTOR, ProductIndex, SettingsVersion};
 pub use schema::{

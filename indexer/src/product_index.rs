@@ -14,8 +14,8 @@ use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searche
 use vitrine_models::settings::IndexSettings;
 use vitrine_models::{Change, Product, ProductEvent, ProductId};
 
-use crate::apply::{ApplyReport, Checkpoint};
-use crate::catalog::CatalogError;
+use crate::checkpoint::{ApplyReport, Checkpoint};
+use crate::error::CatalogError;
 use crate::schema::{ProductFields, register_analyzers};
 
 /// Indexing threads of the writer. Each thread that got documents writes its own segment at a
