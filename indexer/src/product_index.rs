@@ -12,7 +12,7 @@ use tantivy::query::TermQuery;
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 use vitrine_models::settings::IndexSettings;
-use vitrine_models::{Change, Product, ProductEvent, ProductId};
+use vitrine_models::{Change, DataDir, Product, ProductEvent, ProductId};
 
 use crate::checkpoint::{ApplyReport, Checkpoint};
 use crate::error::CatalogError;
@@ -232,7 +232,7 @@ impl ProductIndex {
     }
 
     fn history_path(&self) -> PathBuf {
-        self.settings_path.with_extension("history.jsonl")
+        DataDir::settings_history_of(&self.settings_path)
     }
 
     /// The tantivy index (for queries and analyzers).

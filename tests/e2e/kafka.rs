@@ -409,7 +409,7 @@ async fn a_restarted_indexer_resumes_from_its_committed_offsets() {
 }
 
 /// The ranking tier of a relevance score: matched words, typo tiers and the stock penalty are
-/// constants in thousands (see `query/src/engine.rs`); BM25 and the business signals add less.
+/// constants in thousands (see `query/src/text.rs`); BM25 and the business signals add less.
 /// Waits until an index holds no deleted documents: the indexer compacts it once the topic is
 /// quiet, so that BM25 statistics count live products only.
 async fn wait_compacted(index: &vitrine_indexer::ProductIndex) {
