@@ -110,8 +110,23 @@ pub(super) fn escape(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// One document, nothing fetched from the network.
+    pub(crate) fn assert_self_contained(html: &str) {
+        assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..html.len().min(80)]);
+        assert!(html.trim_end().ends_with("</html>"));
+        assert_eq!(html.matches("<html").count(), 1);
+        assert_eq!(html.matches("</body>").count(), 1);
+        for network in ["http://", "https://", "src=", "href=", "url(", "@import", "<script"] {
+            assert!(!html.contains(network), "the page contains {network}");
+        }
+    }
+
+    pub(crate) fn svg_count(html: &str) -> usize {
+        html.matches("<svg").count()
+    }
 
     #[test]
     fn helpers() {
