@@ -26,5 +26,7 @@ mod html;
 mod recs;
 mod search;
 
+/// Re-exported where reports have always found it; it lives beside [`compare_reports`](crate::search::compare_reports).
+pub use crate::search::ComparisonRow;
 pub use recs::recs_html;
-pub use search::{ComparisonRow, SearchRun, search_html};
+pub use search::{SearchRun, search_html};

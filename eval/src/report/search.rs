@@ -5,31 +5,13 @@ use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 
 use plotters::prelude::*;
-use serde::Serialize;
 
 use super::charts::{
     BarSeries, CHART_SIZE, LIGHT_GRID, PlotResult, defined, draw_legend, draw_svg, grouped_bars, label_font, palette,
     shorten, title_font,
 };
 use super::html::{Best, best_value, count, escape, figure, number, page_end, page_start, write_cell};
-use crate::search::{QueryResult, QueryVariant, RelevanceReport};
-
-/// One row of a draft-vs-live settings comparison, computed elsewhere (this module only renders it).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ComparisonRow {
-    /// The metric's name, e.g. `NDCG@10`.
-    pub metric: String,
-    /// The mean with the live settings.
-    pub live: f64,
-    /// The mean with the draft settings.
-    pub draft: f64,
-    /// `draft − live`.
-    pub difference: f64,
-    /// The two-sided p-value of the difference; below 0.05 it is shown as significant.
-    pub p_value: f64,
-    /// How many queries the comparison is over.
-    pub queries: usize,
-}
+use crate::search::{ComparisonRow, QueryResult, QueryVariant, RelevanceReport};
 
 /// A labelled search run, e.g. ("live, as typed", &report).
 #[derive(Debug, Clone)]

@@ -18,8 +18,7 @@ use vitrine_indexer::ProductIndex;
 use vitrine_models::settings::IndexSettings;
 
 use super::evaluate::{QueryVariant, RelevanceReport};
-use super::significance::compare_reports;
-use crate::report::ComparisonRow;
+use super::significance::{ComparisonRow, compare_reports};
 
 /// The live settings of `index` with the parts of `draft` laid over them, checked like settings
 /// being saved (rule filters against the index's fields).

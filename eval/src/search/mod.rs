@@ -29,5 +29,5 @@ pub use metrics::{
     DEFAULT_CUTOFF, DEFAULT_RELEVANCE_THRESHOLD, GainMap, dcg_at, gain, ideal_dcg_at, is_zero_result, mrr_at, ndcg_at,
     recall_at,
 };
-pub use significance::{DEFAULT_ROUNDS, PairedTest, compare_reports, paired_randomization_test};
+pub use significance::{ComparisonRow, DEFAULT_ROUNDS, PairedTest, compare_reports, paired_randomization_test};
 pub use typo::{MIN_TYPO_WORD_LETTERS, inject_typo};

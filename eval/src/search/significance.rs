@@ -13,7 +13,6 @@ use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
 use super::evaluate::{QueryResult, RelevanceReport};
-use crate::report::ComparisonRow;
 
 /// Sign flips drawn by default.
 pub const DEFAULT_ROUNDS: usize = 10_000;
@@ -66,6 +65,23 @@ pub fn paired_randomization_test(pairs: &[(f64, f64)], rounds: usize, seed: u64)
         p_value: at_least_as_extreme as f64 / (rounds + 1) as f64,
         pairs: n,
     }
+}
+
+/// One row of a draft-vs-live settings comparison, as [`compare_reports`] computes it and the reports render it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComparisonRow {
+    /// The metric's name, e.g. `NDCG@10`.
+    pub metric: String,
+    /// The mean with the live settings.
+    pub live: f64,
+    /// The mean with the draft settings.
+    pub draft: f64,
+    /// `draft − live`.
+    pub difference: f64,
+    /// The two-sided p-value of the difference; below 0.05 it is shown as significant.
+    pub p_value: f64,
+    /// How many queries the comparison is over.
+    pub queries: usize,
 }
 
 /// Per-metric differences of `draft` against `live` (two runs of the same judged queries, with

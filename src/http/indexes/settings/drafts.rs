@@ -18,10 +18,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use vitrine_eval::report::ComparisonRow;
 use vitrine_eval::search::{
-    ChangedQuery, DEFAULT_ROUNDS, GainMap, QueryVariant, VitrineSearch, compare_draft, draft_settings, evaluate,
-    parse_judgments_csv,
+    ChangedQuery, ComparisonRow, DEFAULT_ROUNDS, GainMap, QueryVariant, VitrineSearch, compare_draft, draft_settings,
+    evaluate, parse_judgments_csv,
 };
 use vitrine_models::IndexName;
 use vitrine_models::settings::IndexSettings;
