@@ -21,13 +21,16 @@
 //!
 //! A model is two small pieces: a [`Trainer`] (name + `train(&TrainSet)`, timed) and the
 //! [`Recommender`] it returns (`score_user` fills one score per item). [`Popularity`] is the
-//! reference adapter; [`trainer`] turns a closure into a trainer.
+//! reference adapter; [`trainer`] turns a closure into a trainer. The product's models are
+//! adapted in `models.rs`; [`ParamGrid`] makes one trainer per model and combination of
+//! hyper-parameters ([`RecsParams`]).
 
 mod data;
 mod error;
 mod evaluate;
 mod metrics;
 mod models;
+mod params;
 mod popularity;
 mod split;
 
@@ -45,6 +48,7 @@ pub use metrics::{
     popularity_deciles, popularity_ranks,
 };
 pub use models::{Content, Cooc, Ease, Hybrid, Ials};
+pub use params::{ParamGrid, RecsParams, model_sections};
 pub use popularity::{Popularity, PopularityModel};
 pub use split::{
     Cutoff, DEFAULT_TRAIN_FRACTION, Split, SplitStats, TestUser, TrainSet, iso_utc, quantile_index, split,
