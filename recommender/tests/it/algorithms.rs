@@ -276,7 +276,7 @@ fn popularity_prefers_recent_sales() {
 }
 
 /// Timing of EASE at the size of the demo shop (4,000 items); run with
-/// `cargo test --release -p vitrine-recommender --test algorithms -- --ignored --nocapture`.
+/// `cargo test --release -p vitrine-recommender --test it -- algorithms:: --ignored --nocapture`.
 #[test]
 #[ignore = "a timing, run in release mode"]
 fn ease_speed_on_4000_items() {

@@ -1,7 +1,5 @@
 //! Helpers shared by the catalog-loader tests.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::path::{Path, PathBuf};
 
 use indicatif::{MultiProgress, ProgressDrawTarget};

@@ -27,9 +27,7 @@ use std::time::Instant;
 use vitrine_models::{AttributeValue, Product};
 use vitrine_pipelines::{LoadReport, PipelineError, RowDropReason, load_grocery};
 
-mod common;
-
-use common::{assert_every_product_revalidates, fixture, list, product, silent_progress, text};
+use crate::common::{assert_every_product_revalidates, fixture, list, product, silent_progress, text};
 
 fn excerpt_path() -> PathBuf {
     fixture("openfoodfacts_excerpt.csv")

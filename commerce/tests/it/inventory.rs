@@ -1,12 +1,12 @@
 //! Inventory on real databases: holds and sales never oversell, under 200 concurrent buyers, on
 //! SQLite and PostgreSQL; holds expire; stock and price changes go to the outbox.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use vitrine_commerce::{CommerceError, PRODUCTS_TOPIC, StockLine};
+
+use crate::common;
 
 fn line(product_id: &str, quantity: i64) -> Vec<StockLine> {
     vec![StockLine { product_id: product_id.to_owned(), quantity }]

@@ -1,9 +1,9 @@
 //! Carts on real databases (SQLite and PostgreSQL): lines, validation, and the atomic merge of a
 //! guest cart into a shopper's on login.
 
-mod common;
-
 use vitrine_commerce::{Adjustment, CommerceError, MAX_QUANTITY};
+
+use crate::common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lines_are_added_changed_and_removed() {

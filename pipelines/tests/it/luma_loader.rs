@@ -23,9 +23,7 @@ use std::time::Instant;
 use vitrine_models::{AttributeValue, Currency, Money, Product};
 use vitrine_pipelines::{LoadReport, RowDropReason, load_luma};
 
-mod common;
-
-use common::{assert_every_product_revalidates, fixture, list, product, silent_progress, text};
+use crate::common::{assert_every_product_revalidates, fixture, list, product, silent_progress, text};
 
 fn excerpt_path() -> PathBuf {
     fixture("luma_excerpt.csv")

@@ -4,6 +4,8 @@
 //!
 //! `cargo test -p vitrine-commerce --features failpoints --test failpoints`
 
+// The helpers of the `it` binary; this binary stays apart because failpoints are process-global.
+#[path = "../it/common.rs"]
 mod common;
 
 use vitrine_commerce::{Checkout, CheckoutRequest, CheckoutSettings, CheckoutState, PaymentProvider, SimulatedGateway};

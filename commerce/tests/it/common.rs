@@ -3,8 +3,6 @@
 //! Without a reachable server a local run skips the PostgreSQL half (saying so); under `CI=true`
 //! that is a failure.
 
-#![allow(dead_code)]
-
 use vitrine_commerce::Store;
 
 /// The default PostgreSQL of developer and CI machines.

@@ -157,7 +157,7 @@ fn vocabulary_cap_and_wide_embeddings() {
 }
 
 /// Timing on a catalog of realistic size; run with
-/// `cargo test --release -p vitrine-pipelines --test content -- --ignored --nocapture`.
+/// `cargo test --release -p vitrine-pipelines --test it -- content:: --ignored --nocapture`.
 #[test]
 #[ignore = "timing on 50,000 products, run in release mode"]
 fn fifty_thousand_products() {

@@ -1,8 +1,6 @@
 //! The checkout saga on real databases (SQLite and PostgreSQL): no oversell under 200 concurrent
 //! buyers, every card outcome, one checkout per cart, orders as events.
 
-mod common;
-
 use std::sync::Arc;
 
 use proptest::prelude::*;
@@ -19,7 +17,7 @@ fn request(cart_id: &str, card: &str) -> CheckoutRequest {
     }
 }
 
-use common::cart_with;
+use crate::common::{self, cart_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_concurrent_checkouts_for_ten_units_make_ten_orders() {

@@ -378,7 +378,7 @@ fn the_online_retail_loader_keeps_customers_purchases_of_products() {
 }
 
 /// The reference figures of `docs/evaluation.md` on the real Online Retail II file (run with
-/// `cargo test --release -p vitrine-eval --test recs_protocol -- --ignored`).
+/// `cargo test --release -p vitrine-eval --test it -- recs_protocol:: --ignored`).
 #[test]
 #[ignore = "needs ../shared/datasets/online-retail-ii (45 MB)"]
 fn online_retail_ii_popularity_reproduces_the_reference_figures() {

@@ -1,0 +1,5 @@
+//! The integration tests of `vitrine-query`, one test binary (one link instead of one per file).
+
+mod merchandising;
+mod search;
+mod variants;
