@@ -39,6 +39,17 @@ pub(super) fn title_font() -> FontDesc<'static> {
     ("sans-serif", 22).into_font()
 }
 
+/// A chart on `root` in the reports' style: `title` above, the same margin and label areas for
+/// every chart.
+pub(super) fn chart_on<'a, 'b, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut builder = ChartBuilder::on(root);
+    builder.caption(title, title_font()).margin(12).x_label_area_size(44).y_label_area_size(60);
+    builder
+}
+
 /// The legend of every chart: a translucent white box at `position`.
 pub(super) fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
@@ -146,11 +157,7 @@ pub(super) fn line_chart(
     let y_values = lines.iter().flat_map(|line| line.points.iter().map(|point| point.1));
     let y_top = upper_bound(y_values.chain(reference.map(|reference| reference.y)), 1.2);
     draw_svg(CHART_SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, title_font())
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(60)
+        let mut chart = chart_on(root, title)
             .build_cartesian_2d(TickedAxis::new(x_axis.range, x_axis.ticks.clone()), 0.0..y_top)?;
         chart
             .configure_mesh()
@@ -209,11 +216,7 @@ pub(super) fn grouped_bars(title: &str, groups: &[String], series: &[BarSeries],
     let centres: Vec<f64> = (0..groups.len()).map(|group| group as f64 + 0.5).collect();
     let bar_width = 0.8 / series.len().max(1) as f64;
     draw_svg((u32::try_from(width).unwrap_or(1200), 420), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, title_font())
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(60)
+        let mut chart = chart_on(root, title)
             .build_cartesian_2d(TickedAxis::new((0.0, groups.len() as f64), centres), y_bottom..y_top)?;
         chart
             .configure_mesh()

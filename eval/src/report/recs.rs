@@ -7,8 +7,8 @@ use std::fmt::{self, Write as _};
 use plotters::prelude::*;
 
 use super::charts::{
-    BarSeries, CHART_SIZE, LIGHT_GRID, Line, PlotResult, Reference, XAxis, draw_svg, finite_span, grouped_bars,
-    label_font, line_chart, palette, shorten, title_font, upper_bound,
+    BarSeries, CHART_SIZE, LIGHT_GRID, Line, PlotResult, Reference, XAxis, chart_on, draw_svg, finite_span,
+    grouped_bars, label_font, line_chart, palette, shorten, upper_bound,
 };
 use super::html::{Best, best_value, count, escape, figure, number, page_end, page_start, write_cell};
 use crate::recs::{ModelReport, RecsReport};
@@ -249,12 +249,7 @@ fn novelty_plot(title: &str, report: &RecsReport, k: usize) -> PlotResult {
     let decimals = if x_range.1 - x_range.0 >= 10.0 { 0 } else { 2 };
     let novelty_label = |rank: &f64| format!("{rank:.decimals$}");
     draw_svg(CHART_SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, title_font())
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x_range.0..x_range.1, 0.0..y_top)?;
+        let mut chart = chart_on(root, title).build_cartesian_2d(x_range.0..x_range.1, 0.0..y_top)?;
         chart
             .configure_mesh()
             .light_line_style(LIGHT_GRID)

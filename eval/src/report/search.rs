@@ -7,8 +7,8 @@ use std::fmt::{self, Write as _};
 use plotters::prelude::*;
 
 use super::charts::{
-    BarSeries, CHART_SIZE, LIGHT_GRID, PlotResult, defined, draw_legend, draw_svg, grouped_bars, label_font, palette,
-    shorten, title_font,
+    BarSeries, CHART_SIZE, LIGHT_GRID, PlotResult, chart_on, defined, draw_legend, draw_svg, grouped_bars, label_font,
+    palette, shorten,
 };
 use super::html::{Best, best_value, count, escape, figure, number, page_end, page_start, write_cell};
 use crate::search::{ComparisonRow, QueryResult, QueryVariant, RelevanceReport};
@@ -253,12 +253,7 @@ fn ndcg_histogram(title: &str, runs: &[SearchRun<'_>]) -> PlotResult {
         SegmentValue::Last => String::new(),
     };
     draw_svg(CHART_SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, title_font())
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(60)
-            .build_cartesian_2d((0u32..9).into_segmented(), 0u32..y_top)?;
+        let mut chart = chart_on(root, title).build_cartesian_2d((0u32..9).into_segmented(), 0u32..y_top)?;
         chart
             .configure_mesh()
             .light_line_style(LIGHT_GRID)
@@ -330,12 +325,7 @@ fn typo_scatter(title: &str, typed: &SearchRun<'_>, typo: &SearchRun<'_>) -> (Pl
     let x_desc = format!("NDCG, {}", shorten(&typed.label, 40));
     let y_desc = format!("NDCG, {}", shorten(&typo.label, 40));
     let plot = draw_svg((560, 520), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, title_font())
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(60)
-            .build_cartesian_2d(-0.02..1.02, -0.02..1.02)?;
+        let mut chart = chart_on(root, title).build_cartesian_2d(-0.02..1.02, -0.02..1.02)?;
         chart
             .configure_mesh()
             .light_line_style(LIGHT_GRID)

@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use indicatif::{MultiProgress, ProgressDrawTarget};
 use polars::prelude::*;
 use vitrine_models::{Actor, Currency, InteractionKind, Money, UserId};
 use vitrine_pipelines::{
@@ -23,12 +22,10 @@ use vitrine_pipelines::{
     interaction_records, load_online_retail, read_parquet, write_parquet,
 };
 
-fn excerpt_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/online_retail_excerpt.csv")
-}
+use crate::common::{fixture, silent_progress};
 
-fn silent_progress() -> MultiProgress {
-    MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
+fn excerpt_path() -> PathBuf {
+    fixture("online_retail_excerpt.csv")
 }
 
 fn load_excerpt() -> RetailShop {
