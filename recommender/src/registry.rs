@@ -154,6 +154,16 @@ impl Recommenders {
         }
     }
 
+    /// Serves the version `model_id` of `index` from now on (a rollback, or a roll forward):
+    /// points `CURRENT` at it and loads it before returning.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownVersion`], or the version cannot be read.
+    pub fn activate(&self, index: &IndexName, model_id: &str) -> Result<Option<Arc<Recommender>>, StoreError> {
+        self.store(index).activate(model_id)?;
+        self.reload(index)
+    }
+
     /// The model store of `index`.
     pub fn store(&self, index: &IndexName) -> ModelStore {
         ModelStore::new(self.inner.data_dir.models(index))

@@ -375,12 +375,17 @@ fn strip_comments_and_strings(text: &str) -> String {
     out
 }
 
-/// The code before its unit tests (`#[cfg(test)] mod tests {`, at the end of a file by habit).
+/// The code before its unit tests (`#[cfg(test)] mod tests {`, maybe `pub(super)`, at the end of
+/// a file by habit).
 fn without_tests(code: &str) -> String {
     let mut search = 0;
     while let Some(found) = code[search..].find("#[cfg(test)]") {
         let at = search + found;
-        let after = code[at + "#[cfg(test)]".len()..].trim_start();
+        let mut after = code[at + "#[cfg(test)]".len()..].trim_start();
+        if let Some(public) = after.strip_prefix("pub") {
+            after = public.strip_prefix('(').and_then(|scope| scope.split_once(')')).map_or(public, |(_, rest)| rest);
+            after = after.trim_start();
+        }
         if after.starts_with("mod ") && after.split('\n').next().is_some_and(|line| line.contains('{')) {
             return code[..at].to_owned();
         }
@@ -563,6 +568,7 @@ fn the_import_graph_reader_sees_circles_through_re_exports_and_ignores_tests_and
     let code = strip_comments_and_strings("let s = \"crate::x::Y\"; // crate::y::Z\nlet c = '\"'; crate::w::V::new()");
     assert_eq!(code_paths(&code), [vec!["crate", "w", "V", "new"]]);
     assert_eq!(without_tests("fn a() {}\n#[cfg(test)]\nmod tests {\n use crate::b::C;\n}"), "fn a() {}\n");
+    assert_eq!(without_tests("fn a() {}\n#[cfg(test)]\npub(super) mod tests {\n use super::*;\n}"), "fn a() {}\n");
     let statements = use_statements("pub use error::{Error as E, Kind};\nuse crate::x::Y;");
     assert_eq!(statements, [(true, "error::{Error,Kind}".to_owned()), (false, "crate::x::Y".to_owned())]);
 

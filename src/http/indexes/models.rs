@@ -35,8 +35,7 @@ pub async fn activate(
     let (catalog, recommenders) = (state.catalog.clone(), state.recommenders.clone());
     blocking(move || {
         catalog.get(&name)?;
-        recommenders.store(&name).activate(&model_id)?;
-        let loaded = recommenders.reload(&name)?.ok_or_else(|| not_trained(&name))?;
+        let loaded = recommenders.activate(&name, &model_id)?.ok_or_else(|| not_trained(&name))?;
         Ok(Json(json!({ "current": loaded.model_id(), "manifest": loaded.manifest() })))
     })
     .await
