@@ -17,7 +17,7 @@ const STEPS: [&str; 4] = [
     "checkout::after_order_created",
 ];
 
-use common::cart_with;
+use common::{cart_with, gbp};
 
 /// Every failpoint, on both databases. One test function: failpoints are process-global.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,7 +25,7 @@ async fn a_crash_after_any_step_leaves_nothing_held_without_an_order() {
     let scenario = fail::FailScenario::setup();
     for test_store in common::both("a_crash_after_any_step_leaves_nothing_held_without_an_order").await {
         let store = test_store.store.clone();
-        store.seed_sku("lamp", 2_000, "GBP", 100).await.expect("seed");
+        store.seed_sku("lamp", gbp(2_000), 100).await.expect("seed");
         let gateway = SimulatedGateway::default();
         for (n, step) in STEPS.iter().enumerate() {
             let cart_id = cart_with(&store, "lamp", 2).await;

@@ -3,14 +3,14 @@
 
 use vitrine_commerce::{Adjustment, CommerceError, MAX_QUANTITY};
 
-use crate::common;
+use crate::common::{self, gbp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lines_are_added_changed_and_removed() {
     for test_store in common::both("lines_are_added_changed_and_removed").await {
         let store = &test_store.store;
-        store.seed_sku("mug", 500, "GBP", 10).await.expect("seed");
-        store.seed_sku("lamp", 2_000, "GBP", 2).await.expect("seed");
+        store.seed_sku("mug", gbp(500), 10).await.expect("seed");
+        store.seed_sku("lamp", gbp(2_000), 2).await.expect("seed");
         let cart = store.create_cart(None).await.expect("guest cart");
         assert_eq!((cart.status.as_str(), cart.user_id.as_deref(), cart.lines.len()), ("open", None, 0));
         assert_eq!(cart.token.len(), 32);
@@ -44,10 +44,10 @@ async fn lines_are_added_changed_and_removed() {
 async fn merging_sums_caps_by_stock_reports_and_closes_the_guest_cart() {
     for test_store in common::both("merging_sums_caps_by_stock_reports_and_closes_the_guest_cart").await {
         let store = &test_store.store;
-        store.seed_sku("mug", 500, "GBP", 10).await.expect("seed");
-        store.seed_sku("lamp", 2_000, "GBP", 3).await.expect("seed");
-        store.seed_sku("vase", 900, "GBP", 1).await.expect("seed");
-        store.seed_sku("gone", 900, "GBP", 1).await.expect("seed");
+        store.seed_sku("mug", gbp(500), 10).await.expect("seed");
+        store.seed_sku("lamp", gbp(2_000), 3).await.expect("seed");
+        store.seed_sku("vase", gbp(900), 1).await.expect("seed");
+        store.seed_sku("gone", gbp(900), 1).await.expect("seed");
 
         let mine = store.create_cart(Some("alice")).await.expect("user cart");
         store.add_to_cart(&mine.id, "mug", 4).await.expect("add");

@@ -17,7 +17,7 @@ fn request(cart_id: &str, card: &str) -> CheckoutRequest {
     }
 }
 
-use crate::common::{self, cart_with};
+use crate::common::{self, cart_with, gbp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_concurrent_checkouts_for_ten_units_make_ten_orders() {
@@ -27,7 +27,7 @@ async fn two_hundred_concurrent_checkouts_for_ten_units_make_ten_orders() {
         let checkout = Arc::new(Checkout::new(store.clone(), gateway.clone(), CheckoutSettings::default()));
         for round in 0..10 {
             let product = format!("last-{round}");
-            store.seed_sku(&product, 1_500, "GBP", 10).await.expect("seed");
+            store.seed_sku(&product, gbp(1_500), 10).await.expect("seed");
             let mut carts = Vec::new();
             for _ in 0..200 {
                 carts.push(cart_with(&store, &product, 1).await);
@@ -67,7 +67,7 @@ async fn two_hundred_concurrent_checkouts_for_ten_units_make_ten_orders() {
 async fn every_card_outcome_ends_cleanly() {
     for test_store in common::both("every_card_outcome_ends_cleanly").await {
         let store = test_store.store.clone();
-        store.seed_sku("mug", 1_250, "GBP", 50).await.expect("seed");
+        store.seed_sku("mug", gbp(1_250), 50).await.expect("seed");
         let gateway = SimulatedGateway::default();
         let checkout = Checkout::new(store.clone(), gateway.clone(), CheckoutSettings::default());
 
@@ -134,7 +134,7 @@ async fn every_card_outcome_ends_cleanly() {
 async fn one_cart_checked_out_twice_at_once_makes_one_order() {
     for test_store in common::both("one_cart_checked_out_twice_at_once_makes_one_order").await {
         let store = test_store.store.clone();
-        store.seed_sku("lamp", 2_000, "GBP", 100).await.expect("seed");
+        store.seed_sku("lamp", gbp(2_000), 100).await.expect("seed");
         let gateway = SimulatedGateway::default();
         let checkout = Arc::new(Checkout::new(store.clone(), gateway.clone(), CheckoutSettings::default()));
         let cart_id = cart_with(&store, "lamp", 1).await;
@@ -201,7 +201,7 @@ proptest! {
 async fn orders_are_captured_refunded_in_parts_and_returned() {
     for test_store in common::both("orders_are_captured_refunded_in_parts_and_returned").await {
         let store = test_store.store.clone();
-        store.seed_sku("chair", 10_000, "GBP", 5).await.expect("seed");
+        store.seed_sku("chair", gbp(10_000), 5).await.expect("seed");
         let checkout = Checkout::new(store.clone(), SimulatedGateway::default(), CheckoutSettings::default());
         let cart_id = cart_with(&store, "chair", 1).await;
         let outcome = checkout.run(&request(&cart_id, "4242424242424242")).await.expect("ordered");
@@ -277,7 +277,7 @@ async fn orders_are_fulfilled_in_order_and_cancelled_with_their_money_and_stock_
     for test_store in common::both("orders_are_fulfilled_in_order_and_cancelled_with_their_money_and_stock_back").await
     {
         let store = test_store.store.clone();
-        store.seed_sku("desk", 30_000, "GBP", 4).await.expect("seed");
+        store.seed_sku("desk", gbp(30_000), 4).await.expect("seed");
         let gateway = SimulatedGateway::default();
         let checkout = Checkout::new(store.clone(), gateway.clone(), CheckoutSettings::default());
 
@@ -320,7 +320,7 @@ async fn a_coupon_limited_to_five_uses_discounts_exactly_five_of_forty_concurren
         common::both("a_coupon_limited_to_five_uses_discounts_exactly_five_of_forty_concurrent_checkouts").await
     {
         let store = test_store.store.clone();
-        store.seed_sku("kettle", 4_000, "GBP", 1_000).await.expect("seed");
+        store.seed_sku("kettle", gbp(4_000), 1_000).await.expect("seed");
         store.put_coupon("welcome10", CouponDiscount::Percent { percent: 10 }, 1_000, 5).await.expect("coupon");
         assert!(
             store.set_cart_coupon(&cart_with(&store, "kettle", 1).await, Some("nope")).await.is_err(),

@@ -4,6 +4,7 @@
 //! that is a failure.
 
 use vitrine_commerce::Store;
+use vitrine_models::{Currency, Money};
 
 /// The default PostgreSQL of developer and CI machines.
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -28,7 +29,7 @@ impl TestStore {
 /// A fresh SQLite store.
 pub async fn sqlite() -> TestStore {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite:{}", dir.path().join("commerce.db").display());
+    let url = format!("sqlite:{}", vitrine_models::DataDir::new(dir.path()).commerce_db().display());
     let store = Store::connect(&url, None).await.expect("SQLite opens and migrates");
     TestStore { store, name: "sqlite", schema: None, _dir: Some(dir) }
 }
@@ -61,4 +62,9 @@ pub async fn cart_with(store: &Store, product: &str, quantity: i64) -> String {
     let cart = store.create_cart(None).await.expect("cart");
     store.add_to_cart(&cart.id, product, quantity).await.expect("add");
     cart.id
+}
+
+/// An amount in pence.
+pub fn gbp(pence: i64) -> Money {
+    Money::from_minor_units(pence, Currency::GBP)
 }

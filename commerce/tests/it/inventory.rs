@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use vitrine_commerce::{CommerceError, PRODUCTS_TOPIC, StockLine};
 
-use crate::common;
+use crate::common::{self, gbp};
 
 fn line(product_id: &str, quantity: i64) -> Vec<StockLine> {
     vec![StockLine { product_id: product_id.to_owned(), quantity }]
@@ -18,7 +18,7 @@ async fn two_hundred_buyers_for_ten_units_make_exactly_ten_sales() {
         let store = Arc::new(test_store.store.clone());
         for round in 0..10 {
             let product = format!("last-units-{round}");
-            assert!(store.seed_sku(&product, 1_250, "GBP", 10).await.expect("seed"));
+            assert!(store.seed_sku(&product, gbp(1_250), 10).await.expect("seed"));
             let mut buyers = Vec::new();
             for buyer in 0..200 {
                 let store = store.clone();
@@ -59,9 +59,9 @@ async fn two_hundred_buyers_for_ten_units_make_exactly_ten_sales() {
 async fn holds_are_all_or_nothing_expire_and_release() {
     for test_store in common::both("holds_are_all_or_nothing_expire_and_release").await {
         let store = &test_store.store;
-        store.seed_sku("mug", 500, "GBP", 3).await.expect("seed");
-        store.seed_sku("lamp", 2_000, "GBP", 1).await.expect("seed");
-        assert!(!store.seed_sku("mug", 1, "GBP", 99).await.expect("seed again"), "seeding keeps what exists");
+        store.seed_sku("mug", gbp(500), 3).await.expect("seed");
+        store.seed_sku("lamp", gbp(2_000), 1).await.expect("seed");
+        assert!(!store.seed_sku("mug", gbp(1), 99).await.expect("seed again"), "seeding keeps what exists");
 
         // Two lines, the second short: nothing is held.
         let both_lines = vec![
@@ -98,12 +98,12 @@ async fn holds_are_all_or_nothing_expire_and_release() {
 async fn stock_and_price_changes_are_published_through_the_outbox() {
     for test_store in common::both("stock_and_price_changes_are_published_through_the_outbox").await {
         let store = &test_store.store;
-        store.seed_sku("85123A", 295, "GBP", 10).await.expect("seed");
+        store.seed_sku("85123A", gbp(295), 10).await.expect("seed");
         store.hold("c", &line("85123A", 4), Duration::from_secs(60)).await.expect("hold");
         let refused = store.set_stock("85123A", 3, None).await.expect_err("below the held units");
         assert!(refused.to_string().contains("held"), "{refused}");
-        let sku = store.set_stock("85123A", 20, Some(310)).await.expect("restock and reprice");
-        assert_eq!((sku.on_hand, sku.price_cents, sku.reserved), (20, 310, 4));
+        let sku = store.set_stock("85123A", 20, Some(gbp(310))).await.expect("restock and reprice");
+        assert_eq!((sku.on_hand, sku.price.minor_units, sku.reserved), (20, 310, 4));
         store.sell_held("c").await.expect("sell");
 
         let events = store.unsent_events(100).await.expect("outbox");
@@ -130,7 +130,7 @@ async fn stock_and_price_changes_are_published_through_the_outbox() {
 async fn a_hold_can_replace_another_atomically() {
     for test_store in common::both("a_hold_can_replace_another_atomically").await {
         let store = &test_store.store;
-        store.seed_sku("vase", 900, "GBP", 3).await.expect("seed");
+        store.seed_sku("vase", gbp(900), 3).await.expect("seed");
         let cart = vitrine_commerce::cart_holder("c1");
         store.hold(&cart, &line("vase", 2), Duration::from_secs(60)).await.expect("cart hold");
         // Raising the cart to 4 fails and leaves its 2 held.
