@@ -133,7 +133,8 @@ impl<P: PaymentProvider> Checkout<P> {
         self.record(order, "captured", serde_json::json!({"amount_cents": order.total_cents})).await
     }
 
-    async fn existing_order(&self, order_id: &str) -> Result<Order, CommerceError> {
+    /// The order `order_id`, or [`CommerceError::OrderNotFound`].
+    pub(crate) async fn existing_order(&self, order_id: &str) -> Result<Order, CommerceError> {
         self.store().order(order_id).await?.ok_or_else(|| CommerceError::OrderNotFound(order_id.to_owned()))
     }
 

@@ -287,7 +287,7 @@ impl Shop {
     /// # Errors
     /// [`CommerceError::OrderNotFound`], a query failure.
     pub async fn order(&self, order_id: &str) -> Result<Order, CommerceError> {
-        self.store.order(order_id).await?.ok_or_else(|| CommerceError::OrderNotFound(order_id.to_owned()))
+        self.checkout.existing_order(order_id).await
     }
 
     /// Refunds `amount_cents` of a captured order, or all that is left of it.

@@ -10,6 +10,7 @@ use vitrine_models::IndexName;
 use vitrine_recommender::registry::Recommenders;
 use vitrine_recommender::serve::ServeParams;
 
+use super::blocking::blocking;
 use super::error::{ApiError, ErrorCode};
 use super::metrics::HttpMetrics;
 use crate::analytics::Analytics;
@@ -92,7 +93,7 @@ impl AppState {
     /// Fails with `index_not_found` unless the index exists (looked up off the async workers).
     pub(crate) async fn require_index(&self, name: &IndexName) -> Result<(), ApiError> {
         let (catalog, lookup) = (self.catalog.clone(), name.clone());
-        let exists = tokio::task::spawn_blocking(move || catalog.exists(&lookup)).await.map_err(ApiError::internal)?;
+        let exists = blocking(move || Ok(catalog.exists(&lookup))).await?;
         if exists { Ok(()) } else { Err(ApiError::new(ErrorCode::IndexNotFound, format!("index `{name}` not found"))) }
     }
 }

@@ -49,8 +49,8 @@ pub(super) async fn time_requests(state: AppState, requests: Vec<Planned>, load:
     anyhow::ensure!(!requests.is_empty(), "nothing to send");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    let warm_state = state.clone();
-    tokio::task::spawn_blocking(move || warm_state.warm_up_recommenders()).await?;
+    // Loads the models on a thread of its own; the warm-up requests below wait for them if need be.
+    state.warm_up_recommenders();
     let server = tokio::spawn(crate::http::serve(listener, state, std::future::pending()));
     let base = Arc::new(format!("http://{address}"));
     let requests = Arc::new(requests);
