@@ -173,6 +173,31 @@ pub struct ServerOptions {
     #[arg(long, env = "VITRINE_COMMERCE_HOLD_AT_ADD_TO_CART")]
     #[serde(default)]
     pub commerce_hold_at_add_to_cart: bool,
+
+    // Abuse limits (docs/security.md). A rate is per credential (key or shopper) and client
+    // address; 0 turns a budget off.
+    /// Searches, suggestions and recommendations per second per key and client address
+    /// (bursts of 3× allowed; 0: no limit) [default: 20]
+    #[arg(long, env = "VITRINE_RATE_LIMIT_SEARCH", value_name = "PER_SECOND")]
+    pub rate_limit_search: Option<u32>,
+    /// Event requests per second per key and client address (bursts of 3×; 0: no limit) [default: 10]
+    #[arg(long, env = "VITRINE_RATE_LIMIT_EVENTS", value_name = "PER_SECOND")]
+    pub rate_limit_events: Option<u32>,
+    /// Cart, checkout and order requests per second per key and client address (bursts of 3×;
+    /// 0: no limit) [default: 5]
+    #[arg(long, env = "VITRINE_RATE_LIMIT_CARTS", value_name = "PER_SECOND")]
+    pub rate_limit_carts: Option<u32>,
+    /// Failed authentications per minute per client address before it is answered 429 (0: no
+    /// limit) [default: 10]
+    #[arg(long, env = "VITRINE_RATE_LIMIT_FAILED_AUTH", value_name = "PER_MINUTE")]
+    pub rate_limit_failed_auth: Option<u32>,
+    /// Largest body of a search, suggestion, recommendation, cart, checkout, order or key
+    /// request, in bytes [default: 65536]
+    #[arg(long, env = "VITRINE_MAX_QUERY_BODY_BYTES", value_name = "BYTES")]
+    pub max_query_body_bytes: Option<usize>,
+    /// Largest body of an events request, in bytes [default: 1048576]
+    #[arg(long, env = "VITRINE_MAX_EVENTS_BODY_BYTES", value_name = "BYTES")]
+    pub max_events_body_bytes: Option<usize>,
 }
 
 impl ServerOptions {
@@ -190,6 +215,12 @@ impl ServerOptions {
             commerce_hold_at_add_to_cart: self.commerce_hold_at_add_to_cart || file.commerce_hold_at_add_to_cart,
             payment_latency_ms: self.payment_latency_ms.or(file.payment_latency_ms),
             payment_failure_rate: self.payment_failure_rate.or(file.payment_failure_rate),
+            rate_limit_search: self.rate_limit_search.or(file.rate_limit_search),
+            rate_limit_events: self.rate_limit_events.or(file.rate_limit_events),
+            rate_limit_carts: self.rate_limit_carts.or(file.rate_limit_carts),
+            rate_limit_failed_auth: self.rate_limit_failed_auth.or(file.rate_limit_failed_auth),
+            max_query_body_bytes: self.max_query_body_bytes.or(file.max_query_body_bytes),
+            max_events_body_bytes: self.max_events_body_bytes.or(file.max_events_body_bytes),
         }
     }
 
@@ -224,6 +255,14 @@ impl ServerOptions {
                 failure_rate,
                 ..vitrine_commerce::GatewaySettings::default()
             },
+            rate_limits: RateLimitConfig {
+                search_per_second: self.rate_limit_search.unwrap_or(20),
+                events_per_second: self.rate_limit_events.unwrap_or(10),
+                carts_per_second: self.rate_limit_carts.unwrap_or(5),
+                failed_auth_per_minute: self.rate_limit_failed_auth.unwrap_or(10),
+            },
+            max_query_body_bytes: self.max_query_body_bytes.unwrap_or(64 * 1024),
+            max_events_body_bytes: self.max_events_body_bytes.unwrap_or(1024 * 1024),
         })
     }
 }
@@ -293,13 +332,42 @@ pub struct ServerConfig {
     pub commerce_hold_at_add_to_cart: bool,
     /// The simulated payment gateway's behaviour.
     pub payment_gateway: vitrine_commerce::GatewaySettings,
+    /// Rate limits.
+    pub rate_limits: RateLimitConfig,
+    /// Largest body of the shopper-facing JSON routes (search, recommendations, carts, …).
+    pub max_query_body_bytes: usize,
+    /// Largest body of an events request.
+    pub max_events_body_bytes: usize,
 }
 
 impl Default for ServerConfig {
+    /// The configuration of an in-process server (tests, benchmarks): the defaults of
+    /// `vitrine serve` without rate limits, which a test of the limits turns on.
     fn default() -> Self {
         // The defaults cannot fail to resolve: no keys, not production.
-        ServerOptions::default().resolve().unwrap_or_else(|_| unreachable!("defaults are valid"))
+        let config = ServerOptions::default().resolve().unwrap_or_else(|_| unreachable!("defaults are valid"));
+        ServerConfig { rate_limits: RateLimitConfig::OFF, ..config }
     }
+}
+
+/// Rate limits: requests per second (per credential and client address) for each budget, and
+/// failed authentications per minute per client address. 0 turns a budget off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    /// Searches, suggestions, recommendations.
+    pub search_per_second: u32,
+    /// Event requests.
+    pub events_per_second: u32,
+    /// Cart, checkout and order requests.
+    pub carts_per_second: u32,
+    /// Failed authentications.
+    pub failed_auth_per_minute: u32,
+}
+
+impl RateLimitConfig {
+    /// No limits.
+    pub const OFF: RateLimitConfig =
+        RateLimitConfig { search_per_second: 0, events_per_second: 0, carts_per_second: 0, failed_auth_per_minute: 0 };
 }
 
 /// A configuration that cannot be used.

@@ -5,6 +5,7 @@
 //!
 //! [`app`] builds the whole HTTP service; the end-to-end tests drive it without a socket.
 
+pub mod access;
 pub mod analytics;
 pub mod cli;
 pub mod commands;

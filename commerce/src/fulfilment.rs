@@ -55,13 +55,15 @@ impl<P: PaymentProvider> Checkout<P> {
         self.record(&order, "refunded", serde_json::json!({"amount_cents": amount_cents})).await
     }
 
-    /// Records a return request (`items`: what comes back, `reason`: why).
+    /// Records a return request (`items`: what comes back, `reason`: why) for an order that has
+    /// left the warehouse (shipped, delivered, or partly refunded since). An order not yet
+    /// shipped is cancelled instead: a return request would stop its fulfilment.
     ///
     /// # Errors
-    /// An unknown order, a cancelled or fully refunded one, a query failure.
+    /// An unknown order, one not shipped yet, a query failure.
     pub async fn request_return(&self, order_id: &str, details: serde_json::Value) -> Result<Order, CommerceError> {
         let order = self.existing_order(order_id).await?;
-        if matches!(order.status, OrderStatus::Cancelled | OrderStatus::Refunded) {
+        if !matches!(order.status, OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::PartiallyRefunded) {
             return Err(CommerceError::OrderState(format!("order {} is {:?}", order.number, order.status)));
         }
         self.record(&order, "return_requested", details).await

@@ -93,6 +93,11 @@ impl DataDir {
         self.root.join("commerce.db")
     }
 
+    /// The API keys made through the keys API and the master secret they derive from.
+    pub fn access(&self) -> PathBuf {
+        self.root.join("access")
+    }
+
     /// Where the bundled demo files are unpacked for their loaders.
     pub fn sources(&self) -> PathBuf {
         self.root.join("sources")

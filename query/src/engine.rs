@@ -28,6 +28,22 @@ use crate::rules::{Boosts, Merchandising};
 use crate::text::text_query;
 use crate::words::query_words;
 
+/// The products outside a restriction (a shopper token's filter), as one query to exclude: the
+/// restriction then holds for the results, the pins and every facet pass alike.
+fn outside_restriction(
+    restriction: Option<&serde_json::Value>,
+    fields: &vitrine_indexer::ProductFields,
+    settings: &IndexSettings,
+) -> Result<Option<Box<dyn tantivy::query::Query>>, QueryError> {
+    use tantivy::query::{AllQuery, BooleanQuery, Occur};
+    let clauses = parse_filters(restriction, fields, settings)?;
+    if clauses.is_empty() {
+        return Ok(None);
+    }
+    let inside = BooleanQuery::new(clauses.into_iter().map(|clause| (Occur::Must, clause.query)).collect());
+    Ok(Some(Box::new(BooleanQuery::new(vec![(Occur::Must, Box::new(AllQuery)), (Occur::MustNot, Box::new(inside))]))))
+}
+
 /// Runs a search.
 pub fn search(
     index: &ProductIndex,
@@ -50,7 +66,8 @@ pub fn search(
     // (relevance, or browsing's default), never a sort the shopper chose.
     let merchandising = Merchandising::for_query(settings, fields, &words, Utc::now())?;
     let shop_order = request.sort.is_none() || sort == SortOrder::Relevance;
-    let excluded = merchandising.exclusions(fields);
+    let mut excluded = merchandising.exclusions(fields);
+    excluded.extend(outside_restriction(request.restriction.as_ref(), fields, settings)?);
     let query = filtered(text.as_deref(), &filters, None, &excluded);
     let collapse = settings.variants.collapse && has_variants(&searcher, fields)?;
     let pinned = match shop_order {

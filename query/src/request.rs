@@ -43,6 +43,10 @@ pub struct SearchRequest {
     /// The shopper, for analytics and personalisation.
     #[serde(default)]
     pub user_id: Option<String>,
+    /// A filter the shopper cannot lift (a shopper token's: customer groups, B2B catalogues):
+    /// applied to every result and every facet count. Set by the server, never read from a body.
+    #[serde(skip)]
+    pub restriction: Option<Value>,
 }
 
 /// How results are ordered.

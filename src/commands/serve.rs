@@ -21,6 +21,7 @@ pub(super) fn run(data_dir: DataDir, options: ServerOptions, kafka: KafkaOptions
         let listener = bind(&config).await?;
         let analytics = open_analytics(&data_dir).await?;
         let state = AppState::with_analytics(config, Catalog::new(data_dir), analytics);
+        state.access.store().context("cannot open the API key store")?;
         state.warm_up_recommenders();
         // Opening commerce recovers the checkouts a previous process left in flight.
         let shop = state.commerce.get().await.context("cannot open the commerce database")?;

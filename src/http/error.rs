@@ -99,8 +99,23 @@ pub enum ErrorCode {
     MissingAuthorizationHeader,
     /// The key is not one of the server's keys.
     InvalidApiKey,
-    /// The key is valid but may not call this endpoint (a search key on an admin route).
+    /// The key is valid but may not call this endpoint (a search key on an admin route), reach
+    /// this index, or name a shopper in the body.
     ForbiddenForKey,
+    /// The key's `expires_at` has passed.
+    ApiKeyExpired,
+    /// The key was deleted.
+    ApiKeyRevoked,
+    /// The shopper token does not verify (signature, shape, signing key).
+    InvalidShopperToken,
+    /// The shopper token is past its `exp`.
+    ShopperTokenExpired,
+    /// A body names another shopper than the shopper token's.
+    UserMismatch,
+    /// No API key with this id.
+    ApiKeyNotFound,
+    /// A request over its rate limit (`Retry-After` says when to retry).
+    TooManyRequests,
     /// The request took longer than the configured timeout.
     RequestTimeout,
     /// The server is not ready to serve (still loading).
@@ -173,6 +188,13 @@ impl ErrorCode {
             ErrorCode::MissingAuthorizationHeader => ("missing_authorization_header", StatusCode::UNAUTHORIZED, Auth),
             ErrorCode::InvalidApiKey => ("invalid_api_key", StatusCode::FORBIDDEN, Auth),
             ErrorCode::ForbiddenForKey => ("forbidden_for_key", StatusCode::FORBIDDEN, Auth),
+            ErrorCode::ApiKeyExpired => ("api_key_expired", StatusCode::UNAUTHORIZED, Auth),
+            ErrorCode::ApiKeyRevoked => ("api_key_revoked", StatusCode::UNAUTHORIZED, Auth),
+            ErrorCode::InvalidShopperToken => ("invalid_shopper_token", StatusCode::UNAUTHORIZED, Auth),
+            ErrorCode::ShopperTokenExpired => ("shopper_token_expired", StatusCode::UNAUTHORIZED, Auth),
+            ErrorCode::UserMismatch => ("user_mismatch", StatusCode::FORBIDDEN, Auth),
+            ErrorCode::ApiKeyNotFound => ("api_key_not_found", StatusCode::NOT_FOUND, InvalidRequest),
+            ErrorCode::TooManyRequests => ("too_many_requests", StatusCode::TOO_MANY_REQUESTS, System),
             ErrorCode::RequestTimeout => ("request_timeout", StatusCode::REQUEST_TIMEOUT, System),
             ErrorCode::NotReady => ("not_ready", StatusCode::SERVICE_UNAVAILABLE, System),
             ErrorCode::Internal => ("internal", StatusCode::INTERNAL_SERVER_ERROR, Internal),
@@ -188,6 +210,7 @@ impl ErrorCode {
             StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::InvalidContentType,
             StatusCode::REQUEST_TIMEOUT => ErrorCode::RequestTimeout,
+            StatusCode::TOO_MANY_REQUESTS => ErrorCode::TooManyRequests,
             StatusCode::SERVICE_UNAVAILABLE => ErrorCode::NotReady,
             status if status.is_client_error() => ErrorCode::InvalidParameter,
             _ => ErrorCode::Internal,
@@ -324,6 +347,22 @@ impl From<crate::analytics::AnalyticsError> for ApiError {
 impl From<vitrine_pipelines::PipelineError> for ApiError {
     fn from(error: vitrine_pipelines::PipelineError) -> Self {
         ApiError::internal(error)
+    }
+}
+
+impl From<crate::access::AccessError> for ApiError {
+    fn from(error: crate::access::AccessError) -> Self {
+        use crate::access::AccessError;
+        let code = match &error {
+            AccessError::Missing => ErrorCode::MissingAuthorizationHeader,
+            AccessError::InvalidKey => ErrorCode::InvalidApiKey,
+            AccessError::Revoked(_) => ErrorCode::ApiKeyRevoked,
+            AccessError::Expired(_) => ErrorCode::ApiKeyExpired,
+            AccessError::InvalidToken(_) => ErrorCode::InvalidShopperToken,
+            AccessError::TokenExpired => ErrorCode::ShopperTokenExpired,
+            AccessError::Store(_) => return ApiError::internal(error),
+        };
+        ApiError::new(code, error.to_string())
     }
 }
 

@@ -12,8 +12,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use vitrine_commerce::{Cart, Shop};
 
+use super::auth::Caller;
 use super::error::{ApiError, ErrorCode};
 use super::state::AppState;
+use crate::access::keys::same_secret;
 
 /// `Json<T>` whose rejections are [`ApiError`]s: bad JSON gets our error shape.
 #[derive(Debug, axum::extract::FromRequest)]
@@ -42,24 +44,42 @@ impl FromRequestParts<AppState> for CartAccess {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state).await?;
         let cart_id = params.get("id").cloned().unwrap_or_default();
-        let token = parts.headers.get("x-cart-token").and_then(|value| value.to_str().ok()).unwrap_or_default();
-        Ok(CartAccess { cart_id, token: token.to_owned() })
+        Ok(CartAccess { cart_id, token: cart_token(&parts.headers).to_owned() })
     }
 }
 
 impl CartAccess {
-    /// The shop and the cart, if the request shows the cart's token.
+    /// The shop and the cart, if the request shows the cart's token (compared in constant time)
+    /// or comes from the cart's owner (a shopper token, or a key that may act for users).
     ///
     /// # Errors
     /// `cart_not_found`, `invalid_cart_token`, or the shop cannot be opened.
-    pub async fn open(&self, state: &AppState) -> Result<(Arc<Shop>, Cart), ApiError> {
+    pub async fn open(&self, state: &AppState, caller: &Caller) -> Result<(Arc<Shop>, Cart), ApiError> {
         let shop = state.commerce.get().await?;
         let cart = shop.store.cart(&self.cart_id).await?;
-        if self.token.is_empty() || self.token != cart.token {
-            return Err(ApiError::new(ErrorCode::InvalidCartToken, "send the cart's token in `X-Cart-Token`"));
-        }
+        may_use_cart(&cart, &self.token, caller)?;
         Ok((shop, cart))
     }
+}
+
+/// Whether a request may use `cart`: it shows the cart's token, or comes from its owner.
+///
+/// # Errors
+/// `invalid_cart_token`.
+pub fn may_use_cart(cart: &Cart, token: &str, caller: &Caller) -> Result<(), ApiError> {
+    let owner = cart.user_id.as_deref().is_some_and(|owner| caller.may_act_for(owner));
+    if owner || (!token.is_empty() && same_secret(&cart.token, token)) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::InvalidCartToken,
+        "send the cart's token in `X-Cart-Token`, or its owner's shopper token",
+    ))
+}
+
+/// The `X-Cart-Token` header of a request, if any.
+pub fn cart_token(headers: &axum::http::HeaderMap) -> &str {
+    headers.get("x-cart-token").and_then(|value| value.to_str().ok()).unwrap_or_default()
 }
 
 /// Who makes a settings change, for the audit log: the `X-Vitrine-Actor` header (the console

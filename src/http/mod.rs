@@ -3,9 +3,10 @@
 //! request, calls the engines and maps their errors ([`error`]).
 //!
 //! The folder follows the URL tree: [`indexes`] (`/v1/indexes/…`), [`commerce`] (`/v1/carts`,
-//! `/v1/checkout`, `/v1/orders`, `/v1/admin/…`), [`health`], [`web`] (the plug-in, the demo
-//! storefront, the console). This file holds only the route tables — which key each route
-//! needs, readable on one screen — and the layers every request goes through.
+//! `/v1/checkout`, `/v1/orders`, `/v1/admin/…`), [`keys`] (`/v1/keys`, `/v1/shopper-tokens`),
+//! [`health`], [`web`] (the plug-in, the demo storefront, the console). This file holds only the
+//! route tables — which action each route needs ([`auth`]), which rate-limit budget it spends
+//! ([`limits`]) and how large its body may be — and the layers every request goes through.
 //!
 //! [`app`] builds the whole service as a `Router`, so tests drive it without opening a socket.
 
@@ -16,6 +17,8 @@ mod error;
 mod extract;
 mod health;
 mod indexes;
+mod keys;
+mod limits;
 mod metrics;
 mod state;
 mod web;
@@ -33,14 +36,20 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-pub use auth::Access;
+use self::auth::Needs;
+use self::limits::Budget;
+use crate::access::Action;
+
 pub use error::{ApiError, ErrorCode, ErrorType};
 pub use metrics::HttpMetrics;
 pub use state::AppState;
 
 /// The whole HTTP service.
 pub fn app(state: AppState) -> Router {
-    let keys = state.config.keys.clone();
+    // Each protected group names the action it needs and the rate-limit budget it spends
+    // (docs/security.md has the same table for people).
+    let guard = |needs: Needs| from_fn_with_state((state.clone(), needs), auth::guard);
+    let query_body = DefaultBodyLimit::max(state.config.max_query_body_bytes);
     let open = Router::new()
         .route("/health", get(health::health))
         .route("/health/live", get(health::liveness))
@@ -49,14 +58,22 @@ pub fn app(state: AppState) -> Router {
         .route("/plugin/vitrine.js", get(web::plugin_script))
         .route("/console", get(web::console_page))
         .route("/console/console.js", get(web::console_script));
-    let search = Router::new()
+    let reads = Router::new()
         .route("/v1/indexes", get(indexes::list))
         .route("/v1/indexes/{index}", get(indexes::get))
         .route("/v1/indexes/{index}/documents/{id}", get(indexes::documents::get))
+        .route_layer(guard(Needs::action(Action::Search)));
+    let search = Router::new()
         .route("/v1/indexes/{index}/search", post(indexes::search::search))
         .route("/v1/indexes/{index}/suggest", get(indexes::search::suggest))
-        .route("/v1/indexes/{index}/events", post(indexes::events::record))
         .route("/v1/indexes/{index}/recommendations", post(indexes::recommendations::recommend))
+        .route_layer(guard(Needs::spending(Action::Search, Budget::Search)))
+        .layer(query_body);
+    let events = Router::new()
+        .route("/v1/indexes/{index}/events", post(indexes::events::record))
+        .route_layer(guard(Needs::spending(Action::Search, Budget::Events)))
+        .layer(DefaultBodyLimit::max(state.config.max_events_body_bytes));
+    let carts = Router::new()
         .route("/v1/carts", post(commerce::carts::create))
         .route("/v1/carts/{id}", get(commerce::carts::get))
         .route("/v1/carts/{id}/items", post(commerce::carts::add_item))
@@ -68,22 +85,61 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/carts/{id}/coupon", put(commerce::carts::put_coupon).delete(commerce::carts::delete_coupon))
         .route("/v1/checkout", post(commerce::checkout::checkout))
         .route("/v1/orders/{id}", get(commerce::orders::get))
-        .route("/v1/orders/{id}/refunds", post(commerce::orders::refund))
         .route("/v1/orders/{id}/returns", post(commerce::orders::request_return))
-        .route_layer(from_fn_with_state(keys.clone(), auth::require_search_key));
-    let admin = Router::new()
-        .route("/metrics", get(metrics::expose))
-        .route("/v1/indexes/{index}", delete(indexes::delete))
+        .route_layer(guard(Needs::spending(Action::Carts, Budget::Carts)))
+        .layer(query_body);
+    let credentials = Router::new()
+        .route("/v1/keys/self", get(keys::current))
+        .route_layer(guard(Needs::ANY))
+        .merge(
+            Router::new()
+                .route("/v1/shopper-tokens", post(keys::mint_token))
+                .route_layer(guard(Needs::action(Action::ShopperTokens))),
+        )
+        .merge(
+            Router::new()
+                .route("/v1/keys", post(keys::create).get(keys::list))
+                .route("/v1/keys/{id}", get(keys::get).delete(keys::delete))
+                .route_layer(guard(Needs::action(Action::Keys))),
+        )
+        .layer(query_body);
+    let documents = Router::new()
         .route("/v1/indexes/{index}/documents", post(indexes::documents::upsert))
         .route("/v1/indexes/{index}/documents/{id}", delete(indexes::documents::delete))
-        .route("/v1/indexes/{index}/analytics", get(indexes::analytics::report))
-        .route("/v1/indexes/{index}/models", get(indexes::models::list))
-        .route("/v1/admin/stock/{product_id}", put(commerce::admin::put_stock))
-        .route("/v1/admin/coupons/{code}", put(commerce::admin::put_coupon))
+        .route_layer(guard(Needs::action(Action::DocumentsWrite)));
+    let operations = Router::new()
+        .route("/v1/indexes/{index}", delete(indexes::delete))
+        .route_layer(guard(Needs::action(Action::IndexesDelete)))
+        .merge(
+            Router::new()
+                .route("/metrics", get(metrics::expose))
+                .route_layer(guard(Needs::action(Action::MetricsRead))),
+        )
+        .merge(
+            Router::new()
+                .route("/v1/indexes/{index}/analytics", get(indexes::analytics::report))
+                .route_layer(guard(Needs::action(Action::AnalyticsRead))),
+        )
+        .merge(
+            Router::new()
+                .route("/v1/indexes/{index}/models", get(indexes::models::list))
+                .route("/v1/indexes/{index}/models/{model_id}/activate", post(indexes::models::activate))
+                .route_layer(guard(Needs::action(Action::ModelsWrite))),
+        );
+    let commerce_admin = Router::new()
+        .route("/v1/orders/{id}/refunds", post(commerce::orders::refund))
         .route("/v1/admin/orders/{id}/capture", post(commerce::admin::capture))
         .route("/v1/admin/orders/{id}/events", post(commerce::admin::fulfil))
         .route("/v1/admin/orders/{id}/cancel", post(commerce::admin::cancel))
-        .route("/v1/indexes/{index}/models/{model_id}/activate", post(indexes::models::activate))
+        .route_layer(guard(Needs::action(Action::OrdersAdmin)))
+        .merge(
+            Router::new()
+                .route("/v1/admin/stock/{product_id}", put(commerce::admin::put_stock))
+                .route("/v1/admin/coupons/{code}", put(commerce::admin::put_coupon))
+                .route_layer(guard(Needs::action(Action::CommerceWrite))),
+        )
+        .layer(query_body);
+    let settings = Router::new()
         .route(
             "/v1/indexes/{index}/settings",
             get(indexes::settings::get_settings)
@@ -98,7 +154,7 @@ pub fn app(state: AppState) -> Router {
             "/v1/indexes/{index}/settings/{part}",
             get(indexes::settings::get_part).put(indexes::settings::put_part).delete(indexes::settings::reset_part),
         )
-        .route_layer(from_fn_with_state(keys, auth::require_admin_key));
+        .route_layer(guard(Needs::action(Action::SettingsWrite)));
 
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -116,8 +172,15 @@ pub fn app(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
 
-    open.merge(search)
-        .merge(admin)
+    open.merge(reads)
+        .merge(search)
+        .merge(events)
+        .merge(carts)
+        .merge(credentials)
+        .merge(documents)
+        .merge(operations)
+        .merge(commerce_admin)
+        .merge(settings)
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
@@ -134,7 +197,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
 /// CORS for storefronts on other origins: none configured means no cross-origin access.
@@ -155,10 +219,11 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
                 AUTHORIZATION,
                 CONTENT_TYPE,
                 HeaderName::from_static("x-cart-token"),
+                HeaderName::from_static("x-order-token"),
                 HeaderName::from_static("idempotency-key"),
                 HeaderName::from_static("x-vitrine-actor"),
             ])
-            .expose_headers([HeaderName::from_static("idempotent-replayed")])
+            .expose_headers([HeaderName::from_static("idempotent-replayed"), axum::http::header::RETRY_AFTER])
             .max_age(std::time::Duration::from_secs(3600)),
     )
 }

@@ -12,7 +12,9 @@ use vitrine_recommender::serve::ServeParams;
 
 use super::blocking::blocking;
 use super::error::{ApiError, ErrorCode};
+use super::limits::RateLimits;
 use super::metrics::HttpMetrics;
+use crate::access::AccessControl;
 use crate::analytics::Analytics;
 use crate::config::ServerConfig;
 
@@ -31,6 +33,10 @@ pub struct AppState {
     pub recommenders: Recommenders,
     /// Carts, checkout and orders (the database opens on first use).
     pub commerce: CommerceHandle,
+    /// The API keys and shopper tokens.
+    pub access: AccessControl,
+    /// The rate limiters.
+    pub limits: RateLimits,
     ready: Arc<AtomicBool>,
 }
 
@@ -60,8 +66,15 @@ impl AppState {
         let commerce = CommerceHandle::new(commerce_url)
             .holding_at_add_to_cart(config.commerce_hold_at_add_to_cart)
             .with_gateway(config.payment_gateway);
+        let access =
+            AccessControl::open(config.keys.admin.clone(), config.keys.search.clone(), &catalog.data_dir().access());
+        if let Err(error) = access.store() {
+            tracing::error!(%error, "keys made through the keys API are refused until the key store can be read");
+        }
         AppState {
             commerce,
+            access,
+            limits: RateLimits::new(&config.rate_limits),
             config: Arc::new(config),
             recommenders,
             catalog,

@@ -83,7 +83,7 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
     assert_eq!(body["totals"]["total_cents"], 3 * 295 + 495, "{body}");
     assert_eq!(body["currency"], "GBP", "{body}");
 
-    let key = [("idempotency-key", "order-attempt-1")];
+    let key = [("idempotency-key", "order-attempt-1"), ("x-cart-token", token.as_str())];
     let first =
         send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&cart_id, "4242424242424242")), &key).await;
     let (status, order) = first.parts();
@@ -114,6 +114,17 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
     assert_eq!(early.error_code(), "invalid_order_state");
     let captured = send(&server, Method::POST, &format!("/v1/admin/orders/{order_id}/capture"), None, &[]).await;
     assert_eq!(captured.parts().1["status"], "captured", "{}", captured.text);
+    for kind in ["picked", "shipped", "delivered"] {
+        let step = send(
+            &server,
+            Method::POST,
+            &format!("/v1/admin/orders/{order_id}/events"),
+            Some(&json!({"kind": kind})),
+            &[],
+        )
+        .await;
+        assert_eq!(step.status, StatusCode::OK, "{kind}: {}", step.text);
+    }
     let returned = send(
         &server,
         Method::POST,
@@ -148,10 +159,16 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
     assert_eq!(again.text, refund.text, "a retried refund moves no more money");
 
     // Stock-outs and declines: stable codes, nothing held.
-    let (short_cart, _) = cart(&server, &[("22423", 2)]).await;
-    let (other_cart, _) = cart(&server, &[("22423", 2)]).await;
-    let ok =
-        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&short_cart, "4242424242424242")), &[]).await;
+    let short_cart = cart(&server, &[("22423", 2)]).await;
+    let other_cart = cart(&server, &[("22423", 2)]).await;
+    let ok = send(
+        &server,
+        Method::POST,
+        "/v1/checkout",
+        Some(&checkout_body(&short_cart.0, "4242424242424242")),
+        &[("x-cart-token", &short_cart.1)],
+    )
+    .await;
     assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.text);
     let fulfilled = ok.parts().1["order_id"].as_str().expect("order").to_owned();
     // Fulfilment over HTTP: out of order is refused, shipping after picking.
@@ -178,12 +195,24 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
     let late = send(&server, Method::POST, &format!("/v1/admin/orders/{fulfilled}/cancel"), None, &[]).await;
     assert_eq!(late.error_code(), "invalid_order_state");
 
-    let out =
-        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&other_cart, "4242424242424242")), &[]).await;
+    let out = send(
+        &server,
+        Method::POST,
+        "/v1/checkout",
+        Some(&checkout_body(&other_cart.0, "4242424242424242")),
+        &[("x-cart-token", &other_cart.1)],
+    )
+    .await;
     assert_eq!((out.status, out.error_code().as_str()), (StatusCode::CONFLICT, "out_of_stock"));
     stock(&server, "22423", 5, 12.75).await;
-    let declined =
-        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&other_cart, "4000000000000002")), &[]).await;
+    let declined = send(
+        &server,
+        Method::POST,
+        "/v1/checkout",
+        Some(&checkout_body(&other_cart.0, "4000000000000002")),
+        &[("x-cart-token", &other_cart.1)],
+    )
+    .await;
     assert_eq!((declined.status, declined.error_code().as_str()), (StatusCode::PAYMENT_REQUIRED, "payment_declined"));
     assert!(declined.text.contains("card_declined"), "{}", declined.text);
     let (status, sku) = server.put("/v1/admin/stock/22423", None, &json!({"on_hand": 5})).await.parts();
@@ -211,23 +240,33 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
             (status, view["coupon"].as_str(), view["totals"]["discount_cents"].as_i64()),
             (StatusCode::OK, Some("SPRING"), Some(59))
         );
-        coupon_carts.push(id);
+        coupon_carts.push((id, token));
     }
-    let first =
-        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&coupon_carts[0], "4242424242424242")), &[])
-            .await;
+    let first = send(
+        &server,
+        Method::POST,
+        "/v1/checkout",
+        Some(&checkout_body(&coupon_carts[0].0, "4242424242424242")),
+        &[("x-cart-token", &coupon_carts[0].1)],
+    )
+    .await;
     assert_eq!((first.status, first.parts().1["totals"]["discount_cents"].as_i64()), (StatusCode::CREATED, Some(59)));
-    let second =
-        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&coupon_carts[1], "4242424242424242")), &[])
-            .await;
+    let second = send(
+        &server,
+        Method::POST,
+        "/v1/checkout",
+        Some(&checkout_body(&coupon_carts[1].0, "4242424242424242")),
+        &[("x-cart-token", &coupon_carts[1].1)],
+    )
+    .await;
     assert_eq!((second.status, second.error_code().as_str()), (StatusCode::CONFLICT, "coupon_exhausted"));
 
     let bad = send(
         &server,
         Method::POST,
         "/v1/checkout",
-        Some(&json!({"cart_id": other_cart})),
-        &[("idempotency-key", "k-bad")],
+        Some(&json!({"cart_id": other_cart.0})),
+        &[("idempotency-key", "k-bad"), ("x-cart-token", &other_cart.1)],
     )
     .await;
     assert_eq!((bad.status, bad.error_code().as_str()), (StatusCode::BAD_REQUEST, "malformed_payload"));
@@ -236,8 +275,8 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
         &server,
         Method::POST,
         "/v1/checkout",
-        Some(&json!({"cart_id": other_cart})),
-        &[("idempotency-key", "k-bad")],
+        Some(&json!({"cart_id": other_cart.0})),
+        &[("idempotency-key", "k-bad"), ("x-cart-token", &other_cart.1)],
     )
     .await;
     assert_eq!(again.error_code(), "malformed_payload", "the same bad body runs again, it is not a replay");
@@ -248,15 +287,17 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
 async fn fifty_parallel_retries_with_one_key_make_one_order_and_one_authorisation() {
     let server = Server::open();
     stock(&server, "lamp", 100, 20.0).await;
-    let (cart_id, _) = cart(&server, &[("lamp", 1)]).await;
+    let (cart_id, cart_token) = cart(&server, &[("lamp", 1)]).await;
     let body = checkout_body(&cart_id, "4242424242424242");
     let mut attempts = Vec::new();
     for _ in 0..50 {
         let router = server.router.clone();
         let text = body.to_string();
+        let cart_token = cart_token.clone();
         attempts.push(tokio::spawn(async move {
             let mut request = request(Method::POST, "/v1/checkout", None, Some(&text));
             request.headers_mut().insert("idempotency-key", "the-one-key".parse().expect("value"));
+            request.headers_mut().insert("x-cart-token", cart_token.parse().expect("value"));
             let response = tower::ServiceExt::oneshot(router, request).await.expect("infallible");
             let status = response.status();
             let bytes = http_body_util::BodyExt::collect(response.into_body()).await.expect("body").to_bytes();
@@ -284,7 +325,7 @@ async fn fifty_parallel_retries_with_one_key_make_one_order_and_one_authorisatio
 async fn holding_from_add_to_cart_keeps_the_last_unit_for_the_first_cart() {
     let server = Server::with(|config| config.commerce_hold_at_add_to_cart = true);
     stock(&server, "last-vase", 1, 40.0).await;
-    let (first, _) = cart(&server, &[("last-vase", 1)]).await;
+    let first = cart(&server, &[("last-vase", 1)]).await;
     // The second shopper cannot even put it in a cart: the unit is held for the first.
     let (second, token) = cart(&server, &[]).await;
     let refused = send(
@@ -299,8 +340,14 @@ async fn holding_from_add_to_cart_keeps_the_last_unit_for_the_first_cart() {
     let (status, sku) = server.put("/v1/admin/stock/last-vase", None, &json!({"on_hand": 1})).await.parts();
     assert_eq!((status, sku["reserved"].as_i64()), (StatusCode::OK, Some(1)), "{sku}");
     // The checkout takes the cart's hold over and sells it.
-    let bought =
-        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&first, "4242424242424242")), &[]).await;
+    let bought = send(
+        &server,
+        Method::POST,
+        "/v1/checkout",
+        Some(&checkout_body(&first.0, "4242424242424242")),
+        &[("x-cart-token", &first.1)],
+    )
+    .await;
     assert_eq!(bought.status, StatusCode::CREATED, "{}", bought.text);
     let shop = server.state.commerce.get().await.expect("shop");
     let sku = shop.store.sku("last-vase").await.expect("read").expect("exists");
@@ -311,12 +358,12 @@ async fn holding_from_add_to_cart_keeps_the_last_unit_for_the_first_cart() {
 async fn a_failing_gateway_charges_nothing_and_holds_nothing() {
     let server = Server::with(|config| config.payment_gateway.failure_rate = 1.0);
     stock(&server, "lamp", 3, 20.0).await;
-    let (cart_id, _) = cart(&server, &[("lamp", 1)]).await;
+    let (cart_id, cart_token) = cart(&server, &[("lamp", 1)]).await;
     let body = json!({
         "cart_id": cart_id, "shipping_address": {"city": "Leeds"},
         "payment": {"card_number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
     });
-    let failed = send(&server, Method::POST, "/v1/checkout", Some(&body), &[]).await;
+    let failed = send(&server, Method::POST, "/v1/checkout", Some(&body), &[("x-cart-token", &cart_token)]).await;
     assert_eq!((failed.status, failed.error_code().as_str()), (StatusCode::BAD_GATEWAY, "payment_gateway_error"));
     let shop = server.state.commerce.get().await.expect("shop");
     assert_eq!(shop.store.sku("lamp").await.expect("read").expect("exists").reserved, 0);

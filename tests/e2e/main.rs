@@ -10,4 +10,5 @@ mod kafka;
 mod kafka_crash;
 mod kafka_support;
 mod recommendations;
+mod security;
 mod settings;

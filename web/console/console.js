@@ -14,7 +14,8 @@
  *   GET  /v1/indexes/{index}/settings/history             the audit log, newest first
  *   POST /v1/indexes/{index}/settings/history/{v}/restore roll back
  *
- * The admin key is kept in sessionStorage and sent as `Authorization: Bearer`; the merchandiser's
+ * The console signs in with an API key (`GET /v1/keys/self` says what it may do: editing needs
+ * `settings.write`, on the indexes the key reaches). The key is kept in sessionStorage and sent as `Authorization: Bearer`; the merchandiser's
  * name is kept in localStorage and sent percent-encoded as `X-Vitrine-Actor` (the audit log shows it). The draft
  * only ever holds the settings' own keys: the server refuses unknown ones.
  */
@@ -216,6 +217,8 @@
   // State
 
   const state = {
+    /** What the signed-in key may do: `GET /v1/keys/self`. */
+    grant: null,
     indexes: [],
     index: null,
     /** The live settings, as the server last sent them. */
@@ -286,12 +289,37 @@
   // ---------------------------------------------------------------------------------------------
   // Loading an index
 
+  /** Whether the signed-in key holds `action` (the server checks it again on every call). */
+  const keyAllows = (action) => Boolean(state.grant && (state.grant.actions.includes("*") || state.grant.actions.includes(action)));
+  /** Whether the signed-in key reaches the index `name` (a name, or a `prefix*` pattern). */
+  const keyReaches = (name) =>
+    Boolean(state.grant && state.grant.indexes.some((pattern) => (pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : pattern === name)));
+
   async function loadIndexes() {
     const wanted = new URLSearchParams(location.search).get("index");
     let listed = true;
+    // What the key may do decides what the console offers.
+    try {
+      state.grant = await api("GET", "/v1/keys/self");
+    } catch (error) {
+      state.grant = null;
+      state.indexes = [];
+      elements.index.innerHTML = "";
+      renderEditors();
+      setDraftState("loading", "Sign in with an API key.");
+      showError(error, "The key was not accepted");
+      return;
+    }
+    if (!keyAllows("settings.write")) {
+      state.indexes = [];
+      elements.index.innerHTML = "";
+      renderEditors();
+      setDraftState("loading", `This key (“${state.grant.id}”) may not read or change settings: it holds ${state.grant.actions.join(", ") || "no actions"}. Sign in with a key that holds settings.write.`);
+      return;
+    }
     try {
       const answer = await api("GET", "/v1/indexes");
-      state.indexes = (answer && answer.results) || [];
+      state.indexes = ((answer && answer.results) || []).filter((index) => keyReaches(index.name));
     } catch (error) {
       showError(error, "Could not list the indexes");
       listed = false;

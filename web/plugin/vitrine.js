@@ -7,6 +7,13 @@
  *   <vitrine-recommendations server=… index=… kind="similar" product-id="85123A">
  *   <vitrine-cart server=… index=… api-key=…>
  *
+ * Credentials: `api-key` is the server's public search key (or set it once for the page with
+ * <meta name="vitrine-search-key" content="…">). For a signed-in shopper, the shop's backend
+ * mints a shopper token (POST /v1/shopper-tokens, or offline: a JWT signed with its key) and the
+ * page passes it as `shopper-token="…"` or <meta name="vitrine-shopper-token" content="…">: it is
+ * sent instead of the search key, and the server takes the shopper from it — the plug-in never
+ * names a user itself.
+ *
  * Search boxes and result grids on one page find each other by `index` (a search box can also
  * name its grid with `for="id"`). Theme with CSS custom properties on any ancestor:
  * --vitrine-accent, --vitrine-text, --vitrine-muted, --vitrine-surface, --vitrine-radius,
@@ -67,14 +74,21 @@
     constructor(element) {
       this.server = (element.getAttribute("server") || "").replace(/\/$/, "");
       this.index = element.getAttribute("index") || "retail";
-      this.key = element.getAttribute("api-key");
-      this.userId = element.getAttribute("user-id");
+      const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.getAttribute("content") || null;
+      this.key = element.getAttribute("api-key") || meta("vitrine-search-key");
+      this.shopperToken = element.getAttribute("shopper-token") || meta("vitrine-shopper-token");
+    }
+
+    /** Whether a shopper is signed in (the server knows who from the token). */
+    get signedIn() {
+      return Boolean(this.shopperToken);
     }
 
     async call(method, path, body, extraHeaders = {}) {
       const headers = { ...extraHeaders };
       if (body !== undefined) headers["Content-Type"] = "application/json";
-      if (this.key) headers.Authorization = `Bearer ${this.key}`;
+      const credential = this.shopperToken || this.key;
+      if (credential) headers.Authorization = `Bearer ${credential}`;
       const response = await fetch(this.server + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       const text = await response.text();
       const data = text ? JSON.parse(text) : null;
@@ -112,9 +126,9 @@
 
     /** Fire and forget: an analytics failure never breaks the page. */
     event(type, productId, extra = {}) {
+      // A signed-in shopper's events are theirs by the token; a guest's carry a session id.
       const event = { type, product_id: productId, ...extra };
-      if (this.userId) event.user_id = this.userId;
-      else event.session_id = sessionId();
+      if (!this.signedIn) event.session_id = sessionId();
       this.call("POST", this.indexPath("/events"), [event]).catch(() => {});
     }
   }
@@ -298,7 +312,6 @@
       if (this.state.price.gte !== undefined || this.state.price.lte !== undefined) filter.price = { ...this.state.price };
       const request = { q: this.state.q, facets: this.facetNames, page: this.state.page, per_page: this.perPage, sort: this.state.sort };
       if (Object.keys(filter).length) request.filter = filter;
-      if (this.client.userId) request.user_id = this.client.userId;
       return request;
     }
 
@@ -461,7 +474,7 @@
 
   class VitrineRecommendations extends HTMLElement {
     static get observedAttributes() {
-      return ["product-id", "kind", "user-id"];
+      return ["product-id", "kind", "shopper-token"];
     }
 
     connectedCallback() {
@@ -497,7 +510,6 @@
       const kind = this.getAttribute("kind") || "trending";
       const request = { kind, k: Number(this.getAttribute("k") || 10) };
       if (this.getAttribute("product-id")) request.product_id = this.getAttribute("product-id");
-      if (client.userId) request.user_id = client.userId;
       if (kind === "cart") request.product_ids = (this.getAttribute("product-ids") || "").split(",").filter(Boolean);
       const title = this.getAttribute("heading") || { similar: "Similar products", bought_together: "Frequently bought together", for_user: "For you", trending: "Trending", cart: "Goes with your cart" }[kind] || "Recommended";
       this.shadowRoot.querySelector("h2").textContent = title;
@@ -610,8 +622,8 @@
     async ensureCart() {
       const known = this.stored();
       if (known) return known;
-      const body = this.client.userId ? { user_id: this.client.userId } : {};
-      const cart = await this.client.call("POST", "/v1/carts", body);
+      // With a shopper token this is the shopper's own open cart.
+      const cart = await this.client.call("POST", "/v1/carts", {});
       const saved = { id: cart.id, token: cart.token };
       localStorage.setItem(this.storageKey, JSON.stringify(saved));
       return saved;
@@ -683,7 +695,7 @@
         shipping_address: { city: this.form.city.value },
       };
       try {
-        const order = await this.client.call("POST", "/v1/checkout", body, { "Idempotency-Key": key });
+        const order = await this.client.call("POST", "/v1/checkout", body, { "Idempotency-Key": key, "X-Cart-Token": cart.token });
         this.pendingKey = null;
         localStorage.removeItem(this.storageKey);
         this.render(null);

@@ -210,6 +210,12 @@ async fn orders_are_captured_refunded_in_parts_and_returned() {
         let order = checkout.capture(&order_id).await.expect("capture");
         assert_eq!(order.status, OrderStatus::Captured);
         assert!(matches!(checkout.capture(&order_id).await, Err(CommerceError::OrderState(_))), "captured once");
+        // A return request before the goods left would wedge the order's fulfilment: refused.
+        let early = checkout.request_return(&order_id, serde_json::json!({"items": ["chair"]})).await;
+        assert!(matches!(early, Err(CommerceError::OrderState(_))), "not shipped yet: {early:?}");
+        for step in ["picked", "shipped", "delivered"] {
+            checkout.fulfil(&order_id, step).await.expect(step);
+        }
         let order = checkout
             .request_return(&order_id, serde_json::json!({"items": ["chair"], "reason": "too big"}))
             .await
@@ -222,7 +228,20 @@ async fn orders_are_captured_refunded_in_parts_and_returned() {
         let order = checkout.refund(&order_id, left).await.expect("the rest");
         assert_eq!((order.status, order.refunded_cents), (OrderStatus::Refunded, order.total_cents));
         let kinds: Vec<&str> = order.events.iter().map(|event| event.kind.as_str()).collect();
-        assert_eq!(kinds, ["placed", "authorized", "captured", "return_requested", "refunded", "refunded"]);
+        assert_eq!(
+            kinds,
+            [
+                "placed",
+                "authorized",
+                "captured",
+                "picked",
+                "shipped",
+                "delivered",
+                "return_requested",
+                "refunded",
+                "refunded"
+            ]
+        );
         assert!(matches!(checkout.capture("ord_nope").await, Err(CommerceError::OrderNotFound(_))));
         test_store.cleanup().await;
     }

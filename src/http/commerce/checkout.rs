@@ -1,7 +1,9 @@
-//! `POST /v1/checkout` (search key): runs the checkout saga on a cart (priced from commerce's
-//! own SKUs), honouring `Idempotency-Key`; `201 {order_id, order_number, status, totals}`, or the
-//! typed reason no order was made (`out_of_stock`, `payment_declined`, …). A placed order's
-//! purchases feed the storefront index's interaction log.
+//! `POST /v1/checkout` (the `carts` action): runs the checkout saga on a cart (priced from
+//! commerce's own SKUs), honouring `Idempotency-Key`; `201 {order_id, order_number, status,
+//! totals, order_token}`, or the typed reason no order was made (`out_of_stock`,
+//! `payment_declined`, …). Only the cart's holder checks it out: the request shows the cart's
+//! token (`X-Cart-Token`) or comes from its owner — checked before anything else, replays
+//! included. A placed order's purchases feed the storefront index's interaction log.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -12,8 +14,9 @@ use vitrine_commerce::{CheckoutRequest, Shop};
 use vitrine_models::IndexName;
 
 use super::idempotency::idempotent;
+use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorCode};
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, cart_token, may_use_cart};
 use crate::http::state::AppState;
 
 /// `POST /v1/checkout`.
@@ -38,10 +41,22 @@ pub struct Payment {
 /// `POST /v1/checkout`: runs the saga; `201 {order_id, order_number, status, totals}`.
 pub async fn checkout(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     body: ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     let ApiJson(raw) = body;
+    let cart_id = raw.get("cart_id").and_then(Value::as_str).unwrap_or_default();
+    if let Some(index) = raw.get("index").and_then(Value::as_str)
+        && !caller.grant.covers_index(index)
+    {
+        return Err(ApiError::new(ErrorCode::ForbiddenForKey, format!("this key may not reach the index `{index}`")));
+    }
+    if !cart_id.is_empty() {
+        let shop = state.commerce.get().await?;
+        let cart = shop.store.cart(cart_id).await?;
+        may_use_cart(&cart, cart_token(&headers), &caller)?;
+    }
     idempotent(&state, &headers, "checkout", &raw, |state, raw| async move {
         let body: CheckoutBody = serde_json::from_value(raw)
             .map_err(|error| ApiError::new(ErrorCode::MalformedPayload, error.to_string()))?;
@@ -55,9 +70,14 @@ pub async fn checkout(
         if let (Some(index), Some(order_id)) = (&body.index, &placed.order_id) {
             log_purchases(&state, &shop, index, order_id).await;
         }
+        let order_token = match &placed.order_id {
+            Some(order_id) => Some(state.access.order_token(order_id)?),
+            None => None,
+        };
         let answer = json!({
             "order_id": placed.order_id, "order_number": placed.order_number,
             "status": "placed", "checkout_id": placed.checkout_id, "totals": placed.totals,
+            "order_token": order_token,
         });
         Ok((StatusCode::CREATED, answer))
     })

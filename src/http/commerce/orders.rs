@@ -1,5 +1,7 @@
-//! `/v1/orders/{id}…` (search key): an order with its history, a (partial) refund honouring
-//! `Idempotency-Key`, a return request.
+//! `/v1/orders/{id}…`: an order with its history and a return request (the `carts` action, for
+//! the order's owner: its shopper's token, the order token checkout answered in
+//! `X-Order-Token`, or an `orders.admin` key — anyone else is told the order does not exist);
+//! a (partial) refund honouring `Idempotency-Key` (`orders.admin` only).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -8,15 +10,53 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::idempotency::idempotent;
+use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
 
-/// `GET /v1/orders/{id}`.
-pub async fn get(State(state): State<AppState>, Path(order_id): Path<String>) -> Result<ApiJson<Value>, ApiError> {
+/// The largest return request body (`items` and `reason`).
+const MAX_RETURN_BYTES: usize = 16 * 1024;
+
+/// Fails with `order_not_found` unless the caller may see the order `order_id`.
+async fn owned_order(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    order_id: &str,
+) -> Result<vitrine_commerce::Order, ApiError> {
     let shop = state.commerce.get().await?;
-    let order = shop.order(&order_id).await?;
+    let order = shop.order(order_id).await?;
+    let token = headers.get("x-order-token").and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let owner = order.user_id.as_deref().is_some_and(|user| caller.may_act_for(user));
+    if caller.is_orders_admin() || owner || (!token.is_empty() && state.access.is_order_token(order_id, token)) {
+        return Ok(order);
+    }
+    // Not "forbidden": whether an order id exists is not told to those who may not see it.
+    Err(ApiError::new(ErrorCode::OrderNotFound, format!("no order `{order_id}`")))
+}
+
+/// `GET /v1/orders/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(order_id): Path<String>,
+) -> Result<ApiJson<Value>, ApiError> {
+    let order = owned_order(&state, &caller, &headers, &order_id).await?;
     Ok(ApiJson(serde_json::to_value(order).map_err(ApiError::internal)?))
+}
+
+/// `POST /v1/orders/{id}/returns`.
+#[derive(Debug, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnBody {
+    /// What comes back (product ids and units, as the shop's form sends them).
+    #[serde(default)]
+    items: Vec<Value>,
+    /// Why.
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 /// `POST /v1/orders/{id}/refunds`.
@@ -46,12 +86,20 @@ pub async fn refund(
     .await
 }
 
-/// `POST /v1/orders/{id}/returns`: `{"items": [...], "reason": "..."}`.
+/// `POST /v1/orders/{id}/returns`: `{"items": [...], "reason": "..."}` (at most 16 KiB), for a
+/// shipped or delivered order.
 pub async fn request_return(
     State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
     Path(order_id): Path<String>,
-    ApiJson(details): ApiJson<Value>,
+    ApiJson(details): ApiJson<ReturnBody>,
 ) -> Result<Response, ApiError> {
+    let details = serde_json::to_value(details).map_err(ApiError::internal)?;
+    if details.to_string().len() > MAX_RETURN_BYTES {
+        return Err(ApiError::new(ErrorCode::PayloadTooLarge, "a return request is at most 16 KiB"));
+    }
+    owned_order(&state, &caller, &headers, &order_id).await?;
     let shop = state.commerce.get().await?;
     let order = shop.checkout.request_return(&order_id, details).await?;
     Ok((StatusCode::CREATED, ApiJson(serde_json::to_value(order).map_err(ApiError::internal)?)).into_response())

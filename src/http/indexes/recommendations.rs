@@ -1,6 +1,8 @@
-//! `POST /v1/indexes/{index}/recommendations` (search key): the five kinds (`similar`,
+//! `POST /v1/indexes/{index}/recommendations` (the `search` action): the five kinds (`similar`,
 //! `bought_together`, `for_user`, `cart`, `trending`) from the index's current model version,
-//! filtered (by default: in stock) by the query engine's filter.
+//! filtered (by default: in stock) by the query engine's filter and the shopper token's.
+//! `for_user` is for the token's shopper (a body `user_id` only from a key that may act for
+//! users).
 
 use std::time::Instant;
 
@@ -11,6 +13,7 @@ use serde_json::{Value, json};
 use vitrine_models::IndexName;
 use vitrine_recommender::serve::{Kind, Request};
 
+use crate::http::auth::Caller;
 use crate::http::blocking::blocking;
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::extract::ApiJson;
@@ -35,11 +38,14 @@ pub struct RecommendationRequest {
 /// `POST /v1/indexes/{index}/recommendations`.
 pub async fn recommend(
     State(state): State<AppState>,
+    caller: Caller,
     Path(index): Path<String>,
     ApiJson(request): ApiJson<RecommendationRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
     let name = IndexName::new(index)?;
+    let user_id = caller.acting_user(request.user_id.as_deref())?;
+    let restriction = caller.shopper.and_then(|shopper| shopper.filter);
     let k = request.k.unwrap_or(10);
     if !(1..=MAX_K).contains(&k) {
         return Err(ApiError::new(ErrorCode::InvalidParameter, format!("`k` must be between 1 and {MAX_K}")));
@@ -48,11 +54,15 @@ pub async fn recommend(
     blocking(move || {
         let index = catalog.get(&name)?;
         let recommender = recommenders.get(&name)?.ok_or_else(|| not_trained(&name))?;
-        let allowed = vitrine_query::allowed_products(&index, request.filter.as_ref())?;
+        let mut allowed = vitrine_query::allowed_products(&index, request.filter.as_ref())?;
+        if let Some(restriction) = &restriction {
+            let inside = vitrine_query::allowed_products(&index, Some(restriction))?;
+            allowed.retain(|id| inside.contains(id));
+        }
         let query = Request {
             kind: request.kind,
             product_id: request.product_id.as_deref(),
-            user_id: request.user_id.as_deref(),
+            user_id: user_id.as_deref(),
             product_ids: &request.product_ids,
             k,
         };

@@ -1,12 +1,15 @@
-//! `POST /v1/indexes/{index}/search` and `GET /v1/indexes/{index}/suggest` (search key): the
-//! query engine's answer, personalised for a signed-in shopper by the recommender when the
-//! index's ranking asks for it, and logged for analytics without waiting.
+//! `POST /v1/indexes/{index}/search` and `GET /v1/indexes/{index}/suggest` (the `search`
+//! action): the query engine's answer, personalised for a signed-in shopper (the shopper token's;
+//! a body `user_id` only from a key that may act for users) by the recommender when the index's
+//! ranking asks for it, restricted by the token's filter, and logged for analytics without
+//! waiting.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::Value;
 use vitrine_models::IndexName;
 
+use crate::http::auth::Caller;
 use crate::http::blocking::blocking;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
@@ -15,10 +18,13 @@ use crate::http::state::AppState;
 /// `POST /v1/indexes/{index}/search`.
 pub async fn search(
     State(state): State<AppState>,
+    caller: Caller,
     Path(index): Path<String>,
-    ApiJson(request): ApiJson<vitrine_query::SearchRequest>,
+    ApiJson(mut request): ApiJson<vitrine_query::SearchRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let name = IndexName::new(index)?;
+    request.user_id = caller.acting_user(request.user_id.as_deref())?;
+    request.restriction = caller.shopper.and_then(|shopper| shopper.filter);
     let (catalog, recommenders) = (state.catalog.clone(), state.recommenders.clone());
     let (response, request, name) = blocking(move || {
         let index = catalog.get(&name)?;
