@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use serde_json::Value;
 use vitrine_models::IndexName;
 
-use crate::http::blocking::blocking;
+use crate::http::blocking::{blocking, blocking_until_gone};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
@@ -20,10 +20,10 @@ pub async fn search(
 ) -> Result<Json<Value>, ApiError> {
     let name = IndexName::new(index)?;
     let (catalog, recommenders) = (state.catalog.clone(), state.recommenders.clone());
-    let (response, request, name) = blocking(move || {
+    let (response, request, name) = blocking_until_gone(move |gone| {
         let index = catalog.get(&name)?;
         let settings = index.settings();
-        let mut response = vitrine_query::search(&index, &settings, &request)?;
+        let mut response = vitrine_query::search_unless_abandoned(&index, &settings, &request, &|| gone.is_gone())?;
         let weight = settings.ranking.personalization;
         if let Some(user_id) = request.user_id.as_deref()
             && weight > 0.0
