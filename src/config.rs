@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
+use vitrine_commerce::DatabaseUrl;
 use vitrine_models::IndexName;
 
 /// The config file's current version; files must say `version = 1`.
@@ -159,10 +160,10 @@ pub struct ServerOptions {
     /// Largest request body accepted, in bytes [default: 104857600, 100 MiB]
     #[arg(long, env = "VITRINE_MAX_BODY_BYTES", value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
-    /// Commerce database: `sqlite:PATH` or `postgres://…` (several replicas need PostgreSQL)
-    /// [default: sqlite:DATA_DIR/commerce.db]
+    /// Commerce database: `sqlite:PATH` or `postgres://…` (several replicas need PostgreSQL); its
+    /// password is never printed [default: sqlite:DATA_DIR/commerce.db]
     #[arg(long, env = "VITRINE_COMMERCE_DB", value_name = "URL", hide_env_values = true)]
-    pub commerce_db: Option<String>,
+    pub commerce_db: Option<DatabaseUrl>,
     /// Delay of every call to the simulated payment gateway, in milliseconds [default: 0]
     #[arg(long, env = "VITRINE_PAYMENT_LATENCY_MS", value_name = "MS")]
     pub payment_latency_ms: Option<u64>,
@@ -217,7 +218,10 @@ impl ServerOptions {
             cors_origins: self.cors_origins.into_iter().map(|origin| origin.trim().to_owned()).collect(),
             request_timeout: Duration::from_millis(self.request_timeout_ms.unwrap_or(30_000)),
             max_body_bytes: self.max_body_bytes.unwrap_or(100 * 1024 * 1024),
-            commerce_db: self.commerce_db.map(|url| url.trim().to_owned()).filter(|url| !url.is_empty()),
+            commerce_db: self
+                .commerce_db
+                .map(|url| DatabaseUrl::new(url.expose().trim()))
+                .filter(|url| !url.expose().is_empty()),
             commerce_hold_at_add_to_cart: self.commerce_hold_at_add_to_cart,
             payment_gateway: vitrine_commerce::GatewaySettings {
                 latency: Duration::from_millis(self.payment_latency_ms.unwrap_or(0)),
@@ -287,8 +291,9 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Larger bodies are answered 413.
     pub max_body_bytes: usize,
-    /// The commerce database URL; `None`: SQLite in the data directory.
-    pub commerce_db: Option<String>,
+    /// The commerce database URL (printed without its password); `None`: SQLite in the data
+    /// directory.
+    pub commerce_db: Option<DatabaseUrl>,
     /// Stock is held from add-to-cart.
     pub commerce_hold_at_add_to_cart: bool,
     /// The simulated payment gateway's behaviour.
@@ -404,6 +409,21 @@ mod tests {
         assert_eq!(config.payment_gateway.failure_rate, 0.25);
         let wrong = ServerOptions { payment_failure_rate: Some(1.5), ..Default::default() };
         assert!(matches!(wrong.resolve(), Err(ConfigError::PaymentFailureRate(_))));
+    }
+
+    #[test]
+    fn the_commerce_database_password_is_never_printed() {
+        let Command::Serve(flags) =
+            parse(&["serve", "--commerce-db", " postgres://shop:s3cret-pw@db.example/shop "]).command
+        else {
+            panic!("serve expected");
+        };
+        assert!(!format!("{flags:?}").contains("s3cret-pw"), "{flags:?}");
+        let config = flags.server.resolve().expect("valid");
+        assert!(!format!("{config:?}").contains("s3cret-pw"), "{config:?}");
+        let url = config.commerce_db.expect("a URL");
+        assert_eq!(url.to_string(), "postgres://shop:***@db.example/shop");
+        assert_eq!(url.expose(), "postgres://shop:s3cret-pw@db.example/shop", "connects with the password, trimmed");
     }
 
     #[test]
