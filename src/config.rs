@@ -21,6 +21,11 @@ use vitrine_models::IndexName;
 /// The config file's current version; files must say `version = 1`.
 pub const CONFIG_VERSION: u32 = 1;
 
+/// How long a client may take to send a request's headers, by default (`--header-read-timeout-ms`).
+pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+/// How many connections may be open at once, by default (`--max-connections`).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
 /// Options every command understands.
 #[derive(Debug, Default, Clone, Args, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -174,6 +179,16 @@ pub struct ServerOptions {
     #[arg(long, env = "VITRINE_COMMERCE_HOLD_AT_ADD_TO_CART")]
     #[serde(default)]
     pub commerce_hold_at_add_to_cart: bool,
+
+    // Connection limits (the accept loop of `http::serve`).
+    /// Longest a client may take to send a request's headers, in milliseconds, after which the
+    /// connection is closed; it also closes keep-alive connections idle that long [default: 10000]
+    #[arg(long, env = "VITRINE_HEADER_READ_TIMEOUT_MS", value_name = "MS")]
+    pub header_read_timeout_ms: Option<u64>,
+    /// Most connections open at once; at the cap the server stops accepting until one closes
+    /// (new ones wait in the listen backlog) [default: 1024]
+    #[arg(long, env = "VITRINE_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
 }
 
 impl ServerOptions {
@@ -191,6 +206,10 @@ impl ServerOptions {
             commerce_hold_at_add_to_cart: self.commerce_hold_at_add_to_cart || file.commerce_hold_at_add_to_cart,
             payment_latency_ms: self.payment_latency_ms.or(file.payment_latency_ms),
             payment_failure_rate: self.payment_failure_rate.or(file.payment_failure_rate),
+
+            // Connection limits.
+            header_read_timeout_ms: self.header_read_timeout_ms.or(file.header_read_timeout_ms),
+            max_connections: self.max_connections.or(file.max_connections),
         }
     }
 
@@ -212,6 +231,16 @@ impl ServerOptions {
         if !(0.0..=1.0).contains(&failure_rate) {
             return Err(ConfigError::PaymentFailureRate(failure_rate));
         }
+
+        // Connection limits.
+        let header_read_timeout_ms = self.header_read_timeout_ms.unwrap_or(DEFAULT_HEADER_READ_TIMEOUT_MS);
+        if header_read_timeout_ms == 0 {
+            return Err(ConfigError::ConnectionLimit("--header-read-timeout-ms must be at least 1"));
+        }
+        let max_connections = self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        if max_connections == 0 {
+            return Err(ConfigError::ConnectionLimit("--max-connections must be at least 1"));
+        }
         Ok(ServerConfig {
             listen: self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             keys: ApiKeys { admin: admin_key, search: search_key },
@@ -228,6 +257,10 @@ impl ServerOptions {
                 failure_rate,
                 ..vitrine_commerce::GatewaySettings::default()
             },
+
+            // Connection limits.
+            header_read_timeout: Duration::from_millis(header_read_timeout_ms),
+            max_connections,
         })
     }
 }
@@ -298,6 +331,13 @@ pub struct ServerConfig {
     pub commerce_hold_at_add_to_cart: bool,
     /// The simulated payment gateway's behaviour.
     pub payment_gateway: vitrine_commerce::GatewaySettings,
+
+    // Connection limits.
+    /// A client that has not sent a request's headers this long after the connection opened (or
+    /// after its previous answer) is disconnected.
+    pub header_read_timeout: Duration,
+    /// At most this many connections are open at once; the next ones wait to be accepted.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -351,6 +391,9 @@ pub enum ConfigError {
     /// The Kafka options are incomplete or out of range.
     #[error("{0}")]
     KafkaIncomplete(&'static str),
+    /// A connection limit is out of range.
+    #[error("{0}")]
+    ConnectionLimit(&'static str),
     /// The index the Kafka topic feeds has no valid name.
     #[error("`{name}` is not a valid index name for the Kafka indexer ({reason}); name one with --kafka-index")]
     KafkaIndex {
@@ -409,6 +452,28 @@ mod tests {
         assert_eq!(config.payment_gateway.failure_rate, 0.25);
         let wrong = ServerOptions { payment_failure_rate: Some(1.5), ..Default::default() };
         assert!(matches!(wrong.resolve(), Err(ConfigError::PaymentFailureRate(_))));
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_layer_and_refuse_zero() {
+        let defaults = ServerConfig::default();
+        assert_eq!(defaults.header_read_timeout, Duration::from_millis(DEFAULT_HEADER_READ_TIMEOUT_MS));
+        assert_eq!(defaults.max_connections, DEFAULT_MAX_CONNECTIONS);
+        let file: ConfigFile =
+            toml::from_str("version = 1\n[server]\nheader_read_timeout_ms = 2500\nmax_connections = 64\n")
+                .expect("valid file");
+        let Command::Serve(flags) = parse(&["serve", "--max-connections", "8"]).command else {
+            panic!("serve expected");
+        };
+        let config = flags.server.layered_over(file.server).resolve().expect("valid");
+        assert_eq!(config.header_read_timeout, Duration::from_millis(2500));
+        assert_eq!(config.max_connections, 8, "the flag wins over the file");
+        for zero in [
+            ServerOptions { header_read_timeout_ms: Some(0), ..Default::default() },
+            ServerOptions { max_connections: Some(0), ..Default::default() },
+        ] {
+            assert!(matches!(zero.resolve(), Err(ConfigError::ConnectionLimit(_))));
+        }
     }
 
     #[test]

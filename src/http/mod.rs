@@ -17,6 +17,7 @@ mod extract;
 mod health;
 mod indexes;
 mod metrics;
+mod server;
 mod state;
 mod web;
 
@@ -134,7 +135,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    server::run(listener, state, shutdown).await
 }
 
 /// CORS for storefronts on other origins: none configured means no cross-origin access.
