@@ -135,7 +135,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    server::run(listener, state, shutdown).await
+    server::run(listener, app(state.clone()), &state, shutdown).await
 }
 
 /// CORS for storefronts on other origins: none configured means no cross-origin access.

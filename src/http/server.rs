@@ -34,7 +34,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
-use super::{AppState, app};
+use super::state::AppState;
 
 /// The limits of the accept loop.
 #[derive(Debug, Clone, Copy)]
@@ -45,15 +45,17 @@ struct ConnectionLimits {
     max_connections: usize,
 }
 
-/// Serves [`app`]`(state)` on `listener` within the configured limits until `shutdown`
-/// completes, then stops accepting and waits for the requests in flight.
+/// Serves `router` (the whole service, `app(state)`) on `listener` within the limits of
+/// `state`'s configuration until `shutdown` completes, then stops accepting and waits for the
+/// requests in flight.
 ///
 /// # Errors
 /// None today: failures to accept a connection are logged and the loop goes on (as
 /// `axum::serve` does); the `Result` keeps [`super::serve`]'s signature.
 pub(crate) async fn run(
     listener: TcpListener,
-    state: AppState,
+    router: Router,
+    state: &AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = ConnectionLimits {
@@ -61,7 +63,7 @@ pub(crate) async fn run(
         max_connections: state.config.max_connections,
     };
     let open_connections = state.metrics.open_connections.clone();
-    serve_router(listener, app(state), limits, open_connections, shutdown).await
+    serve_router(listener, router, limits, open_connections, shutdown).await
 }
 
 /// The accept loop: `router` on `listener` within `limits`; `open_connections` follows the
