@@ -20,14 +20,14 @@ fn repeated_facets_are_counted_once() {
     let shop = Shop::new(catalog());
     let once = shop.search(json!({"q": "", "facets": ["brand"], "filter": {"brand": "Glow"}})).expect("search");
     // The attack: one facet filtered on, asked for again and again (each a pass of its own).
-    let facets = vec!["brand"; 10_000];
+    let facets = vec!["brand"; 50_000];
     let repeated = json!({"q": "", "facets": facets, "filter": {"brand": "Glow"}});
     let started = Instant::now();
     let folded = shop.search(repeated).expect("repeats are folded, not refused");
     let elapsed = started.elapsed();
     assert_eq!(folded.facets, once.facets);
     assert_eq!(folded.facets.len(), 1);
-    assert!(elapsed.as_millis() < 1_000, "ten thousand passes were run: {elapsed:?}");
+    assert!(elapsed.as_millis() < 1_000, "fifty thousand passes were run: {elapsed:?}");
 
     let names = request(json!({"facets": ["brand", "price", "brand", "colour", "price"]}));
     assert_eq!(names.facet_names().expect("within bounds"), ["brand", "price", "colour"], "first-asked order");
