@@ -81,43 +81,51 @@ fn object() -> impl Strategy<Value = Value> {
     prop::collection::vec((key(), json_value()), 0..9).prop_map(|pairs| Value::Object(pairs.into_iter().collect()))
 }
 
-/// A product document whose fields have their JSON types, with values anywhere in their ranges
-/// (so that many decode and reach the index).
+/// A product document whose fields have their JSON types, values mostly in their ranges and
+/// sometimes anywhere (so that most decode and reach the index, and the edges are tried too).
 fn typed_product() -> impl Strategy<Value = Value> {
-    let number = || {
+    let float = |low: f64, high: f64| {
         prop_oneof![
-            (-5.0f64..1e4).prop_map(|n| json!(n)),
-            any::<f64>().prop_map(|n| serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)),
-            any::<i64>().prop_map(|n| json!(n)),
+            4 => (low..high).prop_map(|n| json!(n)),
+            1 => any::<f64>().prop_map(|n| serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)),
+            1 => any::<i64>().prop_map(|n| json!(n)),
         ]
     };
-    let text = || prop_oneof![3 => "[A-Za-z0-9 /_-]{0,20}", 1 => any::<String>()];
+    let text = || prop_oneof![4 => "[A-Za-z][A-Za-z0-9 _-]{0,20}", 1 => any::<String>()];
+    let id = prop_oneof![
+        4 => prop::sample::select(vec!["p1", "p2", "p3"]).prop_map(str::to_owned),
+        1 => prop::sample::select(vec!["".to_owned(), " ".into(), "a/b".into(), "x".repeat(300)]),
+    ];
+    let category = prop_oneof![
+        3 => "[a-z]{1,8}(/[a-z]{1,8}){0,3}".prop_map(Value::String),
+        1 => prop::collection::vec(text(), 0..4).prop_map(|levels| json!(levels)),
+        1 => text().prop_map(Value::String),
+    ];
+    let attribute = prop_oneof![
+        3 => "[a-z]{1,8}".prop_map(Value::String),
+        2 => prop::collection::vec("[a-z]{1,8}", 0..4).prop_map(|values| json!(values)),
+        1 => json_value(),
+    ];
+    let count = prop_oneof![4 => (0u64..100).prop_map(|n| json!(n)), 1 => any::<i64>().prop_map(|n| json!(n))];
     (
-        prop::sample::select(vec![
-            "p1".to_owned(),
-            "p2".into(),
-            "p3".into(),
-            "".into(),
-            " ".into(),
-            "a/b".into(),
-            "x".repeat(300),
-        ]),
-        text(),
-        prop::option::of(text()),
-        prop::option::of(prop_oneof![
-            text().prop_map(Value::String),
-            prop::collection::vec(text(), 0..4).prop_map(|levels| json!(levels))
-        ]),
-        prop::option::of(number()),
-        prop::option::of(prop::sample::select(vec!["GBP", "EUR", "JPY", "gbp", "XXX", ""])),
-        prop::option::of(number()),
-        prop::option::of(prop::collection::btree_map("[a-z]{1,6}", json_value(), 0..4)),
-        prop::option::of(number()),
-        prop::option::of(any::<u64>()),
-        prop::option::of(prop::sample::select(vec!["p1", "p2", "", "2026-01-01T00:00:00Z"])),
+        (id, text(), prop::option::of(text()), prop::option::of(category)),
+        (
+            prop::option::of(float(0.0, 500.0)),
+            prop::option::of(prop_oneof![
+                4 => prop::sample::select(vec!["GBP", "EUR", "JPY"]),
+                1 => prop::sample::select(vec!["gbp", "XXX", ""]),
+            ]),
+            prop::option::of(count),
+            prop::option::of(prop::collection::btree_map("[a-z]{1,6}", attribute, 0..4)),
+        ),
+        (
+            prop::option::of(float(1.0, 5.0)),
+            prop::option::of(any::<u64>()),
+            prop::option::of(prop::sample::select(vec!["p1", "p2", "", "2026-01-01T00:00:00Z"])),
+        ),
     )
         .prop_map(
-            |(id, title, brand, category, price, currency, stock, attributes, rating, version, parent_id)| {
+            |((id, title, brand, category), (price, currency, stock, attributes), (rating, version, parent))| {
                 let mut product = serde_json::Map::new();
                 product.insert("id".into(), json!(id));
                 product.insert("title".into(), json!(title));
@@ -134,32 +142,58 @@ fn typed_product() -> impl Strategy<Value = Value> {
                 put("attributes", attributes.map(|attributes| json!(attributes)));
                 put("rating", rating);
                 put("version", version.map(|version| json!(version)));
-                put("parent_id", parent_id.map(|parent| json!(parent)));
+                put("parent_id", parent.map(|parent| json!(parent)));
                 Value::Object(product)
             },
         )
 }
 
-/// A Kafka message whose fields have their JSON types.
+/// A Kafka message whose fields have their JSON types; the payload mostly fits the type (an
+/// upserted product with the event's id, nothing for a deletion, a price, a stock) and sometimes
+/// does not.
 fn typed_message() -> impl Strategy<Value = Value> {
-    (
-        prop::sample::select(vec!["product_upserted", "product_deleted", "price_changed", "stock_changed", "other"]),
-        prop::sample::select(vec!["p1", "p2", ""]),
-        any::<u64>(),
-        prop::sample::select(vec!["2026-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "now"]),
-        prop_oneof![
-            typed_product(),
-            object(),
-            (prop::option::of(any::<f64>()), prop::option::of(any::<u64>())).prop_map(|(price, stock)| {
-                json!({"price": price.and_then(serde_json::Number::from_f64), "stock": stock})
-            }),
-            Just(Value::Null),
-        ],
-    )
-        .prop_map(|(kind, product_id, version, occurred_at, payload)| {
-            json!({"event_id": "e", "type": kind, "product_id": product_id, "version": version,
-                   "occurred_at": occurred_at, "payload": payload})
-        })
+    let kind = prop_oneof![
+        4 => prop::sample::select(vec!["product_upserted", "product_deleted", "price_changed", "stock_changed"]),
+        1 => Just("other"),
+    ];
+    let fitting = |kind: &str| -> BoxedStrategy<Value> {
+        match kind {
+            "product_upserted" => typed_product().boxed(),
+            "product_deleted" => prop_oneof![Just(Value::Null), Just(json!({}))].boxed(),
+            "price_changed" => (
+                prop::option::of(prop_oneof![4 => 0.0f64..500.0, 1 => any::<f64>()]),
+                prop::option::of(prop::sample::select(vec!["GBP", "EUR", "XXX"])),
+            )
+                .prop_map(|(price, currency)| {
+                    json!({"price": price.and_then(serde_json::Number::from_f64), "currency": currency})
+                })
+                .boxed(),
+            _ => prop::option::of(any::<u64>()).prop_map(|stock| json!({"stock": stock})).boxed(),
+        }
+    };
+    kind.prop_flat_map(move |kind| {
+        (
+            Just(kind),
+            prop::sample::select(vec!["p1", "p2", ""]),
+            any::<u64>(),
+            prop_oneof![
+                4 => prop::sample::select(vec!["2026-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z"]),
+                1 => Just("now"),
+            ],
+            prop_oneof![4 => fitting(kind), 1 => object(), 1 => typed_product()],
+        )
+    })
+    .prop_map(|(kind, product_id, version, occurred_at, mut payload)| {
+        if let Value::Object(fields) = &mut payload
+            && fields.contains_key("title")
+            && product_id != "p2"
+        {
+            // Mostly the event's own product; `p2` events carry whichever id was drawn.
+            fields.insert("id".into(), json!(product_id));
+        }
+        json!({"event_id": "e", "type": kind, "product_id": product_id, "version": version,
+               "occurred_at": occurred_at, "payload": payload})
+    })
 }
 
 #[derive(Debug, Clone)]

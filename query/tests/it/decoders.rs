@@ -79,24 +79,22 @@ fn request_value() -> impl Strategy<Value = Value> {
 /// with values anywhere in their ranges.
 fn typed_request_value() -> impl Strategy<Value = Value> {
     let facet = prop_oneof![
-        4 => prop::sample::select(vec!["brand", "price", "category", "colour", "rating", "in_stock", "size"])
-            .prop_map(str::to_owned),
-        1 => any::<String>(),
+        6 => prop::sample::select(vec!["brand", "price", "category", "colour", "rating", "in_stock"]).prop_map(str::to_owned),
+        1 => prop_oneof![Just("size".to_owned()), any::<String>()],
     ];
     (
-        prop::option::of(prop_oneof!["[a-z ]{0,30}", any::<String>()]),
-        prop::option::of(filter_value()),
-        prop::option::of(prop::collection::vec(facet, 0..30)),
-        prop::option::of(prop::sample::select(vec![
-            "relevance",
-            "price_asc",
-            "price_desc",
-            "popularity",
-            "newest",
-            "x",
-        ])),
-        prop::option::of(prop_oneof![0u64..60, any::<u64>()]),
-        prop::option::of(prop_oneof![0u64..250, any::<u64>()]),
+        prop::option::of(prop_oneof![3 => "[a-z ]{0,30}", 1 => any::<String>()]),
+        prop::option::of(prop_oneof![3 => typed_filter_value(), 1 => filter_value()]),
+        prop::option::of(prop_oneof![
+            4 => prop::collection::vec(facet.clone(), 0..6),
+            1 => prop::collection::vec(facet, 0..40),
+        ]),
+        prop::option::of(prop_oneof![
+            4 => prop::sample::select(vec!["relevance", "price_asc", "price_desc", "popularity", "newest"]),
+            1 => Just("cheapest"),
+        ]),
+        prop::option::of(prop_oneof![4 => 1u64..60, 1 => any::<u64>()]),
+        prop::option::of(prop_oneof![4 => 1u64..=200, 1 => any::<u64>()]),
     )
         .prop_map(|(q, filter, facets, sort, page, per_page)| {
             let mut request = Map::new();
@@ -112,6 +110,56 @@ fn typed_request_value() -> impl Strategy<Value = Value> {
             put("page", page.map(|page| json!(page)));
             put("per_page", per_page.map(|per_page| json!(per_page)));
             Value::Object(request)
+        })
+}
+
+/// A filter in the grammar's shapes (a string or a list of them, a range, a flag), values
+/// anywhere: up to 120 of them, across the 100-value bound.
+fn typed_filter_value() -> impl Strategy<Value = Value> {
+    let strings = || {
+        prop_oneof![
+            2 => prop::sample::select(vec!["Glow", "Forge", "home", "home/candles", "red", "x"]).prop_map(|text| json!(text)),
+            2 => prop::collection::vec(prop_oneof![3 => "[A-Za-z/]{0,10}", 1 => any::<String>()], 1..12)
+                .prop_map(|values| json!(values)),
+            1 => prop::collection::vec("[a-z]{1,4}", 80..120).prop_map(|values| json!(values)),
+        ]
+    };
+    let bound = prop_oneof![4 => -10.0f64..100.0, 1 => any::<f64>()];
+    let range = (
+        prop::sample::select(vec!["gt", "gte", "lt", "lte"]),
+        bound.clone(),
+        prop::option::of((prop::sample::select(vec!["gt", "gte", "lt", "lte"]), bound)),
+    )
+        .prop_map(|(first, low, second)| {
+            let mut range = Map::new();
+            range.insert(first.to_owned(), serde_json::Number::from_f64(low).map_or(Value::Null, Value::Number));
+            if let Some((name, high)) = second {
+                range.insert(name.to_owned(), serde_json::Number::from_f64(high).map_or(Value::Null, Value::Number));
+            }
+            Value::Object(range)
+        });
+    (
+        prop::option::of(strings()),
+        prop::option::of(strings()),
+        prop::option::of(strings()),
+        prop::option::of(range.clone()),
+        prop::option::of(range),
+        prop::option::of(any::<bool>()),
+    )
+        .prop_map(|(brand, category, colour, price, rating, in_stock)| {
+            let mut filter = Map::new();
+            let mut put = |name: &str, value: Option<Value>| {
+                if let Some(value) = value {
+                    filter.insert(name.to_owned(), value);
+                }
+            };
+            put("brand", brand);
+            put("category", category);
+            put("colour", colour);
+            put("price", price);
+            put("rating", rating);
+            put("in_stock", in_stock.map(Value::Bool));
+            Value::Object(filter)
         })
 }
 
@@ -207,7 +255,10 @@ proptest! {
     }
 
     #[test]
-    fn random_filters_filter_or_are_refused(filter in filter_value(), recommend in any::<bool>()) {
+    fn random_filters_filter_or_are_refused(
+        filter in prop_oneof![typed_filter_value(), filter_value()],
+        recommend in any::<bool>(),
+    ) {
         let shop = shop();
         if recommend {
             let index = shop.catalog.get(&shop.name).expect("index");
