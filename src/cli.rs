@@ -215,9 +215,10 @@ pub struct BenchCheckoutArgs {
     /// Checkouts to time (after a warm-up of 500).
     #[arg(long, default_value_t = 4_000)]
     pub checkouts: usize,
-    /// A PostgreSQL URL (a scratch schema is made and dropped) [default: a scratch SQLite file]
+    /// A PostgreSQL URL (a scratch schema is made and dropped; its password is never printed)
+    /// [default: a scratch SQLite file]
     #[arg(long, value_name = "URL")]
-    pub commerce_db: Option<String>,
+    pub commerce_db: Option<vitrine_commerce::DatabaseUrl>,
 }
 
 /// Arguments of `vitrine bench indexer`.

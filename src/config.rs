@@ -15,10 +15,16 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
+use vitrine_commerce::DatabaseUrl;
 use vitrine_models::IndexName;
 
 /// The config file's current version; files must say `version = 1`.
 pub const CONFIG_VERSION: u32 = 1;
+
+/// How long a client may take to send a request's headers, by default (`--header-read-timeout-ms`).
+pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+/// How many connections may be open at once, by default (`--max-connections`).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// Options every command understands.
 #[derive(Debug, Default, Clone, Args, Deserialize)]
@@ -159,10 +165,10 @@ pub struct ServerOptions {
     /// Largest request body accepted, in bytes [default: 104857600, 100 MiB]
     #[arg(long, env = "VITRINE_MAX_BODY_BYTES", value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
-    /// Commerce database: `sqlite:PATH` or `postgres://…` (several replicas need PostgreSQL)
-    /// [default: sqlite:DATA_DIR/commerce.db]
+    /// Commerce database: `sqlite:PATH` or `postgres://…` (several replicas need PostgreSQL); its
+    /// password is never printed [default: sqlite:DATA_DIR/commerce.db]
     #[arg(long, env = "VITRINE_COMMERCE_DB", value_name = "URL", hide_env_values = true)]
-    pub commerce_db: Option<String>,
+    pub commerce_db: Option<DatabaseUrl>,
     /// Delay of every call to the simulated payment gateway, in milliseconds [default: 0]
     #[arg(long, env = "VITRINE_PAYMENT_LATENCY_MS", value_name = "MS")]
     pub payment_latency_ms: Option<u64>,
@@ -198,6 +204,15 @@ pub struct ServerOptions {
     /// Largest body of an events request, in bytes [default: 1048576]
     #[arg(long, env = "VITRINE_MAX_EVENTS_BODY_BYTES", value_name = "BYTES")]
     pub max_events_body_bytes: Option<usize>,
+    // Connection limits (the accept loop of `http::serve`).
+    /// Longest a client may take to send a request's headers, in milliseconds, after which the
+    /// connection is closed; it also closes keep-alive connections idle that long [default: 10000]
+    #[arg(long, env = "VITRINE_HEADER_READ_TIMEOUT_MS", value_name = "MS")]
+    pub header_read_timeout_ms: Option<u64>,
+    /// Most connections open at once; at the cap the server stops accepting until one closes
+    /// (new ones wait in the listen backlog) [default: 1024]
+    #[arg(long, env = "VITRINE_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
 }
 
 impl ServerOptions {
@@ -221,6 +236,10 @@ impl ServerOptions {
             rate_limit_failed_auth: self.rate_limit_failed_auth.or(file.rate_limit_failed_auth),
             max_query_body_bytes: self.max_query_body_bytes.or(file.max_query_body_bytes),
             max_events_body_bytes: self.max_events_body_bytes.or(file.max_events_body_bytes),
+
+            // Connection limits.
+            header_read_timeout_ms: self.header_read_timeout_ms.or(file.header_read_timeout_ms),
+            max_connections: self.max_connections.or(file.max_connections),
         }
     }
 
@@ -242,13 +261,26 @@ impl ServerOptions {
         if !(0.0..=1.0).contains(&failure_rate) {
             return Err(ConfigError::PaymentFailureRate(failure_rate));
         }
+
+        // Connection limits.
+        let header_read_timeout_ms = self.header_read_timeout_ms.unwrap_or(DEFAULT_HEADER_READ_TIMEOUT_MS);
+        if header_read_timeout_ms == 0 {
+            return Err(ConfigError::ConnectionLimit("--header-read-timeout-ms must be at least 1"));
+        }
+        let max_connections = self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        if max_connections == 0 {
+            return Err(ConfigError::ConnectionLimit("--max-connections must be at least 1"));
+        }
         Ok(ServerConfig {
             listen: self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             keys: ApiKeys { admin: admin_key, search: search_key },
             cors_origins: self.cors_origins.into_iter().map(|origin| origin.trim().to_owned()).collect(),
             request_timeout: Duration::from_millis(self.request_timeout_ms.unwrap_or(30_000)),
             max_body_bytes: self.max_body_bytes.unwrap_or(100 * 1024 * 1024),
-            commerce_db: self.commerce_db.map(|url| url.trim().to_owned()).filter(|url| !url.is_empty()),
+            commerce_db: self
+                .commerce_db
+                .map(|url| DatabaseUrl::new(url.expose().trim()))
+                .filter(|url| !url.expose().is_empty()),
             commerce_hold_at_add_to_cart: self.commerce_hold_at_add_to_cart,
             payment_gateway: vitrine_commerce::GatewaySettings {
                 latency: Duration::from_millis(self.payment_latency_ms.unwrap_or(0)),
@@ -263,6 +295,10 @@ impl ServerOptions {
             },
             max_query_body_bytes: self.max_query_body_bytes.unwrap_or(64 * 1024),
             max_events_body_bytes: self.max_events_body_bytes.unwrap_or(1024 * 1024),
+
+            // Connection limits.
+            header_read_timeout: Duration::from_millis(header_read_timeout_ms),
+            max_connections,
         })
     }
 }
@@ -326,8 +362,9 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Larger bodies are answered 413.
     pub max_body_bytes: usize,
-    /// The commerce database URL; `None`: SQLite in the data directory.
-    pub commerce_db: Option<String>,
+    /// The commerce database URL (printed without its password); `None`: SQLite in the data
+    /// directory.
+    pub commerce_db: Option<DatabaseUrl>,
     /// Stock is held from add-to-cart.
     pub commerce_hold_at_add_to_cart: bool,
     /// The simulated payment gateway's behaviour.
@@ -338,6 +375,13 @@ pub struct ServerConfig {
     pub max_query_body_bytes: usize,
     /// Largest body of an events request.
     pub max_events_body_bytes: usize,
+
+    // Connection limits.
+    /// A client that has not sent a request's headers this long after the connection opened (or
+    /// after its previous answer) is disconnected.
+    pub header_read_timeout: Duration,
+    /// At most this many connections are open at once; the next ones wait to be accepted.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -414,6 +458,9 @@ pub enum ConfigError {
     /// The Kafka options are incomplete or out of range.
     #[error("{0}")]
     KafkaIncomplete(&'static str),
+    /// A connection limit is out of range.
+    #[error("{0}")]
+    ConnectionLimit(&'static str),
     /// The index the Kafka topic feeds has no valid name.
     #[error("`{name}` is not a valid index name for the Kafka indexer ({reason}); name one with --kafka-index")]
     KafkaIndex {
@@ -472,6 +519,43 @@ mod tests {
         assert_eq!(config.payment_gateway.failure_rate, 0.25);
         let wrong = ServerOptions { payment_failure_rate: Some(1.5), ..Default::default() };
         assert!(matches!(wrong.resolve(), Err(ConfigError::PaymentFailureRate(_))));
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_layer_and_refuse_zero() {
+        let defaults = ServerConfig::default();
+        assert_eq!(defaults.header_read_timeout, Duration::from_millis(DEFAULT_HEADER_READ_TIMEOUT_MS));
+        assert_eq!(defaults.max_connections, DEFAULT_MAX_CONNECTIONS);
+        let file: ConfigFile =
+            toml::from_str("version = 1\n[server]\nheader_read_timeout_ms = 2500\nmax_connections = 64\n")
+                .expect("valid file");
+        let Command::Serve(flags) = parse(&["serve", "--max-connections", "8"]).command else {
+            panic!("serve expected");
+        };
+        let config = flags.server.layered_over(file.server).resolve().expect("valid");
+        assert_eq!(config.header_read_timeout, Duration::from_millis(2500));
+        assert_eq!(config.max_connections, 8, "the flag wins over the file");
+        for zero in [
+            ServerOptions { header_read_timeout_ms: Some(0), ..Default::default() },
+            ServerOptions { max_connections: Some(0), ..Default::default() },
+        ] {
+            assert!(matches!(zero.resolve(), Err(ConfigError::ConnectionLimit(_))));
+        }
+    }
+
+    #[test]
+    fn the_commerce_database_password_is_never_printed() {
+        let Command::Serve(flags) =
+            parse(&["serve", "--commerce-db", " postgres://shop:s3cret-pw@db.example/shop "]).command
+        else {
+            panic!("serve expected");
+        };
+        assert!(!format!("{flags:?}").contains("s3cret-pw"), "{flags:?}");
+        let config = flags.server.resolve().expect("valid");
+        assert!(!format!("{config:?}").contains("s3cret-pw"), "{config:?}");
+        let url = config.commerce_db.expect("a URL");
+        assert_eq!(url.to_string(), "postgres://shop:***@db.example/shop");
+        assert_eq!(url.expose(), "postgres://shop:s3cret-pw@db.example/shop", "connects with the password, trimmed");
     }
 
     #[test]

@@ -25,6 +25,7 @@
 mod cart;
 mod checkout;
 mod coupons;
+mod database_url;
 mod error;
 mod fulfilment;
 mod idempotency;
@@ -40,6 +41,7 @@ mod store;
 pub use cart::{Adjustment, Cart, CartLine, MAX_QUANTITY, MergeReport};
 pub use checkout::{Checkout, CheckoutOutcome, CheckoutRequest, CheckoutSettings, CheckoutState, RecoveryReport};
 pub use coupons::{Coupon, CouponDiscount};
+pub use database_url::{DatabaseUrl, redact_password};
 pub use error::{CheckoutFailure, CommerceError};
 pub use idempotency::{IN_FLIGHT_TIMEOUT_MS, IdempotencyStart, KEY_RETENTION_MS};
 pub use inventory::{Sku, SkuSeed, StockLine, cart_holder};

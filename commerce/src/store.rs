@@ -17,6 +17,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 use crate::CommerceError;
+use crate::database_url::redact_password;
 
 /// The schema, embedded in the binary.
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
@@ -43,7 +44,8 @@ impl Store {
     /// tests give each run its own.
     ///
     /// # Errors
-    /// An unsupported URL, a database that cannot be reached, or a failed migration.
+    /// An unsupported URL, a database that cannot be reached, or a failed migration. No error
+    /// shows the URL's password (sqlx's errors do not hold the URL; ours hold it redacted).
     pub async fn connect(url: &str, schema: Option<&str>) -> Result<Store, CommerceError> {
         install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
@@ -51,7 +53,8 @@ impl Store {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
         } else {
-            return Err(CommerceError::UnsupportedDatabase(url.to_owned()));
+            // The URL may hold a password: the error shows it redacted.
+            return Err(CommerceError::UnsupportedDatabase(redact_password(url)));
         };
         let pool = match backend {
             Backend::Sqlite => {

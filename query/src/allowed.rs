@@ -11,14 +11,17 @@ use vitrine_indexer::ProductIndex;
 
 use crate::error::QueryError;
 use crate::filters::{FacetField, parse_filters};
+use crate::request::check_filter_size;
 
 /// The ids of the products that pass `filter` (a search filter object). Unless the filter says
 /// otherwise about `in_stock`, only products in stock pass (recommending what cannot be bought
 /// helps nobody). Costs one pass over the matching documents' id column.
 ///
 /// # Errors
-/// A malformed filter or an unknown field, as for search.
+/// A malformed filter, an unknown field or more than [`MAX_FILTER_VALUES`](crate::MAX_FILTER_VALUES)
+/// values, as for search.
 pub fn allowed_products(index: &ProductIndex, filter: Option<&Value>) -> Result<HashSet<String>, QueryError> {
+    check_filter_size(filter)?;
     let settings = index.settings();
     let fields = index.fields();
     let mut clauses = parse_filters(filter, fields, &settings)?;

@@ -23,7 +23,7 @@ use crate::filters::{FacetField, filtered, parse_filters};
 use crate::highlight::Highlighter;
 use crate::pins::{Placed, pinned_products, place};
 use crate::ranking::sort_key_fn;
-use crate::request::{Hit, SearchRequest, SearchResponse, SortOrder};
+use crate::request::{Hit, SearchRequest, SearchResponse, SortOrder, check_filter_size};
 use crate::rules::{Boosts, Merchandising};
 use crate::text::text_query;
 use crate::words::query_words;
@@ -45,17 +45,38 @@ fn outside_restriction(
 }
 
 /// Runs a search.
+///
+/// # Errors
+/// A request out of bounds ([`SearchRequest::check`]) or naming unknown fields, or the engine
+/// failed.
 pub fn search(
     index: &ProductIndex,
     settings: &IndexSettings,
     request: &SearchRequest,
 ) -> Result<SearchResponse, QueryError> {
+    search_unless_abandoned(index, settings, request, &|| false)
+}
+
+/// As [`search`], giving up with [`QueryError::Abandoned`] between its passes once `abandoned`
+/// says the answer is no longer wanted (its HTTP request timed out or its client left).
+///
+/// # Errors
+/// As [`search`], and [`QueryError::Abandoned`].
+pub fn search_unless_abandoned(
+    index: &ProductIndex,
+    settings: &IndexSettings,
+    request: &SearchRequest,
+    abandoned: &dyn Fn() -> bool,
+) -> Result<SearchResponse, QueryError> {
     let started = Instant::now();
     let (offset, limit) = request.window()?;
+    check_filter_size(request.filter.as_ref())?;
     let fields = index.fields();
     let filters = parse_filters(request.filter.as_ref(), fields, settings)?;
     let requested: Vec<FacetField> =
-        request.facets.iter().map(|name| FacetField::resolve(name, settings)).collect::<Result<_, _>>()?;
+        request.facet_names()?.into_iter().map(|name| FacetField::resolve(name, settings)).collect::<Result<_, _>>()?;
+    let give_up_if_abandoned = || if abandoned() { Err(QueryError::Abandoned) } else { Ok(()) };
+    give_up_if_abandoned()?;
     let (words, ignored_words) = query_words(&request.q);
     let default_sort = if words.is_empty() { "popularity" } else { "relevance" };
     let sort = SortOrder::parse(Some(request.sort.as_deref().unwrap_or(default_sort)))?;
@@ -118,12 +139,14 @@ pub fn search(
         read_facet_pass(&shared, &shared_results, &shared_categories, &category_node, &mut counts)?;
     }
     for field in own_filter {
+        give_up_if_abandoned()?;
         let pass_query = filtered(text.as_deref(), &filters, Some(field), &excluded);
         let collectors = facet_collectors(index, settings, &[field], &category_node)?;
         let (results, categories) = searcher.search(&pass_query, &collectors)?;
         read_facet_pass(&[field], &results, &categories, &category_node, &mut counts)?;
     }
 
+    give_up_if_abandoned()?;
     let highlighter = text.as_deref().map(|text| Highlighter::new(&searcher, text, fields)).transpose()?;
     let hits = place(organic, &pinned, offset + limit)
         .into_iter()

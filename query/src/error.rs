@@ -24,14 +24,30 @@ pub enum QueryError {
         /// The limit.
         max: usize,
     },
+    /// More distinct facets than a search counts.
+    #[error("at most {max} facets per search")]
+    TooManyFacets {
+        /// The limit.
+        max: usize,
+    },
+    /// More values in the filter than a request may hold.
+    #[error("at most {max} filter values per request (all fields together)")]
+    TooManyFilterValues {
+        /// The limit.
+        max: usize,
+    },
+    /// The caller gave up on the search (its request is gone); the answer would be thrown away.
+    #[error("the search was abandoned by its caller")]
+    Abandoned,
     /// The search engine failed (an internal error).
     #[error("search engine error: {0}")]
     Engine(#[from] tantivy::TantivyError),
 }
 
 impl QueryError {
-    /// True for errors in the request (as opposed to failures of the engine).
+    /// True for errors in the request (as opposed to failures of the engine, or a search its
+    /// caller abandoned).
     pub fn is_user_error(&self) -> bool {
-        !matches!(self, QueryError::Engine(_))
+        !matches!(self, QueryError::Engine(_) | QueryError::Abandoned)
     }
 }

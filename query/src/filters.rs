@@ -3,6 +3,12 @@
 //!
 //! Values in a list are OR; fields are AND. Each field becomes one tantivy query, kept apart so
 //! that facet counts can leave out the facet's own filter (disjunctive faceting).
+//!
+//! The grammar is two levels deep and no deeper: a field holds a string, a flag, a list of
+//! strings or a range object of numbers; any other nesting is refused as a wrong value type (and
+//! the JSON parser itself stops at 128 levels). A shopper's filter holds at most
+//! [`MAX_FILTER_VALUES`](crate::MAX_FILTER_VALUES) values (`request.rs`); the filters of
+//! merchandising rules, written by the shop, have no such bound.
 
 use std::ops::Bound;
 

@@ -25,9 +25,12 @@ mod text;
 mod words;
 
 pub use allowed::allowed_products;
-pub use engine::search;
+pub use engine::{search, search_unless_abandoned};
 pub use error::QueryError;
 pub use filters::FacetField;
-pub use request::{Hit, MAX_PER_PAGE, MAX_QUERY_CHARS, SearchRequest, SearchResponse, SortOrder};
+pub use request::{
+    Hit, MAX_FACETS, MAX_FILTER_VALUES, MAX_PER_PAGE, MAX_QUERY_CHARS, MAX_RESULT_WINDOW, SearchRequest,
+    SearchResponse, SortOrder,
+};
 pub use rules::check_rule_filters;
 pub use suggest::{MAX_SUGGESTIONS, Suggestions, normalize_query, query_prefix, suggest, suggest_with_popular};

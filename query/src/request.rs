@@ -14,8 +14,19 @@ pub const MAX_QUERY_CHARS: usize = 512;
 pub const MAX_QUERY_WORDS: usize = 12;
 /// The largest page size.
 pub const MAX_PER_PAGE: usize = 200;
-/// The deepest result reachable by paging.
-pub const MAX_RESULT_WINDOW: usize = 10_000;
+/// The deepest result reachable by paging (Meilisearch's `maxTotalHits`): hits past it are never
+/// ranked into a page. A page that starts inside the window but ends past it is cut short at the
+/// window's end; a page that starts past it is refused (`invalid_pagination`). `total` still
+/// counts every match.
+pub const MAX_RESULT_WINDOW: usize = 1_000;
+/// The most facets one search counts. Each facet the shopper also filters on costs a pass over
+/// the matches of its own; repeated names are folded into one first, then more than this many
+/// are refused (`too_many_facets`).
+pub const MAX_FACETS: usize = 20;
+/// The most values one request's filter holds, all fields together: each string of a list, each
+/// range and each flag counts one. Each value is a term query; more are refused
+/// (`too_many_filter_values`). Recommendation filters have the same bound.
+pub const MAX_FILTER_VALUES: usize = 100;
 
 /// A search.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -79,7 +90,8 @@ impl SortOrder {
 }
 
 impl SearchRequest {
-    /// Checks the paging and query length; returns (offset, limit).
+    /// Checks the paging and query length; returns (offset, limit), the limit cut short at
+    /// [`MAX_RESULT_WINDOW`].
     pub fn window(&self) -> Result<(usize, usize), QueryError> {
         let per_page = self.per_page.unwrap_or(20);
         if per_page == 0 || per_page > MAX_PER_PAGE {
@@ -90,16 +102,61 @@ impl SearchRequest {
             return Err(QueryError::InvalidPagination("`page` starts at 1".to_owned()));
         }
         let offset = (page - 1).saturating_mul(per_page);
-        if offset.saturating_add(per_page) > MAX_RESULT_WINDOW {
+        if offset >= MAX_RESULT_WINDOW {
             return Err(QueryError::InvalidPagination(format!(
-                "page {page} of {per_page} goes past the first {MAX_RESULT_WINDOW} results; narrow the search instead"
+                "page {page} of {per_page} starts past the first {MAX_RESULT_WINDOW} results; narrow the search instead"
             )));
         }
         if self.q.chars().count() > MAX_QUERY_CHARS {
             return Err(QueryError::QueryTooLong { max: MAX_QUERY_CHARS });
         }
-        Ok((offset, per_page))
+        Ok((offset, per_page.min(MAX_RESULT_WINDOW - offset)))
     }
+
+    /// The facets to count, each once, in the order first asked for; refused past
+    /// [`MAX_FACETS`].
+    pub fn facet_names(&self) -> Result<Vec<&str>, QueryError> {
+        let mut names: Vec<&str> = Vec::new();
+        for name in &self.facets {
+            if names.contains(&name.as_str()) {
+                continue;
+            }
+            if names.len() == MAX_FACETS {
+                return Err(QueryError::TooManyFacets { max: MAX_FACETS });
+            }
+            names.push(name);
+        }
+        Ok(names)
+    }
+
+    /// Every bound of the request that needs no index: paging, query length, facets, the
+    /// filter's size. (The filter's fields and values are checked against the index's settings
+    /// by the search.)
+    pub fn check(&self) -> Result<(), QueryError> {
+        self.window()?;
+        self.facet_names()?;
+        check_filter_size(self.filter.as_ref())
+    }
+}
+
+/// Refuses a filter with more than [`MAX_FILTER_VALUES`] values (lists count their items; any
+/// other value, one). The grammar is two levels deep at most (field → list or range object →
+/// value), and anything deeper is refused by the parser as a wrong value type.
+pub(crate) fn check_filter_size(filter: Option<&Value>) -> Result<(), QueryError> {
+    let Some(Value::Object(fields)) = filter else {
+        return Ok(());
+    };
+    let values: usize = fields
+        .values()
+        .map(|value| match value {
+            Value::Array(items) => items.len(),
+            _ => 1,
+        })
+        .sum();
+    if values > MAX_FILTER_VALUES {
+        return Err(QueryError::TooManyFilterValues { max: MAX_FILTER_VALUES });
+    }
+    Ok(())
 }
 
 /// One result.

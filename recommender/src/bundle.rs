@@ -162,10 +162,35 @@ impl ModelStore {
         &self.folder
     }
 
+    /// The folder of version `model_id`, which must be the plain name of a complete version in
+    /// this store's folder: an id with a separator, `.`, `..` or a leading dot (a hidden, partial
+    /// folder) is no version, so an id from a URL (`..%2F..%2Fother%2Fmodels%2FX`) never reaches
+    /// outside the folder — another index's versions included.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownVersion`] for anything else.
+    fn version_folder(&self, model_id: &str) -> Result<PathBuf, StoreError> {
+        let unknown = || StoreError::UnknownVersion(model_id.to_owned());
+        if !is_plain_version_id(model_id) {
+            return Err(unknown());
+        }
+        let folder = self.folder.join(model_id);
+        if !folder.join(files::MANIFEST).is_file() {
+            return Err(unknown());
+        }
+        Ok(folder)
+    }
+
     /// Writes `bundle` as a new version and makes it current. Returns its folder.
     pub fn save(&self, bundle: &ModelBundle) -> Result<PathBuf, StoreError> {
         bundle.check()?;
         let id = &bundle.manifest.model_id;
+        if !is_plain_version_id(id) {
+            return Err(StoreError::Inconsistent {
+                model_id: id.clone(),
+                reason: "a version id is a plain folder name".to_owned(),
+            });
+        }
         std::fs::create_dir_all(&self.folder).map_err(io(&self.folder))?;
         let temporary = self.folder.join(format!(".{id}.partial"));
         if temporary.exists() {
@@ -196,10 +221,12 @@ impl ModelStore {
     }
 
     /// Makes version `model_id` current (a rollback when it is an older one).
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownVersion`] unless `model_id` names a complete version of this store
+    /// (see `version_folder`), or `CURRENT` cannot be written.
     pub fn activate(&self, model_id: &str) -> Result<(), StoreError> {
-        if !self.folder.join(model_id).join(files::MANIFEST).is_file() {
-            return Err(StoreError::UnknownVersion(model_id.to_owned()));
-        }
+        self.version_folder(model_id)?;
         let temporary = self.folder.join(format!(".{CURRENT}.partial"));
         std::fs::write(&temporary, model_id).map_err(io(&temporary))?;
         let current = self.folder.join(CURRENT);
@@ -238,11 +265,8 @@ impl ModelStore {
 
     /// Loads version `model_id`.
     pub fn load(&self, model_id: &str) -> Result<ModelBundle, StoreError> {
-        let folder = self.folder.join(model_id);
+        let folder = self.version_folder(model_id)?;
         let manifest_path = folder.join(files::MANIFEST);
-        if !manifest_path.is_file() {
-            return Err(StoreError::UnknownVersion(model_id.to_owned()));
-        }
         let manifest = read_manifest(&manifest_path)?;
         let bundle = ModelBundle {
             items: read_json(&folder.join(files::ITEMS))?,
@@ -277,12 +301,24 @@ impl ModelStore {
             if current.as_deref() == Some(manifest.model_id.as_str()) {
                 continue;
             }
-            let folder = self.folder.join(&manifest.model_id);
+            // A manifest names its own version: only a plain name of this folder is deleted.
+            let Ok(folder) = self.version_folder(&manifest.model_id) else { continue };
             std::fs::remove_dir_all(&folder).map_err(io(&folder))?;
             removed += 1;
         }
         Ok(removed)
     }
+}
+
+/// Whether `model_id` can be a version's folder name: one path component, not `.` or `..`, not
+/// hidden (partial versions are written to `.ID.partial`), without a separator of any platform.
+fn is_plain_version_id(model_id: &str) -> bool {
+    let mut components = Path::new(model_id).components();
+    let one_normal_component = matches!(
+        (components.next(), components.next()),
+        (Some(std::path::Component::Normal(name)), None) if name == model_id
+    );
+    one_normal_component && !model_id.starts_with('.') && !model_id.contains(['/', '\\', '\0'])
 }
 
 impl ModelBundle {
@@ -360,4 +396,32 @@ fn read_manifest(path: &Path) -> Result<Manifest, StoreError> {
         return Err(StoreError::Format { path: path.to_owned(), found: manifest.format });
     }
     Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_names_of_versions_in_the_folder_can_be_activated() {
+        let data = tempfile::tempdir().expect("temp dir");
+        // Two indexes' model folders side by side; `other` has a complete version.
+        let other = data.path().join("other/models");
+        std::fs::create_dir_all(other.join("v1")).expect("folder");
+        std::fs::write(other.join("v1").join(files::MANIFEST), "{}").expect("manifest");
+        std::fs::create_dir_all(other.join(".v2.partial")).expect("folder");
+        std::fs::write(other.join(".v2.partial").join(files::MANIFEST), "{}").expect("manifest");
+        let shop = ModelStore::new(data.path().join("shop/models"));
+        std::fs::create_dir_all(shop.folder()).expect("folder");
+        let absolute = other.join("v1").display().to_string();
+        for id in ["../other/models/v1", "../../other/models/v1", absolute.as_str(), "..", ".", "", "v1/", "./v1"] {
+            assert!(matches!(shop.activate(id), Err(StoreError::UnknownVersion(_))), "{id:?}");
+        }
+        assert!(shop.current().expect("read").is_none(), "nothing was activated");
+        let other = ModelStore::new(other);
+        assert!(other.activate("v1").is_ok(), "a version of the folder");
+        assert_eq!(other.current().expect("read").as_deref(), Some("v1"));
+        assert!(matches!(other.activate(".v2.partial"), Err(StoreError::UnknownVersion(_))), "partial versions");
+        assert!(matches!(other.load("../other/models/v1"), Err(StoreError::UnknownVersion(_))));
+    }
 }

@@ -55,6 +55,10 @@ pub enum ErrorCode {
     InvalidPagination,
     /// The query is too long.
     QueryTooLong,
+    /// More distinct facets than one search counts.
+    TooManyFacets,
+    /// More filter values than one request may hold.
+    TooManyFilterValues,
     /// The settings are not valid.
     InvalidSettings,
     /// A recommendation request lacks what its kind needs, or has an unknown kind.
@@ -161,6 +165,8 @@ impl ErrorCode {
             ErrorCode::InvalidSort => ("invalid_sort", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::InvalidPagination => ("invalid_pagination", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::QueryTooLong => ("query_too_long", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::TooManyFacets => ("too_many_facets", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::TooManyFilterValues => ("too_many_filter_values", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::InvalidSettings => ("invalid_settings", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::InvalidRecommendationRequest => {
                 ("invalid_recommendation_request", StatusCode::BAD_REQUEST, InvalidRequest)
@@ -299,6 +305,10 @@ impl From<vitrine_query::QueryError> for ApiError {
             QueryError::InvalidSort(_) => ErrorCode::InvalidSort,
             QueryError::InvalidPagination(_) => ErrorCode::InvalidPagination,
             QueryError::QueryTooLong { .. } => ErrorCode::QueryTooLong,
+            QueryError::TooManyFacets { .. } => ErrorCode::TooManyFacets,
+            QueryError::TooManyFilterValues { .. } => ErrorCode::TooManyFilterValues,
+            // Nobody reads this answer: the request is gone.
+            QueryError::Abandoned => ErrorCode::RequestTimeout,
             QueryError::Engine(_) => return ApiError::internal(error),
         };
         ApiError::new(code, error.to_string())
@@ -450,6 +460,8 @@ mod tests {
             ErrorCode::InvalidSort,
             ErrorCode::InvalidPagination,
             ErrorCode::QueryTooLong,
+            ErrorCode::TooManyFacets,
+            ErrorCode::TooManyFilterValues,
             ErrorCode::InvalidSettings,
             ErrorCode::InvalidRecommendationRequest,
             ErrorCode::ModelNotTrained,

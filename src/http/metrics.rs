@@ -8,12 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -43,6 +45,8 @@ pub struct HttpMetrics {
     registry: Mutex<Registry>,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    /// Connections open now (the server's accept loop keeps it).
+    pub(super) open_connections: Gauge,
 }
 
 impl Default for HttpMetrics {
@@ -56,7 +60,13 @@ impl Default for HttpMetrics {
             "Time to answer an HTTP request, by method and route",
             latency.clone(),
         );
-        HttpMetrics { registry: Mutex::new(registry), requests, latency }
+        let open_connections = Gauge::default();
+        registry.register(
+            "http_open_connections",
+            "HTTP connections open now (at most --max-connections)",
+            open_connections.clone(),
+        );
+        HttpMetrics { registry: Mutex::new(registry), requests, latency, open_connections }
     }
 }
 
@@ -74,15 +84,38 @@ impl HttpMetrics {
     }
 }
 
+/// The methods HTTP defines, each its own `method` label; any other token a client sends as a
+/// method is labelled [`OTHER_METHOD`].
+const KNOWN_METHODS: [Method; 9] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::OPTIONS,
+    Method::CONNECT,
+    Method::TRACE,
+];
+/// The `method` label of every method outside [`KNOWN_METHODS`].
+const OTHER_METHOD: &str = "OTHER";
+/// The `route` label of requests no route matched.
+const UNMATCHED_ROUTE: &str = "unmatched";
+
 /// Middleware recording each request's count and latency under its route template
-/// (`/v1/indexes/{index}`, not the concrete path, so label sets stay bounded).
+/// (`/v1/indexes/{index}`, not the concrete path) and its method. Label sets stay bounded
+/// whatever clients send: paths no route has share [`UNMATCHED_ROUTE`], methods HTTP does not
+/// define share [`OTHER_METHOD`] (a method is any token, so each would otherwise add series).
 pub async fn record(State(metrics): State<Arc<HttpMetrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = match KNOWN_METHODS.contains(request.method()) {
+        true => request.method().as_str().to_owned(),
+        false => OTHER_METHOD.to_owned(),
+    };
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+        .map_or_else(|| UNMATCHED_ROUTE.to_owned(), |path| path.as_str().to_owned());
     let response = next.run(request).await;
     let elapsed = started.elapsed().as_secs_f64();
     metrics.latency.get_or_create(&RouteLabels { method: method.clone(), route: route.clone() }).observe(elapsed);

@@ -20,6 +20,7 @@ mod indexes;
 mod keys;
 mod limits;
 mod metrics;
+mod server;
 mod state;
 mod web;
 
@@ -197,8 +198,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    server::run(listener, app(state.clone()), &state, shutdown).await
 }
 
 /// CORS for storefronts on other origins: none configured means no cross-origin access.

@@ -59,10 +59,10 @@ impl AppState {
         let metrics = HttpMetrics::default();
         analytics.register_metrics(&mut metrics.registry());
         let recommenders = Recommenders::new(catalog.data_dir().clone(), ServeParams::default());
-        let commerce_url = config
-            .commerce_db
-            .clone()
-            .unwrap_or_else(|| format!("sqlite:{}", catalog.data_dir().commerce_db().display()));
+        let commerce_url = config.commerce_db.as_ref().map_or_else(
+            || format!("sqlite:{}", catalog.data_dir().commerce_db().display()),
+            |url| url.expose().to_owned(),
+        );
         let commerce = CommerceHandle::new(commerce_url)
             .holding_at_add_to_cart(config.commerce_hold_at_add_to_cart)
             .with_gateway(config.payment_gateway);

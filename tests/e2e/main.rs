@@ -5,6 +5,7 @@ mod architecture;
 mod cli;
 mod commerce;
 mod common;
+mod hardening;
 mod http;
 mod kafka;
 mod kafka_crash;

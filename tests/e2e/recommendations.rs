@@ -247,3 +247,58 @@ async fn personalised_search_reranks_by_the_shoppers_taste_when_turned_on() {
     let answer = server.put("/v1/indexes/shop/settings/ranking", None, &json!({"personalization": -1.0})).await;
     assert_eq!((answer.status, answer.error_code().as_str()), (StatusCode::BAD_REQUEST, "invalid_settings"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activation_takes_only_versions_of_the_index_and_recommendation_filters_are_bounded() {
+    let server = trained_shop().await;
+    let (status, body) = server.get("/v1/indexes/shop/models", None).await.parts();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let version = body["current"].as_str().expect("a current version").to_owned();
+    // Another index, with a model folder and no version of its own.
+    let (status, body) =
+        server.post("/v1/indexes/other/documents", None, &json!([{"id": "x", "title": "x"}])).await.parts();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let data_dir = server.state.catalog.data_dir();
+    let other_models = data_dir.models(&IndexName::new("other").expect("name"));
+    std::fs::create_dir_all(&other_models).expect("model folder");
+    let absolute = data_dir.models(&IndexName::new("shop").expect("name")).join(&version);
+
+    // The shop's version, reached from the other index's folder: relative, encoded twice over,
+    // absolute. Each is one path segment once `/` is percent-encoded.
+    for id in [
+        format!("..%2F..%2Fshop%2Fmodels%2F{version}"),
+        format!("%2E%2E%2F%2E%2E%2Fshop%2Fmodels%2F{version}"),
+        absolute.display().to_string().replace('/', "%2F"),
+        "..".to_owned(),
+        "%2E%2E".to_owned(),
+    ] {
+        let answer = server.post(&format!("/v1/indexes/other/models/{id}/activate"), None, &json!({})).await;
+        assert_eq!(
+            (answer.status, answer.error_code().as_str()),
+            (StatusCode::NOT_FOUND, "model_version_not_found"),
+            "{id}: {}",
+            answer.text
+        );
+    }
+    // Unencoded, the dots are more segments: no route has them.
+    let answer =
+        server.post(&format!("/v1/indexes/other/models/../../shop/models/{version}/activate"), None, &json!({})).await;
+    assert_eq!((answer.status, answer.error_code().as_str()), (StatusCode::NOT_FOUND, "route_not_found"));
+    assert!(!other_models.join("CURRENT").exists(), "nothing was activated for `other`");
+    let answer = server.post("/v1/indexes/other/recommendations", None, &json!({"kind": "trending"})).await;
+    assert_eq!((answer.status, answer.error_code().as_str()), (StatusCode::CONFLICT, "model_not_trained"));
+
+    // Recommendation filters have the search's bound on values.
+    let categories: Vec<String> = (0..101).map(|n| format!("home/c{n}")).collect();
+    let answer = server
+        .post(
+            "/v1/indexes/shop/recommendations",
+            None,
+            &json!({"kind": "trending", "filter": {"category": categories}}),
+        )
+        .await;
+    assert_eq!((answer.status, answer.error_code().as_str()), (StatusCode::BAD_REQUEST, "too_many_filter_values"));
+    let (status, body) =
+        recommend(&server, &json!({"kind": "trending", "filter": {"category": ["home/candles"]}})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

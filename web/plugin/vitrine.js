@@ -42,6 +42,9 @@
   // ---------------------------------------------------------------------------------------------
   // Shared helpers
 
+  /** The deepest result a search can page to (the server's `MAX_RESULT_WINDOW`). */
+  const MAX_RESULT_WINDOW = 1000;
+
   const escapeHtml = (text) =>
     String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
@@ -334,7 +337,7 @@
     render(answer) {
       const { page } = this.state;
       const first = answer.total === 0 ? 0 : (page - 1) * this.perPage + 1;
-      const last = Math.min(answer.total, page * this.perPage);
+      const last = first === 0 ? 0 : first + answer.hits.length - 1;
       this.summary.textContent = answer.total === 0 ? `No results for “${this.state.q}”` : `${first}–${last} of ${answer.total} results`;
       this.grid.innerHTML = answer.hits
         .map((hit, i) => `<li class="card" data-position="${first + i}">${productCard(hit, `<button class="add" data-product="${escapeHtml(hit.id)}">Add to cart</button>`)}</li>`)
@@ -417,7 +420,8 @@
     }
 
     renderPages(total) {
-      const count = Math.min(Math.ceil(total / this.perPage), 50);
+      // Paging reaches the first MAX_RESULT_WINDOW results (the server refuses deeper pages).
+      const count = Math.min(Math.ceil(Math.min(total, MAX_RESULT_WINDOW) / this.perPage), 50);
       if (count <= 1) {
         this.pages.innerHTML = "";
         return;

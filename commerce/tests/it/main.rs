@@ -3,6 +3,7 @@
 //! failpoints are process-global.
 
 mod common;
+mod database_urls;
 
 mod carts;
 mod checkout;

@@ -1,5 +1,7 @@
 //! The integration tests of `vitrine-query`, one test binary (one link instead of one per file).
 
+mod decoders;
+mod limits;
 mod merchandising;
 mod search;
 mod variants;

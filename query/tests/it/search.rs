@@ -10,15 +10,15 @@ fn product(value: Value) -> Product {
     serde_json::from_value(value).expect("valid product")
 }
 
-struct Shop {
-    catalog: Catalog,
-    name: IndexName,
-    settings: IndexSettings,
+pub(crate) struct Shop {
+    pub(crate) catalog: Catalog,
+    pub(crate) name: IndexName,
+    pub(crate) settings: IndexSettings,
     _dir: tempfile::TempDir,
 }
 
 impl Shop {
-    fn new(products: Vec<Value>) -> Shop {
+    pub(crate) fn new(products: Vec<Value>) -> Shop {
         let dir = tempfile::tempdir().expect("temp dir");
         let catalog = Catalog::new(DataDir::new(dir.path()));
         let name = IndexName::new("shop").expect("name");
@@ -29,7 +29,7 @@ impl Shop {
         Shop { catalog, name, settings, _dir: dir }
     }
 
-    fn search(&self, request: Value) -> Result<SearchResponse, QueryError> {
+    pub(crate) fn search(&self, request: Value) -> Result<SearchResponse, QueryError> {
         let request: SearchRequest = serde_json::from_value(request).expect("request shape");
         search(&self.catalog.get(&self.name).expect("index"), &self.settings, &request)
     }
@@ -39,7 +39,7 @@ impl Shop {
     }
 }
 
-fn catalog() -> Vec<Value> {
+pub(crate) fn catalog() -> Vec<Value> {
     vec![
         json!({"id": "candle", "title": "Vanilla scented candle", "brand": "Glow", "category": "home/candles",
                "price": 4.0, "currency": "GBP", "popularity": 10, "attributes": {"colour": "white"}}),

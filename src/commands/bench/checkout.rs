@@ -22,7 +22,7 @@ pub(in crate::commands) fn run(data_dir: &DataDir, args: &BenchCheckoutArgs) -> 
     }
     std::fs::create_dir_all(&scratch)?;
     let (url, schema) = match &args.commerce_db {
-        Some(url) => (url.clone(), Some(format!("vitrine_bench_{}", std::process::id()))),
+        Some(url) => (url.expose().to_owned(), Some(format!("vitrine_bench_{}", std::process::id()))),
         None => (format!("sqlite:{}", DataDir::new(&scratch).commerce_db().display()), None),
     };
     let total = WARM_UP_REQUESTS + args.checkouts;

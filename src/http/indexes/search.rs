@@ -10,7 +10,7 @@ use serde_json::Value;
 use vitrine_models::IndexName;
 
 use crate::http::auth::Caller;
-use crate::http::blocking::blocking;
+use crate::http::blocking::{blocking, blocking_until_gone};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
@@ -26,10 +26,10 @@ pub async fn search(
     request.user_id = caller.acting_user(request.user_id.as_deref())?;
     request.restriction = caller.shopper.and_then(|shopper| shopper.filter);
     let (catalog, recommenders) = (state.catalog.clone(), state.recommenders.clone());
-    let (response, request, name) = blocking(move || {
+    let (response, request, name) = blocking_until_gone(move |gone| {
         let index = catalog.get(&name)?;
         let settings = index.settings();
-        let mut response = vitrine_query::search(&index, &settings, &request)?;
+        let mut response = vitrine_query::search_unless_abandoned(&index, &settings, &request, &|| gone.is_gone())?;
         let weight = settings.ranking.personalization;
         if let Some(user_id) = request.user_id.as_deref()
             && weight > 0.0

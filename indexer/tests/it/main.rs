@@ -1,0 +1,3 @@
+//! The integration tests of `vitrine-indexer`, one test binary.
+
+mod decoders;

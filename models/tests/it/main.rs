@@ -1,0 +1,3 @@
+//! The integration tests of `vitrine-models`, one test binary.
+
+mod settings;
