@@ -95,7 +95,8 @@ fn train(server: &Server) -> String {
     let index = IndexName::new("shop").expect("index name");
     let catalog = &server.state.catalog;
     let products = catalog.products(&index).expect("the catalog");
-    vitrine_pipelines::train_index(catalog.data_dir(), &index, &products, &params(), 5, &hidden).expect("training")
+    vitrine_pipelines::train_index(catalog.data_dir(), &index, &products, &params(), 5, chrono::Utc::now(), &hidden)
+        .expect("training")
 }
 
 async fn recommend(server: &Server, body: &Value) -> (StatusCode, Value) {
