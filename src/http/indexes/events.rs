@@ -1,13 +1,17 @@
 //! `POST /v1/indexes/{index}/events` (search key, as storefronts send them): shoppers' views,
 //! clicks, add-to-carts and purchases, stored for analytics before the answer and, when they
 //! name a shopper, appended to the interaction log the recommendation models learn from.
+//!
+//! No events from the future: a `timestamp` more than [`MAX_CLOCK_SKEW`] ahead of the server's
+//! clock refuses the request with `invalid_event`, naming the event's position, like any other bad
+//! event. Past timestamps are accepted however old (historical imports exist).
 
 use std::num::NonZeroU32;
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -18,6 +22,9 @@ use crate::http::blocking::blocking;
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
+
+/// How far ahead of the server's clock an event's `timestamp` may be (clients' clocks drift).
+pub const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
 
 /// Most events one request may carry.
 pub const MAX_EVENTS_PER_REQUEST: usize = 1_000;
@@ -54,11 +61,23 @@ impl EventBody {
     }
 }
 
-/// The events of a body: one event object, or an array of them. A bad event refuses the whole
-/// request, naming its position in the array.
+/// The events of a body: one event object, or an array of them. A bad event (malformed, or dated
+/// more than [`MAX_CLOCK_SKEW`] after `received`) refuses the whole request, naming its position
+/// in the array.
 fn read_events(body: Value, received: DateTime<Utc>) -> Result<Vec<Event>, ApiError> {
     let invalid = |message: String| ApiError::new(ErrorCode::InvalidEvent, message);
-    let parse = |event: Value| serde_json::from_value::<EventBody>(event).map(|event| event.into_event(received));
+    let parse = |event: Value| {
+        let event = serde_json::from_value::<EventBody>(event).map_err(|error| error.to_string())?.into_event(received);
+        if event.at > received + MAX_CLOCK_SKEW {
+            return Err(format!(
+                "`timestamp` {} is in the future (more than {} minutes ahead of the server's clock, {})",
+                event.at.to_rfc3339(),
+                MAX_CLOCK_SKEW.num_minutes(),
+                received.to_rfc3339()
+            ));
+        }
+        Ok(event)
+    };
     match body {
         Value::Object(_) => Ok(vec![parse(body).map_err(|error| invalid(format!("event: {error}")))?]),
         Value::Array(events) => {
@@ -151,5 +170,22 @@ mod tests {
         }
         let too_many = Value::Array(vec![json!({"type": "view", "product_id": "p"}); MAX_EVENTS_PER_REQUEST + 1]);
         assert!(read(too_many).expect_err("too many").starts_with("PayloadTooLarge"));
+    }
+
+    #[test]
+    fn events_from_the_future_are_refused_past_the_clock_skew_and_old_ones_are_kept() {
+        let now = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").expect("rfc 3339").with_timezone(&Utc);
+        let at = |timestamp: &str| json!({"type": "purchase", "product_id": "p1", "timestamp": timestamp});
+        let read_at =
+            |body: Value| read_events(body, now).map_err(|error| format!("{:?}: {}", error.code, error.message));
+        // Within the skew (a client clock 4 minutes fast, in another time zone), and long past.
+        let events = read_at(json!([at("2026-06-01T14:04:00+02:00"), at("2009-12-01T07:45:00Z")])).expect("accepted");
+        assert_eq!(events.len(), 2);
+        // Past the skew: refused, naming the event's position.
+        let error = read_at(json!([at("2026-06-01T12:00:00Z"), at("2099-01-01T00:00:00Z")])).expect_err("the future");
+        assert!(error.starts_with("InvalidEvent: event 1: `timestamp` 2099-01-01"), "{error}");
+        let error = read_at(at("2026-06-01T12:05:01Z")).expect_err("just past the skew");
+        assert!(error.starts_with("InvalidEvent: event: `timestamp`"), "{error}");
+        assert!(read_at(at("2026-06-01T12:05:00Z")).is_ok(), "the skew itself is allowed");
     }
 }
