@@ -17,6 +17,8 @@ use clap::{Args, ValueEnum};
 use serde::Deserialize;
 use vitrine_models::IndexName;
 
+use crate::interactions::EventCaps;
+
 /// The config file's current version; files must say `version = 1`.
 pub const CONFIG_VERSION: u32 = 1;
 
@@ -173,6 +175,28 @@ pub struct ServerOptions {
     #[arg(long, env = "VITRINE_COMMERCE_HOLD_AT_ADD_TO_CART")]
     #[serde(default)]
     pub commerce_hold_at_add_to_cart: bool,
+
+    // ---- Interactions you can trust: what one shopper may add to the interaction log.
+    // ---- Budgets refill continuously (GCRA): a burst of N, then N an hour.
+    /// Most rows one shopper (user id, else session id) may add to an index's interaction log
+    /// (what recommendations train on) per hour; events past it are still counted in analytics
+    /// but kept out of the log, and the answer says how many (`capped`); 0: no cap [default: 600]
+    #[arg(long, env = "VITRINE_EVENTS_MAX_PER_SHOPPER_PER_HOUR", value_name = "N")]
+    pub events_max_per_shopper_per_hour: Option<u32>,
+    /// Most interaction-log rows one shopper may add about one product per hour; 0: no cap
+    /// [default: 20]
+    #[arg(long, env = "VITRINE_EVENTS_MAX_PER_SHOPPER_PRODUCT_PER_HOUR", value_name = "N")]
+    pub events_max_per_shopper_product_per_hour: Option<u32>,
+    /// Most interaction-log rows one client address may add per hour, all its shoppers together
+    /// (a client inventing a session id per event); applies when the server knows the peer
+    /// address; behind a reverse proxy every shopper shares the proxy's, so raise it or use 0
+    /// (no cap) there [default: 6000]
+    #[arg(long, env = "VITRINE_EVENTS_MAX_PER_CLIENT_PER_HOUR", value_name = "N")]
+    pub events_max_per_client_per_hour: Option<u32>,
+    /// Most interaction-log rows one client address may add about one product per hour; 0: no
+    /// cap [default: 200]
+    #[arg(long, env = "VITRINE_EVENTS_MAX_PER_CLIENT_PRODUCT_PER_HOUR", value_name = "N")]
+    pub events_max_per_client_product_per_hour: Option<u32>,
 }
 
 impl ServerOptions {
@@ -190,6 +214,17 @@ impl ServerOptions {
             commerce_hold_at_add_to_cart: self.commerce_hold_at_add_to_cart || file.commerce_hold_at_add_to_cart,
             payment_latency_ms: self.payment_latency_ms.or(file.payment_latency_ms),
             payment_failure_rate: self.payment_failure_rate.or(file.payment_failure_rate),
+            // Interactions you can trust.
+            events_max_per_shopper_per_hour: self
+                .events_max_per_shopper_per_hour
+                .or(file.events_max_per_shopper_per_hour),
+            events_max_per_shopper_product_per_hour: self
+                .events_max_per_shopper_product_per_hour
+                .or(file.events_max_per_shopper_product_per_hour),
+            events_max_per_client_per_hour: self.events_max_per_client_per_hour.or(file.events_max_per_client_per_hour),
+            events_max_per_client_product_per_hour: self
+                .events_max_per_client_product_per_hour
+                .or(file.events_max_per_client_product_per_hour),
         }
     }
 
@@ -211,6 +246,18 @@ impl ServerOptions {
         if !(0.0..=1.0).contains(&failure_rate) {
             return Err(ConfigError::PaymentFailureRate(failure_rate));
         }
+        // Interactions you can trust.
+        let event_defaults = EventCaps::default();
+        let event_caps = EventCaps {
+            per_shopper: self.events_max_per_shopper_per_hour.unwrap_or(event_defaults.per_shopper),
+            per_shopper_product: self
+                .events_max_per_shopper_product_per_hour
+                .unwrap_or(event_defaults.per_shopper_product),
+            per_client: self.events_max_per_client_per_hour.unwrap_or(event_defaults.per_client),
+            per_client_product: self
+                .events_max_per_client_product_per_hour
+                .unwrap_or(event_defaults.per_client_product),
+        };
         Ok(ServerConfig {
             listen: self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             keys: ApiKeys { admin: admin_key, search: search_key },
@@ -224,6 +271,7 @@ impl ServerOptions {
                 failure_rate,
                 ..vitrine_commerce::GatewaySettings::default()
             },
+            event_caps,
         })
     }
 }
@@ -293,6 +341,8 @@ pub struct ServerConfig {
     pub commerce_hold_at_add_to_cart: bool,
     /// The simulated payment gateway's behaviour.
     pub payment_gateway: vitrine_commerce::GatewaySettings,
+    /// What one shopper or client address may add to the interaction log per hour.
+    pub event_caps: EventCaps,
 }
 
 impl Default for ServerConfig {
@@ -404,6 +454,22 @@ mod tests {
         assert_eq!(config.payment_gateway.failure_rate, 0.25);
         let wrong = ServerOptions { payment_failure_rate: Some(1.5), ..Default::default() };
         assert!(matches!(wrong.resolve(), Err(ConfigError::PaymentFailureRate(_))));
+    }
+
+    #[test]
+    fn event_budgets_have_defaults_and_layer_like_the_rest() {
+        let config = ServerConfig::default();
+        assert_eq!(config.event_caps, EventCaps::default());
+        let file: ConfigFile =
+            toml::from_str("version = 1\n[server]\nevents_max_per_shopper_product_per_hour = 5\n").expect("valid file");
+        let Command::Serve(flags) = parse(&["serve", "--events-max-per-client-per-hour", "0"]).command else {
+            panic!("serve expected");
+        };
+        let config = flags.server.layered_over(file.server).resolve().expect("valid");
+        assert_eq!(
+            config.event_caps,
+            EventCaps { per_shopper: 600, per_shopper_product: 5, per_client: 0, per_client_product: 200 }
+        );
     }
 
     #[test]

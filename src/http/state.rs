@@ -15,6 +15,7 @@ use super::error::{ApiError, ErrorCode};
 use super::metrics::HttpMetrics;
 use crate::analytics::Analytics;
 use crate::config::ServerConfig;
+use crate::interactions::InteractionLog;
 
 /// Everything the handlers share. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct AppState {
     pub metrics: Arc<HttpMetrics>,
     /// Search analytics: the search log, shoppers' events, reports.
     pub analytics: Analytics,
+    /// The interaction logs recommendations train on: shoppers' budgets and the batching writer.
+    pub interactions: InteractionLog,
     /// The loaded recommendation models.
     pub recommenders: Recommenders,
     /// Carts, checkout and orders (the database opens on first use).
@@ -41,7 +44,7 @@ impl AppState {
     ///
     /// # Panics
     ///
-    /// Outside a Tokio runtime (the analytics writer is a Tokio task).
+    /// Outside a Tokio runtime (the analytics and interaction-log writers are Tokio tasks).
     pub fn new(config: ServerConfig, catalog: Catalog) -> Self {
         let analytics = Analytics::new(&catalog.data_dir().analytics_db());
         AppState::with_analytics(config, catalog, analytics)
@@ -52,6 +55,8 @@ impl AppState {
     pub fn with_analytics(config: ServerConfig, catalog: Catalog, analytics: Analytics) -> Self {
         let metrics = HttpMetrics::default();
         analytics.register_metrics(&mut metrics.registry());
+        let interactions = InteractionLog::new(catalog.data_dir().clone(), config.event_caps);
+        interactions.register_metrics(&mut metrics.registry());
         let recommenders = Recommenders::new(catalog.data_dir().clone(), ServeParams::default());
         let commerce_url = config
             .commerce_db
@@ -67,6 +72,7 @@ impl AppState {
             catalog,
             metrics: Arc::new(metrics),
             analytics,
+            interactions,
             ready: Arc::new(AtomicBool::new(true)),
         }
     }

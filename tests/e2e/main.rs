@@ -6,6 +6,7 @@ mod cli;
 mod commerce;
 mod common;
 mod http;
+mod interactions;
 mod kafka;
 mod kafka_crash;
 mod kafka_support;

@@ -86,6 +86,8 @@ async fn trained_shop() -> Server {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = server.post("/v1/indexes/shop/events", None, &events()).await.parts();
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    // Interaction-log rows are written within a second; training reads what is written.
+    server.state.interactions.flush().await;
     train(&server);
     server
 }

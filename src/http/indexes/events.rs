@@ -1,16 +1,28 @@
 //! `POST /v1/indexes/{index}/events` (search key, as storefronts send them): shoppers' views,
 //! clicks, add-to-carts and purchases, stored for analytics before the answer and, when they
-//! name a shopper, appended to the interaction log the recommendation models learn from.
+//! name a shopper, queued for the interaction log the recommendation models learn from.
 //!
-//! No events from the future: a `timestamp` more than [`MAX_CLOCK_SKEW`] ahead of the server's
-//! clock refuses the request with `invalid_event`, naming the event's position, like any other bad
-//! event. Past timestamps are accepted however old (historical imports exist).
+//! What a storefront says is a claim, so two rules guard the interaction log:
+//! - **No events from the future.** A `timestamp` more than [`MAX_CLOCK_SKEW`] ahead of the
+//!   server's clock refuses the request with `invalid_event`, naming the event's position, like
+//!   any other bad event. Past timestamps are accepted however old (historical imports exist).
+//! - **Budgets.** Each row one shopper (and one client address, when the server knows it) adds to
+//!   an index's log is charged to hourly budgets ([`crate::interactions::budget`]); rows past them
+//!   are kept out of the log. The request still succeeds: `202 {"recorded": n, "capped": m}`,
+//!   `recorded` events stored for analytics, `capped` of them kept out of the interaction log. A
+//!   storefront's beacon is not asked to retry (a 429 would make it resend the same events), an
+//!   honest but very busy shopper loses only training rows, and the request rate itself is the
+//!   business of the rate limits in front of the route.
+//!
+//! Analytics rows are stored before the answer; interaction-log rows are queued and written
+//! within about a second ([`crate::interactions`]), and on graceful shutdown.
 
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -18,7 +30,6 @@ use uuid::Uuid;
 use vitrine_models::{Actor, IndexName, Interaction, InteractionKind, ProductId, SessionId, UserId};
 
 use crate::analytics::Event;
-use crate::http::blocking::blocking;
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
@@ -98,24 +109,24 @@ fn read_events(body: Value, received: DateTime<Utc>) -> Result<Vec<Event>, ApiEr
 }
 
 /// `POST /v1/indexes/{index}/events`: records shoppers' views, clicks, add-to-carts and
-/// purchases, one object or an array of at most [`MAX_EVENTS_PER_REQUEST`]. All are stored
-/// before the answer, `202 {"recorded": n}`, or none is.
+/// purchases, one object or an array of at most [`MAX_EVENTS_PER_REQUEST`]. All are stored for
+/// analytics before the answer, `202 {"recorded": n, "capped": m}`, or none is; those naming a
+/// shopper are queued for the interaction log, but for the `m` past the shopper's budgets.
 pub async fn record(
     State(state): State<AppState>,
     Path(index): Path<String>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let name = IndexName::new(index)?;
     state.require_index(&name).await?;
     let events = read_events(body, Utc::now())?;
     let recorded = state.analytics.record_events(&name, &events).await?;
-    // Events that name a shopper (user or session) also feed the next training run.
-    let interactions: Vec<Interaction> = events.iter().filter_map(interaction_of).collect();
-    if !interactions.is_empty() {
-        let data_dir = state.catalog.data_dir().clone();
-        blocking(move || Ok(vitrine_pipelines::log_interactions(&data_dir, &name, &interactions)?)).await?;
-    }
-    Ok((StatusCode::ACCEPTED, Json(json!({ "recorded": recorded }))))
+    // Events that name a shopper (user or session) also feed the next training run, within budget.
+    let client = client.map(|Extension(ConnectInfo(address))| address.ip());
+    let (admitted, capped) = state.interactions.admit(&name, client, events.iter().filter_map(interaction_of));
+    state.interactions.append(&name, admitted).await.map_err(ApiError::internal)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "recorded": recorded, "capped": capped }))))
 }
 
 /// The interaction-log row of an event, when it names a shopper.
