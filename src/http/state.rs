@@ -64,6 +64,7 @@ impl AppState {
             .unwrap_or_else(|| format!("sqlite:{}", catalog.data_dir().commerce_db().display()));
         let commerce = CommerceHandle::new(commerce_url)
             .holding_at_add_to_cart(config.commerce_hold_at_add_to_cart)
+            .with_hold_limits(config.commerce_hold_limits)
             .with_gateway(config.payment_gateway);
         AppState {
             commerce,
