@@ -132,6 +132,18 @@ pub struct TrainArgs {
     /// `user_id`, `product_id`, `event`, `quantity`, `timestamp`; see `docs/recommendations.md`).
     #[arg(long, value_name = "FILE")]
     pub interactions: Option<PathBuf>,
+    /// The instant to train as of (RFC 3339, e.g. `2010-12-09T20:01:00Z`): ages are measured
+    /// from it and interactions dated after it are left out. Give a historical dataset's own end
+    /// to replay it [default: now]
+    #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// An RFC 3339 instant, in UTC.
+fn parse_instant(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|instant| instant.with_timezone(&chrono::Utc))
+        .map_err(|error| format!("not an RFC 3339 instant ({error}), e.g. 2010-12-09T20:01:00Z"))
 }
 
 /// What `vitrine eval` can evaluate.

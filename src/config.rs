@@ -16,7 +16,10 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
 use vitrine_commerce::DatabaseUrl;
+use vitrine_commerce::HoldLimits;
 use vitrine_models::IndexName;
+
+use crate::interactions::EventCaps;
 
 /// The config file's current version; files must say `version = 1`.
 pub const CONFIG_VERSION: u32 = 1;
@@ -213,6 +216,36 @@ pub struct ServerOptions {
     /// (new ones wait in the listen backlog) [default: 1024]
     #[arg(long, env = "VITRINE_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
+    // ---- Interactions you can trust: what one shopper may add to the interaction log, and
+    // ---- what one cart may hold. Budgets refill continuously (GCRA): a burst of N, then N an hour.
+    /// Most rows one shopper (user id, else session id) may add to an index's interaction log
+    /// (what recommendations train on) per hour; events past it are still counted in analytics
+    /// but kept out of the log, and the answer says how many (`capped`); 0: no cap [default: 600]
+    #[arg(long, env = "VITRINE_EVENTS_MAX_PER_SHOPPER_PER_HOUR", value_name = "N")]
+    pub events_max_per_shopper_per_hour: Option<u32>,
+    /// Most interaction-log rows one shopper may add about one product per hour; 0: no cap
+    /// [default: 20]
+    #[arg(long, env = "VITRINE_EVENTS_MAX_PER_SHOPPER_PRODUCT_PER_HOUR", value_name = "N")]
+    pub events_max_per_shopper_product_per_hour: Option<u32>,
+    /// Most interaction-log rows one client address may add per hour, all its shoppers together
+    /// (a client inventing a session id per event); applies when the server knows the peer
+    /// address; behind a reverse proxy every shopper shares the proxy's, so raise it or use 0
+    /// (no cap) there [default: 6000]
+    #[arg(long, env = "VITRINE_EVENTS_MAX_PER_CLIENT_PER_HOUR", value_name = "N")]
+    pub events_max_per_client_per_hour: Option<u32>,
+    /// Most interaction-log rows one client address may add about one product per hour; 0: no
+    /// cap [default: 200]
+    #[arg(long, env = "VITRINE_EVENTS_MAX_PER_CLIENT_PRODUCT_PER_HOUR", value_name = "N")]
+    pub events_max_per_client_product_per_hour: Option<u32>,
+    /// With --commerce-hold-at-add-to-cart: most units of one product one cart may hold; more
+    /// is refused with 409 `hold_limit_exceeded` [default: 10]
+    #[arg(long, env = "VITRINE_COMMERCE_MAX_HELD_PER_LINE", value_name = "UNITS")]
+    pub commerce_max_held_per_line: Option<i64>,
+    /// With --commerce-hold-at-add-to-cart: most units one cart may hold, all products together
+    /// (a signed-in shopper has one open cart: this is their cap); more is refused with 409
+    /// `hold_limit_exceeded` [default: 50]
+    #[arg(long, env = "VITRINE_COMMERCE_MAX_HELD_PER_CART", value_name = "UNITS")]
+    pub commerce_max_held_per_cart: Option<i64>,
 }
 
 impl ServerOptions {
@@ -240,6 +273,19 @@ impl ServerOptions {
             // Connection limits.
             header_read_timeout_ms: self.header_read_timeout_ms.or(file.header_read_timeout_ms),
             max_connections: self.max_connections.or(file.max_connections),
+            // Interactions you can trust.
+            events_max_per_shopper_per_hour: self
+                .events_max_per_shopper_per_hour
+                .or(file.events_max_per_shopper_per_hour),
+            events_max_per_shopper_product_per_hour: self
+                .events_max_per_shopper_product_per_hour
+                .or(file.events_max_per_shopper_product_per_hour),
+            events_max_per_client_per_hour: self.events_max_per_client_per_hour.or(file.events_max_per_client_per_hour),
+            events_max_per_client_product_per_hour: self
+                .events_max_per_client_product_per_hour
+                .or(file.events_max_per_client_product_per_hour),
+            commerce_max_held_per_line: self.commerce_max_held_per_line.or(file.commerce_max_held_per_line),
+            commerce_max_held_per_cart: self.commerce_max_held_per_cart.or(file.commerce_max_held_per_cart),
         }
     }
 
@@ -271,6 +317,26 @@ impl ServerOptions {
         if max_connections == 0 {
             return Err(ConfigError::ConnectionLimit("--max-connections must be at least 1"));
         }
+        // Interactions you can trust.
+        let event_defaults = EventCaps::default();
+        let event_caps = EventCaps {
+            per_shopper: self.events_max_per_shopper_per_hour.unwrap_or(event_defaults.per_shopper),
+            per_shopper_product: self
+                .events_max_per_shopper_product_per_hour
+                .unwrap_or(event_defaults.per_shopper_product),
+            per_client: self.events_max_per_client_per_hour.unwrap_or(event_defaults.per_client),
+            per_client_product: self
+                .events_max_per_client_product_per_hour
+                .unwrap_or(event_defaults.per_client_product),
+        };
+        let hold_defaults = HoldLimits::default();
+        let commerce_hold_limits = HoldLimits {
+            per_line: self.commerce_max_held_per_line.unwrap_or(hold_defaults.per_line),
+            per_cart: self.commerce_max_held_per_cart.unwrap_or(hold_defaults.per_cart),
+        };
+        if commerce_hold_limits.per_line < 1 || commerce_hold_limits.per_cart < 1 {
+            return Err(ConfigError::HoldLimits);
+        }
         Ok(ServerConfig {
             listen: self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             keys: ApiKeys { admin: admin_key, search: search_key },
@@ -299,6 +365,8 @@ impl ServerOptions {
             // Connection limits.
             header_read_timeout: Duration::from_millis(header_read_timeout_ms),
             max_connections,
+            event_caps,
+            commerce_hold_limits,
         })
     }
 }
@@ -382,6 +450,10 @@ pub struct ServerConfig {
     pub header_read_timeout: Duration,
     /// At most this many connections are open at once; the next ones wait to be accepted.
     pub max_connections: usize,
+    /// What one shopper or client address may add to the interaction log per hour.
+    pub event_caps: EventCaps,
+    /// What one cart may hold, with stock held from add-to-cart.
+    pub commerce_hold_limits: HoldLimits,
 }
 
 impl Default for ServerConfig {
@@ -455,6 +527,9 @@ pub enum ConfigError {
     /// The admin and search keys are equal, which would give shoppers admin rights.
     #[error("the admin key and the search key must differ")]
     SameKeys,
+    /// A hold limit below one unit.
+    #[error("--commerce-max-held-per-line and --commerce-max-held-per-cart must be at least 1")]
+    HoldLimits,
     /// The Kafka options are incomplete or out of range.
     #[error("{0}")]
     KafkaIncomplete(&'static str),
@@ -556,6 +631,30 @@ mod tests {
         let url = config.commerce_db.expect("a URL");
         assert_eq!(url.to_string(), "postgres://shop:***@db.example/shop");
         assert_eq!(url.expose(), "postgres://shop:s3cret-pw@db.example/shop", "connects with the password, trimmed");
+    }
+
+    #[test]
+    fn event_budgets_and_hold_limits_have_defaults_and_layer_like_the_rest() {
+        let config = ServerConfig::default();
+        assert_eq!(config.event_caps, EventCaps::default());
+        assert_eq!(config.commerce_hold_limits, HoldLimits { per_line: 10, per_cart: 50 });
+        let file: ConfigFile = toml::from_str(
+            "version = 1\n[server]\nevents_max_per_shopper_product_per_hour = 5\ncommerce_max_held_per_line = 3\n",
+        )
+        .expect("valid file");
+        let Command::Serve(flags) =
+            parse(&["serve", "--events-max-per-client-per-hour", "0", "--commerce-max-held-per-cart", "7"]).command
+        else {
+            panic!("serve expected");
+        };
+        let config = flags.server.layered_over(file.server).resolve().expect("valid");
+        assert_eq!(
+            config.event_caps,
+            EventCaps { per_shopper: 600, per_shopper_product: 5, per_client: 0, per_client_product: 200 }
+        );
+        assert_eq!(config.commerce_hold_limits, HoldLimits { per_line: 3, per_cart: 7 });
+        let none = ServerOptions { commerce_max_held_per_line: Some(0), ..Default::default() };
+        assert!(matches!(none.resolve(), Err(ConfigError::HoldLimits)));
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub struct Adjustment {
     pub product_id: String,
     /// Units the two carts had together.
     pub requested: i64,
-    /// Units kept (the available stock, or [`MAX_QUANTITY`]).
+    /// Units kept (the available stock, [`MAX_QUANTITY`], or a hold limit).
     pub kept: i64,
 }
 
@@ -55,7 +55,7 @@ pub struct Adjustment {
 pub struct MergeReport {
     /// The shopper's cart after the merge.
     pub cart: Cart,
-    /// Lines capped by stock or by [`MAX_QUANTITY`].
+    /// Lines capped by stock, by [`MAX_QUANTITY`] or by a hold limit.
     pub adjustments: Vec<Adjustment>,
 }
 
@@ -145,6 +145,22 @@ impl Store {
     /// # Errors
     /// An unknown guest cart, one that is not an open guest cart, a query failure.
     pub async fn merge_carts(&self, guest_cart_id: &str, user_id: &str) -> Result<MergeReport, CommerceError> {
+        self.merge_carts_within(guest_cart_id, user_id, MAX_QUANTITY, i64::MAX).await
+    }
+
+    /// [`Store::merge_carts`], with the merged lines also capped at `max_line` units each and,
+    /// taken in product order, at `max_cart` units for the cart in all (each cap reported): the
+    /// hold limits, when stock is held from add-to-cart.
+    ///
+    /// # Errors
+    /// Those of [`Store::merge_carts`].
+    pub async fn merge_carts_within(
+        &self,
+        guest_cart_id: &str,
+        user_id: &str,
+        max_line: i64,
+        max_cart: i64,
+    ) -> Result<MergeReport, CommerceError> {
         let mut tx = self.pool().begin().await?;
         let guest = open_cart_in(&mut tx, guest_cart_id).await?;
         if guest.user_id.is_some() {
@@ -153,6 +169,14 @@ impl Store {
         let target_id = open_cart_of(&mut tx, user_id).await?;
         let target = cart_in(&mut tx, &target_id).await?;
         let mut adjustments = Vec::new();
+        // What the shopper's own lines the guest cart does not touch already take of the cart's cap.
+        let untouched: i64 = target
+            .lines
+            .iter()
+            .filter(|own| !guest.lines.iter().any(|line| line.product_id == own.product_id))
+            .map(|own| own.quantity)
+            .sum();
+        let mut room = max_cart.saturating_sub(untouched).max(0);
         for line in &guest.lines {
             let existing =
                 target.lines.iter().find(|own| own.product_id == line.product_id).map_or(0, |own| own.quantity);
@@ -164,7 +188,8 @@ impl Store {
                     .await?
                     .map(|row| row.try_get("available"))
                     .transpose()?;
-            let kept = requested.min(available.unwrap_or(0).max(0)).min(MAX_QUANTITY);
+            let kept = requested.min(available.unwrap_or(0).max(0)).min(MAX_QUANTITY).min(max_line).min(room);
+            room -= kept;
             if kept != requested {
                 adjustments.push(Adjustment { product_id: line.product_id.clone(), requested, kept });
             }

@@ -175,6 +175,26 @@ pub struct CheckoutSettings {
     /// Stock is held from add-to-cart (the cart's holds, [`crate::cart_holder`]), and checkout
     /// takes them over; otherwise it is held when checkout starts.
     pub hold_at_add_to_cart: bool,
+    /// With stock held from add-to-cart: what one cart may hold.
+    pub hold_limits: HoldLimits,
+}
+
+/// With stock held from add-to-cart, what one cart may hold, so that one cart (an anonymous one
+/// included) cannot keep a product's whole stock from other shoppers. A signed-in shopper has one
+/// open cart: `per_cart` is their cap. Without holds at add-to-cart a cart holds nothing and these
+/// do not apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldLimits {
+    /// Most units of one product one cart may hold.
+    pub per_line: i64,
+    /// Most units one cart may hold, all its lines together.
+    pub per_cart: i64,
+}
+
+impl Default for HoldLimits {
+    fn default() -> Self {
+        HoldLimits { per_line: 10, per_cart: 50 }
+    }
 }
 
 impl Default for CheckoutSettings {
@@ -184,6 +204,7 @@ impl Default for CheckoutSettings {
             shipping: ShippingRule { flat_cents: 495, free_from_cents: Some(5_000) },
             tax: TaxRule { rate_bp: 2_000, included: true },
             hold_at_add_to_cart: false,
+            hold_limits: HoldLimits::default(),
         }
     }
 }

@@ -13,6 +13,17 @@ pub enum CommerceError {
         /// Units available when asked.
         available: i64,
     },
+    /// With stock held from add-to-cart, the change would make the cart hold more than the
+    /// shop's [`HoldLimits`](crate::HoldLimits) allow (the cart is unchanged).
+    #[error("a cart may hold at most {limit} units {scope}; the change asks for {requested}")]
+    HoldLimitExceeded {
+        /// Which limit: one product's line, or the whole cart.
+        scope: HoldScope,
+        /// Units the cart would hold.
+        requested: i64,
+        /// The limit.
+        limit: i64,
+    },
     /// The product is not sold (commerce has no SKU for it).
     #[error("product `{0}` is not for sale")]
     UnknownProduct(String),
@@ -59,6 +70,27 @@ pub enum CommerceError {
     /// A stored document could not be encoded or decoded.
     #[error("commerce data: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// Which hold limit a change would exceed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HoldScope {
+    /// The units of one product.
+    Line {
+        /// The product.
+        product_id: String,
+    },
+    /// The units of the whole cart.
+    Cart,
+}
+
+impl std::fmt::Display for HoldScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HoldScope::Line { product_id } => write!(f, "of `{product_id}`"),
+            HoldScope::Cart => f.write_str("in total"),
+        }
+    }
 }
 
 /// Why a checkout ended without an order: the `failure` code it stores and reports, typed.

@@ -13,7 +13,8 @@
 //! - the shop a server runs ([`Shop`], opened once through [`CommerceHandle`]): recovery at
 //!   opening, housekeeping in the background, and the rules spanning the parts above — a cart's
 //!   quote ([`CartQuote`], the one pricing path of cart views and checkout), stock held from
-//!   add-to-cart, a checkout without an order as a typed error ([`CheckoutFailure`]).
+//!   add-to-cart within [`HoldLimits`], a checkout without an order as a typed error
+//!   ([`CheckoutFailure`]).
 //!
 //! Prices cross the crate's boundary as [`Money`](vitrine_models::Money) (SKUs) or as major-unit
 //! decimals converted by it once (an operator's stock and coupon figures); inside, amounts are
@@ -39,10 +40,12 @@ mod shop;
 mod store;
 
 pub use cart::{Adjustment, Cart, CartLine, MAX_QUANTITY, MergeReport};
-pub use checkout::{Checkout, CheckoutOutcome, CheckoutRequest, CheckoutSettings, CheckoutState, RecoveryReport};
+pub use checkout::{
+    Checkout, CheckoutOutcome, CheckoutRequest, CheckoutSettings, CheckoutState, HoldLimits, RecoveryReport,
+};
 pub use coupons::{Coupon, CouponDiscount};
 pub use database_url::{DatabaseUrl, redact_password};
-pub use error::{CheckoutFailure, CommerceError};
+pub use error::{CheckoutFailure, CommerceError, HoldScope};
 pub use idempotency::{IN_FLIGHT_TIMEOUT_MS, IdempotencyStart, KEY_RETENTION_MS};
 pub use inventory::{Sku, SkuSeed, StockLine, cart_holder};
 pub use orders::{Order, OrderEvent, OrderStatus, derive_status};

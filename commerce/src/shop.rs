@@ -5,8 +5,8 @@
 //!
 //! [`Shop`] also holds the rules that span the store's parts, so that callers (the HTTP API, the
 //! demo, the benchmarks) only ask: a cart's quote (the same pricing path as checkout), stock held
-//! from add-to-cart when the shop is set to, a new SKU's defaults, coupon amounts given in major
-//! units, a checkout that made no order as a typed error.
+//! from add-to-cart when the shop is set to (within [`HoldLimits`]), a new SKU's defaults, coupon
+//! amounts given in major units, a checkout that made no order as a typed error.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -15,13 +15,13 @@ use tokio::sync::OnceCell;
 use vitrine_models::{Currency, Money};
 
 use crate::cart::{Cart, MAX_QUANTITY, MergeReport};
-use crate::checkout::{Checkout, CheckoutOutcome, CheckoutRequest, CheckoutSettings};
+use crate::checkout::{Checkout, CheckoutOutcome, CheckoutRequest, CheckoutSettings, HoldLimits};
 use crate::coupons::{Coupon, CouponDiscount};
 use crate::inventory::{Sku, StockLine, cart_holder};
 use crate::orders::Order;
 use crate::payments::{GatewaySettings, SimulatedGateway};
 use crate::quote::CartQuote;
-use crate::{CommerceError, Store};
+use crate::{CommerceError, HoldScope, Store};
 
 /// The currency of a SKU created without one, and of coupon amounts.
 pub const DEFAULT_CURRENCY: Currency = Currency::GBP;
@@ -74,6 +74,12 @@ impl CommerceHandle {
     /// The same, holding stock from add-to-cart (or not).
     pub fn holding_at_add_to_cart(mut self, hold: bool) -> Self {
         self.settings.hold_at_add_to_cart = hold;
+        self
+    }
+
+    /// The same, with these limits on what one cart may hold (with stock held from add-to-cart).
+    pub fn with_hold_limits(mut self, limits: HoldLimits) -> Self {
+        self.settings.hold_limits = limits;
         self
     }
 
@@ -163,10 +169,11 @@ impl Shop {
     }
 
     /// Adds `quantity` units of `product_id` to `cart`; with stock held from add-to-cart, the
-    /// cart's lines are held as they will be first (all or nothing).
+    /// cart's lines are held as they will be first (all or nothing), within the hold limits.
     ///
     /// # Errors
-    /// [`CommerceError::OutOfStock`] (the cart is unchanged), those of [`Store::add_to_cart`].
+    /// [`CommerceError::OutOfStock`], [`CommerceError::HoldLimitExceeded`] (the cart is
+    /// unchanged), those of [`Store::add_to_cart`].
     pub async fn add_to_cart(&self, cart: &Cart, product_id: &str, quantity: i64) -> Result<Cart, CommerceError> {
         let current = cart.lines.iter().find(|own| own.product_id == product_id).map_or(0, |own| own.quantity);
         if quantity >= 1 {
@@ -176,11 +183,12 @@ impl Shop {
     }
 
     /// Sets the units of `product_id` in `cart` (0 removes the line); with stock held from
-    /// add-to-cart, the cart's lines are held as they will be first (all or nothing).
+    /// add-to-cart, the cart's lines are held as they will be first (all or nothing), within the
+    /// hold limits (lowering a line is always allowed).
     ///
     /// # Errors
-    /// [`CommerceError::OutOfStock`] (the cart is unchanged), those of
-    /// [`Store::set_cart_quantity`].
+    /// [`CommerceError::OutOfStock`], [`CommerceError::HoldLimitExceeded`] (the cart is
+    /// unchanged), those of [`Store::set_cart_quantity`].
     pub async fn set_cart_quantity(&self, cart: &Cart, product_id: &str, quantity: i64) -> Result<Cart, CommerceError> {
         if cart.lines.iter().any(|line| line.product_id == product_id) {
             self.rehold(cart, product_id, quantity).await?;
@@ -190,16 +198,20 @@ impl Shop {
 
     /// Merges the guest cart `guest_cart_id` into the open cart of `user_id` (on login). With
     /// stock held from add-to-cart, the guest's units go back first (so the merge's caps see them
-    /// as available) and the merged cart is held.
+    /// as available), the merged lines are capped by the hold limits too (reported like the
+    /// other caps: a login never fails for them) and the merged cart is held.
     ///
     /// # Errors
     /// Those of [`Store::merge_carts`]; [`CommerceError::OutOfStock`] holding the merged cart.
     pub async fn merge_carts(&self, guest_cart_id: &str, user_id: &str) -> Result<MergeReport, CommerceError> {
         let holding = self.settings().hold_at_add_to_cart;
-        if holding {
+        let report = if holding {
             self.store.release_holds(&cart_holder(guest_cart_id)).await?;
-        }
-        let report = self.store.merge_carts(guest_cart_id, user_id).await?;
+            let limits = self.settings().hold_limits;
+            self.store.merge_carts_within(guest_cart_id, user_id, limits.per_line, limits.per_cart).await?
+        } else {
+            self.store.merge_carts(guest_cart_id, user_id).await?
+        };
         if holding && let Some(first) = report.cart.lines.first() {
             // Hold the merged cart (its quantities are already capped by what is available).
             self.rehold(&report.cart, &first.product_id, first.quantity).await?;
@@ -209,7 +221,8 @@ impl Shop {
 
     /// With stock held from add-to-cart: holds the cart's lines as they will be once `product_id`
     /// has `quantity` units (0: removed), all or nothing, replacing the cart's holds, before the
-    /// cart changes; a short line refuses the change. Does nothing otherwise.
+    /// cart changes; a short line, or a line or cart growing past the hold limits, refuses the
+    /// change. Does nothing otherwise.
     async fn rehold(&self, cart: &Cart, product_id: &str, quantity: i64) -> Result<(), CommerceError> {
         if !self.settings().hold_at_add_to_cart {
             return Ok(());
@@ -226,6 +239,7 @@ impl Shop {
         if quantity > 0 {
             lines.push(StockLine { product_id: product_id.to_owned(), quantity });
         }
+        check_hold_limits(cart, product_id, quantity, &lines, self.settings().hold_limits)?;
         let holder = cart_holder(&cart.id);
         self.store.hold_replacing(&holder, &lines, self.settings().hold_ttl, Some(&holder)).await
     }
@@ -299,6 +313,33 @@ impl Shop {
         let amount = amount_cents.unwrap_or(order.total_cents - order.refunded_cents);
         self.checkout.refund(order_id, amount).await
     }
+}
+
+/// Refuses a change that makes `cart`'s line of `product_id` (now `quantity` units) or the whole
+/// cart (now `lines`) hold more than `limits` allow. Only growth is refused: a cart already past
+/// a limit (the limits were lowered) may always shrink.
+fn check_hold_limits(
+    cart: &Cart,
+    product_id: &str,
+    quantity: i64,
+    lines: &[StockLine],
+    limits: HoldLimits,
+) -> Result<(), CommerceError> {
+    let line_now = cart.lines.iter().find(|line| line.product_id == product_id).map_or(0, |line| line.quantity);
+    if quantity > limits.per_line && quantity > line_now {
+        let scope = HoldScope::Line { product_id: product_id.to_owned() };
+        return Err(CommerceError::HoldLimitExceeded { scope, requested: quantity, limit: limits.per_line });
+    }
+    let cart_now: i64 = cart.lines.iter().map(|line| line.quantity).sum();
+    let cart_then: i64 = lines.iter().map(|line| line.quantity).sum();
+    if cart_then > limits.per_cart && cart_then > cart_now {
+        return Err(CommerceError::HoldLimitExceeded {
+            scope: HoldScope::Cart,
+            requested: cart_then,
+            limit: limits.per_cart,
+        });
+    }
+    Ok(())
 }
 
 /// A decimal amount of major units as [`Money`] in `currency`.

@@ -2,9 +2,9 @@
 //!
 //! Today this crate holds the **demo-shop loader**: [`load_online_retail`] turns the UCI Online
 //! Retail II purchase log into a clean product catalog and an interaction log, counting every
-//! line it drops and why ([`CleaningReport`]); [`log_interactions`] (over [`append_interactions`])
-//! and [`scan_interactions`] keep each index's interaction log (views, clicks, add-to-carts,
-//! purchases) as Parquet parts. [`train_index`] trains every recommendation model of an index
+//! line it drops and why ([`CleaningReport`]); [`log_interactions`] (over [`append_interactions`]),
+//! [`scan_interactions`] / [`collect_interactions`] and [`compact_interactions`] keep each index's
+//! interaction log (views, clicks, add-to-carts, purchases) as few Parquet parts. [`train_index`] trains every recommendation model of an index
 //! from its log and catalog ([`train`]) and saves them as a new model version. Derived frames are saved to the data directory as
 //! Parquet with [`write_parquet`] and read back with [`read_parquet`]. [`catalog_products`] and
 //! [`interaction_records`] turn the derived frames into validated domain types of vitrine-models.
@@ -42,7 +42,9 @@ pub use catalog_csv::{DroppedRow, LoadReport, RowDropReason};
 pub use error::PipelineError;
 pub use grocery::load_grocery;
 pub use interaction_log::{
-    append_interactions, interaction_parts, log_columns, log_interactions, read_interactions_parquet, scan_interactions,
+    Compaction, LARGE_PART_BYTES, MAX_LOG_PARTS, REPLACES_KEY, TimeRange, append_interactions, collect_interactions,
+    compact_interactions, interaction_parts, interaction_time_range, log_columns, log_interactions,
+    read_interactions_parquet, scan_interactions,
 };
 pub use luma::load_luma;
 pub use model_version::{catalog_item, new_model_id, train_index};

@@ -1,10 +1,15 @@
 //! Training: from an index's interaction log and catalog to a [`ModelBundle`] of every model.
 //!
-//! 1. **Read** the interaction log (polars, every Parquet part; see [`crate::scan_interactions`]).
+//! 1. **Read** the interaction log (polars, every Parquet part; see [`crate::collect_interactions`])
+//!    up to the run's **as-of** instant: rows dated after it are left out (and counted in the
+//!    manifest's `rows_after_as_of`), never clamped, so events claiming a date in the future can
+//!    neither dominate trending nor age every real event into insignificance. The as-of is the
+//!    training time for a live shop, or the end of a historical dataset being replayed.
 //!    The actor of a row is its user id, or `session:` + its session id for anonymous shoppers.
 //! 2. **Weigh** each row by its kind ([`EventWeights`]: purchase > add to cart > click > view)
-//!    and by its age: `2^(−age / half_life)`, the age counted back from the newest row, so a
-//!    shopper's taste of last year counts less than last week's.
+//!    and by its age: `2^(−age / half_life)`, the age counted back from the as-of instant (never
+//!    from the newest row) in f64, so a shopper's taste of last year counts less than last
+//!    week's.
 //! 3. **Aggregate** with polars group-bys: users × items (the sum of weights) and baskets
 //!    (one basket = one actor's rows of one calendar day, UTC: an order, or a visit).
 //! 4. **Train** popularity and trending, item co-occurrence on the baskets, EASE on the users ×
@@ -17,6 +22,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -29,7 +35,7 @@ use vitrine_recommender::popularity::{Popularity, PopularityParams};
 
 use crate::content::{ContentParams, content_embeddings};
 use crate::interaction_log::log_columns;
-use crate::{PipelineError, scan_interactions};
+use crate::{PipelineError, collect_interactions};
 
 const MILLIS_PER_DAY: f64 = 86_400_000.0;
 
@@ -94,7 +100,8 @@ pub struct CatalogItem {
     pub group: Option<String>,
 }
 
-/// Trains every model of index `index` from its interaction log in `log_folder` and `catalog`.
+/// Trains every model of index `index` from its interaction log in `log_folder` and `catalog`,
+/// as of the instant `as_of`: ages are measured from it and rows dated after it are left out.
 /// `model_id` and `trained_at` name the version. Progress goes to `progress`.
 ///
 /// # Errors
@@ -105,6 +112,7 @@ pub fn train(
     catalog: &[CatalogItem],
     params: &TrainParams,
     version: (&str, &str),
+    as_of: DateTime<Utc>,
     progress: &MultiProgress,
 ) -> Result<ModelBundle, PipelineError> {
     let (model_id, trained_at) = version;
@@ -113,7 +121,9 @@ pub fn train(
 
     let started = Instant::now();
     step.start("reading the interaction log");
-    let log = weighted_log(log_folder, params)?;
+    let as_of_ms = as_of.timestamp_millis();
+    let (log, rows_after_as_of) = weighted_log(log_folder, params, as_of_ms)?;
+    metrics.insert("rows_after_as_of".to_owned(), rows_after_as_of as f64);
     let interactions = log.height() as u64;
     let actors = log.column("actor")?.str()?;
     let products = log.column(log_columns::PRODUCT_ID)?.str()?;
@@ -155,15 +165,16 @@ pub fn train(
         rows.push((user, item, weight, timestamp));
     }
     let (n_users, n_items) = (users.len(), items.len());
-    let newest_ms = rows.iter().map(|row| row.3).max().unwrap_or(0);
+    if let Some(newest_ms) = rows.iter().map(|row| row.3).max() {
+        // How stale the data is as of the run: a replayed dataset trained as of today shows here.
+        metrics.insert("days_since_newest_row".to_owned(), (as_of_ms - newest_ms) as f64 / MILLIS_PER_DAY);
+    }
 
-    // Users × items, decayed; baskets = actor × day.
-    let half_life_ms = params.half_life_days * MILLIS_PER_DAY;
+    // Users × items, decayed from the as-of instant; baskets = actor × day.
     let decayed: Vec<(u32, u32, f32)> = rows
         .iter()
         .map(|&(user, item, weight, timestamp)| {
-            let decay = if half_life_ms > 0.0 { (-(newest_ms - timestamp) as f64 / half_life_ms).exp2() } else { 1.0 };
-            (user, item, weight * decay as f32)
+            (user, item, (f64::from(weight) * decay(as_of_ms, timestamp, params.half_life_days)) as f32)
         })
         .collect();
     let history = Interactions::from_triplets(n_users, n_items, &decayed);
@@ -184,7 +195,7 @@ pub fn train(
     let started = Instant::now();
     let events: Vec<(u32, f32, i64)> =
         rows.iter().map(|&(_, item, weight, timestamp)| (item, weight, timestamp.div_euclid(1_000))).collect();
-    let popularity = Popularity::fit(n_items, &events, newest_ms.div_euclid(1_000), &params.popularity);
+    let popularity = Popularity::fit(n_items, &events, as_of_ms.div_euclid(1_000), &params.popularity);
     metrics.insert("popularity_seconds".to_owned(), started.elapsed().as_secs_f64());
     step.finish("done".to_owned());
 
@@ -199,7 +210,7 @@ pub fn train(
         let started = Instant::now();
         let pairs = rows.iter().map(|&(user, item, _, timestamp)| (user, item, timestamp.div_euclid(1_000)));
         let recency =
-            ease::recency_matrix(n_users, n_items, pairs, newest_ms.div_euclid(1_000), params.ease.half_life_days);
+            ease::recency_matrix(n_users, n_items, pairs, as_of_ms.div_euclid(1_000), params.ease.half_life_days);
         let model = ease::fit_sparse(recency, &params.ease);
         metrics.insert("ease_seconds".to_owned(), started.elapsed().as_secs_f64());
         step.finish(format!("{n_items} items, {} weights kept", model.as_ref().map_or(0, |m| m.weights.len())));
@@ -246,6 +257,7 @@ pub fn train(
         model_id: model_id.to_owned(),
         index: index.to_owned(),
         trained_at: trained_at.to_owned(),
+        as_of: Some(as_of.to_rfc3339_opts(SecondsFormat::Millis, true)),
         format: vitrine_recommender::bundle::FORMAT_VERSION,
         parameters: serde_json::to_value(params).unwrap_or_default(),
         counts: Counts {
@@ -260,22 +272,23 @@ pub fn train(
     Ok(ModelBundle { manifest, items, users, item_groups, history, popularity, cooc, ease, ials, content })
 }
 
-/// The log with its actor and each row's kind weight: columns `actor`, `product_id`,
-/// `timestamp_ms`, `weight`.
-fn weighted_log(log_folder: &std::path::Path, params: &TrainParams) -> Result<DataFrame, PipelineError> {
-    let log = scan_interactions(log_folder)?;
-    let schema = log.clone().collect_schema()?;
-    if schema.is_empty() {
-        return Ok(DataFrame::new(
-            0,
-            vec![
-                Column::new("actor".into(), Vec::<String>::new()),
-                Column::new(log_columns::PRODUCT_ID.into(), Vec::<String>::new()),
-                Column::new(log_columns::TIMESTAMP_MS.into(), Vec::<i64>::new()),
-                Column::new("weight".into(), Vec::<f32>::new()),
-            ],
-        )?);
+/// `2^(−age / half_life)` in f64 for an event at `timestamp_ms` as of `as_of_ms` (an age below 0,
+/// which the as-of filter leaves out anyway, counts as 0); 1 with a half-life of 0.
+fn decay(as_of_ms: i64, timestamp_ms: i64, half_life_days: f64) -> f64 {
+    if half_life_days <= 0.0 {
+        return 1.0;
     }
+    let age_days = (as_of_ms.saturating_sub(timestamp_ms)).max(0) as f64 / MILLIS_PER_DAY;
+    (-age_days / half_life_days).exp2()
+}
+
+/// The log up to `as_of_ms` with its actor and each row's kind weight (columns `actor`,
+/// `product_id`, `timestamp_ms`, `weight`), and how many rows were dated after `as_of_ms`.
+fn weighted_log(
+    log_folder: &std::path::Path,
+    params: &TrainParams,
+    as_of_ms: i64,
+) -> Result<(DataFrame, u64), PipelineError> {
     let weights = &params.event_weights;
     let kind = || col(log_columns::KIND);
     let weight = when(kind().eq(lit("purchase")))
@@ -288,14 +301,32 @@ fn weighted_log(log_folder: &std::path::Path, params: &TrainParams) -> Result<Da
     let actor = when(col(log_columns::USER_ID).is_not_null())
         .then(col(log_columns::USER_ID))
         .otherwise(lit("session:") + col(log_columns::SESSION_ID));
-    Ok(log
-        .select([
-            actor.alias("actor"),
+    let in_time = col(log_columns::TIMESTAMP_MS).lt_eq(lit(as_of_ms));
+    let log = collect_interactions(log_folder, |log| {
+        log.select([
+            actor.clone().alias("actor"),
             col(log_columns::PRODUCT_ID),
             col(log_columns::TIMESTAMP_MS),
-            weight.cast(DataType::Float32).alias("weight"),
+            weight.clone().cast(DataType::Float32).alias("weight"),
+            in_time.clone().alias("in_time"),
         ])
-        .collect()?)
+    })?;
+    let Some(log) = log else {
+        let empty = DataFrame::new(
+            0,
+            vec![
+                Column::new("actor".into(), Vec::<String>::new()),
+                Column::new(log_columns::PRODUCT_ID.into(), Vec::<String>::new()),
+                Column::new(log_columns::TIMESTAMP_MS.into(), Vec::<i64>::new()),
+                Column::new("weight".into(), Vec::<f32>::new()),
+            ],
+        )?;
+        return Ok((empty, 0));
+    };
+    let in_time = log.column("in_time")?.bool()?.clone();
+    let after = (in_time.len() - in_time.num_trues()) as u64;
+    let log = log.filter(&in_time)?.drop("in_time")?;
+    Ok((log, after))
 }
 
 fn bar_style() -> ProgressStyle {

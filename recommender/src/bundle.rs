@@ -32,6 +32,10 @@ pub struct Manifest {
     pub index: String,
     /// When training finished (RFC 3339, UTC).
     pub trained_at: String,
+    /// The instant the training data was taken as of (RFC 3339, UTC): ages were measured from it
+    /// and later rows left out. Absent in versions trained before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
     /// Layout version ([`FORMAT_VERSION`]).
     pub format: u32,
     /// Every training parameter, as given (event weights, half-lives, model parameters).

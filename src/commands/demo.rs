@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use indicatif::MultiProgress;
 use serde::{Deserialize, Serialize};
 use vitrine_commerce::SkuSeed;
@@ -71,6 +72,18 @@ struct DemoMarker {
     products: u64,
     interactions: u64,
     loaded_at: String,
+    /// The newest interaction of the bundled dataset: the demo trains as of it (the dataset is
+    /// history, replayed). Absent in markers written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    interactions_until: Option<DateTime<Utc>>,
+}
+
+/// What a loader stored.
+struct Loaded {
+    products: u64,
+    interactions: u64,
+    /// The newest interaction stored, if any.
+    interactions_until: Option<DateTime<Utc>>,
 }
 
 /// Runs the demo: serve at once (not ready), load the shop if needed, train, mark ready.
@@ -150,23 +163,42 @@ pub(in crate::commands) fn load_demo_shop(data_dir: &DataDir) -> anyhow::Result<
         let interactions = vitrine_pipelines::interaction_records(&shop.interactions)?;
         let report = catalog.upsert(index, products)?;
         vitrine_pipelines::log_interactions(data_dir, index, &interactions)?;
-        Ok((report.inserted, interactions.len() as u64))
+        Ok(Loaded {
+            products: report.inserted,
+            interactions: interactions.len() as u64,
+            interactions_until: interactions.iter().map(|interaction| interaction.timestamp).max(),
+        })
     })?;
     load_once(data_dir, GROCERY_INDEX, &OPEN_FOOD_FACTS, |catalog, index, source| {
         let (products, report) = vitrine_pipelines::load_grocery(source, &MultiProgress::new())?;
         println!("{report}");
         declare_facets(catalog, index, &GROCERY_FACETS)?;
-        Ok((catalog.upsert(index, products)?.inserted, 0))
+        Ok(Loaded { products: catalog.upsert(index, products)?.inserted, interactions: 0, interactions_until: None })
     })?;
     load_once(data_dir, FASHION_INDEX, &MAGENTO_LUMA, |catalog, index, source| {
         let (products, report) = vitrine_pipelines::load_luma(source, &MultiProgress::new())?;
         println!("{report}");
         declare_facets(catalog, index, &FASHION_FACETS)?;
-        Ok((catalog.upsert(index, products)?.inserted, 0))
+        Ok(Loaded { products: catalog.upsert(index, products)?.inserted, interactions: 0, interactions_until: None })
     })
 }
 
-/// Trains the demo shop's recommendation models, unless a model version exists already.
+/// The instant the demo shop is trained as of: the end of its bundled purchase log (history,
+/// replayed), from the load's marker or, for a marker written before it was recorded, the log.
+fn demo_as_of(data_dir: &DataDir, index: &IndexName) -> anyhow::Result<DateTime<Utc>> {
+    let recorded = std::fs::read_to_string(data_dir.demo_marker(index))
+        .ok()
+        .and_then(|text| serde_json::from_str::<DemoMarker>(&text).ok())
+        .and_then(|marker| marker.interactions_until);
+    if let Some(until) = recorded {
+        return Ok(until);
+    }
+    let range = vitrine_pipelines::interaction_time_range(&data_dir.interactions(index))?;
+    Ok(range.map_or_else(Utc::now, |(_, newest)| newest))
+}
+
+/// Trains the demo shop's recommendation models as of the end of its purchase log, unless a
+/// model version exists already.
 pub(in crate::commands) fn train_demo_shop(catalog: &Catalog) -> anyhow::Result<()> {
     let data_dir = catalog.data_dir();
     let index = IndexName::new(DEMO_INDEX)?;
@@ -176,7 +208,8 @@ pub(in crate::commands) fn train_demo_shop(catalog: &Catalog) -> anyhow::Result<
     }
     let started = Instant::now();
     let params = vitrine_pipelines::TrainParams::recommended();
-    let model_id = train::train_index(catalog, &index, &params, 5, &MultiProgress::new())?;
+    let as_of = demo_as_of(data_dir, &index)?;
+    let model_id = train::train_index(catalog, &index, &params, 5, as_of, &MultiProgress::new())?;
     println!("trained `{index}` recommendation model {model_id} in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -195,7 +228,7 @@ fn load_once(
     data_dir: &DataDir,
     index_name: &str,
     bundled: &Bundled,
-    load: impl FnOnce(&Catalog, &IndexName, &Path) -> anyhow::Result<(u64, u64)>,
+    load: impl FnOnce(&Catalog, &IndexName, &Path) -> anyhow::Result<Loaded>,
 ) -> anyhow::Result<()> {
     let index = IndexName::new(index_name)?;
     let marker_path = data_dir.demo_marker(&index);
@@ -217,12 +250,13 @@ fn load_once(
         // A load that stopped half-way left no marker: start again from nothing.
         catalog.delete(&index)?;
     }
-    let (products, interactions) = load(&catalog, &index, &source)?;
+    let Loaded { products, interactions, interactions_until } = load(&catalog, &index, &source)?;
     let marker = DemoMarker {
         source: bundled.source.to_owned(),
         products,
         interactions,
-        loaded_at: chrono::Utc::now().to_rfc3339(),
+        loaded_at: Utc::now().to_rfc3339(),
+        interactions_until,
     };
     std::fs::write(&marker_path, serde_json::to_vec_pretty(&marker)?)
         .with_context(|| format!("cannot write {}", marker_path.display()))?;

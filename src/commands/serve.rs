@@ -76,7 +76,7 @@ pub(super) async fn open_analytics(data_dir: &DataDir) -> anyhow::Result<Analyti
 }
 
 /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight and writes the searches
-/// still queued for analytics.
+/// still queued for analytics and the interactions still queued for the interaction logs.
 pub(super) async fn serve_until_shutdown(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
     serve_until(listener, state, shutdown_signal()).await
 }
@@ -87,8 +87,9 @@ pub(super) async fn serve_until(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let analytics = state.analytics.clone();
+    let (analytics, interactions) = (state.analytics.clone(), state.interactions.clone());
     let served = crate::http::serve(listener, state, shutdown).await.context("server failed");
     analytics.flush().await;
+    interactions.flush().await;
     served
 }

@@ -79,6 +79,9 @@ pub enum ErrorCode {
     InvalidCommerceRequest,
     /// Not enough units available.
     OutOfStock,
+    /// With stock held from add-to-cart, the cart would hold more units than the shop allows
+    /// (of one product, or in all).
+    HoldLimitExceeded,
     /// A checkout of the cart is already running.
     CheckoutInProgress,
     /// The card was declined (the message names the reason).
@@ -179,6 +182,7 @@ impl ErrorCode {
             ErrorCode::ProductNotForSale => ("product_not_for_sale", StatusCode::NOT_FOUND, InvalidRequest),
             ErrorCode::InvalidCommerceRequest => ("invalid_commerce_request", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::OutOfStock => ("out_of_stock", StatusCode::CONFLICT, InvalidRequest),
+            ErrorCode::HoldLimitExceeded => ("hold_limit_exceeded", StatusCode::CONFLICT, InvalidRequest),
             ErrorCode::CheckoutInProgress => ("checkout_in_progress", StatusCode::CONFLICT, InvalidRequest),
             ErrorCode::PaymentDeclined => ("payment_declined", StatusCode::PAYMENT_REQUIRED, InvalidRequest),
             ErrorCode::CouponExhausted => ("coupon_exhausted", StatusCode::CONFLICT, InvalidRequest),
@@ -380,6 +384,7 @@ impl From<CommerceError> for ApiError {
     fn from(error: CommerceError) -> Self {
         let code = match &error {
             CommerceError::OutOfStock { .. } => ErrorCode::OutOfStock,
+            CommerceError::HoldLimitExceeded { .. } => ErrorCode::HoldLimitExceeded,
             CommerceError::UnknownProduct(_) => ErrorCode::ProductNotForSale,
             CommerceError::CartNotFound(_) => ErrorCode::CartNotFound,
             CommerceError::CartClosed(_) => ErrorCode::CartClosed,
@@ -472,6 +477,7 @@ mod tests {
             ErrorCode::ProductNotForSale,
             ErrorCode::InvalidCommerceRequest,
             ErrorCode::OutOfStock,
+            ErrorCode::HoldLimitExceeded,
             ErrorCode::CheckoutInProgress,
             ErrorCode::PaymentDeclined,
             ErrorCode::CouponExhausted,

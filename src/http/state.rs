@@ -17,6 +17,7 @@ use super::metrics::HttpMetrics;
 use crate::access::AccessControl;
 use crate::analytics::Analytics;
 use crate::config::ServerConfig;
+use crate::interactions::InteractionLog;
 
 /// Everything the handlers share. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub struct AppState {
     pub metrics: Arc<HttpMetrics>,
     /// Search analytics: the search log, shoppers' events, reports.
     pub analytics: Analytics,
+    /// The interaction logs recommendations train on: shoppers' budgets and the batching writer.
+    pub interactions: InteractionLog,
     /// The loaded recommendation models.
     pub recommenders: Recommenders,
     /// Carts, checkout and orders (the database opens on first use).
@@ -47,7 +50,7 @@ impl AppState {
     ///
     /// # Panics
     ///
-    /// Outside a Tokio runtime (the analytics writer is a Tokio task).
+    /// Outside a Tokio runtime (the analytics and interaction-log writers are Tokio tasks).
     pub fn new(config: ServerConfig, catalog: Catalog) -> Self {
         let analytics = Analytics::new(&catalog.data_dir().analytics_db());
         AppState::with_analytics(config, catalog, analytics)
@@ -58,6 +61,8 @@ impl AppState {
     pub fn with_analytics(config: ServerConfig, catalog: Catalog, analytics: Analytics) -> Self {
         let metrics = HttpMetrics::default();
         analytics.register_metrics(&mut metrics.registry());
+        let interactions = InteractionLog::new(catalog.data_dir().clone(), config.event_caps);
+        interactions.register_metrics(&mut metrics.registry());
         let recommenders = Recommenders::new(catalog.data_dir().clone(), ServeParams::default());
         let commerce_url = config.commerce_db.as_ref().map_or_else(
             || format!("sqlite:{}", catalog.data_dir().commerce_db().display()),
@@ -65,6 +70,7 @@ impl AppState {
         );
         let commerce = CommerceHandle::new(commerce_url)
             .holding_at_add_to_cart(config.commerce_hold_at_add_to_cart)
+            .with_hold_limits(config.commerce_hold_limits)
             .with_gateway(config.payment_gateway);
         let access =
             AccessControl::open(config.keys.admin.clone(), config.keys.search.clone(), &catalog.data_dir().access());
@@ -80,6 +86,7 @@ impl AppState {
             catalog,
             metrics: Arc::new(metrics),
             analytics,
+            interactions,
             ready: Arc::new(AtomicBool::new(true)),
         }
     }

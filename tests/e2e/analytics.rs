@@ -65,10 +65,10 @@ async fn the_report_counts_searches_clicks_and_purchases_exactly() {
         {"type": "click", "product_id": "84879", "query_id": nothing}
     ]);
     let (status, body) = server.post("/v1/indexes/shop/events", None, &events).await.parts();
-    assert_eq!((status, &body), (StatusCode::ACCEPTED, &json!({"recorded": 6})));
+    assert_eq!((status, &body), (StatusCode::ACCEPTED, &json!({"recorded": 6, "capped": 0})));
     let (status, body) =
         server.post("/v1/indexes/shop/events", None, &json!({"type": "view", "product_id": "21232"})).await.parts();
-    assert_eq!((status, &body), (StatusCode::ACCEPTED, &json!({"recorded": 1})));
+    assert_eq!((status, &body), (StatusCode::ACCEPTED, &json!({"recorded": 1, "capped": 0})));
 
     server.state.analytics.flush().await;
     let (status, report) = server.get("/v1/indexes/shop/analytics", None).await.parts();
@@ -174,7 +174,7 @@ async fn storefronts_send_events_with_the_search_key_and_only_admins_read_analyt
     let (status, _) = server.post("/v1/indexes/shop/events", None, &click).await.parts();
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, body) = server.post("/v1/indexes/shop/events", Some(SEARCH), &click).await.parts();
-    assert_eq!((status, &body), (StatusCode::ACCEPTED, &json!({"recorded": 1})));
+    assert_eq!((status, &body), (StatusCode::ACCEPTED, &json!({"recorded": 1, "capped": 0})));
 
     server.state.analytics.flush().await;
     let (status, body) = server.get("/v1/indexes/shop/analytics", None).await.parts();

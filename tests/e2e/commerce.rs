@@ -355,6 +355,27 @@ async fn holding_from_add_to_cart_keeps_the_last_unit_for_the_first_cart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_anonymous_cart_cannot_hold_a_products_whole_stock() {
+    let server = Server::with(|config| {
+        config.commerce_hold_at_add_to_cart = true;
+        config.commerce_hold_limits = vitrine_commerce::HoldLimits { per_line: 10, per_cart: 50 };
+    });
+    stock(&server, "vase", 500, 40.0).await;
+    let (cart_id, token) = cart(&server, &[("vase", 10)]).await;
+    let refused = send(
+        &server,
+        Method::POST,
+        &format!("/v1/carts/{cart_id}/items"),
+        Some(&json!({"product_id": "vase", "quantity": 490})),
+        &[("x-cart-token", &token)],
+    )
+    .await;
+    assert_eq!((refused.status, refused.error_code().as_str()), (StatusCode::CONFLICT, "hold_limit_exceeded"));
+    let shop = server.state.commerce.get().await.expect("shop");
+    assert_eq!(shop.store.sku("vase").await.expect("read").expect("exists").reserved, 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_gateway_charges_nothing_and_holds_nothing() {
     let server = Server::with(|config| config.payment_gateway.failure_rate = 1.0);
     stock(&server, "lamp", 3, 20.0).await;

@@ -7,6 +7,7 @@ mod commerce;
 mod common;
 mod hardening;
 mod http;
+mod interactions;
 mod kafka;
 mod kafka_crash;
 mod kafka_support;

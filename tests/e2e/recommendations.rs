@@ -86,6 +86,8 @@ async fn trained_shop() -> Server {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = server.post("/v1/indexes/shop/events", None, &events()).await.parts();
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    // Interaction-log rows are written within a second; training reads what is written.
+    server.state.interactions.flush().await;
     train(&server);
     server
 }
@@ -95,7 +97,8 @@ fn train(server: &Server) -> String {
     let index = IndexName::new("shop").expect("index name");
     let catalog = &server.state.catalog;
     let products = catalog.products(&index).expect("the catalog");
-    vitrine_pipelines::train_index(catalog.data_dir(), &index, &products, &params(), 5, &hidden).expect("training")
+    vitrine_pipelines::train_index(catalog.data_dir(), &index, &products, &params(), 5, chrono::Utc::now(), &hidden)
+        .expect("training")
 }
 
 async fn recommend(server: &Server, body: &Value) -> (StatusCode, Value) {

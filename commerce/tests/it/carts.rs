@@ -1,7 +1,9 @@
-//! Carts on real databases (SQLite and PostgreSQL): lines, validation, and the atomic merge of a
-//! guest cart into a shopper's on login.
+//! Carts on real databases (SQLite and PostgreSQL): lines, validation, the atomic merge of a
+//! guest cart into a shopper's on login, and the hold limits of a shop holding from add-to-cart.
 
-use vitrine_commerce::{Adjustment, CommerceError, MAX_QUANTITY};
+use std::sync::Arc;
+
+use vitrine_commerce::{Adjustment, Cart, CommerceError, CommerceHandle, HoldLimits, HoldScope, MAX_QUANTITY, Shop};
 
 use crate::common::{self, gbp};
 
@@ -86,5 +88,89 @@ async fn merging_sums_caps_by_stock_reports_and_closes_the_guest_cart() {
         assert!(matches!(store.add_to_cart(&guest.id, "mug", 1).await, Err(CommerceError::CartClosed(_))));
         assert!(matches!(store.merge_carts(&guest.id, "alice").await, Err(CommerceError::CartClosed(_))));
         test_store.cleanup().await;
+    }
+}
+
+/// A shop holding stock from add-to-cart, with these hold limits, on SQLite and (when reachable)
+/// PostgreSQL; the PostgreSQL schema to drop afterwards.
+async fn holding_shops(test: &str, limits: HoldLimits) -> Vec<(Arc<Shop>, Option<String>, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite:{}", vitrine_models::DataDir::new(dir.path()).commerce_db().display());
+    let sqlite = CommerceHandle::new(url).holding_at_add_to_cart(true).with_hold_limits(limits);
+    let mut shops = vec![(sqlite.get().await.expect("SQLite shop"), None, Some(dir))];
+    // `common::postgres` says whether a server answers (and skips, or fails under CI, when not).
+    if let Some(probe) = common::postgres(test).await {
+        probe.cleanup().await;
+        let url =
+            std::env::var("VITRINE_TEST_POSTGRES_URL").unwrap_or_else(|_| common::DEFAULT_POSTGRES_URL.to_owned());
+        let schema = format!("vt_{}", uuid::Uuid::now_v7().simple());
+        let postgres =
+            CommerceHandle::with_schema(url, schema.clone()).holding_at_add_to_cart(true).with_hold_limits(limits);
+        shops.push((postgres.get().await.expect("PostgreSQL shop"), Some(schema), None));
+    }
+    shops
+}
+
+fn line_limit(error: Result<Cart, CommerceError>, product: &str) -> (i64, i64) {
+    match error {
+        Err(CommerceError::HoldLimitExceeded { scope: HoldScope::Line { product_id }, requested, limit })
+            if product_id == product =>
+        {
+            (requested, limit)
+        }
+        other => panic!("a line's hold limit expected, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_holds_at_add_to_cart_one_cart_holds_at_most_its_limits() {
+    let limits = HoldLimits { per_line: 10, per_cart: 15 };
+    for (shop, schema, _dir) in
+        holding_shops("with_holds_at_add_to_cart_one_cart_holds_at_most_its_limits", limits).await
+    {
+        let store = &shop.store;
+        store.seed_sku("vase", gbp(4_000), 100).await.expect("seed");
+        store.seed_sku("mug", gbp(500), 100).await.expect("seed");
+        let reserved =
+            |product: &'static str| async move { store.sku(product).await.expect("read").expect("exists").reserved };
+
+        // One anonymous cart asking for the whole stock holds nothing.
+        let cart = store.create_cart(None).await.expect("guest cart");
+        assert_eq!(line_limit(shop.add_to_cart(&cart, "vase", 100).await, "vase"), (100, 10));
+        assert_eq!(reserved("vase").await, 0);
+        // Up to the line's limit, then no further, one unit at a time as well.
+        let mut cart = shop.add_to_cart(&cart, "vase", 10).await.expect("ten");
+        assert_eq!(line_limit(shop.add_to_cart(&cart, "vase", 1).await, "vase"), (11, 10));
+        assert_eq!(line_limit(shop.set_cart_quantity(&cart, "vase", 11).await, "vase"), (11, 10));
+        assert_eq!((store.cart(&cart.id).await.expect("cart").lines[0].quantity, reserved("vase").await), (10, 10));
+        cart = shop.set_cart_quantity(&cart, "vase", 6).await.expect("fewer is always fine");
+        assert_eq!(reserved("vase").await, 6);
+
+        // The cart's total: 6 vases + 9 mugs = 15; one more of anything is refused.
+        cart = shop.add_to_cart(&cart, "mug", 9).await.expect("up to the cart's limit");
+        for product in ["mug", "vase"] {
+            match shop.add_to_cart(&cart, product, 1).await {
+                Err(CommerceError::HoldLimitExceeded { scope: HoldScope::Cart, requested: 16, limit: 15 }) => {}
+                other => panic!("the cart's hold limit expected, got {other:?}"),
+            }
+        }
+        assert_eq!((reserved("vase").await, reserved("mug").await), (6, 9));
+
+        // Logging in merges within the limits, reporting the caps rather than failing.
+        let guest = store.create_cart(None).await.expect("guest cart");
+        let guest = shop.add_to_cart(&guest, "mug", 7).await.expect("add");
+        shop.add_to_cart(&guest, "vase", 3).await.expect("add");
+        let mine = store.create_cart(Some("alice")).await.expect("alice's cart");
+        shop.add_to_cart(&mine, "mug", 5).await.expect("add");
+        let merged = shop.merge_carts(&guest.id, "alice").await.expect("merge");
+        let quantities: Vec<(&str, i64)> =
+            merged.cart.lines.iter().map(|line| (line.product_id.as_str(), line.quantity)).collect();
+        assert_eq!(quantities, [("mug", 10), ("vase", 3)]);
+        assert_eq!(merged.adjustments, [Adjustment { product_id: "mug".into(), requested: 12, kept: 10 }]);
+        assert_eq!((reserved("vase").await, reserved("mug").await), (6 + 3, 9 + 10), "the merged cart is held");
+
+        if let Some(schema) = schema {
+            store.drop_schema(&schema).await.expect("drop the test schema");
+        }
     }
 }

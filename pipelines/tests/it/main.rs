@@ -8,3 +8,4 @@ mod grocery_loader;
 mod interaction_log;
 mod luma_loader;
 mod retail_loader;
+mod training;

@@ -1,23 +1,46 @@
-//! `POST /v1/indexes/{index}/events` (search key, as storefronts send them): shoppers' views,
+//! `POST /v1/indexes/{index}/events` (the `search` action, as storefronts send them): shoppers' views,
 //! clicks, add-to-carts and purchases, stored for analytics before the answer and, when they
-//! name a shopper, appended to the interaction log the recommendation models learn from.
+//! name a shopper, queued for the interaction log the recommendation models learn from.
+//!
+//! The shopper is the credential's (`docs/security.md`): a shopper token's events are its
+//! shopper's; a `user_id` in an event comes only from a key that may act for users (never from
+//! the public search key, whose events are anonymous: session ids).
+//!
+//! What a storefront says is a claim, so two rules guard the interaction log:
+//! - **No events from the future.** A `timestamp` more than [`MAX_CLOCK_SKEW`] ahead of the
+//!   server's clock refuses the request with `invalid_event`, naming the event's position, like
+//!   any other bad event. Past timestamps are accepted however old (historical imports exist).
+//! - **Budgets.** Each row one shopper (and one client address, when the server knows it) adds to
+//!   an index's log is charged to hourly budgets ([`crate::interactions::budget`]); rows past them
+//!   are kept out of the log. The request still succeeds: `202 {"recorded": n, "capped": m}`,
+//!   `recorded` events stored for analytics, `capped` of them kept out of the interaction log. A
+//!   storefront's beacon is not asked to retry (a 429 would make it resend the same events), an
+//!   honest but very busy shopper loses only training rows, and the request rate itself is the
+//!   business of the rate limits in front of the route.
+//!
+//! Analytics rows are stored before the answer; interaction-log rows are queued and written
+//! within about a second ([`crate::interactions`]), and on graceful shutdown.
 
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, FixedOffset, Utc};
+use axum::{Extension, Json};
+use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use vitrine_models::{Actor, IndexName, Interaction, InteractionKind, ProductId, SessionId, UserId};
 
 use crate::analytics::Event;
-use crate::http::blocking::blocking;
+use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
+
+/// How far ahead of the server's clock an event's `timestamp` may be (clients' clocks drift).
+pub const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
 
 /// Most events one request may carry.
 pub const MAX_EVENTS_PER_REQUEST: usize = 1_000;
@@ -54,11 +77,23 @@ impl EventBody {
     }
 }
 
-/// The events of a body: one event object, or an array of them. A bad event refuses the whole
-/// request, naming its position in the array.
+/// The events of a body: one event object, or an array of them. A bad event (malformed, or dated
+/// more than [`MAX_CLOCK_SKEW`] after `received`) refuses the whole request, naming its position
+/// in the array.
 fn read_events(body: Value, received: DateTime<Utc>) -> Result<Vec<Event>, ApiError> {
     let invalid = |message: String| ApiError::new(ErrorCode::InvalidEvent, message);
-    let parse = |event: Value| serde_json::from_value::<EventBody>(event).map(|event| event.into_event(received));
+    let parse = |event: Value| {
+        let event = serde_json::from_value::<EventBody>(event).map_err(|error| error.to_string())?.into_event(received);
+        if event.at > received + MAX_CLOCK_SKEW {
+            return Err(format!(
+                "`timestamp` {} is in the future (more than {} minutes ahead of the server's clock, {})",
+                event.at.to_rfc3339(),
+                MAX_CLOCK_SKEW.num_minutes(),
+                received.to_rfc3339()
+            ));
+        }
+        Ok(event)
+    };
     match body {
         Value::Object(_) => Ok(vec![parse(body).map_err(|error| invalid(format!("event: {error}")))?]),
         Value::Array(events) => {
@@ -79,24 +114,33 @@ fn read_events(body: Value, received: DateTime<Utc>) -> Result<Vec<Event>, ApiEr
 }
 
 /// `POST /v1/indexes/{index}/events`: records shoppers' views, clicks, add-to-carts and
-/// purchases, one object or an array of at most [`MAX_EVENTS_PER_REQUEST`]. All are stored
-/// before the answer, `202 {"recorded": n}`, or none is.
+/// purchases, one object or an array of at most [`MAX_EVENTS_PER_REQUEST`]. All are stored for
+/// analytics before the answer, `202 {"recorded": n, "capped": m}`, or none is; those naming a
+/// shopper are queued for the interaction log, but for the `m` past the shopper's budgets.
 pub async fn record(
     State(state): State<AppState>,
+    caller: Caller,
     Path(index): Path<String>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let name = IndexName::new(index)?;
     state.require_index(&name).await?;
-    let events = read_events(body, Utc::now())?;
-    let recorded = state.analytics.record_events(&name, &events).await?;
-    // Events that name a shopper (user or session) also feed the next training run.
-    let interactions: Vec<Interaction> = events.iter().filter_map(interaction_of).collect();
-    if !interactions.is_empty() {
-        let data_dir = state.catalog.data_dir().clone();
-        blocking(move || Ok(vitrine_pipelines::log_interactions(&data_dir, &name, &interactions)?)).await?;
+    let mut events = read_events(body, Utc::now())?;
+    // The shopper is the credential's: a shopper token's events are its shopper's; a `user_id`
+    // in an event comes only from a key that may act for users.
+    for event in &mut events {
+        let claimed = event.user_id.as_ref().map(|user| user.as_str().to_owned());
+        if let Some(user) = caller.acting_user(claimed.as_deref())? {
+            event.user_id = Some(UserId::new(user)?);
+        }
     }
-    Ok((StatusCode::ACCEPTED, Json(json!({ "recorded": recorded }))))
+    let recorded = state.analytics.record_events(&name, &events).await?;
+    // Events that name a shopper (user or session) also feed the next training run, within budget.
+    let client = client.map(|Extension(ConnectInfo(address))| address.ip());
+    let (admitted, capped) = state.interactions.admit(&name, client, events.iter().filter_map(interaction_of));
+    state.interactions.append(&name, admitted).await.map_err(ApiError::internal)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "recorded": recorded, "capped": capped }))))
 }
 
 /// The interaction-log row of an event, when it names a shopper.
@@ -151,5 +195,22 @@ mod tests {
         }
         let too_many = Value::Array(vec![json!({"type": "view", "product_id": "p"}); MAX_EVENTS_PER_REQUEST + 1]);
         assert!(read(too_many).expect_err("too many").starts_with("PayloadTooLarge"));
+    }
+
+    #[test]
+    fn events_from_the_future_are_refused_past_the_clock_skew_and_old_ones_are_kept() {
+        let now = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").expect("rfc 3339").with_timezone(&Utc);
+        let at = |timestamp: &str| json!({"type": "purchase", "product_id": "p1", "timestamp": timestamp});
+        let read_at =
+            |body: Value| read_events(body, now).map_err(|error| format!("{:?}: {}", error.code, error.message));
+        // Within the skew (a client clock 4 minutes fast, in another time zone), and long past.
+        let events = read_at(json!([at("2026-06-01T14:04:00+02:00"), at("2009-12-01T07:45:00Z")])).expect("accepted");
+        assert_eq!(events.len(), 2);
+        // Past the skew: refused, naming the event's position.
+        let error = read_at(json!([at("2026-06-01T12:00:00Z"), at("2099-01-01T00:00:00Z")])).expect_err("the future");
+        assert!(error.starts_with("InvalidEvent: event 1: `timestamp` 2099-01-01"), "{error}");
+        let error = read_at(at("2026-06-01T12:05:01Z")).expect_err("just past the skew");
+        assert!(error.starts_with("InvalidEvent: event: `timestamp`"), "{error}");
+        assert!(read_at(at("2026-06-01T12:05:00Z")).is_ok(), "the skew itself is allowed");
     }
 }

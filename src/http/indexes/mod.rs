@@ -36,6 +36,8 @@ pub async fn get(State(state): State<AppState>, Path(index): Path<String>) -> Re
 /// `DELETE /v1/indexes/{index}` (admin): removes an index and its data (analytics included).
 pub async fn delete(State(state): State<AppState>, Path(index): Path<String>) -> Result<StatusCode, ApiError> {
     let name = IndexName::new(index)?;
+    // Interactions still queued for its log are written first, and deleted with it.
+    state.interactions.flush().await;
     let (catalog, deleted) = (state.catalog.clone(), name.clone());
     blocking(move || Ok(catalog.delete(&deleted)?)).await?;
     state.analytics.delete_index(&name).await?;
