@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{AccessError, Action, Grant};
+use super::grant::{AccessError, Action, Grant};
 
 /// The prefix of every secret the store makes.
 const SECRET_PREFIX: &str = "vk_";

@@ -14,7 +14,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::AccessError;
+use super::grant::AccessError;
 
 /// How long a minted token lives unless asked otherwise: one hour.
 pub const DEFAULT_TTL_SECONDS: i64 = 3_600;

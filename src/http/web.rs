@@ -9,11 +9,11 @@
 //! storefront is a demo page meant to be copied (its inline script reads the page's query
 //! string), so it gets no CSP of ours.
 
+use axum::extract::State;
 use axum::http::HeaderName;
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
-use axum::extract::State;
 use axum::response::{Html, IntoResponse};
 
 use super::state::AppState;
