@@ -148,10 +148,11 @@ pub struct ServerOptions {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "VITRINE_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
-    /// Key for admin endpoints (document and settings writes); sent as `Authorization: Bearer KEY`.
+    /// The admin key (id `admin`): every action (docs/security.md); sent as `Authorization: Bearer KEY`.
     #[arg(long, env = "VITRINE_ADMIN_KEY", value_name = "KEY", hide_env_values = true)]
     pub admin_key: Option<String>,
-    /// Key for read and shopper endpoints (search, suggest, recommendations, events, carts, checkout).
+    /// The public search key (id `search`): search, suggest, recommendations, events, guest carts and
+    /// checkout, never as a named shopper; storefront pages may embed it.
     #[arg(long, env = "VITRINE_SEARCH_KEY", value_name = "KEY", hide_env_values = true)]
     pub search_key: Option<String>,
     /// Refuse to start without both API keys.
@@ -401,13 +402,25 @@ impl ConfigFile {
     }
 }
 
-/// The two API keys. With neither set the server is open (and says so in its log).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The two API keys. With neither set the server is open (and says so in its log). Its `Debug`
+/// says which keys are set, never what they are.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct ApiKeys {
     /// Grants everything.
     pub admin: Option<String>,
     /// Grants read and shopper endpoints.
     pub search: Option<String>,
+}
+
+impl std::fmt::Debug for ApiKeys {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |key: &Option<String>| key.as_ref().map(|_| "***");
+        formatter
+            .debug_struct("ApiKeys")
+            .field("admin", &shown(&self.admin))
+            .field("search", &shown(&self.search))
+            .finish()
+    }
 }
 
 impl ApiKeys {
@@ -693,5 +706,14 @@ mod tests {
         let named = KafkaOptions { index: Some("shop".into()), ..dotted };
         assert_eq!(named.resolve().expect("valid").expect("an indexer").index.as_str(), "shop");
         assert!(toml::from_str::<ConfigFile>("version = 1\n[kafka]\nbroker = \"x\"\n").is_err());
+    }
+
+    #[test]
+    fn keys_and_the_commerce_handle_never_print_their_secrets() {
+        let keys = ApiKeys { admin: Some("admin-s3cret".into()), search: None };
+        assert_eq!(format!("{keys:?}"), r#"ApiKeys { admin: Some("***"), search: None }"#);
+        let handle = vitrine_commerce::CommerceHandle::new("postgres://shop:pw-s3cret@db.example/shop");
+        let shown = format!("{handle:?}");
+        assert!(!shown.contains("pw-s3cret") && shown.contains("db.example"), "{shown}");
     }
 }

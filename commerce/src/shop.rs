@@ -17,6 +17,7 @@ use vitrine_models::{Currency, Money};
 use crate::cart::{Cart, MAX_QUANTITY, MergeReport};
 use crate::checkout::{Checkout, CheckoutOutcome, CheckoutRequest, CheckoutSettings, HoldLimits};
 use crate::coupons::{Coupon, CouponDiscount};
+use crate::database_url::DatabaseUrl;
 use crate::inventory::{Sku, StockLine, cart_holder};
 use crate::orders::Order;
 use crate::payments::{GatewaySettings, SimulatedGateway};
@@ -39,9 +40,10 @@ pub struct Shop {
 }
 
 /// The shop, opened on first use. Cheap to clone.
+/// Its `Debug` shows the database URL without its password.
 #[derive(Debug, Clone)]
 pub struct CommerceHandle {
-    url: Arc<str>,
+    url: DatabaseUrl,
     schema: Option<Arc<str>>,
     settings: CheckoutSettings,
     gateway: GatewaySettings,
@@ -50,9 +52,9 @@ pub struct CommerceHandle {
 
 impl CommerceHandle {
     /// A handle on the database at `url`.
-    pub fn new(url: impl Into<Arc<str>>) -> Self {
+    pub fn new(url: impl Into<String>) -> Self {
         CommerceHandle {
-            url: url.into(),
+            url: DatabaseUrl::new(url),
             schema: None,
             settings: CheckoutSettings::default(),
             gateway: GatewaySettings::default(),
@@ -61,7 +63,7 @@ impl CommerceHandle {
     }
 
     /// A handle on a PostgreSQL `schema` of the database at `url` (benchmarks use a scratch one).
-    pub fn with_schema(url: impl Into<Arc<str>>, schema: impl Into<Arc<str>>) -> Self {
+    pub fn with_schema(url: impl Into<String>, schema: impl Into<Arc<str>>) -> Self {
         CommerceHandle { schema: Some(schema.into()), ..CommerceHandle::new(url) }
     }
 
@@ -95,7 +97,7 @@ impl CommerceHandle {
     pub async fn get(&self) -> Result<Arc<Shop>, CommerceError> {
         self.shop
             .get_or_try_init(|| async {
-                let store = Store::connect(&self.url, self.schema.as_deref()).await?;
+                let store = Store::connect(self.url.expose(), self.schema.as_deref()).await?;
                 let checkout = Checkout::new(store.clone(), SimulatedGateway::new(self.gateway), self.settings);
                 let recovered = checkout.recover().await?;
                 if recovered != Default::default() {

@@ -213,4 +213,68 @@ mod tests {
         assert!(error.starts_with("InvalidEvent: event: `timestamp`"), "{error}");
         assert!(read_at(at("2026-06-01T12:05:00Z")).is_ok(), "the skew itself is allowed");
     }
+
+    /// Any JSON value: nested objects and arrays of strings, numbers, booleans and nulls.
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|n| json!(n)),
+            ".{0,40}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                proptest::collection::btree_map(".{0,12}", inner, 0..8)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A valid event with one field replaced by any JSON value (or left out, or one added).
+    fn mutated_event() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let fields = ["type", "product_id", "query_id", "user_id", "session_id", "position", "timestamp", "extra"];
+        (proptest::sample::select(fields.to_vec()), proptest::option::of(any_json())).prop_map(|(field, value)| {
+            let mut event = json!({
+                "type": "click", "product_id": "p1", "query_id": "0195f3c2-1c3a-7b6e-9f00-000000000001",
+                "session_id": "s-1", "position": 2, "timestamp": "2025-03-01T10:00:00+01:00",
+            });
+            match value {
+                Some(value) => event[field] = value,
+                None => {
+                    event.as_object_mut().expect("object").remove(field);
+                }
+            }
+            event
+        })
+    }
+
+    /// Any JSON, one mutated event, or an array of them.
+    fn any_body() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        prop_oneof![
+            any_json(),
+            mutated_event(),
+            proptest::collection::vec(mutated_event(), 0..20).prop_map(Value::Array)
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(2_048))]
+
+        /// Random and mutated bodies: a typed refusal or events, never a panic.
+        #[test]
+        fn any_body_is_events_or_a_typed_refusal(body in any_body()) {
+            match read_events(body, Utc::now()) {
+                Ok(events) => proptest::prop_assert!(events.len() <= MAX_EVENTS_PER_REQUEST),
+                Err(error) => proptest::prop_assert!(
+                    matches!(error.code, ErrorCode::InvalidEvent | ErrorCode::PayloadTooLarge),
+                    "{:?}: {}", error.code, error.message
+                ),
+            }
+        }
+    }
 }
