@@ -120,10 +120,10 @@ pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
         println!("  fashion    POST http://{address}/v1/indexes/{FASHION_INDEX}/search with {{\"q\": \"hoodie\", \"facets\": [\"color\", \"size\"]}} (one result per product, variants collapsed)");
         println!("  recommend  curl -s -X POST http://{address}/v1/indexes/{DEMO_INDEX}/recommendations \\");
         println!("               -H 'Content-Type: application/json' -d '{{\"kind\": \"similar\", \"product_id\": \"85123A\"}}'");
-        println!("             (kinds: similar, bought_together, for_user with user_id 13085, cart with product_ids, trending)");
+        println!("             (kinds: similar, bought_together, for_user for a shopper token's user — without keys, user_id 13085 —, cart with product_ids, trending)");
         println!("  models     http://{address}/v1/indexes/{DEMO_INDEX}/models");
         println!("  analytics  http://{address}/v1/indexes/{DEMO_INDEX}/analytics");
-        println!("  buy        curl -s -X POST http://{address}/v1/carts   (then POST /v1/carts/ID/items with X-Cart-Token, POST /v1/checkout)");
+        println!("  buy        curl -s -X POST http://{address}/v1/carts   (then POST /v1/carts/ID/items and POST /v1/checkout, both with X-Cart-Token)");
         println!("  health     http://{address}/health");
         println!("  metrics    http://{address}/metrics");
         println!("  a product  http://{address}/v1/indexes/{DEMO_INDEX}/documents/85123A");

@@ -1,5 +1,6 @@
 // Browser tests of the merchandiser console (/console), against the same running `vitrine demo`
-// as storefront.mjs (index `retail`, open: no API key), with the shared harness (harness.mjs).
+// as storefront.mjs (index `retail`, keys set: the console signs in with the admin key, ADMIN_KEY),
+// with the shared harness (harness.mjs).
 // The demo's settings are left as they were found: what is published is rolled back.
 import { strict as assert } from "node:assert";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -14,12 +15,14 @@ const WORD = "brolly";
 const TARGET = "umbrella";
 const NAME = "Zoë Łukasiewicz (test)";
 const settingsPath = `/v1/indexes/${INDEX}/settings`;
+const ADMIN_KEY = process.env.ADMIN_KEY || "";
+const authorization = ADMIN_KEY ? { Authorization: `Bearer ${ADMIN_KEY}` } : {};
 
 /** The HTTP API, from the test itself (to check the demo data and the log). */
 async function api(method, path, body, headers = {}) {
   const response = await fetch(base + path, {
     method,
-    headers: body === undefined ? headers : { "Content-Type": "application/json", ...headers },
+    headers: body === undefined ? { ...authorization, ...headers } : { "Content-Type": "application/json", ...authorization, ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
@@ -38,6 +41,8 @@ async function shopSearch(shop, q) {
 /** Opens the console on the demo index and waits for its settings. */
 async function openConsole(page) {
   await page.bringToFront();
+  // Signed in: the key the merchandiser typed is kept in the session.
+  await page.addInitScript((key) => sessionStorage.setItem("vitrine.console.key", key), ADMIN_KEY);
   await page.goto(`${base}/console?index=${INDEX}`);
   await page.locator("#draftbar[data-state=clean]").waitFor();
 }

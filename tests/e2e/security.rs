@@ -406,3 +406,14 @@ async fn shopper_request_bodies_are_bounded_per_route() {
         send(&server, Method::POST, "/v1/indexes/retail/documents", Some(ADMIN), Some(&Value::Array(many)), &[]).await;
     assert!(answer.status.is_success(), "{}", answer.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_storefront_embeds_the_search_key_and_never_the_admin_key() {
+    let server = Server::keyed();
+    let page = server.get("/", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains(&format!(r#"<meta name="vitrine-search-key" content="{SEARCH}">"#)), "{}", page.text);
+    assert!(!page.text.contains(ADMIN));
+    let open = Server::open().get("/", None).await;
+    assert!(!open.text.contains("vitrine-search-key"), "no key to embed on an open server");
+}
