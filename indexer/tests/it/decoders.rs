@@ -12,6 +12,10 @@ use vitrine_indexer::Catalog;
 use vitrine_models::feed::{FeedFormat, read_products};
 use vitrine_models::{DataDir, IndexName, Product, ProductEvent};
 
+#[path = "../../../tests/support/byte_edits.rs"]
+mod byte_edits;
+use byte_edits::{edits, mutate};
+
 /// Cases per property (each decoded value is indexed for real).
 const CASES: u32 = 512;
 /// The longest one case may take (a commit of a few products takes milliseconds).
@@ -194,41 +198,6 @@ fn typed_message() -> impl Strategy<Value = Value> {
         json!({"event_id": "e", "type": kind, "product_id": product_id, "version": version,
                "occurred_at": occurred_at, "payload": payload})
     })
-}
-
-#[derive(Debug, Clone)]
-enum Edit {
-    Replace(usize, u8),
-    Insert(usize, u8),
-    Remove(usize),
-}
-
-fn edits() -> impl Strategy<Value = Vec<Edit>> {
-    let byte = prop_oneof![prop::sample::select(b"{}[]\":,0123456789-.eE tfnul\\/|\n\r".to_vec()), any::<u8>()];
-    let edit = prop_oneof![
-        (any::<usize>(), byte.clone()).prop_map(|(at, byte)| Edit::Replace(at, byte)),
-        (any::<usize>(), byte).prop_map(|(at, byte)| Edit::Insert(at, byte)),
-        any::<usize>().prop_map(Edit::Remove),
-    ];
-    prop::collection::vec(edit, 1..8)
-}
-
-fn mutate(text: &str, edits: &[Edit]) -> Vec<u8> {
-    let mut bytes = text.as_bytes().to_vec();
-    for edit in edits {
-        match *edit {
-            Edit::Replace(at, byte) if !bytes.is_empty() => {
-                let at = at % bytes.len();
-                bytes[at] = byte;
-            }
-            Edit::Insert(at, byte) => bytes.insert(at % (bytes.len() + 1), byte),
-            Edit::Remove(at) if !bytes.is_empty() => {
-                bytes.remove(at % bytes.len());
-            }
-            _ => {}
-        }
-    }
-    bytes
 }
 
 const VALID_JSONL: &str = concat!(

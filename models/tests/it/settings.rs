@@ -8,6 +8,10 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use vitrine_models::settings::{IndexSettings, SETTINGS_PARTS};
 
+#[path = "../../../tests/support/byte_edits.rs"]
+mod byte_edits;
+use byte_edits::{edits, mutate};
+
 /// Cases per property.
 const CASES: u32 = 2048;
 /// The longest one case may take.
@@ -70,41 +74,6 @@ const VALID: &str = r#"{"typo_tolerance": {"enabled": true, "min_word_len_one_ty
  "rules": [{"id": "r1", "condition": {"query": "lamp", "match": "contains"}, "pin": [{"id": "p1", "position": 1}],
    "hide": ["p2"], "boost": [{"filter": {"brand": ["Glow"]}, "weight": 2}], "valid_from": "2026-01-01T00:00:00Z"}],
  "variants": {"collapse": false}}"#;
-
-#[derive(Debug, Clone)]
-enum Edit {
-    Replace(usize, u8),
-    Insert(usize, u8),
-    Remove(usize),
-}
-
-fn edits() -> impl Strategy<Value = Vec<Edit>> {
-    let byte = prop_oneof![prop::sample::select(b"{}[]\":,0123456789-.eE tfnul\\".to_vec()), any::<u8>()];
-    let edit = prop_oneof![
-        (any::<usize>(), byte.clone()).prop_map(|(at, byte)| Edit::Replace(at, byte)),
-        (any::<usize>(), byte).prop_map(|(at, byte)| Edit::Insert(at, byte)),
-        any::<usize>().prop_map(Edit::Remove),
-    ];
-    prop::collection::vec(edit, 1..8)
-}
-
-fn mutate(text: &str, edits: &[Edit]) -> Vec<u8> {
-    let mut bytes = text.as_bytes().to_vec();
-    for edit in edits {
-        match *edit {
-            Edit::Replace(at, byte) if !bytes.is_empty() => {
-                let at = at % bytes.len();
-                bytes[at] = byte;
-            }
-            Edit::Insert(at, byte) => bytes.insert(at % (bytes.len() + 1), byte),
-            Edit::Remove(at) if !bytes.is_empty() => {
-                bytes.remove(at % bytes.len());
-            }
-            _ => {}
-        }
-    }
-    bytes
-}
 
 /// Decoded settings that pass their check serialise and decode back to themselves.
 fn checked_settings_round_trip(settings: &IndexSettings) -> Result<(), TestCaseError> {

@@ -11,6 +11,10 @@ use vitrine_query::{QueryError, SearchRequest, allowed_products, search};
 
 use crate::search::{Shop, catalog};
 
+#[path = "../../../tests/support/byte_edits.rs"]
+mod byte_edits;
+use byte_edits::{edits, mutate};
+
 /// Cases per property (each runs a real search on a small index).
 const CASES: u32 = 512;
 /// The longest one case may take (a search on seven products takes milliseconds).
@@ -172,42 +176,6 @@ fn filter_value() -> impl Strategy<Value = Value> {
 const VALID: &str = r#"{"q": "scented candle", "filter": {"brand": ["Glow", "Forge"], "price": {"gte": 2, "lt": 20},
     "category": "home", "in_stock": true, "colour": "red"}, "facets": ["brand", "price", "category", "colour"],
     "sort": "price_asc", "page": 1, "per_page": 5, "user_id": "u1"}"#;
-
-/// One edit of a text: a byte replaced, inserted or removed.
-#[derive(Debug, Clone)]
-enum Edit {
-    Replace(usize, u8),
-    Insert(usize, u8),
-    Remove(usize),
-}
-
-fn edits() -> impl Strategy<Value = Vec<Edit>> {
-    let byte = prop_oneof![prop::sample::select(b"{}[]\":,0123456789-.eE tfnul\\/ab".to_vec()), any::<u8>(),];
-    let edit = prop_oneof![
-        (any::<usize>(), byte.clone()).prop_map(|(at, byte)| Edit::Replace(at, byte)),
-        (any::<usize>(), byte).prop_map(|(at, byte)| Edit::Insert(at, byte)),
-        any::<usize>().prop_map(Edit::Remove),
-    ];
-    prop::collection::vec(edit, 1..8)
-}
-
-fn mutate(text: &str, edits: &[Edit]) -> Vec<u8> {
-    let mut bytes = text.as_bytes().to_vec();
-    for edit in edits {
-        match *edit {
-            Edit::Replace(at, byte) if !bytes.is_empty() => {
-                let at = at % bytes.len();
-                bytes[at] = byte;
-            }
-            Edit::Insert(at, byte) => bytes.insert(at % (bytes.len() + 1), byte),
-            Edit::Remove(at) if !bytes.is_empty() => {
-                bytes.remove(at % bytes.len());
-            }
-            _ => {}
-        }
-    }
-    bytes
-}
 
 /// A search of `request` is an answer or a user error, in bounded time.
 fn searched(shop: &Shop, request: &SearchRequest) -> Result<(), TestCaseError> {
