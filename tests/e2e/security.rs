@@ -417,3 +417,27 @@ async fn the_demo_storefront_embeds_the_search_key_and_never_the_admin_key() {
     let open = Server::open().get("/", None).await;
     assert!(!open.text.contains("vitrine-search-key"), "no key to embed on an open server");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_the_credentials_shoppers_never_a_bodys() {
+    let server = Server::keyed();
+    index_two_brands(&server, "retail").await;
+    let events = "/v1/indexes/retail/events";
+    // The attack: the public key named a user, and its events trained that user's recommendations.
+    let posing = json!({"type": "purchase", "product_id": "a1", "user_id": "alice"});
+    let answer = send(&server, Method::POST, events, Some(SEARCH), Some(&posing), &[]).await;
+    assert_eq!(code(&answer), (StatusCode::FORBIDDEN, "forbidden_for_key".into()));
+    let bob = shopper_token(&server, "bob", None).await;
+    let answer = send(&server, Method::POST, events, Some(&bob), Some(&posing), &[]).await;
+    assert_eq!(code(&answer), (StatusCode::FORBIDDEN, "user_mismatch".into()));
+    let own = json!({"type": "purchase", "product_id": "b1"});
+    let answer = send(&server, Method::POST, events, Some(&bob), Some(&own), &[]).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+
+    server.state.interactions.flush().await;
+    let folder =
+        server.state.catalog.data_dir().interactions(&vitrine_models::IndexName::new("retail").expect("index"));
+    let log = vitrine_pipelines::collect_interactions(&folder, |log| log).expect("read").expect("rows");
+    let users = log.column(vitrine_pipelines::log_columns::USER_ID).expect("column").str().expect("text").clone();
+    assert_eq!((log.height(), users.get(0)), (1, Some("bob")), "one row, the token's shopper's");
+}
