@@ -368,6 +368,7 @@ impl ServerOptions {
             max_connections,
             event_caps,
             commerce_hold_limits,
+            commerce_deadlines: CommerceDeadlines::default(),
         })
     }
 }
@@ -467,6 +468,32 @@ pub struct ServerConfig {
     pub event_caps: EventCaps,
     /// What one cart may hold, with stock held from add-to-cart.
     pub commerce_hold_limits: HoldLimits,
+    /// When the background sweep finishes or compensates a checkout that stopped moving.
+    pub commerce_deadlines: CommerceDeadlines,
+}
+
+/// When the commerce sweep acts: a checkout whose state has not moved for `stuck_after` lost its
+/// request or its process and is finished or compensated; one waiting for the shopper's 3-D
+/// Secure authentication (or the provider's late answer) longer than `authentication_timeout` is
+/// compensated; the sweep runs every `sweep_every`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommerceDeadlines {
+    /// A checkout that has not moved for this long is swept.
+    pub stuck_after: Duration,
+    /// A checkout waiting for an authentication this long is compensated.
+    pub authentication_timeout: Duration,
+    /// How often the sweep runs.
+    pub sweep_every: Duration,
+}
+
+impl Default for CommerceDeadlines {
+    fn default() -> Self {
+        CommerceDeadlines {
+            stuck_after: Duration::from_secs(60),
+            authentication_timeout: Duration::from_secs(15 * 60),
+            sweep_every: Duration::from_secs(5),
+        }
+    }
 }
 
 impl Default for ServerConfig {

@@ -3,27 +3,34 @@
 //! and no money held without an order.
 //!
 //! ```text
-//! CART_VALIDATED → INVENTORY_RESERVED → PAYMENT_AUTHORIZED → ORDER_CREATED → CONFIRMATION_SENT
-//!        ↓                 ↓                    ↓
-//!  FAILED (or         COMPENSATED          COMPENSATED
-//!  COMPENSATED on recovery)
+//! CART_VALIDATED → INVENTORY_RESERVED ─────────────→ PAYMENT_AUTHORIZED → ORDER_CREATED → CONFIRMATION_SENT
+//!        ↓                 ↓    ↘ REQUIRES_ACTION ↗         ↓
+//!  FAILED (or         COMPENSATED ↘ PAYMENT_PENDING ↗   COMPENSATED
+//!  COMPENSATED on recovery)        (both → COMPENSATED)
 //! ```
 //!
 //! 1. **Cart validated**: the cart's lines are priced from commerce's own SKUs (never from the
 //!    client) and the checkout is recorded; one checkout in flight per cart.
 //! 2. **Inventory reserved**: every line held, all or nothing (out of stock → `FAILED`).
-//! 3. **Payment authorised** with the checkout id as idempotency key. A decline or a gateway
-//!    error compensates (holds released). A timeout is resolved by looking the key up: held money
-//!    continues the checkout, none compensates.
+//! 3. **Payment authorised** with the payment method the provider tokenised in the browser (never
+//!    card data) and the checkout id as idempotency key. A decline or a provider error compensates
+//!    (holds released). A timeout is resolved by looking the key up: held money continues the
+//!    checkout, none compensates. A method that needs the shopper's authentication (3-D Secure)
+//!    stops in `REQUIRES_ACTION` until [`Checkout::confirm`]; a provider that answers later
+//!    stops in `PAYMENT_PENDING` until its webhook (or the sweep) confirms.
 //! 4. **Order created**, in one transaction: holds become sales, the order and its first events
 //!    are written, the cart is closed, an `order_placed` event goes to the outbox. If the holds
 //!    expired meanwhile the sale is retried against the stock; short → the authorisation is voided.
 //! 5. **Confirmation sent** (an `order_confirmation` event in the outbox).
 //!
-//! [`Checkout::recover`] finishes or compensates every checkout left in flight (run at start):
-//! before an authorisation it compensates (voiding whatever the gateway holds for the key); with
-//! one it creates the order; with an order it sends the confirmation. [`Checkout::reconcile`]
-//! voids gateway authorisations that belong to no order.
+//! [`Checkout::recover_stuck`] finishes or compensates every checkout that stopped moving (its
+//! request cut off, its process dead): before an authorisation it compensates (voiding whatever
+//! the provider holds for the key); with one it creates the order; with an order it sends the
+//! confirmation; one waiting for the shopper or the provider is asked about again, and
+//! compensated once [`CheckoutSettings::authentication_timeout`] passes. The shop runs it at
+//! start ([`Checkout::recover`]) and in the background; every step's state change is a
+//! compare-and-set, so a sweep and a live saga never both act. [`Checkout::reconcile`] voids
+//! provider authorisations that belong to no order.
 //!
 //! Failpoints (`fail` crate, feature `failpoints`): `checkout::after_validated`,
 //! `checkout::after_reserved`, `checkout::after_authorized`, `checkout::after_order_created`.
@@ -36,7 +43,7 @@ use sqlx::{Any, Row, Transaction};
 use crate::error::CheckoutFailure;
 use crate::inventory::{release_holds_in, sell_held_in, sell_unheld_in};
 use crate::outbox::{ORDERS_TOPIC, append};
-use crate::payments::{AuthorizeRequest, PaymentError, PaymentProvider, PaymentStatus};
+use crate::payments::{Authorization, AuthorizeRequest, CardDetails, PaymentError, PaymentProvider, PaymentStatus};
 use crate::pricing::{ShippingRule, TaxRule, Totals};
 use crate::store::now_ms;
 use crate::{CommerceError, StockLine, Store};
@@ -49,6 +56,10 @@ pub enum CheckoutState {
     CartValidated,
     /// Stock held.
     InventoryReserved,
+    /// The shopper must authenticate the payment (3-D Secure); stock held.
+    RequiresAction,
+    /// The provider has not answered yet (it will, by webhook); stock held.
+    PaymentPending,
     /// Money held.
     PaymentAuthorized,
     /// The order exists; the stock is sold.
@@ -67,6 +78,8 @@ impl CheckoutState {
         match self {
             CheckoutState::CartValidated => "cart_validated",
             CheckoutState::InventoryReserved => "inventory_reserved",
+            CheckoutState::RequiresAction => "requires_action",
+            CheckoutState::PaymentPending => "payment_pending",
             CheckoutState::PaymentAuthorized => "payment_authorized",
             CheckoutState::OrderCreated => "order_created",
             CheckoutState::ConfirmationSent => "confirmation_sent",
@@ -79,6 +92,8 @@ impl CheckoutState {
         Ok(match text {
             "cart_validated" => CheckoutState::CartValidated,
             "inventory_reserved" => CheckoutState::InventoryReserved,
+            "requires_action" => CheckoutState::RequiresAction,
+            "payment_pending" => CheckoutState::PaymentPending,
             "payment_authorized" => CheckoutState::PaymentAuthorized,
             "order_created" => CheckoutState::OrderCreated,
             "confirmation_sent" => CheckoutState::ConfirmationSent,
@@ -99,7 +114,8 @@ impl CheckoutState {
         match self {
             // Compensated: recovery does not know whether a crash came between the hold and its record.
             CartValidated => &[InventoryReserved, Failed, Compensated],
-            InventoryReserved => &[PaymentAuthorized, Compensated],
+            InventoryReserved => &[PaymentAuthorized, RequiresAction, PaymentPending, Compensated],
+            RequiresAction | PaymentPending => &[PaymentAuthorized, Compensated],
             PaymentAuthorized => &[OrderCreated, Compensated],
             OrderCreated => &[ConfirmationSent],
             ConfirmationSent | Failed | Compensated => &[],
@@ -112,8 +128,8 @@ impl CheckoutState {
 pub struct CheckoutRequest {
     /// The cart to buy.
     pub cart_id: String,
-    /// The card.
-    pub card_number: String,
+    /// The payment method the provider tokenised in the shopper's browser (`pm_…`).
+    pub payment_method: String,
     /// Where to ship (stored as given).
     pub shipping_address: serde_json::Value,
 }
@@ -134,6 +150,8 @@ pub struct CheckoutOutcome {
     pub failure: Option<String>,
     /// What was charged.
     pub totals: Totals,
+    /// With `requires_action`: where the shopper authenticates the payment.
+    pub next_action_url: Option<String>,
 }
 
 impl CheckoutOutcome {
@@ -142,12 +160,23 @@ impl CheckoutOutcome {
         matches!(self.state, CheckoutState::ConfirmationSent | CheckoutState::OrderCreated)
     }
 
-    /// Why the checkout made no order, typed; `None` when it made one.
-    pub fn failure(&self) -> Option<CheckoutFailure> {
-        (!self.is_placed()).then(|| CheckoutFailure::from_code(self.failure.as_deref().unwrap_or_default()))
+    /// The checkout waits for the shopper's authentication or the provider's answer.
+    pub fn is_waiting(&self) -> bool {
+        matches!(self.state, CheckoutState::RequiresAction | CheckoutState::PaymentPending)
     }
 
-    /// The outcome of a checkout that made an order, or why it made none.
+    /// Why the checkout made no order, typed; `None` when it made one or may still make one.
+    pub fn failure(&self) -> Option<CheckoutFailure> {
+        self.state
+            .is_final()
+            .then(|| {
+                (!self.is_placed()).then(|| CheckoutFailure::from_code(self.failure.as_deref().unwrap_or_default()))
+            })
+            .flatten()
+    }
+
+    /// The outcome of a checkout that made an order (or waits for the shopper or the provider),
+    /// or why it made none.
     ///
     /// # Errors
     /// [`CommerceError::CheckoutFailed`] with the failure, when no order was made.
@@ -177,6 +206,12 @@ pub struct CheckoutSettings {
     pub hold_at_add_to_cart: bool,
     /// With stock held from add-to-cart: what one cart may hold.
     pub hold_limits: HoldLimits,
+    /// A checkout whose state has not moved for this long lost its request or its process: the
+    /// background sweep finishes or compensates it.
+    pub stuck_after: Duration,
+    /// How long a checkout waits for the shopper's authentication (3-D Secure) or the provider's
+    /// late answer before it is compensated.
+    pub authentication_timeout: Duration,
 }
 
 /// With stock held from add-to-cart, what one cart may hold, so that one cart (an anonymous one
@@ -205,6 +240,8 @@ impl Default for CheckoutSettings {
             tax: TaxRule { rate_bp: 2_000, included: true },
             hold_at_add_to_cart: false,
             hold_limits: HoldLimits::default(),
+            stuck_after: Duration::from_secs(60),
+            authentication_timeout: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -239,6 +276,8 @@ struct Stored {
     authorization_id: Option<String>,
     order_id: Option<String>,
     failure: Option<String>,
+    next_action_url: Option<String>,
+    updated_at: i64,
 }
 
 impl<P: PaymentProvider> Checkout<P> {
@@ -262,7 +301,8 @@ impl<P: PaymentProvider> Checkout<P> {
         &self.settings
     }
 
-    /// Runs a checkout to its end. A declined card or a short stock is an outcome, not an error.
+    /// Runs a checkout to its end, or to where it waits for the shopper (3-D Secure) or the
+    /// provider. A declined card or a short stock is an outcome, not an error.
     ///
     /// # Errors
     /// [`CommerceError::CartNotFound`], [`CommerceError::CartClosed`], an empty cart or a product
@@ -276,18 +316,54 @@ impl<P: PaymentProvider> Checkout<P> {
             return self.outcome(&stored.id).await;
         }
         fail::fail_point!("checkout::after_reserved");
-        let stored = self.authorize(stored, &request.card_number).await?;
-        if stored.state.is_final() {
+        let stored = self.authorize(stored, &request.payment_method).await?;
+        if stored.state != CheckoutState::PaymentAuthorized {
             return self.outcome(&stored.id).await;
         }
         fail::fail_point!("checkout::after_authorized");
+        self.finish_authorized(stored).await
+    }
+
+    /// Goes on with a checkout that waited for the shopper's authentication (3-D Secure) or the
+    /// provider's late answer, asking the provider where the payment stands: authorised, the order
+    /// is made; failed, the checkout is compensated; still waiting, nothing changes. A checkout
+    /// already over (or moving) answers where it stands.
+    ///
+    /// # Errors
+    /// An unknown checkout, a database failure.
+    pub async fn confirm(&self, checkout_id: &str) -> Result<CheckoutOutcome, CommerceError> {
+        let stored = self.load(checkout_id).await?;
+        if stored.state.is_final() || !stored.waiting() {
+            return self.outcome(checkout_id).await;
+        }
+        let stored = self.ask_again(stored).await?;
+        self.continue_or_answer(stored).await
+    }
+
+    /// After an authorisation: the order, then the confirmation.
+    async fn finish_authorized(&self, stored: Stored) -> Result<CheckoutOutcome, CommerceError> {
         let stored = self.create_order(stored).await?;
         if stored.state.is_final() {
             return self.outcome(&stored.id).await;
         }
         fail::fail_point!("checkout::after_order_created");
-        self.confirm(&stored).await?;
+        self.confirm_order(&stored).await?;
         self.outcome(&stored.id).await
+    }
+
+    /// Carries a checkout on from its state; a step another actor took first (a webhook, the
+    /// sweep) is not an error: the answer is where the checkout then stands.
+    async fn continue_or_answer(&self, stored: Stored) -> Result<CheckoutOutcome, CommerceError> {
+        let id = stored.id.clone();
+        let carried = match stored.state {
+            CheckoutState::PaymentAuthorized => self.finish_authorized(stored).await.map(|_| ()),
+            CheckoutState::OrderCreated => self.confirm_order(&stored).await,
+            _ => Ok(()),
+        };
+        match carried {
+            Ok(()) | Err(CommerceError::Moved(_)) => self.outcome(&id).await,
+            Err(error) => Err(error),
+        }
     }
 
     /// Step 1: price the cart from commerce's tables and record the checkout.
@@ -301,15 +377,14 @@ impl<P: PaymentProvider> Checkout<P> {
         }
         let quote = self.store.quote(&cart, self.settings.shipping, self.settings.tax).await?.payable()?;
         let totals = quote.totals;
-        let card_digits: String = request.card_number.chars().filter(char::is_ascii_digit).collect();
-        let last4 = card_digits.get(card_digits.len().saturating_sub(4)..).unwrap_or_default().to_owned();
         let id = format!("co_{}", uuid::Uuid::now_v7().simple());
         let now = now_ms();
         let currency = quote.currency.unwrap_or_default();
         let mut tx = self.store.pool().begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO checkouts (id, cart_id, user_id, state, pricing, currency, total_cents, card_last4, \
-             shipping_address, created_at, updated_at) VALUES ($1, $2, $3, 'cart_validated', $4, $5, $6, $7, $8, $9, $9)",
+             shipping_address, payment_method, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'cart_validated', $4, $5, $6, '', $7, $8, $9, $9)",
         )
         .bind(&id)
         .bind(&cart.id)
@@ -317,8 +392,8 @@ impl<P: PaymentProvider> Checkout<P> {
         .bind(serde_json::to_string(&totals)?)
         .bind(&currency)
         .bind(totals.total_cents)
-        .bind(last4)
         .bind(request.shipping_address.to_string())
+        .bind(&request.payment_method)
         .bind(now)
         .execute(&mut *tx)
         .await;
@@ -342,6 +417,8 @@ impl<P: PaymentProvider> Checkout<P> {
             authorization_id: None,
             order_id: None,
             failure: None,
+            next_action_url: None,
+            updated_at: now,
         })
     }
 
@@ -372,35 +449,100 @@ impl<P: PaymentProvider> Checkout<P> {
     }
 
     /// Step 3: hold the money.
-    async fn authorize(&self, mut stored: Stored, card_number: &str) -> Result<Stored, CommerceError> {
+    async fn authorize(&self, stored: Stored, payment_method: &str) -> Result<Stored, CommerceError> {
         let request = AuthorizeRequest {
             idempotency_key: stored.id.clone(),
             amount_cents: stored.totals.total_cents,
             currency: stored.currency.clone(),
-            card_number: card_number.to_owned(),
+            payment_method: payment_method.to_owned(),
         };
         let answer = match self.gateway.authorize(&request).await {
             Err(PaymentError::Timeout) => match self.gateway.find(&stored.id).await {
-                Ok(Some(found)) if found.status == PaymentStatus::Authorized => Ok(found),
-                Ok(_) | Err(_) => Err(CheckoutFailure::PaymentTimeout),
+                Ok(Some(found)) => Ok(found),
+                Ok(None) | Err(_) => Err(CheckoutFailure::PaymentTimeout),
             },
             Err(PaymentError::Declined(code)) => Err(CheckoutFailure::Declined(code)),
             Err(_) => Err(CheckoutFailure::PaymentError),
             Ok(authorization) => Ok(authorization),
         };
-        match answer {
-            Ok(authorization) => {
-                stored.authorization_id = Some(authorization.id.clone());
-                sqlx::query("UPDATE checkouts SET authorization_id = $1 WHERE id = $2")
-                    .bind(&authorization.id)
-                    .bind(&stored.id)
-                    .execute(self.store.pool())
-                    .await?;
-                self.set_state(&mut stored, CheckoutState::PaymentAuthorized, None).await?;
+        let held = answer.as_ref().ok().map(|authorization| authorization.id.clone());
+        match self.apply_payment(stored, answer).await {
+            // The sweep took the checkout over while the provider was slow: what it authorised
+            // belongs to no order.
+            Err(CommerceError::Moved(reason)) => {
+                if let Some(id) = held {
+                    let voided = self.gateway.void(&id, &format!("void:{}", request.idempotency_key)).await;
+                    tracing::warn!(?voided, "an authorisation that came after its checkout was taken over is voided");
+                }
+                Err(CommerceError::Moved(reason))
             }
-            Err(failure) => self.compensate(&mut stored, &failure).await?,
+            other => other,
         }
+    }
+
+    /// Moves a checkout after the provider's answer: authorised, waiting for the shopper or the
+    /// provider, or refused (compensated).
+    async fn apply_payment(
+        &self,
+        mut stored: Stored,
+        answer: Result<Authorization, CheckoutFailure>,
+    ) -> Result<Stored, CommerceError> {
+        let authorization = match answer {
+            Ok(authorization) => authorization,
+            Err(failure) => {
+                self.compensate(&mut stored, &failure).await?;
+                return Ok(stored);
+            }
+        };
+        let to = match authorization.status {
+            PaymentStatus::Authorized => CheckoutState::PaymentAuthorized,
+            PaymentStatus::RequiresAction => CheckoutState::RequiresAction,
+            PaymentStatus::Pending => CheckoutState::PaymentPending,
+            PaymentStatus::Failed => {
+                let code = authorization.failure.clone().unwrap_or_else(|| "payment_failed".into());
+                self.compensate(&mut stored, &CheckoutFailure::Declined(code)).await?;
+                return Ok(stored);
+            }
+            PaymentStatus::Captured | PaymentStatus::Voided | PaymentStatus::Expired => {
+                self.compensate(&mut stored, &CheckoutFailure::PaymentError).await?;
+                return Ok(stored);
+            }
+        };
+        if to == stored.state {
+            return Ok(stored);
+        }
+        let card = authorization.card.clone().unwrap_or(CardDetails { brand: String::new(), last4: String::new() });
+        let mut tx = self.store.pool().begin().await?;
+        sqlx::query(
+            "UPDATE checkouts SET authorization_id = $1, card_brand = $2, card_last4 = $3, next_action = $4 WHERE id = $5",
+        )
+        .bind(&authorization.id)
+        .bind(&card.brand)
+        .bind(&card.last4)
+        .bind(&authorization.next_action_url)
+        .bind(&stored.id)
+        .execute(&mut *tx)
+        .await?;
+        transition_in(&mut tx, &stored.id, stored.state, to, None).await?;
+        tx.commit().await?;
+        stored.authorization_id = Some(authorization.id);
+        stored.next_action_url = authorization.next_action_url;
+        stored.state = to;
         Ok(stored)
+    }
+
+    /// A waiting checkout: asks the provider where its payment stands now.
+    async fn ask_again(&self, stored: Stored) -> Result<Stored, CommerceError> {
+        let answer = match &stored.authorization_id {
+            Some(id) => match self.gateway.confirm(id).await {
+                Ok(authorization) => Ok(authorization),
+                Err(PaymentError::Declined(code)) => Err(CheckoutFailure::Declined(code)),
+                // No answer now: ask again later.
+                Err(_) => return Ok(stored),
+            },
+            None => Err(CheckoutFailure::PaymentError),
+        };
+        self.apply_payment(stored, answer).await
     }
 
     /// Step 4: the order, in one transaction with the sale.
@@ -463,7 +605,7 @@ impl<P: PaymentProvider> Checkout<P> {
     }
 
     /// Step 5: tell the shopper (an event for the mailer).
-    async fn confirm(&self, stored: &Stored) -> Result<(), CommerceError> {
+    async fn confirm_order(&self, stored: &Stored) -> Result<(), CommerceError> {
         let order_id = stored.order_id.clone().unwrap_or_default();
         let mut tx = self.store.pool().begin().await?;
         let message = serde_json::json!({
@@ -475,14 +617,20 @@ impl<P: PaymentProvider> Checkout<P> {
         Ok(())
     }
 
-    /// Undoes what a checkout holds: the gateway's authorisation for its key (if any) is voided,
-    /// its stock holds are released, and it ends `COMPENSATED` with `failure`.
+    /// Undoes what a checkout holds: the provider's authorisation for its key (if any) is
+    /// voided, its stock holds are released, and it ends `COMPENSATED` with `failure`.
     async fn compensate(&self, stored: &mut Stored, failure: &CheckoutFailure) -> Result<(), CommerceError> {
         let code = failure.to_string();
         if let Ok(Some(authorization)) = self.gateway.find(&stored.id).await
-            && authorization.status == PaymentStatus::Authorized
+            && matches!(
+                authorization.status,
+                PaymentStatus::Authorized | PaymentStatus::RequiresAction | PaymentStatus::Pending
+            )
         {
-            self.gateway.void(&authorization.id).await.map_err(|error| CommerceError::Payment(error.to_string()))?;
+            self.gateway
+                .void(&authorization.id, &format!("void:{}", stored.id))
+                .await
+                .map_err(|error| CommerceError::Payment(error.to_string()))?;
         }
         let mut tx = self.store.pool().begin().await?;
         release_holds_in(&mut tx, &stored.id).await?;
@@ -508,40 +656,88 @@ impl<P: PaymentProvider> Checkout<P> {
         Ok(())
     }
 
-    /// Finishes or compensates every checkout left in flight (after a crash).
+    /// Finishes or compensates every checkout left in flight by a process that died (run at
+    /// start): as [`Checkout::recover_stuck`] for every checkout, however recent.
     ///
     /// # Errors
     /// A database failure, or a gateway that cannot void.
     pub async fn recover(&self) -> Result<RecoveryReport, CommerceError> {
-        let rows = sqlx::query("SELECT id FROM checkouts WHERE state IN ('cart_validated', 'inventory_reserved', 'payment_authorized', 'order_created') ORDER BY id")
-            .fetch_all(self.store.pool())
-            .await?;
+        self.recover_stuck(now_ms() + 1).await
+    }
+
+    /// Finishes or compensates every checkout in flight whose state has not moved since
+    /// `before_ms`: its request was cut off or its process died. Each is taken by a
+    /// compare-and-set on its last change, so two sweeps (or a sweep and the saga) never both act
+    /// on it. One waiting for the shopper or the provider is asked about again, and compensated
+    /// once [`CheckoutSettings::authentication_timeout`] has passed without an answer.
+    ///
+    /// # Errors
+    /// A database failure, or a gateway that cannot void.
+    pub async fn recover_stuck(&self, before_ms: i64) -> Result<RecoveryReport, CommerceError> {
+        let rows = sqlx::query(
+            "SELECT id FROM checkouts WHERE state IN ('cart_validated', 'inventory_reserved', 'requires_action', \
+             'payment_pending', 'payment_authorized', 'order_created') AND updated_at < $1 ORDER BY updated_at",
+        )
+        .bind(before_ms)
+        .fetch_all(self.store.pool())
+        .await?;
+        let waited_enough = now_ms() - i64::try_from(self.settings.authentication_timeout.as_millis()).unwrap_or(0);
         let mut report = RecoveryReport::default();
         for row in rows {
             let id: String = row.try_get("id")?;
-            let mut stored = self.load(&id).await?;
-            match stored.state {
+            let stored = self.load(&id).await?;
+            if !self.take_over(&stored).await? {
+                continue;
+            }
+            let last_moved = stored.updated_at;
+            let before = stored.state;
+            let result = match before {
                 CheckoutState::CartValidated | CheckoutState::InventoryReserved => {
-                    self.compensate(&mut stored, &CheckoutFailure::Interrupted).await?;
-                    report.compensated += 1;
+                    let mut stored = stored;
+                    self.compensate(&mut stored, &CheckoutFailure::Interrupted).await.map(|()| stored.state)
                 }
-                CheckoutState::PaymentAuthorized => {
-                    let stored = self.create_order(stored).await?;
-                    if stored.state == CheckoutState::OrderCreated {
-                        self.confirm(&stored).await?;
-                        report.completed += 1;
-                    } else {
-                        report.compensated += 1;
+                CheckoutState::RequiresAction | CheckoutState::PaymentPending => match self.ask_again(stored).await {
+                    Ok(mut stored) if stored.waiting() && last_moved < waited_enough => {
+                        let failure = if before == CheckoutState::RequiresAction {
+                            CheckoutFailure::AuthenticationAbandoned
+                        } else {
+                            CheckoutFailure::PaymentTimeout
+                        };
+                        self.compensate(&mut stored, &failure).await.map(|()| stored.state)
                     }
-                }
+                    Ok(stored) if stored.state == CheckoutState::PaymentAuthorized => {
+                        self.finish_authorized(stored).await.map(|outcome| outcome.state)
+                    }
+                    Ok(stored) => Ok(stored.state),
+                    Err(error) => Err(error),
+                },
+                CheckoutState::PaymentAuthorized => self.finish_authorized(stored).await.map(|outcome| outcome.state),
                 CheckoutState::OrderCreated => {
-                    self.confirm(&stored).await?;
-                    report.completed += 1;
+                    self.confirm_order(&stored).await.map(|()| CheckoutState::ConfirmationSent)
                 }
-                _ => {}
+                _ => continue,
+            };
+            match result {
+                Ok(CheckoutState::ConfirmationSent | CheckoutState::OrderCreated) => report.completed += 1,
+                Ok(CheckoutState::Compensated | CheckoutState::Failed) => report.compensated += 1,
+                Ok(_) | Err(CommerceError::Moved(_)) => {}
+                Err(error) => return Err(error),
             }
         }
         Ok(report)
+    }
+
+    /// Takes a stuck checkout over: a compare-and-set on its last change (its state and time).
+    async fn take_over(&self, stored: &Stored) -> Result<bool, CommerceError> {
+        let taken =
+            sqlx::query("UPDATE checkouts SET updated_at = $1 WHERE id = $2 AND state = $3 AND updated_at = $4")
+                .bind(now_ms())
+                .bind(&stored.id)
+                .bind(stored.state.as_str())
+                .bind(stored.updated_at)
+                .execute(self.store.pool())
+                .await?;
+        Ok(taken.rows_affected() == 1)
     }
 
     /// Voids every authorisation the gateway holds that no order and no checkout in flight
@@ -555,7 +751,8 @@ impl<P: PaymentProvider> Checkout<P> {
             self.gateway.open_authorizations().await.map_err(|error| CommerceError::Payment(error.to_string()))?;
         for authorization in open {
             let accounted = sqlx::query(
-                "SELECT id FROM checkouts WHERE id = $1 AND (order_id IS NOT NULL OR state IN ('cart_validated', 'inventory_reserved', 'payment_authorized'))",
+                "SELECT id FROM checkouts WHERE id = $1 AND (order_id IS NOT NULL OR state IN ('cart_validated', \
+                 'inventory_reserved', 'requires_action', 'payment_pending', 'payment_authorized'))",
             )
             .bind(&authorization.idempotency_key)
             .fetch_optional(self.store.pool())
@@ -563,7 +760,7 @@ impl<P: PaymentProvider> Checkout<P> {
             .is_some();
             if !accounted {
                 self.gateway
-                    .void(&authorization.id)
+                    .void(&authorization.id, &format!("void:{}", authorization.idempotency_key))
                     .await
                     .map_err(|error| CommerceError::Payment(error.to_string()))?;
                 report.voided += 1;
@@ -574,12 +771,13 @@ impl<P: PaymentProvider> Checkout<P> {
 
     async fn load(&self, id: &str) -> Result<Stored, CommerceError> {
         let row = sqlx::query(
-            "SELECT id, cart_id, user_id, state, pricing, currency, authorization_id, order_id, failure FROM checkouts WHERE id = $1",
+            "SELECT id, cart_id, user_id, state, pricing, currency, authorization_id, order_id, failure, next_action, \
+             updated_at FROM checkouts WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.store.pool())
         .await?
-        .ok_or_else(|| CommerceError::Invalid(format!("checkout `{id}` not found")))?;
+        .ok_or_else(|| CommerceError::CheckoutNotFound(id.to_owned()))?;
         let pricing: String = row.try_get("pricing")?;
         let state: String = row.try_get("state")?;
         Ok(Stored {
@@ -592,10 +790,16 @@ impl<P: PaymentProvider> Checkout<P> {
             authorization_id: row.try_get("authorization_id")?,
             order_id: row.try_get("order_id")?,
             failure: row.try_get("failure")?,
+            next_action_url: row.try_get("next_action")?,
+            updated_at: row.try_get("updated_at")?,
         })
     }
 
-    async fn outcome(&self, id: &str) -> Result<CheckoutOutcome, CommerceError> {
+    /// Where the checkout `id` stands.
+    ///
+    /// # Errors
+    /// [`CommerceError::CheckoutNotFound`], a database failure.
+    pub async fn outcome(&self, id: &str) -> Result<CheckoutOutcome, CommerceError> {
         let stored = self.load(id).await?;
         let order_number = match &stored.order_id {
             Some(order_id) => sqlx::query("SELECT number FROM orders WHERE id = $1")
@@ -606,6 +810,7 @@ impl<P: PaymentProvider> Checkout<P> {
                 .transpose()?,
             None => None,
         };
+        let next_action_url = if stored.state == CheckoutState::RequiresAction { stored.next_action_url } else { None };
         Ok(CheckoutOutcome {
             checkout_id: stored.id,
             state: stored.state,
@@ -613,7 +818,22 @@ impl<P: PaymentProvider> Checkout<P> {
             order_number,
             failure: stored.failure,
             totals: stored.totals,
+            next_action_url,
         })
+    }
+
+    /// The cart of the checkout `id` (whose holder may act on the checkout).
+    ///
+    /// # Errors
+    /// [`CommerceError::CheckoutNotFound`], a database failure.
+    pub async fn cart_of(&self, id: &str) -> Result<String, CommerceError> {
+        Ok(self.load(id).await?.cart_id)
+    }
+}
+
+impl Stored {
+    fn waiting(&self) -> bool {
+        matches!(self.state, CheckoutState::RequiresAction | CheckoutState::PaymentPending)
     }
 }
 
@@ -646,7 +866,7 @@ async fn transition_in(
         .execute(&mut **tx)
         .await?;
     if moved.rows_affected() != 1 {
-        return Err(CommerceError::Invalid(format!("checkout `{checkout_id}` is no longer {}", from.as_str())));
+        return Err(CommerceError::Moved(format!("checkout `{checkout_id}` is no longer {}", from.as_str())));
     }
     log_transition(tx, checkout_id, to, failure).await
 }

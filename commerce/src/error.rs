@@ -39,6 +39,16 @@ pub enum CommerceError {
     /// The order cannot do that in its state.
     #[error("{0}")]
     OrderState(String),
+    /// Another change of the order (one calling the payment provider) is under way: retry.
+    #[error("order {0} is being changed by another request; retry")]
+    OrderBusy(String),
+    /// No checkout with this id.
+    #[error("checkout `{0}` not found")]
+    CheckoutNotFound(String),
+    /// A checkout step found the checkout already moved on by another actor (a webhook, the
+    /// background sweep): the step is not taken, and the checkout answers where it stands.
+    #[error("{0}")]
+    Moved(String),
     /// The checkout ran and ended without an order (a short stock, a declined card, …).
     #[error("checkout {checkout_id} ended {state}: {failure}")]
     CheckoutFailed {
@@ -110,6 +120,9 @@ pub enum CheckoutFailure {
     PaymentTimeout,
     /// A checkout a crash interrupted, undone by recovery (`interrupted`).
     Interrupted,
+    /// The shopper never finished authenticating the payment (3-D Secure) in time
+    /// (`authentication_abandoned`).
+    AuthenticationAbandoned,
     /// The card was declined, with the gateway's code (`card_declined`, `insufficient_funds`, …).
     Declined(String),
 }
@@ -123,6 +136,7 @@ impl CheckoutFailure {
             "payment_error" => CheckoutFailure::PaymentError,
             "payment_timeout" => CheckoutFailure::PaymentTimeout,
             "interrupted" => CheckoutFailure::Interrupted,
+            "authentication_abandoned" => CheckoutFailure::AuthenticationAbandoned,
             other => match other.strip_prefix("out_of_stock:") {
                 Some(product_id) => CheckoutFailure::OutOfStock { product_id: Some(product_id.to_owned()) },
                 None => CheckoutFailure::Declined(other.to_owned()),
@@ -141,6 +155,7 @@ impl std::fmt::Display for CheckoutFailure {
             CheckoutFailure::PaymentError => f.write_str("payment_error"),
             CheckoutFailure::PaymentTimeout => f.write_str("payment_timeout"),
             CheckoutFailure::Interrupted => f.write_str("interrupted"),
+            CheckoutFailure::AuthenticationAbandoned => f.write_str("authentication_abandoned"),
             CheckoutFailure::Declined(code) => f.write_str(code),
         }
     }
@@ -159,6 +174,7 @@ mod tests {
             "payment_error",
             "payment_timeout",
             "interrupted",
+            "authentication_abandoned",
             "card_declined",
             "insufficient_funds",
             "",

@@ -1,18 +1,20 @@
 //! Idempotency keys with Stripe's semantics: the first response to a key is stored and replayed
 //! for every later request with the same key (same status, same body); a request arriving while
 //! the first is still running gets a conflict; the same key with different parameters is refused.
-//! Keys are scoped (per API key or per shopper) and kept at least 24 hours.
+//! Keys are scoped (per cart, API key or shopper), expire after 24 hours and are then pruned.
+//! The stored fingerprint is the caller's (an HMAC of the request without payment fields).
 
 use sqlx::Row;
 
 use crate::store::now_ms;
 use crate::{CommerceError, Store};
 
-/// How long a key is kept.
+/// How long a key lives: after this, the same key is a new request, and the row is pruned.
 pub const KEY_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
-/// A request still "in flight" after this long died with its process: the next one takes over.
-pub const IN_FLIGHT_TIMEOUT_MS: i64 = 10 * 60 * 1000;
+/// A request still "in flight" after this long died with its process (a live one finishes in its
+/// own task, whatever its client does): the next one takes over.
+pub const IN_FLIGHT_TIMEOUT_MS: i64 = 2 * 60 * 1000;
 
 /// What to do with a request that carries an idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +45,13 @@ impl Store {
         key: &str,
         request_hash: &str,
     ) -> Result<IdempotencyStart, CommerceError> {
+        // An expired key is a new one.
+        sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2 AND created_at < $3")
+            .bind(scope)
+            .bind(key)
+            .bind(now_ms() - KEY_RETENTION_MS)
+            .execute(self.pool())
+            .await?;
         let claimed = sqlx::query(
             "INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, state, created_at) \
              VALUES ($1, $2, $3, 'in_flight', $4) ON CONFLICT (scope, idempotency_key) DO NOTHING",
@@ -139,12 +148,12 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes finished keys older than [`KEY_RETENTION_MS`] before `now_ms`; returns how many.
+    /// Deletes keys older than [`KEY_RETENTION_MS`] before `now_ms`; returns how many.
     ///
     /// # Errors
     /// A query failure.
     pub async fn idempotency_purge(&self, now_ms: i64) -> Result<u64, CommerceError> {
-        let purged = sqlx::query("DELETE FROM idempotency_keys WHERE state = 'done' AND created_at < $1")
+        let purged = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
             .bind(now_ms - KEY_RETENTION_MS)
             .execute(self.pool())
             .await?;

@@ -5,9 +5,11 @@
 //! - carts ([`Cart`]): guest and shopper carts, atomic merge on login with stock caps reported;
 //! - pricing ([`price`]): a pure function of lines, promotions, shipping and tax; coupons
 //!   ([`Coupon`]) with usage limits that hold under concurrency;
-//! - payments ([`PaymentProvider`], [`SimulatedGateway`] with Stripe's test cards);
+//! - payments ([`PaymentProvider`], [`SimulatedGateway`] with Stripe's test payment methods): no card
+//!   data ever reaches the shop; provider events arrive by signed webhook, applied once;
 //! - checkout ([`Checkout`]): a persisted saga with compensation, recovery and reconciliation;
-//! - orders ([`Order`]): appended events, the status derived from them;
+//! - orders ([`Order`]): appended events, the status derived from them; every change one
+//!   compare-and-set on the order's version;
 //! - idempotency keys ([`IdempotencyStart`]): Stripe's replay semantics;
 //! - the outbox ([`OutboxEvent`]): events written in the transaction of their change;
 //! - the shop a server runs ([`Shop`], opened once through [`CommerceHandle`]): recovery at
@@ -38,6 +40,7 @@ mod pricing;
 mod quote;
 mod shop;
 mod store;
+mod webhooks;
 
 pub use cart::{Adjustment, Cart, CartLine, MAX_QUANTITY, MergeReport};
 pub use checkout::{
@@ -46,14 +49,19 @@ pub use checkout::{
 pub use coupons::{Coupon, CouponDiscount};
 pub use database_url::{DatabaseUrl, redact_password};
 pub use error::{CheckoutFailure, CommerceError, HoldScope};
+pub use fulfilment::{MAX_RETURN_REASON, ReturnItem, ReturnRequest};
 pub use idempotency::{IN_FLIGHT_TIMEOUT_MS, IdempotencyStart, KEY_RETENTION_MS};
 pub use inventory::{Sku, SkuSeed, StockLine, cart_holder};
-pub use orders::{Order, OrderEvent, OrderStatus, derive_status};
+pub use orders::{Derived, Order, OrderEvent, OrderStatus, derive_status};
 pub use outbox::{ORDERS_TOPIC, OutboxEvent, PRODUCTS_TOPIC};
 pub use payments::{
-    Authorization, AuthorizeRequest, GatewaySettings, PaymentError, PaymentProvider, PaymentStatus, SimulatedGateway,
+    Authorization, AuthorizeRequest, CardDetails, GatewaySettings, PaymentError, PaymentProvider, PaymentStatus,
+    ProviderEvent, ProviderEventKind, Refund, SimulatedGateway,
 };
 pub use pricing::{Discount, LineTotal, PricedLine, Promotion, ShippingRule, TaxRule, Totals, price};
 pub use quote::CartQuote;
 pub use shop::{CommerceHandle, CouponTerms, DEFAULT_CURRENCY, Shop, StockUpdate};
 pub use store::{Backend, Store};
+pub use webhooks::{
+    EventOutcome, SIGNATURE_TOLERANCE_SECONDS, SignatureError, sign as sign_webhook, verify as verify_webhook,
+};

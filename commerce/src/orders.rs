@@ -33,6 +33,10 @@ pub enum OrderStatus {
     Refunded,
     /// Called off before shipping.
     Cancelled,
+    /// The shopper disputed the charge with their bank.
+    Disputed,
+    /// The authorisation ran out before a capture: nothing can be taken (cancel it).
+    AuthorizationExpired,
 }
 
 /// One event of an order.
@@ -66,10 +70,17 @@ pub struct Order {
     pub authorization_id: String,
     /// Derived from the events.
     pub status: OrderStatus,
+    /// Captured so far (minor units), derived from the events.
+    pub captured_cents: i64,
     /// Refunded so far (minor units), derived from the events.
     pub refunded_cents: i64,
     /// The history.
     pub events: Vec<OrderEvent>,
+    /// The sequence number of the last event: a change applies only to the order at this version.
+    pub version: i64,
+    /// A change calling the payment provider is under way (its provider idempotency key).
+    #[serde(skip)]
+    pub pending_action: Option<String>,
 }
 
 impl Order {
@@ -107,45 +118,113 @@ impl Order {
     }
 }
 
-/// The status the events lead to.
-pub fn derive_status(events: &[OrderEvent], total_cents: i64) -> (OrderStatus, i64) {
+/// What the events of an order add up to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Derived {
+    /// The status.
+    pub status: OrderStatus,
+    /// Captured so far (minor units).
+    pub captured_cents: i64,
+    /// Refunded so far (minor units).
+    pub refunded_cents: i64,
+}
+
+/// The status the events lead to, with the money captured and refunded.
+pub fn derive_status(events: &[OrderEvent], total_cents: i64) -> Derived {
     let mut status = OrderStatus::Authorized;
-    let mut refunded = 0;
+    let (mut captured, mut refunded) = (0_i64, 0_i64);
     for event in events {
+        let amount = |field: &str| event.data[field].as_i64().unwrap_or(0);
         status = match event.kind.as_str() {
-            "captured" => OrderStatus::Captured,
+            "captured" => {
+                captured = captured.saturating_add(amount("amount_cents"));
+                OrderStatus::Captured
+            }
             "picked" => OrderStatus::Picked,
             "shipped" => OrderStatus::Shipped,
             "delivered" => OrderStatus::Delivered,
             "return_requested" => OrderStatus::ReturnRequested,
-            "cancelled" => OrderStatus::Cancelled,
+            "cancelled" => {
+                refunded = refunded.saturating_add(amount("refunded_cents"));
+                OrderStatus::Cancelled
+            }
+            "disputed" => OrderStatus::Disputed,
+            "authorization_expired" => OrderStatus::AuthorizationExpired,
             "refunded" => {
-                refunded += event.data["amount_cents"].as_i64().unwrap_or(0);
+                refunded = refunded.saturating_add(amount("amount_cents"));
                 if refunded >= total_cents { OrderStatus::Refunded } else { OrderStatus::PartiallyRefunded }
             }
             _ => status,
         };
     }
-    (status, refunded)
+    Derived { status, captured_cents: captured, refunded_cents: refunded }
 }
 
-/// Appends an event to an order inside `tx`.
+/// Appends the first events of a new order inside `tx` (its version starts at their count).
 pub(crate) async fn append_event(
     tx: &mut Transaction<'_, Any>,
     order_id: &str,
     kind: &str,
     data: &serde_json::Value,
 ) -> Result<(), CommerceError> {
-    sqlx::query(
-        "INSERT INTO order_events (order_id, seq, kind, data, at) \
-         SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM order_events WHERE order_id = $1",
-    )
+    let version: i64 = sqlx::query("UPDATE orders SET version = version + 1 WHERE id = $1 RETURNING version")
+        .bind(order_id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("version")?;
+    insert_event(tx, order_id, version, kind, data).await
+}
+
+/// The compare-and-set of every order change, inside `tx`: appends `events` after `version` if
+/// the order is still at `version` and is either unclaimed (`claim` = `None`) or claimed by
+/// `claim` (which it then releases). `false`, with nothing written, when another change came
+/// first.
+pub(crate) async fn append_events_at(
+    tx: &mut Transaction<'_, Any>,
+    order_id: &str,
+    version: i64,
+    claim: Option<&str>,
+    events: &[(&str, serde_json::Value)],
+) -> Result<bool, CommerceError> {
+    let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+    let claimed = match claim {
+        Some(_) => "pending_action = $4",
+        None => "pending_action IS NULL AND $4 = ''",
+    };
+    let moved = sqlx::query(&format!(
+        "UPDATE orders SET version = version + $1, pending_action = NULL, pending_since = NULL \
+         WHERE id = $2 AND version = $3 AND {claimed}"
+    ))
+    .bind(count)
     .bind(order_id)
-    .bind(kind)
-    .bind(serde_json::to_string(data)?)
-    .bind(now_ms())
+    .bind(version)
+    .bind(claim.unwrap_or_default())
     .execute(&mut **tx)
     .await?;
+    if moved.rows_affected() != 1 {
+        return Ok(false);
+    }
+    for (offset, (kind, data)) in (1..).zip(events) {
+        insert_event(tx, order_id, version + offset, kind, data).await?;
+    }
+    Ok(true)
+}
+
+async fn insert_event(
+    tx: &mut Transaction<'_, Any>,
+    order_id: &str,
+    seq: i64,
+    kind: &str,
+    data: &serde_json::Value,
+) -> Result<(), CommerceError> {
+    sqlx::query("INSERT INTO order_events (order_id, seq, kind, data, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(order_id)
+        .bind(seq)
+        .bind(kind)
+        .bind(serde_json::to_string(data)?)
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -156,7 +235,8 @@ impl Store {
     /// A query failure.
     pub async fn order(&self, order_id: &str) -> Result<Option<Order>, CommerceError> {
         let Some(row) = sqlx::query(
-            "SELECT id, number, user_id, currency, total_cents, authorization_id FROM orders WHERE id = $1",
+            "SELECT id, number, user_id, currency, total_cents, authorization_id, version, pending_action \
+             FROM orders WHERE id = $1",
         )
         .bind(order_id)
         .fetch_optional(self.pool())
@@ -180,7 +260,7 @@ impl Store {
             })
             .collect::<Result<Vec<_>, CommerceError>>()?;
         let total_cents: i64 = row.try_get("total_cents")?;
-        let (status, refunded_cents) = derive_status(&events, total_cents);
+        let derived = derive_status(&events, total_cents);
         Ok(Some(Order {
             id: row.try_get("id")?,
             number: row.try_get("number")?,
@@ -188,10 +268,78 @@ impl Store {
             currency: row.try_get("currency")?,
             total_cents,
             authorization_id: row.try_get("authorization_id")?,
-            status,
-            refunded_cents,
+            status: derived.status,
+            captured_cents: derived.captured_cents,
+            refunded_cents: derived.refunded_cents,
             events,
+            version: row.try_get("version")?,
+            pending_action: row.try_get("pending_action")?,
         }))
+    }
+
+    /// Claims the order `order_id` at `version` for a change that calls the payment provider
+    /// with the idempotency key `action`; `false` when another change came first.
+    ///
+    /// # Errors
+    /// A query failure.
+    pub(crate) async fn claim_order(&self, order_id: &str, version: i64, action: &str) -> Result<bool, CommerceError> {
+        let claimed = sqlx::query(
+            "UPDATE orders SET pending_action = $1, pending_since = $2 \
+             WHERE id = $3 AND version = $4 AND pending_action IS NULL",
+        )
+        .bind(action)
+        .bind(now_ms())
+        .bind(order_id)
+        .bind(version)
+        .execute(self.pool())
+        .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
+    /// Lets go of a claim whose provider call failed: nothing changed.
+    ///
+    /// # Errors
+    /// A query failure.
+    pub(crate) async fn release_order(&self, order_id: &str, action: &str) -> Result<(), CommerceError> {
+        sqlx::query(
+            "UPDATE orders SET pending_action = NULL, pending_since = NULL WHERE id = $1 AND pending_action = $2",
+        )
+        .bind(order_id)
+        .bind(action)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Orders whose claim is older than `before_ms` (their process died mid-change).
+    ///
+    /// # Errors
+    /// A query failure.
+    pub(crate) async fn stale_claims(&self, before_ms: i64) -> Result<Vec<String>, CommerceError> {
+        let rows = sqlx::query(
+            "SELECT id FROM orders WHERE pending_action IS NOT NULL AND pending_since < $1 ORDER BY pending_since",
+        )
+        .bind(before_ms)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
+    }
+
+    /// The order paid through the authorisation `authorization_id`, if any.
+    ///
+    /// # Errors
+    /// A query failure.
+    pub async fn order_by_authorization(&self, authorization_id: &str) -> Result<Option<Order>, CommerceError> {
+        let id: Option<String> = sqlx::query("SELECT id FROM orders WHERE authorization_id = $1")
+            .bind(authorization_id)
+            .fetch_optional(self.pool())
+            .await?
+            .map(|row| row.try_get("id"))
+            .transpose()?;
+        match id {
+            Some(id) => self.order(&id).await,
+            None => Ok(None),
+        }
     }
 
     /// How many orders exist.

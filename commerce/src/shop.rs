@@ -15,7 +15,7 @@ use tokio::sync::OnceCell;
 use vitrine_models::{Currency, Money};
 
 use crate::cart::{Cart, MAX_QUANTITY, MergeReport};
-use crate::checkout::{Checkout, CheckoutOutcome, CheckoutRequest, CheckoutSettings, HoldLimits};
+use crate::checkout::{Checkout, CheckoutOutcome, CheckoutRequest, CheckoutSettings, HoldLimits, RecoveryReport};
 use crate::coupons::{Coupon, CouponDiscount};
 use crate::database_url::DatabaseUrl;
 use crate::inventory::{Sku, StockLine, cart_holder};
@@ -27,8 +27,11 @@ use crate::{CommerceError, HoldScope, Store};
 /// The currency of a SKU created without one, and of coupon amounts.
 pub const DEFAULT_CURRENCY: Currency = Currency::GBP;
 
-/// How often the housekeeping task runs.
-const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(30);
+/// How often the housekeeping task runs [default].
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(5);
+
+/// An order change whose provider call has not come back for this long lost its process.
+const STALE_CLAIM_MS: i64 = 60_000;
 
 /// The commerce services of a server.
 #[derive(Debug)]
@@ -47,6 +50,7 @@ pub struct CommerceHandle {
     schema: Option<Arc<str>>,
     settings: CheckoutSettings,
     gateway: GatewaySettings,
+    sweep_every: Duration,
     shop: Arc<OnceCell<Arc<Shop>>>,
 }
 
@@ -58,6 +62,7 @@ impl CommerceHandle {
             schema: None,
             settings: CheckoutSettings::default(),
             gateway: GatewaySettings::default(),
+            sweep_every: HOUSEKEEPING_INTERVAL,
             shop: Arc::default(),
         }
     }
@@ -85,9 +90,26 @@ impl CommerceHandle {
         self
     }
 
+    /// The same, sweeping checkouts that have not moved for `stuck_after` (their request was cut
+    /// off) and compensating those waiting for an authentication longer than
+    /// `authentication_timeout`.
+    pub fn with_deadlines(mut self, stuck_after: Duration, authentication_timeout: Duration) -> Self {
+        self.settings.stuck_after = stuck_after;
+        self.settings.authentication_timeout = authentication_timeout;
+        self
+    }
+
+    /// The same, with housekeeping every `every` (default 5 s).
+    pub fn sweeping_every(mut self, every: Duration) -> Self {
+        self.sweep_every = every;
+        self
+    }
+
     /// The shop: connected, migrated and recovered the first time; from then on, a housekeeping
-    /// task releases expired stock holds, voids gateway authorisations no order accounts for and
-    /// forgets idempotency keys older than 24 hours, every 30 s while the shop lives.
+    /// task finishes or compensates checkouts that stopped moving (a request cut off mid-saga),
+    /// finishes order changes a dead process left claimed, releases expired stock holds, voids
+    /// provider authorisations no order accounts for and forgets idempotency keys older than 24
+    /// hours, every 5 s (by default) while the shop lives.
     ///
     /// # Panics
     /// Outside a Tokio runtime (housekeeping is a Tokio task).
@@ -104,7 +126,7 @@ impl CommerceHandle {
                     tracing::warn!(?recovered, "checkouts left in flight were recovered");
                 }
                 let shop = Arc::new(Shop { store, checkout });
-                tokio::spawn(housekeeping(Arc::downgrade(&shop)));
+                tokio::spawn(housekeeping(Arc::downgrade(&shop), self.sweep_every));
                 Ok(shop)
             })
             .await
@@ -113,19 +135,26 @@ impl CommerceHandle {
 }
 
 /// The sweeper, while the shop lives.
-async fn housekeeping(shop: Weak<Shop>) {
-    let mut ticks = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+async fn housekeeping(shop: Weak<Shop>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
     ticks.tick().await;
     loop {
         ticks.tick().await;
         let Some(shop) = shop.upgrade() else { return };
         let now = chrono::Utc::now().timestamp_millis();
+        let stuck_after = i64::try_from(shop.settings().stuck_after.as_millis()).unwrap_or(i64::MAX);
+        let recovered = shop.checkout.recover_stuck(now.saturating_sub(stuck_after)).await;
+        let claims = shop.checkout.finish_stale_claims(now - STALE_CLAIM_MS).await;
         let swept = shop.store.sweep_expired_holds(now).await;
         let reconciled = shop.checkout.reconcile().await;
         let purged = shop.store.idempotency_purge(now).await;
-        match (swept, reconciled, purged) {
-            (Ok(0), Ok(report), Ok(_)) if report.voided == 0 => {}
-            (swept, reconciled, purged) => tracing::info!(?swept, ?reconciled, ?purged, "commerce housekeeping"),
+        let quiet = matches!(&recovered, Ok(report) if *report == RecoveryReport::default())
+            && matches!(claims, Ok(0))
+            && matches!(swept, Ok(0))
+            && matches!(&reconciled, Ok(report) if report.voided == 0)
+            && purged.is_ok();
+        if !quiet {
+            tracing::info!(?recovered, ?claims, ?swept, ?reconciled, ?purged, "commerce housekeeping");
         }
     }
 }
@@ -289,13 +318,32 @@ impl Shop {
         self.store.put_coupon(code, discount, min_subtotal.minor_units, terms.max_uses).await
     }
 
-    /// Runs a checkout to its end and returns it when it made an order.
+    /// Runs a checkout to its end (or to where it waits for the shopper's authentication) and
+    /// returns it when it made an order or waits. The saga runs in its own task: the caller
+    /// waits for it, but a caller that goes away (a client hang-up, a request timeout) does not
+    /// stop it.
     ///
     /// # Errors
     /// [`CommerceError::CheckoutFailed`] (typed: a short stock, a declined card, …) when it made
     /// none; those of [`Checkout::run`].
     pub async fn place_order(&self, request: &CheckoutRequest) -> Result<CheckoutOutcome, CommerceError> {
-        self.checkout.run(request).await?.placed()
+        let checkout = self.checkout.clone();
+        let request = request.clone();
+        let saga = tokio::spawn(async move { checkout.run(&request).await });
+        saga.await.map_err(|error| CommerceError::Invalid(format!("the checkout task failed: {error}")))??.placed()
+    }
+
+    /// Goes on with a checkout that waited for the shopper's authentication (3-D Secure) or the
+    /// provider, in its own task as [`Shop::place_order`].
+    ///
+    /// # Errors
+    /// [`CommerceError::CheckoutFailed`] when it ended without an order; those of
+    /// [`Checkout::confirm`].
+    pub async fn confirm_checkout(&self, checkout_id: &str) -> Result<CheckoutOutcome, CommerceError> {
+        let checkout = self.checkout.clone();
+        let id = checkout_id.to_owned();
+        let saga = tokio::spawn(async move { checkout.confirm(&id).await });
+        saga.await.map_err(|error| CommerceError::Invalid(format!("the checkout task failed: {error}")))??.placed()
     }
 
     /// The order `order_id`.
@@ -311,9 +359,7 @@ impl Shop {
     /// # Errors
     /// [`CommerceError::OrderNotFound`], those of [`Checkout::refund`].
     pub async fn refund(&self, order_id: &str, amount_cents: Option<i64>) -> Result<Order, CommerceError> {
-        let order = self.order(order_id).await?;
-        let amount = amount_cents.unwrap_or(order.total_cents - order.refunded_cents);
-        self.checkout.refund(order_id, amount).await
+        self.checkout.refund(order_id, amount_cents).await
     }
 }
 

@@ -144,6 +144,24 @@ impl AccessControl {
         Ok(self.store()?.derive(&format!("order:{order_id}")))
     }
 
+    /// The fingerprint of an idempotent request: an HMAC-SHA256 under the master secret of its
+    /// canonical text (which holds no payment fields), so a stored fingerprint reveals nothing.
+    ///
+    /// # Errors
+    /// The key store (which holds the master secret) could not be opened.
+    pub fn request_fingerprint(&self, canonical: &str) -> Result<String, AccessError> {
+        Ok(self.store()?.derive(&format!("idempotency:{canonical}")))
+    }
+
+    /// The secret the simulated payment provider signs its webhooks with (derived from the
+    /// master secret; a real provider's secret is configured instead).
+    ///
+    /// # Errors
+    /// The key store (which holds the master secret) could not be opened.
+    pub fn simulated_webhook_secret(&self) -> Result<String, AccessError> {
+        Ok(format!("whsec_{}", self.store()?.derive("webhook:simulated")))
+    }
+
     /// Whether `presented` is the order token of `order_id`, compared in constant time.
     pub fn is_order_token(&self, order_id: &str, presented: &str) -> bool {
         self.order_token(order_id).is_ok_and(|token| keys::same_secret(&token, presented))

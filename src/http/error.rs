@@ -102,6 +102,19 @@ pub enum ErrorCode {
     IdempotencyKeyInUse,
     /// The `Idempotency-Key` was used with other parameters.
     IdempotencyKeyReused,
+    /// The `Idempotency-Key` is not 1–255 printable ASCII characters.
+    InvalidIdempotencyKey,
+    /// A checkout sent card data (a card number, a CVC): only a payment method the provider
+    /// tokenised in the browser is accepted.
+    CardDataRefused,
+    /// The payment method is not a provider token (`pm_…`).
+    InvalidPaymentMethod,
+    /// Another change of the order is under way; retry.
+    OrderBusy,
+    /// No such checkout.
+    CheckoutNotFound,
+    /// A payment webhook whose signature is missing, wrong or outside the tolerance window.
+    InvalidWebhookSignature,
     /// No `Authorization: Bearer` header, and the server has keys.
     MissingAuthorizationHeader,
     /// The key is not one of the server's keys.
@@ -194,6 +207,14 @@ impl ErrorCode {
             ErrorCode::IdempotencyKeyInUse => ("idempotency_key_in_use", StatusCode::CONFLICT, InvalidRequest),
             ErrorCode::IdempotencyKeyReused => {
                 ("idempotency_key_reused", StatusCode::UNPROCESSABLE_ENTITY, InvalidRequest)
+            }
+            ErrorCode::InvalidIdempotencyKey => ("invalid_idempotency_key", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::CardDataRefused => ("card_data_refused", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::InvalidPaymentMethod => ("invalid_payment_method", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::OrderBusy => ("order_busy", StatusCode::CONFLICT, InvalidRequest),
+            ErrorCode::CheckoutNotFound => ("checkout_not_found", StatusCode::NOT_FOUND, InvalidRequest),
+            ErrorCode::InvalidWebhookSignature => {
+                ("invalid_webhook_signature", StatusCode::BAD_REQUEST, InvalidRequest)
             }
             ErrorCode::MissingAuthorizationHeader => ("missing_authorization_header", StatusCode::UNAUTHORIZED, Auth),
             ErrorCode::InvalidApiKey => ("invalid_api_key", StatusCode::FORBIDDEN, Auth),
@@ -390,12 +411,16 @@ impl From<CommerceError> for ApiError {
             CommerceError::CartClosed(_) => ErrorCode::CartClosed,
             CommerceError::OrderNotFound(_) => ErrorCode::OrderNotFound,
             CommerceError::OrderState(_) => ErrorCode::InvalidOrderState,
+            CommerceError::OrderBusy(_) | CommerceError::Moved(_) => ErrorCode::OrderBusy,
+            CommerceError::CheckoutNotFound(_) => ErrorCode::CheckoutNotFound,
             CommerceError::CheckoutInProgress(_) => ErrorCode::CheckoutInProgress,
             CommerceError::CheckoutFailed { failure, .. } => match failure {
                 CheckoutFailure::OutOfStock { .. } => ErrorCode::OutOfStock,
                 CheckoutFailure::CouponExhausted => ErrorCode::CouponExhausted,
                 CheckoutFailure::PaymentError | CheckoutFailure::PaymentTimeout => ErrorCode::PaymentGatewayError,
-                CheckoutFailure::Declined(_) | CheckoutFailure::Interrupted => ErrorCode::PaymentDeclined,
+                CheckoutFailure::Declined(_)
+                | CheckoutFailure::Interrupted
+                | CheckoutFailure::AuthenticationAbandoned => ErrorCode::PaymentDeclined,
             },
             CommerceError::Invalid(_) => ErrorCode::InvalidCommerceRequest,
             CommerceError::Payment(_) => ErrorCode::PaymentGatewayError,

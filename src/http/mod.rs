@@ -58,7 +58,14 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(web::storefront))
         .route("/plugin/vitrine.js", get(web::plugin_script))
         .route("/console", get(web::console_page))
-        .route("/console/console.js", get(web::console_script));
+        .route("/console/console.js", get(web::console_script))
+        // The payment provider's: signed webhooks (the signature is the credential) and the
+        // simulated provider's 3-D Secure page.
+        .route("/v1/webhooks/payments/{provider}", post(commerce::webhooks::receive))
+        .route(
+            "/v1/payments/simulated/authenticate/{id}",
+            get(commerce::webhooks::authenticate_page).post(commerce::webhooks::authenticate),
+        );
     let reads = Router::new()
         .route("/v1/indexes", get(indexes::list))
         .route("/v1/indexes/{index}", get(indexes::get))
@@ -85,6 +92,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/carts/{id}/merge", post(commerce::carts::merge))
         .route("/v1/carts/{id}/coupon", put(commerce::carts::put_coupon).delete(commerce::carts::delete_coupon))
         .route("/v1/checkout", post(commerce::checkout::checkout))
+        .route("/v1/checkout/{id}", get(commerce::checkout::status))
+        .route("/v1/checkout/{id}/confirm", post(commerce::checkout::confirm))
         .route("/v1/orders/{id}", get(commerce::orders::get))
         .route("/v1/orders/{id}/returns", post(commerce::orders::request_return))
         .route_layer(guard(Needs::spending(Action::Carts, Budget::Carts)))
@@ -198,7 +207,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    server::run(listener, app(state.clone()), &state, shutdown).await
+    let router = app(state.clone());
+    // The simulated payment provider's webhooks, delivered while the server runs.
+    let deliveries = tokio::spawn(commerce::webhooks::deliver_simulated(router.clone(), state.clone()));
+    let served = server::run(listener, router, &state, shutdown).await;
+    deliveries.abort();
+    served
 }
 
 /// CORS for storefronts on other origins: none configured means no cross-origin access.

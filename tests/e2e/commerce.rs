@@ -46,8 +46,8 @@ async fn cart(server: &Server, lines: &[(&str, i64)]) -> (String, String) {
     (id, token)
 }
 
-fn checkout_body(cart_id: &str, card: &str) -> Value {
-    json!({"cart_id": cart_id, "payment": {"card_number": card}, "shipping_address": {"line1": "1 High St", "city": "London"}})
+fn checkout_body(cart_id: &str, payment_method: &str) -> Value {
+    json!({"cart_id": cart_id, "payment": {"payment_method": payment_method}, "shipping_address": {"line1": "1 High St", "city": "London"}})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,18 +84,18 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
     assert_eq!(body["currency"], "GBP", "{body}");
 
     let key = [("idempotency-key", "order-attempt-1"), ("x-cart-token", token.as_str())];
-    let first =
-        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&cart_id, "4242424242424242")), &key).await;
+    let first = send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&cart_id, "pm_card_visa")), &key).await;
     let (status, order) = first.parts();
     assert_eq!(status, StatusCode::CREATED, "{order}");
     let order_id = order["order_id"].as_str().expect("order id").to_owned();
     assert!(order["order_number"].as_str().is_some_and(|number| number.starts_with("VT-")));
     let replay =
-        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&cart_id, "4242424242424242")), &key).await;
+        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&cart_id, "pm_card_visa")), &key).await;
     assert_eq!((replay.status, replay.text.as_str()), (StatusCode::CREATED, first.text.as_str()), "replayed as is");
     assert_eq!(replay.headers.get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
-    let other =
-        send(&server, Method::POST, "/v1/checkout", Some(&checkout_body(&cart_id, "4000000000000002")), &key).await;
+    let mut elsewhere = checkout_body(&cart_id, "pm_card_visa");
+    elsewhere["shipping_address"]["city"] = "Leeds".into();
+    let other = send(&server, Method::POST, "/v1/checkout", Some(&elsewhere), &key).await;
     assert_eq!(
         (other.status, other.error_code().as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
@@ -129,7 +129,7 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
         &server,
         Method::POST,
         &format!("/v1/orders/{order_id}/returns"),
-        Some(&json!({"items": ["85123A"], "reason": "broken"})),
+        Some(&json!({"items": [{"product_id": "85123A", "quantity": 1}], "reason": "broken"})),
         &[],
     )
     .await;
@@ -165,7 +165,7 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
         &server,
         Method::POST,
         "/v1/checkout",
-        Some(&checkout_body(&short_cart.0, "4242424242424242")),
+        Some(&checkout_body(&short_cart.0, "pm_card_visa")),
         &[("x-cart-token", &short_cart.1)],
     )
     .await;
@@ -199,7 +199,7 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
         &server,
         Method::POST,
         "/v1/checkout",
-        Some(&checkout_body(&other_cart.0, "4242424242424242")),
+        Some(&checkout_body(&other_cart.0, "pm_card_visa")),
         &[("x-cart-token", &other_cart.1)],
     )
     .await;
@@ -209,7 +209,7 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
         &server,
         Method::POST,
         "/v1/checkout",
-        Some(&checkout_body(&other_cart.0, "4000000000000002")),
+        Some(&checkout_body(&other_cart.0, "pm_card_chargeDeclined")),
         &[("x-cart-token", &other_cart.1)],
     )
     .await;
@@ -246,7 +246,7 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
         &server,
         Method::POST,
         "/v1/checkout",
-        Some(&checkout_body(&coupon_carts[0].0, "4242424242424242")),
+        Some(&checkout_body(&coupon_carts[0].0, "pm_card_visa")),
         &[("x-cart-token", &coupon_carts[0].1)],
     )
     .await;
@@ -255,7 +255,7 @@ async fn a_guest_buys_idempotently_and_the_order_is_captured_refunded_and_return
         &server,
         Method::POST,
         "/v1/checkout",
-        Some(&checkout_body(&coupon_carts[1].0, "4242424242424242")),
+        Some(&checkout_body(&coupon_carts[1].0, "pm_card_visa")),
         &[("x-cart-token", &coupon_carts[1].1)],
     )
     .await;
@@ -288,7 +288,7 @@ async fn fifty_parallel_retries_with_one_key_make_one_order_and_one_authorisatio
     let server = Server::open();
     stock(&server, "lamp", 100, 20.0).await;
     let (cart_id, cart_token) = cart(&server, &[("lamp", 1)]).await;
-    let body = checkout_body(&cart_id, "4242424242424242");
+    let body = checkout_body(&cart_id, "pm_card_visa");
     let mut attempts = Vec::new();
     for _ in 0..50 {
         let router = server.router.clone();
@@ -344,7 +344,7 @@ async fn holding_from_add_to_cart_keeps_the_last_unit_for_the_first_cart() {
         &server,
         Method::POST,
         "/v1/checkout",
-        Some(&checkout_body(&first.0, "4242424242424242")),
+        Some(&checkout_body(&first.0, "pm_card_visa")),
         &[("x-cart-token", &first.1)],
     )
     .await;
@@ -382,7 +382,7 @@ async fn a_failing_gateway_charges_nothing_and_holds_nothing() {
     let (cart_id, cart_token) = cart(&server, &[("lamp", 1)]).await;
     let body = json!({
         "cart_id": cart_id, "shipping_address": {"city": "Leeds"},
-        "payment": {"card_number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+        "payment": {"payment_method": "pm_card_visa"},
     });
     let failed = send(&server, Method::POST, "/v1/checkout", Some(&body), &[("x-cart-token", &cart_token)]).await;
     assert_eq!((failed.status, failed.error_code().as_str()), (StatusCode::BAD_GATEWAY, "payment_gateway_error"));

@@ -61,7 +61,7 @@ async fn cart(server: &Server, credential: &str, product: &str) -> (String, Stri
 }
 
 fn checkout_body(cart_id: &str) -> Value {
-    json!({"cart_id": cart_id, "payment": {"card_number": "4242424242424242"}, "shipping_address": {"city": "Leeds"}})
+    json!({"cart_id": cart_id, "payment": {"payment_method": "pm_card_visa"}, "shipping_address": {"city": "Leeds"}})
 }
 
 /// Checks out the cart with its token: (order id, order token).
@@ -201,11 +201,11 @@ async fn orders_are_read_and_returned_by_their_owner_only_and_a_return_cannot_we
 
     // Returns: not for strangers, not 2 MB, not before shipping (it wedged capture, pick and cancel).
     let returns = format!("/v1/orders/{order}/returns");
-    let body = json!({"items": ["mug"], "reason": "chipped"});
+    let body = json!({"items": [{"product_id": "mug", "quantity": 1}], "reason": "chipped"});
     let stranger = send(&server, Method::POST, &returns, Some(SEARCH), Some(&body), &[]).await;
     assert_eq!(code(&stranger), (StatusCode::NOT_FOUND, "order_not_found".into()));
     let owner = [("x-order-token", order_token.as_str())];
-    let huge = json!({"items": ["mug"], "reason": "x".repeat(2 * 1024 * 1024)});
+    let huge = json!({"items": [{"product_id": "mug", "quantity": 1}], "reason": "x".repeat(2 * 1024 * 1024)});
     let answer = send(&server, Method::POST, &returns, Some(SEARCH), Some(&huge), &owner).await;
     assert_eq!(code(&answer), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into()));
     let early = send(&server, Method::POST, &returns, Some(SEARCH), Some(&body), &owner).await;

@@ -32,7 +32,7 @@ async fn a_crash_after_any_step_leaves_nothing_held_without_an_order() {
             let checkout = Checkout::new(store.clone(), gateway.clone(), CheckoutSettings::default());
             let request = CheckoutRequest {
                 cart_id: cart_id.clone(),
-                card_number: "4242424242424242".into(),
+                payment_method: "pm_card_visa".into(),
                 shipping_address: serde_json::json!({"line1": "1 High St", "city": "London"}),
             };
             fail::cfg(*step, "panic").expect("failpoint");
@@ -71,7 +71,7 @@ async fn a_crash_after_any_step_leaves_nothing_held_without_an_order() {
             idempotency_key: "co_lost".into(),
             amount_cents: 999,
             currency: "GBP".into(),
-            card_number: "4242424242424242".into(),
+            payment_method: "pm_card_visa".into(),
         };
         gateway.authorize(&orphan).await.expect("authorised");
         let checkout = Checkout::new(store.clone(), gateway.clone(), CheckoutSettings::default());

@@ -6,18 +6,25 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use vitrine_commerce::{
     Checkout, CheckoutRequest, CheckoutSettings, CheckoutState, CommerceError, OrderStatus, PaymentProvider,
-    SimulatedGateway,
+    ReturnItem, ReturnRequest, SimulatedGateway,
 };
 
-fn request(cart_id: &str, card: &str) -> CheckoutRequest {
+fn request(cart_id: &str, payment_method: &str) -> CheckoutRequest {
     CheckoutRequest {
         cart_id: cart_id.to_owned(),
-        card_number: card.to_owned(),
+        payment_method: payment_method.to_owned(),
         shipping_address: serde_json::json!({"line1": "1 High St", "city": "London", "postcode": "N1 9GU"}),
     }
 }
 
 use crate::common::{self, cart_with, gbp};
+
+fn chair_back(reason: Option<&str>) -> ReturnRequest {
+    ReturnRequest {
+        items: vec![ReturnItem { product_id: "chair".into(), quantity: 1 }],
+        reason: reason.map(str::to_owned),
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_concurrent_checkouts_for_ten_units_make_ten_orders() {
@@ -36,7 +43,7 @@ async fn two_hundred_concurrent_checkouts_for_ten_units_make_ten_orders() {
             let mut buyers = Vec::new();
             for cart_id in carts {
                 let checkout = checkout.clone();
-                buyers.push(tokio::spawn(async move { checkout.run(&request(&cart_id, "4242424242424242")).await }));
+                buyers.push(tokio::spawn(async move { checkout.run(&request(&cart_id, "pm_card_visa")).await }));
             }
             let mut ordered = 0;
             for buyer in buyers {
@@ -72,9 +79,9 @@ async fn every_card_outcome_ends_cleanly() {
         let checkout = Checkout::new(store.clone(), gateway.clone(), CheckoutSettings::default());
 
         for (card, failure) in [
-            ("4000000000000002", "card_declined"),
-            ("4000000000009995", "insufficient_funds"),
-            ("4000000000000119", "payment_error"),
+            ("pm_card_chargeDeclined", "card_declined"),
+            ("pm_card_chargeDeclinedInsufficientFunds", "insufficient_funds"),
+            ("pm_card_chargeDeclinedProcessingError", "payment_error"),
         ] {
             let cart_id = cart_with(&store, "mug", 2).await;
             let outcome = checkout.run(&request(&cart_id, card)).await.expect("an outcome");
@@ -91,12 +98,12 @@ async fn every_card_outcome_ends_cleanly() {
 
         // A timeout where the gateway did authorise: the key finds it, the order is made.
         let cart_id = cart_with(&store, "mug", 1).await;
-        let outcome = checkout.run(&request(&cart_id, "4000000000000408")).await.expect("an outcome");
+        let outcome = checkout.run(&request(&cart_id, "pm_vitrine_timeout")).await.expect("an outcome");
         assert_eq!(outcome.state, CheckoutState::ConfirmationSent);
 
         // A normal order: priced from commerce (2 × 12.50 + shipping 4.95), events, number.
         let cart_id = cart_with(&store, "mug", 2).await;
-        let outcome = checkout.run(&request(&cart_id, "4242 4242 4242 4242")).await.expect("an outcome");
+        let outcome = checkout.run(&request(&cart_id, "pm_card_visa")).await.expect("an outcome");
         assert_eq!(outcome.state, CheckoutState::ConfirmationSent);
         assert_eq!(outcome.totals.total_cents, 2 * 1_250 + 495);
         assert!(outcome.order_number.as_deref().is_some_and(|number| number.starts_with("VT-")));
@@ -104,10 +111,7 @@ async fn every_card_outcome_ends_cleanly() {
         assert_eq!(order.status, OrderStatus::Authorized);
         assert_eq!(order.events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["placed", "authorized"]);
         assert_eq!(store.cart(&cart_id).await.expect("cart").status, "ordered");
-        assert!(matches!(
-            checkout.run(&request(&cart_id, "4242424242424242")).await,
-            Err(CommerceError::CartClosed(_))
-        ));
+        assert!(matches!(checkout.run(&request(&cart_id, "pm_card_visa")).await, Err(CommerceError::CartClosed(_))));
         assert_eq!(store.sku("mug").await.expect("read").expect("exists").on_hand, 50 - 3);
 
         // Orders and stock changes reached the outbox.
@@ -121,11 +125,8 @@ async fn every_card_outcome_ends_cleanly() {
 
         // Bad carts are errors, not outcomes.
         let empty = store.create_cart(None).await.expect("cart");
-        assert!(matches!(checkout.run(&request(&empty.id, "4242424242424242")).await, Err(CommerceError::Invalid(_))));
-        assert!(matches!(
-            checkout.run(&request("nope", "4242424242424242")).await,
-            Err(CommerceError::CartNotFound(_))
-        ));
+        assert!(matches!(checkout.run(&request(&empty.id, "pm_card_visa")).await, Err(CommerceError::Invalid(_))));
+        assert!(matches!(checkout.run(&request("nope", "pm_card_visa")).await, Err(CommerceError::CartNotFound(_))));
         test_store.cleanup().await;
     }
 }
@@ -142,7 +143,7 @@ async fn one_cart_checked_out_twice_at_once_makes_one_order() {
         for _ in 0..20 {
             let checkout = checkout.clone();
             let cart_id = cart_id.clone();
-            attempts.push(tokio::spawn(async move { checkout.run(&request(&cart_id, "4242424242424242")).await }));
+            attempts.push(tokio::spawn(async move { checkout.run(&request(&cart_id, "pm_card_visa")).await }));
         }
         let mut orders = 0;
         for attempt in attempts {
@@ -204,28 +205,31 @@ async fn orders_are_captured_refunded_in_parts_and_returned() {
         store.seed_sku("chair", gbp(10_000), 5).await.expect("seed");
         let checkout = Checkout::new(store.clone(), SimulatedGateway::default(), CheckoutSettings::default());
         let cart_id = cart_with(&store, "chair", 1).await;
-        let outcome = checkout.run(&request(&cart_id, "4242424242424242")).await.expect("ordered");
+        let outcome = checkout.run(&request(&cart_id, "pm_card_visa")).await.expect("ordered");
         let order_id = outcome.order_id.expect("order");
-        assert!(matches!(checkout.refund(&order_id, 100).await, Err(CommerceError::OrderState(_))), "not captured yet");
+        assert!(
+            matches!(checkout.refund(&order_id, Some(100)).await, Err(CommerceError::OrderState(_))),
+            "not captured yet"
+        );
         let order = checkout.capture(&order_id).await.expect("capture");
         assert_eq!(order.status, OrderStatus::Captured);
         assert!(matches!(checkout.capture(&order_id).await, Err(CommerceError::OrderState(_))), "captured once");
         // A return request before the goods left would wedge the order's fulfilment: refused.
-        let early = checkout.request_return(&order_id, serde_json::json!({"items": ["chair"]})).await;
+        let early = checkout.request_return(&order_id, chair_back(None)).await;
         assert!(matches!(early, Err(CommerceError::OrderState(_))), "not shipped yet: {early:?}");
         for step in ["picked", "shipped", "delivered"] {
             checkout.fulfil(&order_id, step).await.expect(step);
         }
-        let order = checkout
-            .request_return(&order_id, serde_json::json!({"items": ["chair"], "reason": "too big"}))
-            .await
-            .expect("return");
+        let order = checkout.request_return(&order_id, chair_back(Some("too big"))).await.expect("return");
         assert_eq!(order.status, OrderStatus::ReturnRequested);
-        let order = checkout.refund(&order_id, 4_000).await.expect("part");
+        let order = checkout.refund(&order_id, Some(4_000)).await.expect("part");
         assert_eq!((order.status, order.refunded_cents), (OrderStatus::PartiallyRefunded, 4_000));
-        assert!(matches!(checkout.refund(&order_id, 6_001).await, Err(CommerceError::Invalid(_))), "more than is left");
+        assert!(
+            matches!(checkout.refund(&order_id, Some(6_001)).await, Err(CommerceError::Invalid(_))),
+            "more than is left"
+        );
         let left = order.total_cents - order.refunded_cents;
-        let order = checkout.refund(&order_id, left).await.expect("the rest");
+        let order = checkout.refund(&order_id, Some(left)).await.expect("the rest");
         assert_eq!((order.status, order.refunded_cents), (OrderStatus::Refunded, order.total_cents));
         let kinds: Vec<&str> = order.events.iter().map(|event| event.kind.as_str()).collect();
         assert_eq!(
@@ -301,7 +305,7 @@ async fn orders_are_fulfilled_in_order_and_cancelled_with_their_money_and_stock_
         let checkout = Checkout::new(store.clone(), gateway.clone(), CheckoutSettings::default());
 
         let shipped =
-            checkout.run(&request(&cart_with(&store, "desk", 1).await, "4242424242424242")).await.expect("ordered");
+            checkout.run(&request(&cart_with(&store, "desk", 1).await, "pm_card_visa")).await.expect("ordered");
         let order_id = shipped.order_id.expect("order");
         assert!(matches!(checkout.fulfil(&order_id, "shipped").await, Err(CommerceError::OrderState(_))), "pick first");
         assert!(matches!(checkout.fulfil(&order_id, "lost").await, Err(CommerceError::Invalid(_))));
@@ -314,13 +318,13 @@ async fn orders_are_fulfilled_in_order_and_cancelled_with_their_money_and_stock_
 
         // Cancelled before capture: voided; after capture: refunded. Stock comes back either way.
         let voided =
-            checkout.run(&request(&cart_with(&store, "desk", 2).await, "4242424242424242")).await.expect("ordered");
+            checkout.run(&request(&cart_with(&store, "desk", 2).await, "pm_card_visa")).await.expect("ordered");
         assert_eq!(store.sku("desk").await.expect("read").expect("exists").on_hand, 1);
         let order = checkout.cancel(voided.order_id.as_deref().expect("order")).await.expect("cancel");
         assert_eq!(order.status, OrderStatus::Cancelled);
         assert_eq!(store.sku("desk").await.expect("read").expect("exists").on_hand, 3, "back on hand");
         let refunded =
-            checkout.run(&request(&cart_with(&store, "desk", 1).await, "4242424242424242")).await.expect("ordered");
+            checkout.run(&request(&cart_with(&store, "desk", 1).await, "pm_card_visa")).await.expect("ordered");
         let refunded_id = refunded.order_id.expect("order");
         checkout.capture(&refunded_id).await.expect("capture");
         let order = checkout.cancel(&refunded_id).await.expect("cancel");
@@ -351,7 +355,7 @@ async fn a_coupon_limited_to_five_uses_discounts_exactly_five_of_forty_concurren
             let cart_id = cart_with(&store, "kettle", 1).await;
             store.set_cart_coupon(&cart_id, Some("Welcome10")).await.expect("apply");
             let checkout = checkout.clone();
-            buyers.push(tokio::spawn(async move { checkout.run(&request(&cart_id, "4242424242424242")).await }));
+            buyers.push(tokio::spawn(async move { checkout.run(&request(&cart_id, "pm_card_visa")).await }));
         }
         let (mut discounted, mut refused) = (0, 0);
         for buyer in buyers {

@@ -50,7 +50,7 @@ pub(in crate::commands) fn run(data_dir: &DataDir, args: &BenchCheckoutArgs) -> 
                 label: "checkout",
                 path: "/v1/checkout".to_owned(),
                 body: serde_json::json!({
-                    "cart_id": cart.id, "payment": {"card_number": "4242424242424242"},
+                    "cart_id": cart.id, "payment": {"payment_method": "pm_card_visa"},
                     "shipping_address": {"line1": "1 High St", "city": "London"},
                 }),
             });

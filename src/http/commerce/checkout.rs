@@ -1,19 +1,29 @@
 //! `POST /v1/checkout` (the `carts` action): runs the checkout saga on a cart (priced from
-//! commerce's own SKUs), honouring `Idempotency-Key`; `201 {order_id, order_number, status,
-//! totals, order_token}`, or the typed reason no order was made (`out_of_stock`,
-//! `payment_declined`, …). Only the cart's holder checks it out: the request shows the cart's
-//! token (`X-Cart-Token`) or comes from its owner — checked before anything else, replays
-//! included. A placed order's purchases feed the storefront index's interaction log.
+//! commerce's own SKUs) with a payment method the provider tokenised in the browser, honouring
+//! `Idempotency-Key`. Card data is refused (`card_data_refused`): a card number never reaches
+//! the server. Answers:
+//! - `201 {status: "placed", order_id, order_number, checkout_id, totals, order_token, card}`;
+//! - `202 {status: "requires_action", checkout_id, next_action: {type: "redirect_to_url", url}}`
+//!   when the shopper must authenticate (3-D Secure): after it, `POST /v1/checkout/{id}/confirm`;
+//! - `202 {status: "processing", checkout_id}` when the provider answers later (by webhook);
+//!   `GET /v1/checkout/{id}` tells where it stands;
+//! - or the typed reason no order was made (`out_of_stock`, `payment_declined`, …).
+//!
+//! Only the cart's holder checks it out: the request shows the cart's token (`X-Cart-Token`) or
+//! comes from its owner — checked before anything else, replays included. The saga and the
+//! idempotency record run in their own task: a client that hangs up, or the request timeout,
+//! does not stop them, and a retry with the key gets the final answer. A placed order's
+//! purchases feed the storefront index's interaction log.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use vitrine_commerce::{CheckoutRequest, Shop};
+use vitrine_commerce::{CheckoutOutcome, CheckoutRequest, Shop};
 use vitrine_models::IndexName;
 
-use super::idempotency::idempotent;
+use super::idempotency::{KeyScope, idempotent};
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::extract::{ApiJson, cart_token, may_use_cart};
@@ -31,14 +41,51 @@ pub struct CheckoutBody {
     index: Option<String>,
 }
 
-/// The payment part of a checkout. A card form's other fields (`exp_month`, `exp_year`, `cvc`,
-/// `name`) are accepted and not stored.
+/// The payment part of a checkout: the provider's token of the shopper's payment method.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Payment {
-    card_number: String,
+    payment_method: String,
 }
 
-/// `POST /v1/checkout`: runs the saga; `201 {order_id, order_number, status, totals}`.
+/// Field names that carry card data; a body naming one is refused before anything else.
+const CARD_FIELDS: [&str; 8] = ["card_number", "number", "cvc", "cvv", "exp_month", "exp_year", "pan", "card"];
+
+/// Refuses a body carrying card data: a card field in `payment` (or at the top), or a payment
+/// method that is a run of digits.
+fn refuse_card_data(raw: &Value) -> Result<(), ApiError> {
+    let payment = raw.get("payment");
+    let named = CARD_FIELDS
+        .iter()
+        .any(|field| payment.and_then(|payment| payment.get(field)).is_some() || raw.get(field).is_some());
+    let digits = payment
+        .and_then(|payment| payment.get("payment_method"))
+        .and_then(Value::as_str)
+        .is_some_and(|method| method.chars().filter(char::is_ascii_digit).count() >= 12);
+    if named || digits {
+        return Err(ApiError::new(
+            ErrorCode::CardDataRefused,
+            "card data is refused: tokenise the card in the browser with the payment provider and send \
+             `payment.payment_method` (e.g. `pm_card_visa`)",
+        ));
+    }
+    Ok(())
+}
+
+/// A payment method is the provider's token: `pm_` and up to 100 letters, digits and `_`.
+fn check_payment_method(method: &str) -> Result<(), ApiError> {
+    let valid = method.len() <= 103
+        && method
+            .strip_prefix("pm_")
+            .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::new(ErrorCode::InvalidPaymentMethod, "`payment.payment_method` must be a provider token `pm_…`"))
+    }
+}
+
+/// `POST /v1/checkout`: runs the saga (see the module's documentation).
 pub async fn checkout(
     State(state): State<AppState>,
     caller: Caller,
@@ -46,42 +93,148 @@ pub async fn checkout(
     body: ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     let ApiJson(raw) = body;
-    let cart_id = raw.get("cart_id").and_then(Value::as_str).unwrap_or_default();
-    if let Some(index) = raw.get("index").and_then(Value::as_str)
+    refuse_card_data(&raw)?;
+    let body: CheckoutBody = serde_json::from_value(raw.clone())
+        .map_err(|error| ApiError::new(ErrorCode::MalformedPayload, error.to_string()))?;
+    check_payment_method(&body.payment.payment_method)?;
+    if let Some(index) = &body.index
         && !caller.grant.covers_index(index)
     {
         return Err(ApiError::new(ErrorCode::ForbiddenForKey, format!("this key may not reach the index `{index}`")));
     }
-    if !cart_id.is_empty() {
-        let shop = state.commerce.get().await?;
-        let cart = shop.store.cart(cart_id).await?;
-        may_use_cart(&cart, cart_token(&headers), &caller)?;
+    let shop = state.commerce.get().await?;
+    let cart = shop.store.cart(&body.cart_id).await?;
+    may_use_cart(&cart, cart_token(&headers), &caller)?;
+    // The fingerprint covers the request without its payment fields.
+    let mut canonical = raw;
+    if let Some(fields) = canonical.as_object_mut() {
+        fields.remove("payment");
     }
-    idempotent(&state, &headers, "checkout", &raw, |state, raw| async move {
-        let body: CheckoutBody = serde_json::from_value(raw)
-            .map_err(|error| ApiError::new(ErrorCode::MalformedPayload, error.to_string()))?;
-        let shop = state.commerce.get().await?;
-        let request = CheckoutRequest {
-            cart_id: body.cart_id.clone(),
-            card_number: body.payment.card_number,
-            shipping_address: body.shipping_address,
-        };
-        let placed = shop.place_order(&request).await?;
-        if let (Some(index), Some(order_id)) = (&body.index, &placed.order_id) {
-            log_purchases(&state, &shop, index, order_id).await;
+    let scope = KeyScope { operation: "checkout", caller: format!("cart:{}", cart.id) };
+    // Its own task: the saga and the key's record finish whatever happens to this request.
+    let task = tokio::spawn(async move {
+        idempotent(&state, &headers, scope, &canonical, |state| async move {
+            let shop = state.commerce.get().await?;
+            let request = CheckoutRequest {
+                cart_id: body.cart_id.clone(),
+                payment_method: body.payment.payment_method,
+                shipping_address: body.shipping_address,
+            };
+            let outcome = shop.place_order(&request).await?;
+            answer(&state, &shop, outcome, body.index.as_deref()).await
+        })
+        .await
+    });
+    task.await.map_err(ApiError::internal)?
+}
+
+/// `POST /v1/checkout/{id}/confirm`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmBody {
+    /// The storefront's index: the order's purchases go to its interaction log.
+    #[serde(default)]
+    index: Option<String>,
+}
+
+/// `POST /v1/checkout/{id}/confirm`: after the shopper's authentication (3-D Secure), goes on
+/// with the checkout; answers as `POST /v1/checkout` does.
+pub async fn confirm(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(checkout_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let index = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<ConfirmBody>(&body)
+            .map_err(|error| ApiError::new(ErrorCode::MalformedPayload, error.to_string()))?
+            .index
+    };
+    let shop = checkout_holder(&state, &caller, &headers, &checkout_id).await?;
+    let task = tokio::spawn(async move {
+        let outcome = shop.confirm_checkout(&checkout_id).await?;
+        answer(&state, &shop, outcome, index.as_deref()).await
+    });
+    let (status, body) = task.await.map_err(ApiError::internal)??;
+    Ok((status, ApiJson(body)).into_response())
+}
+
+/// `GET /v1/checkout/{id}`: where the checkout stands (`placed`, `requires_action`,
+/// `processing`, `failed` with its code, or `in_progress`).
+pub async fn status(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(checkout_id): Path<String>,
+) -> Result<ApiJson<Value>, ApiError> {
+    let shop = checkout_holder(&state, &caller, &headers, &checkout_id).await?;
+    let outcome = shop.checkout.outcome(&checkout_id).await?;
+    let mut body = describe(&state, &outcome)?;
+    if let Some(failure) = outcome.failure() {
+        body["status"] = "failed".into();
+        body["failure"] = failure.to_string().into();
+    }
+    Ok(ApiJson(body))
+}
+
+/// The shop, if the caller holds the cart of the checkout `checkout_id` (else 404, as for a
+/// checkout that does not exist).
+async fn checkout_holder(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    checkout_id: &str,
+) -> Result<std::sync::Arc<Shop>, ApiError> {
+    let shop = state.commerce.get().await?;
+    let cart_id = shop.checkout.cart_of(checkout_id).await?;
+    let cart = shop.store.cart(&cart_id).await?;
+    if may_use_cart(&cart, cart_token(headers), caller).is_err() {
+        return Err(ApiError::new(ErrorCode::CheckoutNotFound, format!("no checkout `{checkout_id}`")));
+    }
+    Ok(shop)
+}
+
+/// The answer to a checkout that made an order or waits (a failed one is an error already).
+async fn answer(
+    state: &AppState,
+    shop: &Shop,
+    outcome: CheckoutOutcome,
+    index: Option<&str>,
+) -> Result<(StatusCode, Value), ApiError> {
+    if let (Some(index), Some(order_id), true) = (index, &outcome.order_id, outcome.is_placed()) {
+        log_purchases(state, shop, index, order_id).await;
+    }
+    let status = if outcome.is_placed() { StatusCode::CREATED } else { StatusCode::ACCEPTED };
+    Ok((status, describe(state, &outcome)?))
+}
+
+/// A checkout's outcome as the API shows it.
+fn describe(state: &AppState, outcome: &CheckoutOutcome) -> Result<Value, ApiError> {
+    let status = if outcome.is_placed() {
+        "placed"
+    } else {
+        match outcome.state {
+            vitrine_commerce::CheckoutState::RequiresAction => "requires_action",
+            vitrine_commerce::CheckoutState::PaymentPending => "processing",
+            _ if outcome.state.is_final() => "failed",
+            _ => "in_progress",
         }
-        let order_token = match &placed.order_id {
-            Some(order_id) => Some(state.access.order_token(order_id)?),
-            None => None,
-        };
-        let answer = json!({
-            "order_id": placed.order_id, "order_number": placed.order_number,
-            "status": "placed", "checkout_id": placed.checkout_id, "totals": placed.totals,
-            "order_token": order_token,
-        });
-        Ok((StatusCode::CREATED, answer))
-    })
-    .await
+    };
+    let order_token = match (&outcome.order_id, outcome.is_placed()) {
+        (Some(order_id), true) => Some(state.access.order_token(order_id).map_err(ApiError::internal)?),
+        _ => None,
+    };
+    let mut body = json!({
+        "status": status, "checkout_id": outcome.checkout_id, "order_id": outcome.order_id,
+        "order_number": outcome.order_number, "totals": outcome.totals, "order_token": order_token,
+    });
+    if let Some(url) = &outcome.next_action_url {
+        body["next_action"] = json!({"type": "redirect_to_url", "url": url});
+    }
+    Ok(body)
 }
 
 /// Appends the order's purchases to the interaction log of `index` (recommendations learn from
@@ -99,5 +252,30 @@ async fn log_purchases(state: &AppState, shop: &Shop, index: &str, order_id: &st
     .await;
     if !matches!(result, Ok(Ok(_))) {
         tracing::warn!(order_id, ?result, "the order's purchases could not be logged for recommendations");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_data_is_refused_and_tokens_pass() {
+        let refused = |body: Value| refuse_card_data(&body).map_err(|error| error.code);
+        assert_eq!(refused(json!({"payment": {"card_number": "4242424242424242"}})), Err(ErrorCode::CardDataRefused));
+        assert_eq!(
+            refused(json!({"payment": {"payment_method": "pm_card_visa", "cvc": "123"}})),
+            Err(ErrorCode::CardDataRefused)
+        );
+        assert_eq!(refused(json!({"card_number": "4242"})), Err(ErrorCode::CardDataRefused));
+        assert_eq!(
+            refused(json!({"payment": {"payment_method": "4242 4242 4242 4242"}})),
+            Err(ErrorCode::CardDataRefused)
+        );
+        assert_eq!(refused(json!({"payment": {"payment_method": "pm_card_visa"}})), Ok(()));
+        assert!(check_payment_method("pm_card_chargeDeclinedFraudulent").is_ok());
+        for bad in ["", "pm_", "card_visa", "pm_card visa", "pm_<script>"] {
+            assert!(check_payment_method(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -6,16 +6,20 @@
 //!   `POST /v1/carts/{id}/items`, `PATCH|DELETE /v1/carts/{id}/items/{product_id}`,
 //!   `POST /v1/carts/{id}/merge`, `PUT|DELETE /v1/carts/{id}/coupon`. Every call on a cart
 //!   carries its token in `X-Cart-Token`.
-//! - [`checkout`]: `POST /v1/checkout`.
+//! - [`checkout`]: `POST /v1/checkout` (a payment method token, never card data),
+//!   `GET /v1/checkout/{id}`, `POST /v1/checkout/{id}/confirm` (after 3-D Secure).
+//! - [`webhooks`]: `POST /v1/webhooks/payments/{provider}` (signed provider events, applied once)
+//!   and the simulated provider's 3-D Secure page.
 //! - [`orders`]: `GET /v1/orders/{id}`, `POST /v1/orders/{id}/refunds`, `POST /v1/orders/{id}/returns`.
 //! - [`admin`] (admin key): `PUT /v1/admin/stock/{product_id}`, `PUT /v1/admin/coupons/{code}`,
 //!   `POST /v1/admin/orders/{id}/capture`, `…/events` (`picked`, `shipped`, `delivered`), `…/cancel`.
 //! - [`idempotency`]: every POST that creates an order or moves money honours `Idempotency-Key`
-//!   with Stripe's semantics (the first answer replayed; 409 while it runs; 422 with other
-//!   parameters), keys scoped by the caller's API key.
+//!   with Stripe's semantics (the first answer replayed; 422 with other parameters; printable
+//!   ASCII keys; scoped by the caller; fingerprints keyed and without payment fields).
 
 pub mod admin;
 pub mod carts;
 pub mod checkout;
 mod idempotency;
 pub mod orders;
+pub mod webhooks;

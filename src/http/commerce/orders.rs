@@ -8,8 +8,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use vitrine_commerce::ReturnRequest;
 
-use super::idempotency::idempotent;
+use super::idempotency::{KeyScope, idempotent};
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::extract::ApiJson;
@@ -47,18 +48,6 @@ pub async fn get(
     Ok(ApiJson(serde_json::to_value(order).map_err(ApiError::internal)?))
 }
 
-/// `POST /v1/orders/{id}/returns`.
-#[derive(Debug, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReturnBody {
-    /// What comes back (product ids and units, as the shop's form sends them).
-    #[serde(default)]
-    items: Vec<Value>,
-    /// Why.
-    #[serde(default)]
-    reason: Option<String>,
-}
-
 /// `POST /v1/orders/{id}/refunds`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,36 +59,42 @@ pub struct RefundBody {
 /// `POST /v1/orders/{id}/refunds`: a (partial) refund of a captured order.
 pub async fn refund(
     State(state): State<AppState>,
+    caller: Caller,
     Path(order_id): Path<String>,
     headers: HeaderMap,
     ApiJson(raw): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
-    let keyed = json!({"order_id": order_id, "body": raw});
-    idempotent(&state, &headers, "refund", &keyed, |state, keyed| async move {
-        let body: RefundBody = serde_json::from_value(keyed["body"].clone())
-            .map_err(|error| ApiError::new(ErrorCode::MalformedPayload, error.to_string()))?;
-        let order_id = keyed["order_id"].as_str().unwrap_or_default().to_owned();
-        let shop = state.commerce.get().await?;
-        let order = shop.refund(&order_id, body.amount_cents).await?;
-        Ok((StatusCode::CREATED, serde_json::to_value(order).map_err(ApiError::internal)?))
-    })
-    .await
+    let body: RefundBody = serde_json::from_value(raw.clone())
+        .map_err(|error| ApiError::new(ErrorCode::MalformedPayload, error.to_string()))?;
+    let canonical = json!({"order_id": order_id, "body": raw});
+    let scope = KeyScope { operation: "refund", caller: format!("key:{}", caller.principal()) };
+    let task = tokio::spawn(async move {
+        idempotent(&state, &headers, scope, &canonical, |state| async move {
+            let shop = state.commerce.get().await?;
+            let order = shop.refund(&order_id, body.amount_cents).await?;
+            Ok((StatusCode::CREATED, serde_json::to_value(order).map_err(ApiError::internal)?))
+        })
+        .await
+    });
+    task.await.map_err(ApiError::internal)?
 }
 
-/// `POST /v1/orders/{id}/returns`: `{"items": [...], "reason": "..."}` (at most 16 KiB), for a
-/// shipped or delivered order.
+/// `POST /v1/orders/{id}/returns`: `{"items": [{"product_id", "quantity"}], "reason": "..."}`
+/// (at most 16 KiB; each item a line of the order, at most its units; a reason of at most 500
+/// characters), for a shipped or delivered order, by its owner.
 pub async fn request_return(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     Path(order_id): Path<String>,
-    ApiJson(details): ApiJson<ReturnBody>,
+    body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let details = serde_json::to_value(details).map_err(ApiError::internal)?;
-    if details.to_string().len() > MAX_RETURN_BYTES {
+    if body.len() > MAX_RETURN_BYTES {
         return Err(ApiError::new(ErrorCode::PayloadTooLarge, "a return request is at most 16 KiB"));
     }
     owned_order(&state, &caller, &headers, &order_id).await?;
+    let details: ReturnRequest =
+        serde_json::from_slice(&body).map_err(|error| ApiError::new(ErrorCode::MalformedPayload, error.to_string()))?;
     let shop = state.commerce.get().await?;
     let order = shop.checkout.request_return(&order_id, details).await?;
     Ok((StatusCode::CREATED, ApiJson(serde_json::to_value(order).map_err(ApiError::internal)?)).into_response())
