@@ -277,6 +277,7 @@ struct Stored {
     order_id: Option<String>,
     failure: Option<String>,
     next_action_url: Option<String>,
+    created_at: i64,
     updated_at: i64,
 }
 
@@ -310,6 +311,17 @@ impl<P: PaymentProvider> Checkout<P> {
     /// of this cart already in flight ([`CommerceError::CheckoutInProgress`]), a database failure.
     pub async fn run(&self, request: &CheckoutRequest) -> Result<CheckoutOutcome, CommerceError> {
         let stored = self.validate(request).await?;
+        let id = stored.id.clone();
+        match self.carry(stored, request).await {
+            // The sweep took the checkout over (this saga was slower than the deadline): the
+            // answer is where it left it.
+            Err(CommerceError::Moved(_)) => self.outcome(&id).await,
+            other => other,
+        }
+    }
+
+    /// Steps 2–5 of a validated checkout.
+    async fn carry(&self, stored: Stored, request: &CheckoutRequest) -> Result<CheckoutOutcome, CommerceError> {
         fail::fail_point!("checkout::after_validated");
         let stored = self.reserve(stored).await?;
         if stored.state.is_final() {
@@ -418,6 +430,7 @@ impl<P: PaymentProvider> Checkout<P> {
             order_id: None,
             failure: None,
             next_action_url: None,
+            created_at: now,
             updated_at: now,
         })
     }
@@ -523,8 +536,9 @@ impl<P: PaymentProvider> Checkout<P> {
         .bind(&stored.id)
         .execute(&mut *tx)
         .await?;
-        transition_in(&mut tx, &stored.id, stored.state, to, None).await?;
+        let changed_at = transition_in(&mut tx, &stored, to, None).await?;
         tx.commit().await?;
+        stored.updated_at = changed_at;
         stored.authorization_id = Some(authorization.id);
         stored.next_action_url = authorization.next_action_url;
         stored.state = to;
@@ -597,7 +611,7 @@ impl<P: PaymentProvider> Checkout<P> {
             .bind(&stored.id)
             .execute(&mut *tx)
             .await?;
-        transition_in(&mut tx, &stored.id, stored.state, CheckoutState::OrderCreated, None).await?;
+        stored.updated_at = transition_in(&mut tx, &stored, CheckoutState::OrderCreated, None).await?;
         tx.commit().await?;
         stored.state = CheckoutState::OrderCreated;
         stored.order_id = Some(order_id);
@@ -612,7 +626,7 @@ impl<P: PaymentProvider> Checkout<P> {
             "type": "order_confirmation", "event_id": uuid::Uuid::now_v7().to_string(), "order_id": order_id,
         });
         append(&mut tx, ORDERS_TOPIC, &order_id, &message).await?;
-        transition_in(&mut tx, &stored.id, stored.state, CheckoutState::ConfirmationSent, None).await?;
+        transition_in(&mut tx, stored, CheckoutState::ConfirmationSent, None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -635,8 +649,9 @@ impl<P: PaymentProvider> Checkout<P> {
         let mut tx = self.store.pool().begin().await?;
         release_holds_in(&mut tx, &stored.id).await?;
         crate::coupons::release_redemption_in(&mut tx, &stored.id).await?;
-        transition_in(&mut tx, &stored.id, stored.state, CheckoutState::Compensated, Some(&code)).await?;
+        let changed_at = transition_in(&mut tx, stored, CheckoutState::Compensated, Some(&code)).await?;
         tx.commit().await?;
+        stored.updated_at = changed_at;
         stored.state = CheckoutState::Compensated;
         stored.failure = Some(code);
         Ok(())
@@ -649,8 +664,9 @@ impl<P: PaymentProvider> Checkout<P> {
         failure: Option<String>,
     ) -> Result<(), CommerceError> {
         let mut tx = self.store.pool().begin().await?;
-        transition_in(&mut tx, &stored.id, stored.state, to, failure.as_deref()).await?;
+        let changed_at = transition_in(&mut tx, stored, to, failure.as_deref()).await?;
         tx.commit().await?;
+        stored.updated_at = changed_at;
         stored.state = to;
         stored.failure = failure;
         Ok(())
@@ -685,11 +701,11 @@ impl<P: PaymentProvider> Checkout<P> {
         let mut report = RecoveryReport::default();
         for row in rows {
             let id: String = row.try_get("id")?;
-            let stored = self.load(&id).await?;
-            if !self.take_over(&stored).await? {
+            let mut stored = self.load(&id).await?;
+            let started = stored.created_at;
+            if !self.take_over(&mut stored).await? {
                 continue;
             }
-            let last_moved = stored.updated_at;
             let before = stored.state;
             let result = match before {
                 CheckoutState::CartValidated | CheckoutState::InventoryReserved => {
@@ -697,7 +713,7 @@ impl<P: PaymentProvider> Checkout<P> {
                     self.compensate(&mut stored, &CheckoutFailure::Interrupted).await.map(|()| stored.state)
                 }
                 CheckoutState::RequiresAction | CheckoutState::PaymentPending => match self.ask_again(stored).await {
-                    Ok(mut stored) if stored.waiting() && last_moved < waited_enough => {
+                    Ok(mut stored) if stored.waiting() && started < waited_enough => {
                         let failure = if before == CheckoutState::RequiresAction {
                             CheckoutFailure::AuthenticationAbandoned
                         } else {
@@ -727,16 +743,19 @@ impl<P: PaymentProvider> Checkout<P> {
         Ok(report)
     }
 
-    /// Takes a stuck checkout over: a compare-and-set on its last change (its state and time).
-    async fn take_over(&self, stored: &Stored) -> Result<bool, CommerceError> {
+    /// Takes a stuck checkout over: a compare-and-set on its last change (its state and time)
+    /// that moves the time on, so the saga that stalled finds its next step refused.
+    async fn take_over(&self, stored: &mut Stored) -> Result<bool, CommerceError> {
+        let changed_at = next_change(stored.updated_at);
         let taken =
             sqlx::query("UPDATE checkouts SET updated_at = $1 WHERE id = $2 AND state = $3 AND updated_at = $4")
-                .bind(now_ms())
+                .bind(changed_at)
                 .bind(&stored.id)
                 .bind(stored.state.as_str())
                 .bind(stored.updated_at)
                 .execute(self.store.pool())
                 .await?;
+        stored.updated_at = changed_at;
         Ok(taken.rows_affected() == 1)
     }
 
@@ -772,7 +791,7 @@ impl<P: PaymentProvider> Checkout<P> {
     async fn load(&self, id: &str) -> Result<Stored, CommerceError> {
         let row = sqlx::query(
             "SELECT id, cart_id, user_id, state, pricing, currency, authorization_id, order_id, failure, next_action, \
-             updated_at FROM checkouts WHERE id = $1",
+             created_at, updated_at FROM checkouts WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.store.pool())
@@ -791,6 +810,7 @@ impl<P: PaymentProvider> Checkout<P> {
             order_id: row.try_get("order_id")?,
             failure: row.try_get("failure")?,
             next_action_url: row.try_get("next_action")?,
+            created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })
     }
@@ -845,30 +865,43 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
     error.as_database_error().is_some_and(|error| error.is_unique_violation())
 }
 
-/// Moves a checkout from `from` to `to` (refused unless the state machine allows it and the row
-/// is still in `from`), and logs the transition.
+/// Moves a checkout from where `stored` saw it to `to`: refused unless the state machine allows
+/// it, and a compare-and-set on the checkout's state and last change (`updated_at`, which each
+/// change moves forward), so that a sweep that took the checkout over stops the saga's next
+/// step ([`CommerceError::Moved`]). Logs the transition; returns the new `updated_at`.
 async fn transition_in(
     tx: &mut Transaction<'_, Any>,
-    checkout_id: &str,
-    from: CheckoutState,
+    stored: &Stored,
     to: CheckoutState,
     failure: Option<&str>,
-) -> Result<(), CommerceError> {
+) -> Result<i64, CommerceError> {
+    let from = stored.state;
     if !from.successors().contains(&to) {
         return Err(CommerceError::Invalid(format!("checkout cannot go from {} to {}", from.as_str(), to.as_str())));
     }
-    let moved = sqlx::query("UPDATE checkouts SET state = $1, failure = COALESCE($2, failure), updated_at = $3 WHERE id = $4 AND state = $5")
-        .bind(to.as_str())
-        .bind(failure)
-        .bind(now_ms())
-        .bind(checkout_id)
-        .bind(from.as_str())
-        .execute(&mut **tx)
-        .await?;
+    let changed_at = next_change(stored.updated_at);
+    let moved = sqlx::query(
+        "UPDATE checkouts SET state = $1, failure = COALESCE($2, failure), updated_at = $3 \
+         WHERE id = $4 AND state = $5 AND updated_at = $6",
+    )
+    .bind(to.as_str())
+    .bind(failure)
+    .bind(changed_at)
+    .bind(&stored.id)
+    .bind(from.as_str())
+    .bind(stored.updated_at)
+    .execute(&mut **tx)
+    .await?;
     if moved.rows_affected() != 1 {
-        return Err(CommerceError::Moved(format!("checkout `{checkout_id}` is no longer {}", from.as_str())));
+        return Err(CommerceError::Moved(format!("checkout `{}` moved on from {}", stored.id, from.as_str())));
     }
-    log_transition(tx, checkout_id, to, failure).await
+    log_transition(tx, &stored.id, to, failure).await?;
+    Ok(changed_at)
+}
+
+/// The time of a checkout's next change: now, and always after its last one.
+fn next_change(last: i64) -> i64 {
+    now_ms().max(last + 1)
 }
 
 async fn log_transition(

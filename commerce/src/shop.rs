@@ -126,11 +126,32 @@ impl CommerceHandle {
                     tracing::warn!(?recovered, "checkouts left in flight were recovered");
                 }
                 let shop = Arc::new(Shop { store, checkout });
+                tokio::spawn(recovery(Arc::downgrade(&shop), self.sweep_every));
                 tokio::spawn(housekeeping(Arc::downgrade(&shop), self.sweep_every));
                 Ok(shop)
             })
             .await
             .cloned()
+    }
+}
+
+/// The recovery sweep, while the shop lives (its own task, so a slow provider call of the
+/// housekeeping does not delay it): checkouts that stopped moving, order changes a dead process
+/// left claimed.
+async fn recovery(shop: Weak<Shop>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let Some(shop) = shop.upgrade() else { return };
+        let now = chrono::Utc::now().timestamp_millis();
+        let stuck_after = i64::try_from(shop.settings().stuck_after.as_millis()).unwrap_or(i64::MAX);
+        let recovered = shop.checkout.recover_stuck(now.saturating_sub(stuck_after)).await;
+        let claims = shop.checkout.finish_stale_claims(now - STALE_CLAIM_MS).await;
+        let quiet = matches!(&recovered, Ok(report) if *report == RecoveryReport::default()) && matches!(claims, Ok(0));
+        if !quiet {
+            tracing::warn!(?recovered, ?claims, "stuck checkouts and order changes were finished");
+        }
     }
 }
 
@@ -142,19 +163,12 @@ async fn housekeeping(shop: Weak<Shop>, every: Duration) {
         ticks.tick().await;
         let Some(shop) = shop.upgrade() else { return };
         let now = chrono::Utc::now().timestamp_millis();
-        let stuck_after = i64::try_from(shop.settings().stuck_after.as_millis()).unwrap_or(i64::MAX);
-        let recovered = shop.checkout.recover_stuck(now.saturating_sub(stuck_after)).await;
-        let claims = shop.checkout.finish_stale_claims(now - STALE_CLAIM_MS).await;
         let swept = shop.store.sweep_expired_holds(now).await;
         let reconciled = shop.checkout.reconcile().await;
         let purged = shop.store.idempotency_purge(now).await;
-        let quiet = matches!(&recovered, Ok(report) if *report == RecoveryReport::default())
-            && matches!(claims, Ok(0))
-            && matches!(swept, Ok(0))
-            && matches!(&reconciled, Ok(report) if report.voided == 0)
-            && purged.is_ok();
-        if !quiet {
-            tracing::info!(?recovered, ?claims, ?swept, ?reconciled, ?purged, "commerce housekeeping");
+        match (swept, reconciled, purged) {
+            (Ok(0), Ok(report), Ok(_)) if report.voided == 0 => {}
+            (swept, reconciled, purged) => tracing::info!(?swept, ?reconciled, ?purged, "commerce housekeeping"),
         }
     }
 }
