@@ -68,6 +68,17 @@ pub enum CommerceError {
     /// A quantity, price or stock figure out of range.
     #[error("{0}")]
     Invalid(String),
+    /// A money amount or stock figure that is not what the shop takes: not a number, negative or
+    /// zero where it must be positive, or finer than the currency's minor unit (`0.004` GBP).
+    #[error("{0}")]
+    InvalidAmount(String),
+    /// A currency that is not an ISO 4217 code in use, or not the product's.
+    #[error("{0}")]
+    InvalidCurrency(String),
+    /// An amount above what the shop takes: a price or a checkout total above
+    /// [`MAX_AMOUNT_MINOR_UNITS`](crate::MAX_AMOUNT_MINOR_UNITS), the payment providers' limit.
+    #[error("{0}")]
+    AmountTooLarge(String),
     /// The database URL names no supported backend.
     #[error("unsupported database URL `{0}`: use sqlite:PATH or postgres://…")]
     UnsupportedDatabase(String),

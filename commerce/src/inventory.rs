@@ -139,24 +139,42 @@ impl Store {
         Ok(row.as_ref().map(Sku::from_row).transpose()?)
     }
 
-    /// Sets the units on hand (and, if given, the price) of an existing SKU, and publishes the
-    /// change through the outbox. Stock below the active holds is refused.
+    /// Sets the units on hand (and, if given, the price) of a SKU, and publishes the change
+    /// through the outbox, in one transaction. A SKU that does not exist is created when a price
+    /// is given (in the same transaction: a refused change leaves no SKU behind). Stock below
+    /// the active holds is refused.
     ///
     /// # Errors
-    /// [`CommerceError::UnknownProduct`], a negative figure, stock below what is held, a query
-    /// failure.
+    /// [`CommerceError::UnknownProduct`] (no SKU and no price), a negative figure, stock below
+    /// what is held, a price in another currency than the SKU's, a query failure.
     pub async fn set_stock(&self, product_id: &str, on_hand: i64, price: Option<Money>) -> Result<Sku, CommerceError> {
         check_non_negative("stock", on_hand)?;
         if let Some(price) = price {
             check_non_negative("price", price.minor_units)?;
         }
         let mut tx = self.pool().begin().await?;
-        let before =
-            sku_in(&mut tx, product_id).await?.ok_or_else(|| CommerceError::UnknownProduct(product_id.into()))?;
+        let before = match (sku_in(&mut tx, product_id).await?, price) {
+            (Some(sku), _) => sku,
+            (None, Some(price)) => {
+                let now = now_ms();
+                sqlx::query(
+                    "INSERT INTO skus (product_id, price_cents, currency, on_hand, reserved, version, updated_at) \
+                     VALUES ($1, $2, $3, 0, 0, $4, $4)",
+                )
+                .bind(product_id)
+                .bind(price.minor_units)
+                .bind(price.currency.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sku_in(&mut tx, product_id).await?.ok_or_else(|| CommerceError::UnknownProduct(product_id.into()))?
+            }
+            (None, None) => return Err(CommerceError::UnknownProduct(product_id.into())),
+        };
         if let Some(price) = price
             && price.currency != before.price.currency
         {
-            return Err(CommerceError::Invalid(format!(
+            return Err(CommerceError::InvalidCurrency(format!(
                 "`{product_id}` is priced in {}, not {}",
                 before.price.currency, price.currency
             )));

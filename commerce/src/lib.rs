@@ -53,14 +53,14 @@ pub use fulfilment::{MAX_RETURN_REASON, ReturnItem, ReturnRequest};
 pub use idempotency::{IN_FLIGHT_TIMEOUT_MS, IdempotencyStart, KEY_RETENTION_MS};
 pub use inventory::{Sku, SkuSeed, StockLine, cart_holder};
 pub use orders::{Derived, Order, OrderEvent, OrderStatus, derive_status};
-pub use outbox::{ORDERS_TOPIC, OutboxEvent, PRODUCTS_TOPIC};
+pub use outbox::{ORDERS_TOPIC, OUTBOX_RETENTION_MS, OutboxEvent, PRODUCTS_TOPIC};
 pub use payments::{
     Authorization, AuthorizeRequest, CardDetails, GatewaySettings, PaymentError, PaymentProvider, PaymentStatus,
     ProviderEvent, ProviderEventKind, Refund, SimulatedGateway,
 };
 pub use pricing::{Discount, LineTotal, PricedLine, Promotion, ShippingRule, TaxRule, Totals, price};
 pub use quote::CartQuote;
-pub use shop::{CommerceHandle, CouponTerms, DEFAULT_CURRENCY, Shop, StockUpdate};
+pub use shop::{CommerceHandle, CouponTerms, DEFAULT_CURRENCY, MAX_AMOUNT_MINOR_UNITS, MAX_STOCK, Shop, StockUpdate};
 pub use store::{Backend, Store};
 pub use webhooks::{
     EventOutcome, SIGNATURE_TOLERANCE_SECONDS, SignatureError, sign as sign_webhook, verify as verify_webhook,

@@ -71,6 +71,19 @@ impl Store {
             .collect()
     }
 
+    /// Deletes events published before `before_ms` (the housekeeping keeps a week of them, for
+    /// inspection); returns how many went. Unpublished events are never deleted.
+    ///
+    /// # Errors
+    /// A query failure.
+    pub async fn prune_sent_outbox(&self, before_ms: i64) -> Result<u64, CommerceError> {
+        let pruned = sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1")
+            .bind(before_ms)
+            .execute(self.pool())
+            .await?;
+        Ok(pruned.rows_affected())
+    }
+
     /// Marks events as published.
     ///
     /// # Errors
@@ -83,3 +96,6 @@ impl Store {
         Ok(())
     }
 }
+
+/// How long a published event stays in the outbox: a week.
+pub const OUTBOX_RETENTION_MS: i64 = 7 * 24 * 60 * 60 * 1000;

@@ -150,10 +150,10 @@ pub fn price(lines: &[PricedLine], promotions: &[Promotion], shipping: ShippingR
     let rate = i128::from(tax.rate_bp);
     let (tax_cents, total_cents) = if tax.included {
         // The tax part of a gross amount: gross × rate / (10000 + rate).
-        (divide_rounded(taxable * rate, 10_000 + rate), left + shipping_cents)
+        (divide_rounded(taxable * rate, 10_000 + rate), left.saturating_add(shipping_cents))
     } else {
         let tax_cents = divide_rounded(taxable * rate, 10_000);
-        (tax_cents, left + shipping_cents + tax_cents)
+        (tax_cents, left.saturating_add(shipping_cents).saturating_add(tax_cents))
     };
     Totals { lines, subtotal_cents, discounts, discount_cents, shipping_cents, tax_cents, total_cents }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::cart::Cart;
 use crate::coupons::Coupon;
 use crate::pricing::{PricedLine, ShippingRule, TaxRule, Totals, price};
-use crate::{CommerceError, Store};
+use crate::{CommerceError, MAX_AMOUNT_MINOR_UNITS, Store};
 
 /// A priced cart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,10 +36,15 @@ impl CartQuote {
     /// The quote, if the cart can be paid for as it is: every product sold, one currency.
     ///
     /// # Errors
-    /// [`CommerceError::UnknownProduct`] (the first such line), or [`CommerceError::Invalid`]
-    /// for a cart in several currencies.
+    /// [`CommerceError::UnknownProduct`] (the first such line), [`CommerceError::Invalid`]
+    /// for a cart in several currencies, [`CommerceError::AmountTooLarge`] for a total above
+    /// what a payment may take.
     pub fn payable(self) -> Result<CartQuote, CommerceError> {
         match self.problem {
+            None if self.totals.total_cents > MAX_AMOUNT_MINOR_UNITS => Err(CommerceError::AmountTooLarge(format!(
+                "the cart's total, {} in minor units, is above the {MAX_AMOUNT_MINOR_UNITS} a payment may take",
+                self.totals.total_cents
+            ))),
             None => Ok(self),
             Some(QuoteProblem::UnknownProduct(product_id)) => Err(CommerceError::UnknownProduct(product_id)),
             Some(QuoteProblem::MixedCurrencies) => Err(CommerceError::Invalid("a cart is paid in one currency".into())),

@@ -20,6 +20,7 @@ use crate::coupons::{Coupon, CouponDiscount};
 use crate::database_url::DatabaseUrl;
 use crate::inventory::{Sku, StockLine, cart_holder};
 use crate::orders::Order;
+use crate::outbox::OUTBOX_RETENTION_MS;
 use crate::payments::{GatewaySettings, SimulatedGateway};
 use crate::quote::CartQuote;
 use crate::{CommerceError, HoldScope, Store};
@@ -108,8 +109,9 @@ impl CommerceHandle {
     /// The shop: connected, migrated and recovered the first time; from then on, a housekeeping
     /// task finishes or compensates checkouts that stopped moving (a request cut off mid-saga),
     /// finishes order changes a dead process left claimed, releases expired stock holds, voids
-    /// provider authorisations no order accounts for and forgets idempotency keys older than 24
-    /// hours, every 5 s (by default) while the shop lives.
+    /// provider authorisations no order accounts for, forgets idempotency keys older than 24
+    /// hours and published outbox events older than a week, every 5 s (by default) while the
+    /// shop lives.
     ///
     /// # Panics
     /// Outside a Tokio runtime (housekeeping is a Tokio task).
@@ -166,9 +168,12 @@ async fn housekeeping(shop: Weak<Shop>, every: Duration) {
         let swept = shop.store.sweep_expired_holds(now).await;
         let reconciled = shop.checkout.reconcile().await;
         let purged = shop.store.idempotency_purge(now).await;
-        match (swept, reconciled, purged) {
-            (Ok(0), Ok(report), Ok(_)) if report.voided == 0 => {}
-            (swept, reconciled, purged) => tracing::info!(?swept, ?reconciled, ?purged, "commerce housekeeping"),
+        let pruned = shop.store.prune_sent_outbox(now - OUTBOX_RETENTION_MS).await;
+        match (swept, reconciled, purged, pruned) {
+            (Ok(0), Ok(report), Ok(_), Ok(_)) if report.voided == 0 => {}
+            (swept, reconciled, purged, pruned) => {
+                tracing::info!(?swept, ?reconciled, ?purged, ?pruned, "commerce housekeeping");
+            }
         }
     }
 }
@@ -289,25 +294,34 @@ impl Shop {
         self.store.hold_replacing(&holder, &lines, self.settings().hold_ttl, Some(&holder)).await
     }
 
-    /// Sets a SKU's stock (and price), creating the SKU if needed (then `price` is required).
+    /// Sets a SKU's stock (and price), creating the SKU if needed (then `price` is required), in
+    /// one transaction: a refused change leaves nothing behind.
     ///
     /// # Errors
-    /// [`CommerceError::Invalid`] for a price that is not a non-negative number, a new SKU
-    /// without a price or with an invalid currency; those of [`Store::set_stock`].
+    /// [`CommerceError::InvalidAmount`] for stock outside `0..=`[`MAX_STOCK`] or a price that is
+    /// not a positive amount exact in the currency's minor unit; [`CommerceError::AmountTooLarge`]
+    /// above [`MAX_AMOUNT_MINOR_UNITS`]; [`CommerceError::InvalidCurrency`] for a code that is not
+    /// ISO 4217 or not the SKU's; [`CommerceError::Invalid`] for a new SKU without a price; those
+    /// of [`Store::set_stock`].
     pub async fn put_stock(&self, product_id: &str, update: StockUpdate) -> Result<Sku, CommerceError> {
-        if update.price.is_some_and(|price| !price.is_finite() || price < 0.0) {
-            return Err(CommerceError::Invalid("`price` must be a non-negative number".into()));
+        if !(0..=MAX_STOCK).contains(&update.on_hand) {
+            return Err(CommerceError::InvalidAmount(format!("`on_hand` must be between 0 and {MAX_STOCK}")));
         }
+        let asked = update.currency.as_deref().map(currency).transpose()?;
         let existing = self.store.sku(product_id).await?;
-        let currency = match (&existing, update.currency.as_deref()) {
+        let currency = match (&existing, asked) {
+            (Some(sku), Some(asked)) if asked != sku.price.currency => {
+                return Err(CommerceError::InvalidCurrency(format!(
+                    "`{product_id}` is priced in {}, not {asked}",
+                    sku.price.currency
+                )));
+            }
             (Some(sku), _) => sku.price.currency,
-            (None, Some(code)) => Currency::new(code).map_err(|error| CommerceError::Invalid(error.to_string()))?,
-            (None, None) => DEFAULT_CURRENCY,
+            (None, asked) => asked.unwrap_or(DEFAULT_CURRENCY),
         };
-        let price = update.price.map(|price| major_units(price, currency)).transpose()?;
-        if existing.is_none() {
-            let price = price.ok_or_else(|| CommerceError::Invalid("a new product needs a `price`".into()))?;
-            self.store.seed_sku(product_id, price, 0).await?;
+        let price = update.price.map(|price| amount("price", price, currency, Sign::Positive)).transpose()?;
+        if existing.is_none() && price.is_none() {
+            return Err(CommerceError::Invalid("a new product needs a `price`".into()));
         }
         self.store.set_stock(product_id, update.on_hand, price).await
     }
@@ -315,20 +329,23 @@ impl Shop {
     /// Creates or replaces the coupon `code` (its count of uses is kept).
     ///
     /// # Errors
-    /// [`CommerceError::Invalid`] for terms with neither or both of `percent` and `amount`, or
-    /// figures that are not numbers; those of [`Store::put_coupon`].
+    /// [`CommerceError::Invalid`] for terms with neither or both of `percent` and `amount`, a
+    /// percent outside 1–100 or fewer than one use; [`CommerceError::InvalidAmount`] or
+    /// [`CommerceError::AmountTooLarge`] for an amount or minimum that is not one; those of
+    /// [`Store::put_coupon`].
     pub async fn define_coupon(&self, code: &str, terms: CouponTerms) -> Result<Coupon, CommerceError> {
         let discount = match (terms.percent, terms.amount) {
-            (Some(percent), None) => CouponDiscount::Percent { percent },
-            (None, Some(amount)) if amount.is_finite() => {
-                CouponDiscount::Amount { amount_cents: major_units(amount, DEFAULT_CURRENCY)?.minor_units }
-            }
+            (Some(percent), None) if (1..=100).contains(&percent) => CouponDiscount::Percent { percent },
+            (Some(_), None) => return Err(CommerceError::Invalid("`percent` is between 1 and 100".into())),
+            (None, Some(amount_off)) => CouponDiscount::Amount {
+                amount_cents: amount("amount", amount_off, DEFAULT_CURRENCY, Sign::Positive)?.minor_units,
+            },
             _ => return Err(CommerceError::Invalid("give either `percent` or `amount`".into())),
         };
-        if !terms.min_subtotal.is_finite() {
-            return Err(CommerceError::Invalid("`min_subtotal` must be a number".into()));
+        if terms.max_uses < 1 {
+            return Err(CommerceError::Invalid("`max_uses` is at least 1".into()));
         }
-        let min_subtotal = major_units(terms.min_subtotal, DEFAULT_CURRENCY)?;
+        let min_subtotal = amount("min_subtotal", terms.min_subtotal, DEFAULT_CURRENCY, Sign::ZeroOrMore)?;
         self.store.put_coupon(code, discount, min_subtotal.minor_units, terms.max_uses).await
     }
 
@@ -404,7 +421,66 @@ fn check_hold_limits(
     Ok(())
 }
 
-/// A decimal amount of major units as [`Money`] in `currency`.
-fn major_units(amount: f64, currency: Currency) -> Result<Money, CommerceError> {
-    Money::from_decimal(amount, currency).map_err(|error| CommerceError::Invalid(error.to_string()))
+/// The most units of a product on hand: a figure above it is a typo, not stock.
+pub const MAX_STOCK: i64 = 1_000_000_000;
+
+/// The largest amount the shop takes, in minor units (a price, a coupon, a checkout's total):
+/// 99,999,999, the limit of the payment providers (Stripe's for most currencies; £999,999.99).
+pub const MAX_AMOUNT_MINOR_UNITS: i64 = 99_999_999;
+
+/// Whether an amount may be zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sign {
+    Positive,
+    ZeroOrMore,
+}
+
+/// An ISO 4217 code in use.
+fn currency(code: &str) -> Result<Currency, CommerceError> {
+    Currency::new(code).map_err(|error| CommerceError::InvalidCurrency(error.to_string()))
+}
+
+/// `value` (major units) as [`Money`] in `currency`: a number, exact in the currency's minor unit
+/// (`0.004` GBP is refused, not rounded to nothing), positive (or zero, as `sign` says), at
+/// most [`MAX_AMOUNT_MINOR_UNITS`].
+fn amount(field: &str, value: f64, currency: Currency, sign: Sign) -> Result<Money, CommerceError> {
+    let too_large = || {
+        let most = Money::from_minor_units(MAX_AMOUNT_MINOR_UNITS, currency);
+        CommerceError::AmountTooLarge(format!("`{field}` is at most {most}, got {value}"))
+    };
+    if value.is_finite() && value > 0.0 && value >= Money::MAX_MAJOR_UNITS {
+        return Err(too_large());
+    }
+    let money = Money::from_decimal_exact(value, currency)
+        .map_err(|error| CommerceError::InvalidAmount(format!("`{field}`: {error}")))?;
+    match sign {
+        Sign::Positive if money.minor_units <= 0 => {
+            Err(CommerceError::InvalidAmount(format!("`{field}` must be more than 0, got {value}")))
+        }
+        Sign::ZeroOrMore if money.minor_units < 0 => {
+            Err(CommerceError::InvalidAmount(format!("`{field}` must not be negative, got {value}")))
+        }
+        _ if money.minor_units > MAX_AMOUNT_MINOR_UNITS => Err(too_large()),
+        _ => Ok(money),
+    }
+}
+
+#[cfg(test)]
+mod amount_tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_positive_exact_and_bounded() {
+        let gbp = |value| amount("price", value, Currency::GBP, Sign::Positive).map(|money| money.minor_units);
+        assert_eq!(gbp(2.95).ok(), Some(295));
+        assert_eq!(gbp(999_999.99).ok(), Some(MAX_AMOUNT_MINOR_UNITS));
+        assert!(matches!(gbp(0.004), Err(CommerceError::InvalidAmount(_))));
+        assert!(matches!(gbp(0.0), Err(CommerceError::InvalidAmount(_))));
+        assert!(matches!(gbp(-1.0), Err(CommerceError::InvalidAmount(_))));
+        assert!(matches!(gbp(f64::NAN), Err(CommerceError::InvalidAmount(_))));
+        assert!(matches!(gbp(1_000_000.0), Err(CommerceError::AmountTooLarge(_))));
+        assert!(matches!(gbp(1e300), Err(CommerceError::AmountTooLarge(_))));
+        assert_eq!(amount("min", 0.0, Currency::GBP, Sign::ZeroOrMore).map(|money| money.minor_units).ok(), Some(0));
+        assert!(matches!(currency("ZZZ"), Err(CommerceError::InvalidCurrency(_))));
+    }
 }

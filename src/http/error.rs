@@ -113,6 +113,14 @@ pub enum ErrorCode {
     OrderBusy,
     /// No such checkout.
     CheckoutNotFound,
+    /// A money amount or stock figure that is not one: negative, zero where it must be
+    /// positive, or finer than the currency's minor unit (`0.004` GBP).
+    InvalidAmount,
+    /// A currency that is not an ISO 4217 code in use, or not the product's.
+    InvalidCurrency,
+    /// An amount above what the shop takes (a price or a checkout total above 99,999,999
+    /// minor units, the payment providers' limit).
+    AmountTooLarge,
     /// A payment webhook whose signature is missing, wrong or outside the tolerance window.
     InvalidWebhookSignature,
     /// No `Authorization: Bearer` header, and the server has keys.
@@ -213,6 +221,9 @@ impl ErrorCode {
             ErrorCode::InvalidPaymentMethod => ("invalid_payment_method", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::OrderBusy => ("order_busy", StatusCode::CONFLICT, InvalidRequest),
             ErrorCode::CheckoutNotFound => ("checkout_not_found", StatusCode::NOT_FOUND, InvalidRequest),
+            ErrorCode::InvalidAmount => ("invalid_amount", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::InvalidCurrency => ("invalid_currency", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::AmountTooLarge => ("amount_too_large", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::InvalidWebhookSignature => {
                 ("invalid_webhook_signature", StatusCode::BAD_REQUEST, InvalidRequest)
             }
@@ -423,6 +434,9 @@ impl From<CommerceError> for ApiError {
                 | CheckoutFailure::AuthenticationAbandoned => ErrorCode::PaymentDeclined,
             },
             CommerceError::Invalid(_) => ErrorCode::InvalidCommerceRequest,
+            CommerceError::InvalidAmount(_) => ErrorCode::InvalidAmount,
+            CommerceError::InvalidCurrency(_) => ErrorCode::InvalidCurrency,
+            CommerceError::AmountTooLarge(_) => ErrorCode::AmountTooLarge,
             CommerceError::Payment(_) => ErrorCode::PaymentGatewayError,
             CommerceError::UnsupportedDatabase(_)
             | CommerceError::Database(_)
@@ -513,6 +527,15 @@ mod tests {
             ErrorCode::InvalidOrderState,
             ErrorCode::IdempotencyKeyInUse,
             ErrorCode::IdempotencyKeyReused,
+            ErrorCode::InvalidIdempotencyKey,
+            ErrorCode::CardDataRefused,
+            ErrorCode::InvalidPaymentMethod,
+            ErrorCode::OrderBusy,
+            ErrorCode::CheckoutNotFound,
+            ErrorCode::InvalidWebhookSignature,
+            ErrorCode::InvalidAmount,
+            ErrorCode::InvalidCurrency,
+            ErrorCode::AmountTooLarge,
             ErrorCode::MissingAuthorizationHeader,
             ErrorCode::InvalidApiKey,
             ErrorCode::ForbiddenForKey,

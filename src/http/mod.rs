@@ -144,7 +144,7 @@ pub fn app(state: AppState) -> Router {
         .route_layer(guard(Needs::action(Action::OrdersAdmin)))
         .merge(
             Router::new()
-                .route("/v1/admin/stock/{product_id}", put(commerce::admin::put_stock))
+                .route("/v1/admin/stock/{product_id}", put(commerce::admin::put_stock).get(commerce::admin::get_stock))
                 .route("/v1/admin/coupons/{code}", put(commerce::admin::put_coupon))
                 .route_layer(guard(Needs::action(Action::CommerceWrite))),
         )

@@ -743,3 +743,62 @@ async fn returns_are_for_shipped_orders_with_their_own_items() {
         backend.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn money_inputs_are_positive_exact_iso_and_bounded() {
+    for backend in backends("money_inputs_are_positive_exact_iso_and_bounded", |_| {}).await {
+        let server = &backend.server;
+        let put = |product: &'static str, body: Value| async move {
+            server.put(&format!("/v1/admin/stock/{product}"), None, &body).await
+        };
+        for (body, code, why) in [
+            (json!({"on_hand": 5, "price": 1e300}), "amount_too_large", "an absurd price"),
+            (json!({"on_hand": 5, "price": 1_000_000.0}), "amount_too_large", "above the providers' limit"),
+            (json!({"on_hand": 5, "price": 0.004}), "invalid_amount", "finer than a penny"),
+            (json!({"on_hand": 5, "price": 0.0}), "invalid_amount", "free"),
+            (json!({"on_hand": 5, "price": -2.5}), "invalid_amount", "negative"),
+            (json!({"on_hand": 5, "price": 3.0, "currency": "ZZZ"}), "invalid_currency", "not a currency"),
+            (json!({"on_hand": 5, "price": 3.0, "currency": "XAU"}), "invalid_currency", "gold is not money here"),
+            (json!({"on_hand": -1, "price": 3.0}), "invalid_amount", "negative stock"),
+            (json!({"on_hand": 2_000_000_000_i64, "price": 3.0}), "invalid_amount", "absurd stock"),
+            (json!({"on_hand": 5, "price": 12.5, "currency": "JPY"}), "invalid_amount", "yen have no minor unit"),
+        ] {
+            let refused = put("rug", body).await;
+            assert_eq!((refused.status, refused.error_code()), (StatusCode::BAD_REQUEST, code.to_owned()), "{why}");
+            let shop = server.state.commerce.get().await.expect("shop");
+            assert!(shop.store.sku("rug").await.expect("read").is_none(), "{why}: a refused write leaves no SKU");
+        }
+        // Exact amounts pass, in the currency's own minor unit.
+        let yen = put("tea", json!({"on_hand": 5, "price": 1500, "currency": "jpy"})).await;
+        assert_eq!((yen.status, yen.json()["currency"].as_str()), (StatusCode::OK, Some("JPY")), "{}", yen.text);
+        let dinar = put("oud", json!({"on_hand": 5, "price": 12.345, "currency": "KWD"})).await;
+        assert_eq!(dinar.json()["price"], 12.345, "{}", dinar.text);
+        let repriced = put("tea", json!({"on_hand": 5, "price": 1600, "currency": "EUR"})).await;
+        assert_eq!(repriced.error_code(), "invalid_currency", "a SKU keeps its currency");
+
+        // The most a product may cost is accepted; a cart above what a payment may take is
+        // refused before anything is held or charged.
+        stock(server, "piano", 3, 999_999.99).await;
+        let cart = cart(server, "piano", 2).await;
+        let refused = checkout(server, &cart, "pm_card_visa", Some("big-order")).await;
+        assert_eq!((refused.status, refused.error_code()), (StatusCode::BAD_REQUEST, "amount_too_large".to_owned()));
+        assert_eq!(on_hand(server, "piano").await, (3, 0), "nothing held");
+        let shop = server.state.commerce.get().await.expect("shop");
+        assert!(shop.checkout.gateway().open_authorizations().await.expect("list").is_empty(), "nothing authorised");
+
+        // Coupons: a percentage between 1 and 100, an exact positive amount, at least one use.
+        for (body, code) in [
+            (json!({"percent": 0, "max_uses": 5}), "invalid_commerce_request"),
+            (json!({"percent": 150, "max_uses": 5}), "invalid_commerce_request"),
+            (json!({"amount": 0.001, "max_uses": 5}), "invalid_amount"),
+            (json!({"amount": 5.0, "max_uses": 0}), "invalid_commerce_request"),
+            (json!({"amount": 5.0, "min_subtotal": -1.0, "max_uses": 5}), "invalid_amount"),
+        ] {
+            let refused = server.put("/v1/admin/coupons/SAVE", None, &body).await;
+            assert_eq!(refused.error_code(), code, "{body}");
+        }
+        let coupon = server.put("/v1/admin/coupons/SAVE", None, &json!({"percent": 100, "max_uses": 5})).await;
+        assert_eq!(coupon.status, StatusCode::OK, "{}", coupon.text);
+        backend.cleanup().await;
+    }
+}

@@ -122,6 +122,21 @@ async fn stock_and_price_changes_are_published_through_the_outbox() {
         }
         store.mark_sent(&events.iter().map(|event| event.id.clone()).collect::<Vec<_>>()).await.expect("mark");
         assert!(store.unsent_events(100).await.expect("outbox").is_empty());
+
+        // A new SKU is created with its stock in one transaction; a refused change leaves none.
+        let created = store.set_stock("lamp", 7, Some(gbp(1_999))).await.expect("create with stock");
+        assert_eq!((created.on_hand, created.price.minor_units), (7, 1_999));
+        assert!(store.set_stock("rug", -1, Some(gbp(5_000))).await.is_err(), "negative stock");
+        assert!(store.sku("rug").await.expect("read").is_none(), "a refused change leaves no SKU");
+        assert!(matches!(store.set_stock("rug", 1, None).await, Err(CommerceError::UnknownProduct(_))));
+
+        // Housekeeping prunes published events older than the retention, never unpublished ones.
+        let unsent = store.unsent_events(100).await.expect("outbox");
+        assert_eq!(unsent.len(), 1, "the lamp's stock: {unsent:?}");
+        let later = chrono::Utc::now().timestamp_millis() + 1_000;
+        assert_eq!(store.prune_sent_outbox(later).await.expect("prune"), 3, "the three published events");
+        assert_eq!(store.prune_sent_outbox(later).await.expect("prune again"), 0);
+        assert_eq!(store.unsent_events(100).await.expect("outbox").len(), 1, "the unpublished event stays");
         test_store.cleanup().await;
     }
 }

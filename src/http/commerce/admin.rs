@@ -85,7 +85,7 @@ pub struct StockBody {
 }
 
 /// `PUT /v1/admin/stock/{product_id}`: sets stock (and price); creates the SKU if needed (then
-/// `price` is required).
+/// `price` is required), in one transaction.
 pub async fn put_stock(
     State(state): State<AppState>,
     Path(product_id): Path<String>,
@@ -94,8 +94,22 @@ pub async fn put_stock(
     let shop = state.commerce.get().await?;
     let update = StockUpdate { on_hand: body.on_hand, price: body.price, currency: body.currency };
     let sku = shop.put_stock(&product_id, update).await?;
-    Ok(ApiJson(json!({
+    Ok(ApiJson(sku_view(&sku)))
+}
+
+/// `GET /v1/admin/stock/{product_id}`: a SKU's stock (on hand, held, available) and price.
+pub async fn get_stock(
+    State(state): State<AppState>,
+    Path(product_id): Path<String>,
+) -> Result<ApiJson<Value>, ApiError> {
+    let shop = state.commerce.get().await?;
+    let sku = shop.store.sku(&product_id).await?.ok_or(vitrine_commerce::CommerceError::UnknownProduct(product_id))?;
+    Ok(ApiJson(sku_view(&sku)))
+}
+
+fn sku_view(sku: &vitrine_commerce::Sku) -> Value {
+    json!({
         "product_id": sku.product_id, "on_hand": sku.on_hand, "reserved": sku.reserved, "available": sku.available(),
         "price": sku.price.to_decimal(), "currency": sku.price.currency,
-    })))
+    })
 }
