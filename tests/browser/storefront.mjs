@@ -56,22 +56,69 @@ await test("a product's recommendations open", async (page) => {
   assert.ok((await titles(page, "vitrine-recommendations[kind=trending] .track li a.title")).length >= 3, "trending products");
 });
 
-await test("add to cart, check out with a test card, see the order", async (page) => {
+/** Records every request body the page sends, and everything it keeps in local storage. */
+async function watchCardData(page) {
+  const bodies = [];
+  page.on("request", (request) => bodies.push(`${request.url()} ${request.postData() || ""}`));
+  return async (digits) => {
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }));
+    for (const seen of [...bodies, stored]) {
+      assert.ok(!seen.replace(/\D/g, "").includes(digits), `card digits left the card field: ${seen.slice(0, 200)}`);
+    }
+  };
+}
+
+/** Adds the first "lunch bag" to the cart and fills the city. */
+async function fillCart(page) {
   await page.goto(`${base}/`);
   await search(page, "lunch bag");
   await page.locator("vitrine-results button.add").first().click();
   await page.locator("vitrine-cart .lines li[data-product]").first().waitFor();
-  // A declined card first: the cart stays, the shopper is told.
-  await page.locator("vitrine-cart input[name=card]").fill("4000 0000 0000 0002");
   await page.locator("vitrine-cart input[name=city]").fill("London");
+}
+
+/** Types `card` and places the order. */
+async function pay(page, card) {
+  await page.locator("vitrine-cart input[name=card]").fill(card);
   await page.locator("vitrine-cart button.primary").click();
+}
+
+await test("add to cart, check out with a test card, see the order", async (page) => {
+  const noCardData = await watchCardData(page);
+  await fillCart(page);
+  // A declined card first: the cart stays, the shopper is told.
+  await pay(page, "4000 0000 0000 0002");
   await page.locator("vitrine-cart .message.error").waitFor();
   assert.match(await page.locator("vitrine-cart .message").innerText(), /declined/);
-  await page.locator("vitrine-cart input[name=card]").fill("4242 4242 4242 4242");
-  await page.locator("vitrine-cart button.primary").click();
+  // A real card is refused in the browser (test mode): nothing is sent.
+  const requests = [];
+  page.on("request", (request) => requests.push(request.url()));
+  await pay(page, "4111 1111 1111 1111");
+  await page.waitForFunction(() => /test mode/.test(document.querySelector("vitrine-cart").shadowRoot.querySelector(".message").textContent));
+  assert.equal(requests.filter((url) => url.includes("/v1/checkout")).length, 0, "a refused card sends nothing");
+  await pay(page, "4242 4242 4242 4242");
   await page.locator("vitrine-cart .order-number").waitFor();
   assert.match(await page.locator("vitrine-cart .order-number").innerText(), /^VT-\d{6}$/);
-  assert.equal(await page.locator("vitrine-cart form").isVisible(), false, "the form goes with the cart");
+  assert.equal(await page.locator("vitrine-cart form").first().isVisible(), false, "the form goes with the cart");
+  for (const digits of ["4000000000000002", "4111111111111111", "4242424242424242"]) await noCardData(digits);
+});
+
+await test("a card that asks for 3-D Secure is authenticated in a dialog, then the order is placed", async (page) => {
+  const noCardData = await watchCardData(page);
+  await fillCart(page);
+  // The shopper fails the challenge: no order, the cart stays.
+  await pay(page, "4000 0027 6000 3184");
+  const challenge = page.frameLocator("vitrine-cart dialog.challenge iframe");
+  await challenge.locator("#fail").click();
+  await page.locator("vitrine-cart .message.error").waitFor();
+  assert.match(await page.locator("vitrine-cart .message").innerText(), /authenticate/);
+  assert.equal(await page.locator("vitrine-cart dialog.challenge").isVisible(), false, "the dialog closes");
+  // Then passes it: the order is placed.
+  await pay(page, "4000 0027 6000 3184");
+  await challenge.locator("#complete").click();
+  await page.locator("vitrine-cart .order-number").waitFor();
+  assert.match(await page.locator("vitrine-cart .order-number").innerText(), /^VT-\d{6}$/);
+  await noCardData("4000002760003184");
 });
 
 await finish();

@@ -20,6 +20,15 @@
  * --vitrine-font. The components send view, click and add-to-cart events themselves (an
  * anonymous session id kept in localStorage). Everything is plain DOM with ARIA roles and
  * keyboard handling; the server must allow the page's origin (--cors-origin).
+ *
+ * Payments: a card number never leaves the browser. The cart turns the card into the payment
+ * provider's token (`payment_method: "pm_…"`) and sends only that. By default it tokenises with
+ * the simulated provider the server runs in test mode, which takes Stripe's test card numbers
+ * only (4242 4242 4242 4242 and friends, see VitrineCart.TEST_CARDS) and refuses any other card.
+ * A shop with a real provider sets `cart.tokenize = async (cardNumber) => "pm_…"` (with Stripe:
+ * stripe.createPaymentMethod on its card Element). When the bank asks the shopper to
+ * authenticate (3-D Secure), the cart shows the challenge in a dialog and confirms afterwards;
+ * when the provider answers later, it polls the checkout until it is placed or failed.
  */
 (() => {
   "use strict";
@@ -584,12 +593,17 @@
           <ul class="lines" role="list"></ul>
           <div class="total"></div>
           <form hidden>
-            <input name="card" inputmode="numeric" aria-label="Card number" placeholder="Card number" value="" required>
+            <input name="card" inputmode="numeric" autocomplete="cc-number" aria-label="Card number" placeholder="Card number" value="" required>
             <input name="city" aria-label="City" placeholder="City" required>
             <button type="submit" class="primary">Place order</button>
           </form>
           <p class="message" role="status"></p>
+          <dialog class="challenge" aria-label="Authenticate your payment">
+            <iframe title="Your bank's authentication" style="width:min(36rem,90vw);height:22rem;border:0"></iframe>
+            <form method="dialog"><button value="cancel">Cancel</button></form>
+          </dialog>
         </section>`;
+      this.challenge = root.querySelector("dialog.challenge");
       this.lines = root.querySelector(".lines");
       this.total = root.querySelector(".total");
       this.form = root.querySelector("form");
@@ -684,36 +698,154 @@
       );
     }
 
+    /**
+     * The payment provider's token for `cardNumber` (a card number never goes to the server).
+     * A shop with a real provider replaces this (`cart.tokenize = …`); by default it is the
+     * simulated provider of the server's test mode, which knows Stripe's test cards only.
+     */
+    async tokenize(cardNumber) {
+      const digits = cardNumber.replace(/[\s-]/g, "");
+      if (!/^\d{12,19}$/.test(digits) || !luhn(digits)) throw Object.assign(new Error("That card number is not valid."), { code: "invalid_card_number" });
+      const method = VitrineCart.TEST_CARDS[digits];
+      if (!method) {
+        throw Object.assign(new Error("This shop is in test mode: use a test card such as 4242 4242 4242 4242."), { code: "test_mode_card_refused" });
+      }
+      return method;
+    }
+
     async checkout() {
       const cart = this.stored();
       if (!cart) return;
-      const button = this.form.querySelector("button");
+      const button = this.form.querySelector("button[type=submit]");
       button.disabled = true;
-      // One key per attempt of this cart: a double click or a retry after a network error
-      // replays the first answer instead of charging twice.
-      const key = this.pendingKey || (this.pendingKey = uuid());
-      const body = {
-        cart_id: cart.id,
-        index: this.client.index,
-        payment: { card_number: this.form.card.value.replace(/\s+/g, "") },
-        shipping_address: { city: this.form.city.value },
-      };
+      this.message.className = "message";
+      this.message.textContent = "";
       try {
-        const order = await this.client.call("POST", "/v1/checkout", body, { "Idempotency-Key": key, "X-Cart-Token": cart.token });
+        const paymentMethod = await this.tokenize(this.form.card.value);
+        // The card number is not kept once tokenised.
+        this.form.card.value = "";
+        // One key per attempt of this cart: a double click or a retry after a network error
+        // replays the first answer instead of charging twice.
+        const key = this.pendingKey || (this.pendingKey = uuid());
+        const body = {
+          cart_id: cart.id,
+          index: this.client.index,
+          payment: { payment_method: paymentMethod },
+          shipping_address: { city: this.form.city.value },
+        };
+        const headers = { "X-Cart-Token": cart.token };
+        let answer = await this.client.call("POST", "/v1/checkout", body, { ...headers, "Idempotency-Key": key });
+        if (answer.status === "requires_action") {
+          const passed = await this.authenticate(answer.next_action.url);
+          answer = await this.client.call("POST", `/v1/checkout/${encodeURIComponent(answer.checkout_id)}/confirm`, { index: this.client.index }, headers);
+          if (answer.status === "requires_action" && !passed) throw Object.assign(new Error("authentication abandoned"), { code: "authentication_abandoned" });
+        }
+        answer = await this.settle(answer, headers);
         this.pendingKey = null;
         localStorage.removeItem(this.storageKey);
         this.render(null);
         this.message.className = "message ok";
-        this.message.innerHTML = `Thank you! Order <strong class="order-number">${escapeHtml(order.order_number)}</strong> is placed.`;
-        this.dispatchEvent(new CustomEvent("vitrine-order", { bubbles: true, composed: true, detail: order }));
+        this.message.innerHTML = `Thank you! Order <strong class="order-number">${escapeHtml(answer.order_number)}</strong> is placed.`;
+        this.dispatchEvent(new CustomEvent("vitrine-order", { bubbles: true, composed: true, detail: answer }));
       } catch (error) {
-        if (error.status !== 409 || error.code !== "idempotency_key_in_use") this.pendingKey = null;
+        // An attempt that got no answer (network), is still running, waits for the bank's
+        // challenge or for the provider keeps its key: trying again replays its outcome (or
+        // shows the challenge again) instead of paying twice.
+        const unfinished = ["idempotency_key_in_use", "checkout_in_progress", "authentication_abandoned", "payment_processing"];
+        const unanswered = error.status === undefined && error.code === undefined;
+        if (!unanswered && !unfinished.includes(error.code)) this.pendingKey = null;
         this.message.className = "message error";
-        this.message.textContent =
-          error.code === "payment_declined" ? "Your card was declined." : error.code === "out_of_stock" ? "Something in your cart sold out." : `Checkout failed: ${error.message}`;
+        this.message.textContent = checkoutMessage(error);
       } finally {
         button.disabled = false;
       }
+    }
+
+    /**
+     * Shows the bank's challenge (3-D Secure) in a dialog; resolves with whether the shopper
+     * passed it (false when the dialog is closed without an answer).
+     */
+    authenticate(url) {
+      const dialog = this.challenge;
+      const frame = dialog.querySelector("iframe");
+      const target = new URL(url, this.client.server || location.href);
+      return new Promise((resolve) => {
+        const onMessage = (event) => {
+          if (event.source !== frame.contentWindow || !event.data || !event.data.vitrine3ds) return;
+          done(event.data.vitrine3ds === "passed");
+        };
+        const onClose = () => done(false);
+        const done = (passed) => {
+          window.removeEventListener("message", onMessage);
+          dialog.removeEventListener("close", onClose);
+          if (dialog.open) dialog.close();
+          frame.src = "about:blank";
+          resolve(passed);
+        };
+        window.addEventListener("message", onMessage);
+        dialog.addEventListener("close", onClose);
+        frame.src = target.href;
+        dialog.showModal();
+      });
+    }
+
+    /** Waits for a checkout the provider answers later (`processing`) to be placed or fail. */
+    async settle(answer, headers) {
+      for (let waited = 0; answer.status !== "placed"; waited += 1) {
+        if (answer.status === "failed") throw Object.assign(new Error(answer.failure || "the checkout failed"), { code: answer.failure === "authentication_failed" ? "authentication_failed" : "payment_declined", status: 402 });
+        if (waited >= 120) throw Object.assign(new Error("The payment is still being processed: we will email you when it completes."), { code: "payment_processing", status: 202 });
+        this.message.className = "message";
+        this.message.textContent = "Your payment is being processed…";
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        answer = await this.client.call("GET", `/v1/checkout/${encodeURIComponent(answer.checkout_id)}`, undefined, headers);
+      }
+      return answer;
+    }
+  }
+
+  /** Stripe's test card numbers and the simulated provider's tokens for them. */
+  VitrineCart.TEST_CARDS = {
+    "4242424242424242": "pm_card_visa",
+    "5555555555554444": "pm_card_mastercard",
+    "4000000000000002": "pm_card_chargeDeclined",
+    "4000000000009995": "pm_card_chargeDeclinedInsufficientFunds",
+    "4100000000000019": "pm_card_chargeDeclinedFraudulent",
+    "4000000000000069": "pm_card_chargeDeclinedExpiredCard",
+    "4000000000000119": "pm_card_chargeDeclinedProcessingError",
+    "4000002760003184": "pm_card_authenticationRequired",
+  };
+
+  /** The Luhn checksum of a card number's digits. */
+  function luhn(digits) {
+    let sum = 0;
+    for (let i = 0; i < digits.length; i++) {
+      let digit = Number(digits[digits.length - 1 - i]);
+      if (i % 2 === 1) digit = digit * 2 > 9 ? digit * 2 - 9 : digit * 2;
+      sum += digit;
+    }
+    return sum % 10 === 0;
+  }
+
+  /** What the shopper reads when a checkout does not go through. */
+  function checkoutMessage(error) {
+    if (error.code === "payment_declined" && /authentication/.test(error.message)) return "Your bank could not authenticate the payment.";
+    switch (error.code) {
+      case "payment_declined":
+        return "Your card was declined.";
+      case "authentication_failed":
+      case "authentication_abandoned":
+        return "Your bank could not authenticate the payment.";
+      case "out_of_stock":
+        return "Something in your cart sold out.";
+      case "invalid_card_number":
+      case "test_mode_card_refused":
+      case "payment_processing":
+        return error.message;
+      case "idempotency_key_in_use":
+      case "checkout_in_progress":
+        return "Your order is still being placed: try again in a moment.";
+      default:
+        return error.status === undefined ? "The shop could not be reached: try again." : `Checkout failed: ${error.message}`;
     }
   }
 

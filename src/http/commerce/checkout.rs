@@ -2,7 +2,7 @@
 //! commerce's own SKUs) with a payment method the provider tokenised in the browser, honouring
 //! `Idempotency-Key`. Card data is refused (`card_data_refused`): a card number never reaches
 //! the server. Answers:
-//! - `201 {status: "placed", order_id, order_number, checkout_id, totals, order_token, card}`;
+//! - `201 {status: "placed", order_id, order_number, checkout_id, totals, order_token}`;
 //! - `202 {status: "requires_action", checkout_id, next_action: {type: "redirect_to_url", url}}`
 //!   when the shopper must authenticate (3-D Secure): after it, `POST /v1/checkout/{id}/confirm`;
 //! - `202 {status: "processing", checkout_id}` when the provider answers later (by webhook);
