@@ -8,6 +8,8 @@
 //! from add-to-cart when the shop is set to (within [`HoldLimits`]), a new SKU's defaults, coupon
 //! amounts given in major units, a checkout that made no order as a typed error.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -128,8 +130,8 @@ impl CommerceHandle {
                     tracing::warn!(?recovered, "checkouts left in flight were recovered");
                 }
                 let shop = Arc::new(Shop { store, checkout });
-                tokio::spawn(recovery(Arc::downgrade(&shop), self.sweep_every));
-                tokio::spawn(housekeeping(Arc::downgrade(&shop), self.sweep_every));
+                tokio::spawn(every_while_alive(Arc::downgrade(&shop), self.sweep_every, recovery));
+                tokio::spawn(every_while_alive(Arc::downgrade(&shop), self.sweep_every, housekeeping));
                 Ok(shop)
             })
             .await
@@ -137,16 +139,24 @@ impl CommerceHandle {
     }
 }
 
-/// The recovery sweep, while the shop lives (its own task, so a slow provider call of the
-/// housekeeping does not delay it): checkouts that stopped moving, order changes a dead process
-/// left claimed.
-async fn recovery(shop: Weak<Shop>, every: Duration) {
+/// One round of a background loop, given the shop and the time (ms since the epoch).
+type Round = for<'a> fn(&'a Shop, i64) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// Runs `round` every `every` while the shop lives (each loop its own task, so a slow provider
+/// call of the housekeeping does not delay the recovery sweep).
+async fn every_while_alive(shop: Weak<Shop>, every: Duration, round: Round) {
     let mut ticks = tokio::time::interval(every);
     ticks.tick().await;
     loop {
         ticks.tick().await;
         let Some(shop) = shop.upgrade() else { return };
-        let now = chrono::Utc::now().timestamp_millis();
+        round(&shop, chrono::Utc::now().timestamp_millis()).await;
+    }
+}
+
+/// The recovery sweep: checkouts that stopped moving, order changes a dead process left claimed.
+fn recovery(shop: &Shop, now: i64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+    Box::pin(async move {
         let stuck_after = i64::try_from(shop.settings().stuck_after.as_millis()).unwrap_or(i64::MAX);
         let recovered = shop.checkout.recover_stuck(now.saturating_sub(stuck_after)).await;
         let claims = shop.checkout.finish_stale_claims(now - STALE_CLAIM_MS).await;
@@ -154,17 +164,12 @@ async fn recovery(shop: Weak<Shop>, every: Duration) {
         if !quiet {
             tracing::warn!(?recovered, ?claims, "stuck checkouts and order changes were finished");
         }
-    }
+    })
 }
 
-/// The sweeper, while the shop lives.
-async fn housekeeping(shop: Weak<Shop>, every: Duration) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.tick().await;
-    loop {
-        ticks.tick().await;
-        let Some(shop) = shop.upgrade() else { return };
-        let now = chrono::Utc::now().timestamp_millis();
+/// The housekeeping: expired holds, orphan authorisations, old idempotency keys and outbox events.
+fn housekeeping(shop: &Shop, now: i64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+    Box::pin(async move {
         let swept = shop.store.sweep_expired_holds(now).await;
         let reconciled = shop.checkout.reconcile().await;
         let purged = shop.store.idempotency_purge(now).await;
@@ -175,7 +180,7 @@ async fn housekeeping(shop: Weak<Shop>, every: Duration) {
                 tracing::info!(?swept, ?reconciled, ?purged, ?pruned, "commerce housekeeping");
             }
         }
-    }
+    })
 }
 
 /// A change of a SKU's stock (and price), as an operator sends it.

@@ -8,27 +8,34 @@ use serde_json::{Value, json};
 
 use crate::common::{Answer, Server, request};
 
-/// `method uri` with a JSON body and extra headers.
-async fn send(server: &Server, method: Method, uri: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Answer {
+/// `method uri` with a JSON body and extra headers (any bytes: a test may send a non-ASCII one).
+pub(crate) async fn send(
+    server: &Server,
+    method: Method,
+    uri: &str,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> Answer {
     let text = body.map(Value::to_string);
     let mut request = request(method, uri, None, text.as_deref());
     for (name, value) in headers {
         request.headers_mut().insert(
             axum::http::HeaderName::from_bytes(name.as_bytes()).expect("header name"),
-            value.parse().expect("header value"),
+            axum::http::HeaderValue::from_bytes(value.as_bytes()).expect("header value"),
         );
     }
     server.call(request).await
 }
 
-async fn stock(server: &Server, product: &str, on_hand: i64, price: f64) {
+/// Sets `product`'s stock and price through the admin API.
+pub(crate) async fn stock(server: &Server, product: &str, on_hand: i64, price: f64) {
     let answer =
         server.put(&format!("/v1/admin/stock/{product}"), None, &json!({"on_hand": on_hand, "price": price})).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
 }
 
 /// A guest cart holding `lines`; returns (id, token).
-async fn cart(server: &Server, lines: &[(&str, i64)]) -> (String, String) {
+pub(crate) async fn cart(server: &Server, lines: &[(&str, i64)]) -> (String, String) {
     let (status, body) = send(server, Method::POST, "/v1/carts", None, &[]).await.parts();
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (id, token) = (body["id"].as_str().expect("id").to_owned(), body["token"].as_str().expect("token").to_owned());

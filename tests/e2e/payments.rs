@@ -13,6 +13,7 @@ use sqlx::Row;
 use vitrine::config::ServerConfig;
 use vitrine_commerce::{DatabaseUrl, PaymentProvider, ProviderEvent, Store, sign_webhook};
 
+use crate::commerce::{send, stock};
 use crate::common::{Answer, Server, request};
 
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -60,24 +61,6 @@ async fn backends(test: &str, configure: impl Fn(&mut ServerConfig)) -> Vec<Back
     all
 }
 
-async fn send(server: &Server, method: Method, uri: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Answer {
-    let text = body.map(Value::to_string);
-    let mut request = request(method, uri, None, text.as_deref());
-    for (name, value) in headers {
-        request.headers_mut().insert(
-            axum::http::HeaderName::from_bytes(name.as_bytes()).expect("header name"),
-            axum::http::HeaderValue::from_bytes(value.as_bytes()).expect("header value"),
-        );
-    }
-    server.call(request).await
-}
-
-async fn stock(server: &Server, product: &str, on_hand: i64, price: f64) {
-    let answer =
-        server.put(&format!("/v1/admin/stock/{product}"), None, &json!({"on_hand": on_hand, "price": price})).await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
-}
-
 async fn on_hand(server: &Server, product: &str) -> (i64, i64) {
     let shop = server.state.commerce.get().await.expect("shop");
     let sku = shop.store.sku(product).await.expect("read").expect("exists");
@@ -86,19 +69,7 @@ async fn on_hand(server: &Server, product: &str) -> (i64, i64) {
 
 /// A guest cart holding `quantity` of `product`: (id, token).
 async fn cart(server: &Server, product: &str, quantity: i64) -> (String, String) {
-    let (status, body) = send(server, Method::POST, "/v1/carts", None, &[]).await.parts();
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (id, token) = (body["id"].as_str().expect("id").to_owned(), body["token"].as_str().expect("token").to_owned());
-    let added = send(
-        server,
-        Method::POST,
-        &format!("/v1/carts/{id}/items"),
-        Some(&json!({"product_id": product, "quantity": quantity})),
-        &[("x-cart-token", &token)],
-    )
-    .await;
-    assert_eq!(added.status, StatusCode::OK, "{}", added.text);
-    (id, token)
+    crate::commerce::cart(server, &[(product, quantity)]).await
 }
 
 fn checkout_body(cart_id: &str, payment_method: &str) -> Value {
