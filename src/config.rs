@@ -247,6 +247,11 @@ pub struct ServerOptions {
     /// `hold_limit_exceeded` [default: 50]
     #[arg(long, env = "VITRINE_COMMERCE_MAX_HELD_PER_CART", value_name = "UNITS")]
     pub commerce_max_held_per_cart: Option<i64>,
+    /// The highest price a product may have, in its currency's major units (`5000`: £5,000 for a
+    /// product in GBP); a higher one is refused with 400 `amount_too_large` [default: the payment
+    /// providers' limit, 99,999,999 minor units: £999,999.99]
+    #[arg(long, env = "VITRINE_COMMERCE_MAX_PRICE", value_name = "AMOUNT")]
+    pub commerce_max_price: Option<f64>,
 }
 
 impl ServerOptions {
@@ -287,6 +292,7 @@ impl ServerOptions {
                 .or(file.events_max_per_client_product_per_hour),
             commerce_max_held_per_line: self.commerce_max_held_per_line.or(file.commerce_max_held_per_line),
             commerce_max_held_per_cart: self.commerce_max_held_per_cart.or(file.commerce_max_held_per_cart),
+            commerce_max_price: self.commerce_max_price.or(file.commerce_max_price),
         }
     }
 
@@ -338,6 +344,11 @@ impl ServerOptions {
         if commerce_hold_limits.per_line < 1 || commerce_hold_limits.per_cart < 1 {
             return Err(ConfigError::HoldLimits);
         }
+        if let Some(price) = self.commerce_max_price
+            && !(price.is_finite() && price > 0.0)
+        {
+            return Err(ConfigError::MaxPrice(price));
+        }
         Ok(ServerConfig {
             listen: self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             keys: ApiKeys { admin: admin_key, search: search_key },
@@ -368,6 +379,7 @@ impl ServerOptions {
             max_connections,
             event_caps,
             commerce_hold_limits,
+            commerce_max_price: self.commerce_max_price,
             commerce_deadlines: CommerceDeadlines::default(),
         })
     }
@@ -468,6 +480,9 @@ pub struct ServerConfig {
     pub event_caps: EventCaps,
     /// What one cart may hold, with stock held from add-to-cart.
     pub commerce_hold_limits: HoldLimits,
+    /// The highest price a product may have, in its currency's major units (`None`: the payment
+    /// providers' limit).
+    pub commerce_max_price: Option<f64>,
     /// When the background sweep finishes or compensates a checkout that stopped moving.
     pub commerce_deadlines: CommerceDeadlines,
 }
@@ -567,6 +582,9 @@ pub enum ConfigError {
     /// The admin and search keys are equal, which would give shoppers admin rights.
     #[error("the admin key and the search key must differ")]
     SameKeys,
+    /// A price ceiling that is not a positive number.
+    #[error("--commerce-max-price must be a positive amount, got {0}")]
+    MaxPrice(f64),
     /// A hold limit below one unit.
     #[error("--commerce-max-held-per-line and --commerce-max-held-per-cart must be at least 1")]
     HoldLimits,
@@ -695,6 +713,19 @@ mod tests {
         assert_eq!(config.commerce_hold_limits, HoldLimits { per_line: 3, per_cart: 7 });
         let none = ServerOptions { commerce_max_held_per_line: Some(0), ..Default::default() };
         assert!(matches!(none.resolve(), Err(ConfigError::HoldLimits)));
+    }
+
+    #[test]
+    fn the_price_ceiling_is_a_positive_amount() {
+        assert_eq!(ServerConfig::default().commerce_max_price, None);
+        let Command::Serve(flags) = parse(&["serve", "--commerce-max-price", "5000"]).command else {
+            panic!("serve expected");
+        };
+        assert_eq!(flags.server.resolve().expect("valid").commerce_max_price, Some(5000.0));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let options = ServerOptions { commerce_max_price: Some(bad), ..Default::default() };
+            assert!(matches!(options.resolve(), Err(ConfigError::MaxPrice(_))), "{bad}");
+        }
     }
 
     #[test]

@@ -193,7 +193,7 @@ impl CheckoutOutcome {
 }
 
 /// Settings of the checkout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CheckoutSettings {
     /// How long stock is held for a checkout.
     pub hold_ttl: Duration,
@@ -212,6 +212,9 @@ pub struct CheckoutSettings {
     /// How long a checkout waits for the shopper's authentication (3-D Secure) or the provider's
     /// late answer before it is compensated.
     pub authentication_timeout: Duration,
+    /// The highest price a product may have, in its currency's major units (`None`: only
+    /// [`MAX_AMOUNT_MINOR_UNITS`](crate::MAX_AMOUNT_MINOR_UNITS), the payment providers' limit).
+    pub max_price: Option<f64>,
 }
 
 /// With stock held from add-to-cart, what one cart may hold, so that one cart (an anonymous one
@@ -242,6 +245,7 @@ impl Default for CheckoutSettings {
             hold_limits: HoldLimits::default(),
             stuck_after: Duration::from_secs(60),
             authentication_timeout: Duration::from_secs(15 * 60),
+            max_price: None,
         }
     }
 }

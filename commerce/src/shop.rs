@@ -93,6 +93,13 @@ impl CommerceHandle {
         self
     }
 
+    /// The same, refusing prices above `max_price` (major units of the product's currency;
+    /// `None`: [`MAX_AMOUNT_MINOR_UNITS`], the payment providers' limit, which caps it anyway).
+    pub fn with_max_price(mut self, max_price: Option<f64>) -> Self {
+        self.settings.max_price = max_price;
+        self
+    }
+
     /// The same, sweeping checkouts that have not moved for `stuck_after` (their request was cut
     /// off) and compensating those waiting for an authentication longer than
     /// `authentication_timeout`.
@@ -305,7 +312,8 @@ impl Shop {
     /// # Errors
     /// [`CommerceError::InvalidAmount`] for stock outside `0..=`[`MAX_STOCK`] or a price that is
     /// not a positive amount exact in the currency's minor unit; [`CommerceError::AmountTooLarge`]
-    /// above [`MAX_AMOUNT_MINOR_UNITS`]; [`CommerceError::InvalidCurrency`] for a code that is not
+    /// above the shop's ceiling ([`CheckoutSettings::max_price`], at most
+    /// [`MAX_AMOUNT_MINOR_UNITS`]); [`CommerceError::InvalidCurrency`] for a code that is not
     /// ISO 4217 or not the SKU's; [`CommerceError::Invalid`] for a new SKU without a price; those
     /// of [`Store::set_stock`].
     pub async fn put_stock(&self, product_id: &str, update: StockUpdate) -> Result<Sku, CommerceError> {
@@ -325,6 +333,13 @@ impl Shop {
             (None, asked) => asked.unwrap_or(DEFAULT_CURRENCY),
         };
         let price = update.price.map(|price| amount("price", price, currency, Sign::Positive)).transpose()?;
+        if let (Some(price), Some(most)) = (price, self.settings().max_price)
+            && price.to_decimal() > most
+        {
+            return Err(CommerceError::AmountTooLarge(format!(
+                "`price` is at most {most} {currency} in this shop (--commerce-max-price), got {price}"
+            )));
+        }
         if existing.is_none() && price.is_none() {
             return Err(CommerceError::Invalid("a new product needs a `price`".into()));
         }

@@ -71,6 +71,7 @@ impl AppState {
         let commerce = CommerceHandle::new(commerce_url)
             .holding_at_add_to_cart(config.commerce_hold_at_add_to_cart)
             .with_hold_limits(config.commerce_hold_limits)
+            .with_max_price(config.commerce_max_price)
             .with_gateway(config.payment_gateway)
             .with_deadlines(config.commerce_deadlines.stuck_after, config.commerce_deadlines.authentication_timeout)
             .sweeping_every(config.commerce_deadlines.sweep_every);

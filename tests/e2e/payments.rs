@@ -772,4 +772,11 @@ async fn money_inputs_are_positive_exact_iso_and_bounded() {
         assert_eq!(coupon.status, StatusCode::OK, "{}", coupon.text);
         backend.cleanup().await;
     }
+    // A shop's own, lower ceiling (--commerce-max-price), in each product's major units.
+    let server = Server::with(|config| config.commerce_max_price = Some(5_000.0));
+    stock(&server, "chair", 5, 5_000.0).await;
+    let above = server.put("/v1/admin/stock/sofa", None, &json!({"on_hand": 5, "price": 5_000.01})).await;
+    assert_eq!((above.status, above.error_code()), (StatusCode::BAD_REQUEST, "amount_too_large".to_owned()));
+    let shop = server.state.commerce.get().await.expect("shop");
+    assert!(shop.store.sku("sofa").await.expect("read").is_none());
 }
