@@ -772,6 +772,26 @@ async fn money_inputs_are_positive_exact_iso_and_bounded() {
         assert_eq!(coupon.status, StatusCode::OK, "{}", coupon.text);
         backend.cleanup().await;
     }
+    // Prices that came in before the ceiling (a catalog seed) cannot make a total wrap: 100
+    // lines of 999 units at 10^14 pence each overflow i64, and the checkout says so (400).
+    let server = Server::open();
+    let shop = server.state.commerce.get().await.expect("shop");
+    let seeds: Vec<_> = (0..100)
+        .map(|i| vitrine_commerce::SkuSeed {
+            product_id: format!("gold-{i}"),
+            price: vitrine_models::Money::from_minor_units(100_000_000_000_000, vitrine_models::Currency::GBP),
+            on_hand: 1_000,
+        })
+        .collect();
+    shop.store.seed_skus(&seeds).await.expect("seed");
+    let lines: Vec<(String, i64)> = (0..100).map(|i| (format!("gold-{i}"), 999)).collect();
+    let lines: Vec<(&str, i64)> = lines.iter().map(|(id, quantity)| (id.as_str(), *quantity)).collect();
+    let hoard = crate::commerce::cart(&server, &lines).await;
+    let refused = checkout(&server, &hoard, "pm_card_visa", None).await;
+    assert_eq!((refused.status, refused.error_code()), (StatusCode::BAD_REQUEST, "amount_too_large".to_owned()));
+    assert_eq!(shop.store.count_orders().await.expect("count"), 0);
+    assert_eq!(on_hand(&server, "gold-7").await, (1_000, 0), "nothing held");
+
     // A shop's own, lower ceiling (--commerce-max-price), in each product's major units.
     let server = Server::with(|config| config.commerce_max_price = Some(5_000.0));
     stock(&server, "chair", 5, 5_000.0).await;
