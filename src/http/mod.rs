@@ -209,10 +209,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let router = app(state.clone());
     // The simulated payment provider's webhooks, delivered while the server runs.
-    let deliveries = tokio::spawn(commerce::webhooks::deliver_simulated(router.clone(), state.clone()));
-    let served = server::run(listener, router, &state, shutdown).await;
-    deliveries.abort();
-    served
+    // Aborted when this future ends or is dropped (a benchmark aborts its server task): the
+    // deliveries hold the state, so they must not outlive the server.
+    let _deliveries = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(commerce::webhooks::deliver_simulated(
+        router.clone(),
+        state.clone(),
+    )));
+    server::run(listener, router, &state, shutdown).await
 }
 
 /// CORS for storefronts on other origins: none configured means no cross-origin access.
