@@ -58,9 +58,11 @@ pub use payments::{
     Authorization, AuthorizeRequest, CardDetails, GatewaySettings, PaymentError, PaymentProvider, PaymentStatus,
     ProviderEvent, ProviderEventKind, Refund, SimulatedGateway,
 };
-pub use pricing::{Discount, LineTotal, PricedLine, Promotion, ShippingRule, TaxRule, Totals, price};
+pub use pricing::{
+    Discount, LineTotal, MAX_AMOUNT_MINOR_UNITS, MAX_STOCK, PricedLine, Promotion, ShippingRule, TaxRule, Totals, price,
+};
 pub use quote::CartQuote;
-pub use shop::{CommerceHandle, CouponTerms, DEFAULT_CURRENCY, MAX_AMOUNT_MINOR_UNITS, MAX_STOCK, Shop, StockUpdate};
+pub use shop::{CommerceHandle, CouponTerms, DEFAULT_CURRENCY, Shop, StockUpdate};
 pub use store::{Backend, Store};
 pub use webhooks::{
     EventOutcome, SIGNATURE_TOLERANCE_SECONDS, SignatureError, sign as sign_webhook, verify as verify_webhook,

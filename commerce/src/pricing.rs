@@ -59,6 +59,13 @@ pub struct TaxRule {
     pub included: bool,
 }
 
+/// The largest amount the shop takes, in minor units (a price, a coupon, a checkout's total):
+/// 99,999,999, the limit of the payment providers (Stripe's for most currencies; £999,999.99).
+pub const MAX_AMOUNT_MINOR_UNITS: i64 = 99_999_999;
+
+/// The most units of a product on hand: a figure above it is a typo, not stock.
+pub const MAX_STOCK: i64 = 1_000_000_000;
+
 /// The priced cart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use crate::cart::Cart;
 use crate::coupons::Coupon;
-use crate::pricing::{PricedLine, ShippingRule, TaxRule, Totals, price};
-use crate::{CommerceError, MAX_AMOUNT_MINOR_UNITS, Store};
+use crate::pricing::{MAX_AMOUNT_MINOR_UNITS, PricedLine, ShippingRule, TaxRule, Totals, price};
+use crate::{CommerceError, Store};
 
 /// A priced cart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -24,6 +24,7 @@ use crate::inventory::{Sku, StockLine, cart_holder};
 use crate::orders::Order;
 use crate::outbox::OUTBOX_RETENTION_MS;
 use crate::payments::{GatewaySettings, SimulatedGateway};
+use crate::pricing::{MAX_AMOUNT_MINOR_UNITS, MAX_STOCK};
 use crate::quote::CartQuote;
 use crate::{CommerceError, HoldScope, Store};
 
@@ -440,13 +441,6 @@ fn check_hold_limits(
     }
     Ok(())
 }
-
-/// The most units of a product on hand: a figure above it is a typo, not stock.
-pub const MAX_STOCK: i64 = 1_000_000_000;
-
-/// The largest amount the shop takes, in minor units (a price, a coupon, a checkout's total):
-/// 99,999,999, the limit of the payment providers (Stripe's for most currencies; £999,999.99).
-pub const MAX_AMOUNT_MINOR_UNITS: i64 = 99_999_999;
 
 /// Whether an amount may be zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
