@@ -82,6 +82,23 @@ impl IndexSettings {
         if self.facets.max_values_per_facet == 0 || self.facets.max_values_per_facet > 1_000 {
             return Err("`facets.max_values_per_facet` must be between 1 and 1000".into());
         }
+        let ranking = &self.ranking;
+        let weights = [
+            ("title", ranking.title),
+            ("brand", ranking.brand),
+            ("category", ranking.category),
+            ("attributes", ranking.attributes),
+            ("description", ranking.description),
+            ("phrase", ranking.phrase),
+            ("popularity", ranking.popularity),
+            ("rating", ranking.rating),
+            ("margin", ranking.margin),
+            ("out_of_stock_penalty", ranking.out_of_stock_penalty),
+        ];
+        // A number too large for f32 (`1e300`) decodes as infinity, which JSON cannot write back.
+        if let Some((name, _)) = weights.iter().find(|(_, weight)| !weight.is_finite()) {
+            return Err(format!("`ranking.{name}` must be a finite number"));
+        }
         if !(0.0..=100.0).contains(&self.ranking.personalization) {
             return Err("`ranking.personalization` must be between 0 and 100".into());
         }
@@ -442,6 +459,18 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn a_ranking_weight_too_large_for_f32_is_refused() {
+        // 1e300 decodes into an f32 as infinity; written back it would be `null`.
+        let parts: serde_json::Map<String, Value> =
+            serde_json::from_str(r#"{"ranking": {"margin": 1e300}}"#).expect("json");
+        let refused = IndexSettings::default().with_parts(&parts).expect_err("an infinite weight");
+        assert!(refused.contains("ranking.margin"), "{refused}");
+        let parts: serde_json::Map<String, Value> =
+            serde_json::from_str(r#"{"ranking": {"margin": 3.5}}"#).expect("json");
+        assert_eq!(IndexSettings::default().with_parts(&parts).expect("finite").ranking.margin, 3.5);
+    }
 
     #[test]
     fn budgets_follow_word_length_and_exceptions() {
