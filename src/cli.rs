@@ -174,6 +174,33 @@ pub enum BenchCommand {
     /// The Kafka indexer: partial updates/s, freshness (produced → searchable) at a given event
     /// rate, and sustained events/s, against real brokers, on a scratch index.
     Indexer(BenchIndexerArgs),
+    /// How costs grow with the catalogue: deterministic catalogues of each `--sizes` built from
+    /// the Home Depot titles (variants, brands, a category tree, prices, stock), each imported on
+    /// a scratch index: import products/s, index size on disk, resident memory, and search
+    /// latency percentiles (p50/p99/p99.9) over HTTP for the judged queries as typed and with one
+    /// typo, with and without facets and a filter, at 1, 2 and 16 clients. A table, and a JSON
+    /// line per size appended to `--out`.
+    Scale(BenchScaleArgs),
+}
+
+/// Arguments of `vitrine bench scale`.
+#[derive(Debug, Args)]
+pub struct BenchScaleArgs {
+    /// Catalogue sizes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [100_000_usize, 1_000_000])]
+    pub sizes: Vec<usize>,
+    /// The Home Depot relevance folder (titles and judged queries; read, never copied).
+    #[arg(long, value_name = "DIR", default_value = "../shared/datasets/homedepot-relevance")]
+    pub dataset: PathBuf,
+    /// Timed searches per (clients, query set, facets) cell, after a warm-up of 500.
+    #[arg(long, default_value_t = 2_000)]
+    pub requests: usize,
+    /// Seed of the catalogue and of the injected typos.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// File the JSON lines are appended to [default: DATA_DIR/eval/scale.jsonl].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// Arguments of `vitrine bench search`.
@@ -369,6 +396,7 @@ mod tests {
             &["bench", "checkout", "--clients", "200", "--commerce-db", "postgres://postgres@127.0.0.1/test"],
             &["serve", "--commerce-hold-at-add-to-cart", "--payment-latency-ms", "80", "--payment-failure-rate", "0.1"],
             &["bench", "indexer", "--kafka-brokers", "127.0.0.1:9092", "--rate", "500", "--commit-interval-ms", "50"],
+            &["bench", "scale", "--sizes", "1000,10000", "--requests", "100"],
             &["--data-dir", "/tmp/x", "serve"],
             &[
                 "serve",

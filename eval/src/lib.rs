@@ -11,6 +11,7 @@
 mod error;
 pub mod recs;
 pub mod report;
+pub mod scale;
 pub mod search;
 
 pub use error::EvalError;

@@ -43,6 +43,22 @@ pub(super) struct Timings {
     elapsed: Duration,
 }
 
+impl Timings {
+    /// The latency at percentile `p` (0–100) over every timed request, in milliseconds
+    /// (nearest rank).
+    pub(super) fn percentile_ms(&self, p: f64) -> f64 {
+        let mut all: Vec<Duration> = self.latencies.iter().map(|&(_, latency)| latency).collect();
+        all.sort_unstable();
+        let rank = ((p / 100.0) * all.len() as f64).ceil() as usize;
+        all.get(rank.clamp(1, all.len().max(1)) - 1).map_or(0.0, |latency| latency.as_secs_f64() * 1000.0)
+    }
+
+    /// Requests per second over the timed part.
+    pub(super) fn per_second(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
 /// Serves `state` on an ephemeral loopback port, warms up with [`WARM_UP_REQUESTS`], then sends
 /// `load.requests` of `requests` (cycling through them) from `load.concurrency` clients.
 pub(super) async fn time_requests(state: AppState, requests: Vec<Planned>, load: &Load) -> anyhow::Result<Timings> {

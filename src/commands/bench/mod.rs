@@ -6,4 +6,5 @@ pub(super) mod checkout;
 mod http_load;
 pub(super) mod indexer;
 pub(super) mod recs;
+pub(super) mod scale;
 pub(super) mod search;

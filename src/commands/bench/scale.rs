@@ -1,0 +1,195 @@
+//! `vitrine bench scale`: how the costs grow with the catalogue. For each size, a deterministic
+//! catalogue built from the Home Depot titles ([`vitrine_eval::scale::ScaleCatalog`]: variants,
+//! brands, a two-level category tree, prices, stock) is imported into a scratch index, then
+//! searched over HTTP with the judged queries as typed and with one typo, with and without
+//! facets and a filter, from 1, 2 and 16 clients (closed loop: each client sends its next query
+//! when the last is answered). Figures: import products/s, index size on disk, resident memory
+//! after warm-up, latency p50/p99/p99.9 per cell; printed as a table, appended as JSON lines.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
+use serde_json::json;
+use vitrine_eval::scale::ScaleCatalog;
+use vitrine_eval::search::{HomeDepot, inject_typo};
+use vitrine_indexer::Catalog;
+use vitrine_models::{DataDir, IndexName, Product, ProductDraft};
+
+use super::http_load::{Load, Planned, time_requests};
+use crate::cli::BenchScaleArgs;
+use crate::commands::runtime::runtime;
+use crate::config::ServerConfig;
+use crate::http::AppState;
+
+/// Products generated and imported per upsert (one commit each).
+const IMPORT_BATCH: usize = 100_000;
+
+/// The client counts measured.
+const CLIENTS: [usize; 3] = [1, 2, 16];
+
+pub(in crate::commands) fn run(data_dir: &DataDir, args: &BenchScaleArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(!args.sizes.is_empty() && args.sizes.iter().all(|&size| size >= 1), "--sizes must be positive");
+    anyhow::ensure!(args.requests >= 1, "--requests must be at least 1");
+    let dataset = HomeDepot::load(&args.dataset)
+        .with_context(|| format!("cannot load the Home Depot titles and queries from {}", args.dataset.display()))?;
+    // The titles the product validation accepts (a few carry control characters).
+    let titles: Vec<String> = dataset
+        .products
+        .iter()
+        .filter(|(uid, title)| {
+            Product::try_from(ProductDraft { id: uid.clone(), title: title.clone(), ..ProductDraft::default() }).is_ok()
+        })
+        .map(|(_, title)| title.clone())
+        .collect();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
+    let typed: Vec<String> = dataset.queries.iter().map(|query| query.text.clone()).collect();
+    let typos: Vec<String> = typed.iter().map(|text| inject_typo(text, &mut rng)).collect();
+    println!(
+        "{} real titles, {} judged queries (each also with one typo); sizes {:?}; seed {}",
+        titles.len(),
+        typed.len(),
+        args.sizes,
+        args.seed
+    );
+    let out = args.out.clone().unwrap_or_else(|| data_dir.eval().join("scale.jsonl"));
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    println!(
+        "{:>9} {:>8} {:>6} {:>7} {:>7} {:>8} {:>8} {:>9}",
+        "products", "queries", "facets", "clients", "q/s", "p50 ms", "p99 ms", "p99.9 ms"
+    );
+    for &size in &args.sizes {
+        let line = measure_size(data_dir, &titles, &typed, &typos, size, args)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&out)
+            .with_context(|| format!("cannot open {}", out.display()))?;
+        writeln!(file, "{line}")?;
+    }
+    println!("JSON lines appended to {}", out.display());
+    Ok(())
+}
+
+/// Builds, imports and searches one catalogue size; returns its JSON line.
+fn measure_size(
+    data_dir: &DataDir,
+    titles: &[String],
+    typed: &[String],
+    typos: &[String],
+    size: usize,
+    args: &BenchScaleArgs,
+) -> anyhow::Result<serde_json::Value> {
+    let scratch = data_dir.bench_scratch(&format!("scale-{size}"));
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch).with_context(|| format!("cannot clear {}", scratch.display()))?;
+    }
+    let scratch_dir = DataDir::new(&scratch);
+    let catalog = Catalog::new(scratch_dir.clone());
+    let name = IndexName::new("scale")?;
+
+    // Import: generate and upsert in batches (what `vitrine import` does with one feed).
+    let generator = ScaleCatalog::new(titles, args.seed);
+    let bar = ProgressBar::new(size as u64);
+    bar.set_style(ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({eta})")?.progress_chars("=> "));
+    bar.set_message("importing");
+    let mut import_seconds = 0.0;
+    for start in (0..size).step_by(IMPORT_BATCH) {
+        let end = (start + IMPORT_BATCH).min(size);
+        let products = (start..end)
+            .map(|i| Product::try_from(generator.product(i)))
+            .collect::<Result<Vec<_>, _>>()
+            .context("a generated product is invalid")?;
+        let started = Instant::now();
+        catalog.upsert(&name, products)?;
+        import_seconds += started.elapsed().as_secs_f64();
+        bar.inc((end - start) as u64);
+    }
+    bar.finish_and_clear();
+    let disk_bytes = directory_bytes(&scratch_dir.search_index(&name));
+    let import_per_second = size as f64 / import_seconds;
+
+    // Search: each cell its own run of the in-process server on loopback.
+    let path = "/v1/indexes/scale/search".to_owned();
+    let mut cells = Vec::new();
+    let mut resident_bytes = 0;
+    let runtime = runtime()?;
+    for clients in CLIENTS {
+        for (set, queries) in [("typed", typed), ("one_typo", typos)] {
+            for faceted in [false, true] {
+                let requests: Vec<Planned> = queries
+                    .iter()
+                    .map(|q| {
+                        let body = if faceted {
+                            json!({"q": q, "per_page": 20, "facets": ["brand", "category", "price"],
+                                   "filter": {"in_stock": true, "price": {"lt": 500}}})
+                        } else {
+                            json!({"q": q, "per_page": 20})
+                        };
+                        Planned { label: "search", path: path.clone(), body }
+                    })
+                    .collect();
+                let load = Load { requests: args.requests, concurrency: clients, message: "searching" };
+                let timings = runtime.block_on(async {
+                    time_requests(AppState::new(ServerConfig::default(), catalog.clone()), requests, &load).await
+                })?;
+                if resident_bytes == 0 {
+                    resident_bytes = resident_set_bytes();
+                }
+                let (p50, p99, p999) =
+                    (timings.percentile_ms(50.0), timings.percentile_ms(99.0), timings.percentile_ms(99.9));
+                println!(
+                    "{size:>9} {set:>8} {:>6} {clients:>7} {:>7.0} {p50:>8.2} {p99:>8.2} {p999:>9.2}",
+                    if faceted { "on" } else { "off" },
+                    timings.per_second(),
+                );
+                cells.push(json!({
+                    "clients": clients, "queries": set, "facets_and_filter": faceted,
+                    "per_second": timings.per_second(), "p50_ms": p50, "p99_ms": p99, "p999_ms": p999,
+                }));
+            }
+        }
+    }
+    println!(
+        "{size:>9} products: import {import_per_second:.0} products/s, index {:.1} MB on disk, {:.0} MB resident after warm-up",
+        disk_bytes as f64 / 1e6,
+        resident_bytes as f64 / 1e6
+    );
+    std::fs::remove_dir_all(&scratch).ok();
+    Ok(json!({
+        "bench": "scale", "products": size, "seed": args.seed, "requests_per_cell": args.requests,
+        "import_products_per_second": import_per_second, "index_bytes": disk_bytes,
+        "resident_bytes": resident_bytes, "search": cells,
+    }))
+}
+
+/// Bytes of every file below `dir`.
+fn directory_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .map(|entry| match entry.file_type() {
+                Ok(kind) if kind.is_dir() => directory_bytes(&entry.path()),
+                Ok(_) => entry.metadata().map_or(0, |metadata| metadata.len()),
+                Err(_) => 0,
+            })
+            .sum()
+    })
+}
+
+/// This process's resident memory (Linux `VmRSS`), 0 where it cannot be read.
+fn resident_set_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status").ok().map_or(0, |status| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.split_whitespace().next()?.parse::<u64>().ok())
+            .map_or(0, |kib| kib * 1024)
+    })
+}
