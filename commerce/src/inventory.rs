@@ -108,18 +108,7 @@ impl Store {
         for SkuSeed { product_id, price, on_hand } in items {
             check_non_negative("price", price.minor_units)?;
             check_non_negative("stock", *on_hand)?;
-            created += sqlx::query(
-                "INSERT INTO skus (product_id, price_cents, currency, on_hand, reserved, version, updated_at) \
-                 VALUES ($1, $2, $3, $4, 0, $5, $5) ON CONFLICT (product_id) DO NOTHING",
-            )
-            .bind(product_id)
-            .bind(price.minor_units)
-            .bind(price.currency.as_str())
-            .bind(on_hand)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            created += insert_sku(&mut tx, product_id, *price, *on_hand, now).await?;
         }
         tx.commit().await?;
         Ok(created)
@@ -156,17 +145,7 @@ impl Store {
         let before = match (sku_in(&mut tx, product_id).await?, price) {
             (Some(sku), _) => sku,
             (None, Some(price)) => {
-                let now = now_ms();
-                sqlx::query(
-                    "INSERT INTO skus (product_id, price_cents, currency, on_hand, reserved, version, updated_at) \
-                     VALUES ($1, $2, $3, 0, 0, $4, $4)",
-                )
-                .bind(product_id)
-                .bind(price.minor_units)
-                .bind(price.currency.as_str())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                insert_sku(&mut tx, product_id, price, 0, now_ms()).await?;
                 sku_in(&mut tx, product_id).await?.ok_or_else(|| CommerceError::UnknownProduct(product_id.into()))?
             }
             (None, None) => return Err(CommerceError::UnknownProduct(product_id.into())),
@@ -330,6 +309,29 @@ fn check_non_negative(what: &str, value: i64) -> Result<(), CommerceError> {
 
 fn stock_line(row: &AnyRow) -> Result<StockLine, sqlx::Error> {
     Ok(StockLine { product_id: row.try_get("product_id")?, quantity: row.try_get("quantity")? })
+}
+
+/// Inserts a SKU with `on_hand` units and nothing held, unless one exists; returns how many rows
+/// were inserted (0 or 1).
+async fn insert_sku(
+    tx: &mut Transaction<'_, Any>,
+    product_id: &str,
+    price: Money,
+    on_hand: i64,
+    now: i64,
+) -> Result<u64, CommerceError> {
+    let inserted = sqlx::query(
+        "INSERT INTO skus (product_id, price_cents, currency, on_hand, reserved, version, updated_at) \
+         VALUES ($1, $2, $3, $4, 0, $5, $5) ON CONFLICT (product_id) DO NOTHING",
+    )
+    .bind(product_id)
+    .bind(price.minor_units)
+    .bind(price.currency.as_str())
+    .bind(on_hand)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(inserted.rows_affected())
 }
 
 async fn sku_in(tx: &mut Transaction<'_, Any>, product_id: &str) -> Result<Option<Sku>, CommerceError> {

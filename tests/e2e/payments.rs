@@ -739,6 +739,9 @@ async fn money_inputs_are_positive_exact_iso_and_bounded() {
             let shop = server.state.commerce.get().await.expect("shop");
             assert!(shop.store.sku("rug").await.expect("read").is_none(), "{why}: a refused write leaves no SKU");
         }
+        // The stock as the admin reads it back; a product without a SKU is not for sale.
+        let read = send(server, Method::GET, "/v1/admin/stock/rug", None, &[]).await;
+        assert_eq!((read.status, read.error_code()), (StatusCode::NOT_FOUND, "product_not_for_sale".to_owned()));
         // Exact amounts pass, in the currency's own minor unit.
         let yen = put("tea", json!({"on_hand": 5, "price": 1500, "currency": "jpy"})).await;
         assert_eq!((yen.status, yen.json()["currency"].as_str()), (StatusCode::OK, Some("JPY")), "{}", yen.text);
@@ -746,6 +749,11 @@ async fn money_inputs_are_positive_exact_iso_and_bounded() {
         assert_eq!(dinar.json()["price"], 12.345, "{}", dinar.text);
         let repriced = put("tea", json!({"on_hand": 5, "price": 1600, "currency": "EUR"})).await;
         assert_eq!(repriced.error_code(), "invalid_currency", "a SKU keeps its currency");
+        let tea = send(server, Method::GET, "/v1/admin/stock/tea", None, &[]).await.json();
+        assert_eq!(
+            (tea["on_hand"].as_i64(), tea["price"].as_f64(), tea["currency"].as_str()),
+            (Some(5), Some(1500.0), Some("JPY"))
+        );
 
         // The most a product may cost is accepted; a cart above what a payment may take is
         // refused before anything is held or charged.
