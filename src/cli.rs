@@ -198,6 +198,13 @@ pub struct BenchScaleArgs {
     /// Seed of the catalogue and of the injected typos.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// After each closed-loop cell, the same requests open-loop (a fixed arrival rate) at this
+    /// fraction of the closed loop's throughput; 0 skips the open-loop cells.
+    #[arg(long, default_value_t = 0.7)]
+    pub open_load: f64,
+    /// Keep each size's scratch data directory (DATA_DIR/bench-scale-SIZE) instead of deleting it.
+    #[arg(long)]
+    pub keep: bool,
     /// File the JSON lines are appended to [default: DATA_DIR/eval/scale.jsonl].
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

@@ -153,6 +153,75 @@ fn department(title: &str) -> &'static str {
     DEPARTMENTS[(hash % DEPARTMENTS.len() as u64) as usize].0
 }
 
+/// One catalogue size measured by `vitrine bench scale`: one JSON line of its output.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ScaleRun {
+    /// Products in the catalogue.
+    pub products: usize,
+    /// Seed of the catalogue and of the injected typos.
+    pub seed: u64,
+    /// Timed requests per latency cell.
+    pub requests_per_cell: usize,
+    /// Products imported per second (bulk upserts of 100,000).
+    pub import_products_per_second: f64,
+    /// The index on disk.
+    pub index_bytes: u64,
+    /// The process's resident memory after the first latency cell (warmed up).
+    pub resident_bytes: u64,
+    /// Latency cells.
+    pub search: Vec<LatencyCell>,
+}
+
+/// The latency of one kind of request under one load.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LatencyCell {
+    /// `search` or `suggest`.
+    #[serde(default = "search_kind")]
+    pub what: String,
+    /// Concurrent clients.
+    pub clients: usize,
+    /// `typed` or `one_typo`.
+    pub queries: String,
+    /// Whether the searches asked for facets (brand, category, price) and filtered (in stock, price).
+    pub facets_and_filter: bool,
+    /// `closed` (each client waits for its answer) or `open` (a fixed arrival rate).
+    #[serde(default = "closed_pace")]
+    pub pace: String,
+    /// The arrival rate of an open-loop cell.
+    #[serde(default)]
+    pub offered_per_second: Option<f64>,
+    /// Answers per second.
+    pub per_second: f64,
+    /// Median latency, milliseconds.
+    pub p50_ms: f64,
+    /// 99th percentile latency, milliseconds.
+    pub p99_ms: f64,
+    /// 99.9th percentile latency, milliseconds.
+    pub p999_ms: f64,
+}
+
+fn search_kind() -> String {
+    "search".to_owned()
+}
+
+fn closed_pace() -> String {
+    "closed".to_owned()
+}
+
+impl ScaleRun {
+    /// The cell of `what` (`search`/`suggest`) for these queries, facets, clients and pace.
+    #[must_use]
+    pub fn cell(&self, what: &str, queries: &str, facets: bool, clients: usize, pace: &str) -> Option<&LatencyCell> {
+        self.search.iter().find(|cell| {
+            cell.what == what
+                && cell.queries == queries
+                && cell.facets_and_filter == facets
+                && cell.clients == clients
+                && cell.pace == pace
+        })
+    }
+}
+
 /// The kind of product: the title's last alphabetic word, capitalised ("Drill", "Faucet").
 fn kind(title: &str) -> String {
     let word =

@@ -139,6 +139,22 @@ pub(super) struct Reference {
     pub(super) y: f64,
 }
 
+/// Each line with its markers and legend entry.
+fn draw_lines<CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, CT>,
+    lines: &[Line],
+) -> Result<(), Box<dyn Error>> {
+    for line in lines.iter().filter(|line| !line.points.is_empty()) {
+        let style = line.color.stroke_width(2);
+        chart
+            .draw_series(LineSeries::new(line.points.iter().copied(), style))?
+            .label(shorten(&line.label, 40))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+        chart.draw_series(line.points.iter().map(|&point| Circle::new(point, 3, line.color.filled())))?;
+    }
+    Ok(())
+}
+
 /// Lines with markers over `x_axis`, y from 0, an optional dashed reference line, a legend.
 pub(super) fn line_chart(
     title: &str,
@@ -179,17 +195,76 @@ pub(super) fn line_chart(
                 .label(reference.label.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
         }
-        for line in lines.iter().filter(|line| !line.points.is_empty()) {
-            let style = line.color.stroke_width(2);
-            chart
-                .draw_series(LineSeries::new(line.points.iter().copied(), style))?
-                .label(shorten(&line.label, 40))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
-            chart.draw_series(line.points.iter().map(|&point| Circle::new(point, 3, line.color.filled())))?;
-        }
+        draw_lines(&mut chart, lines)?;
         draw_legend(&mut chart, legend)?;
         Ok(())
     })
+}
+
+/// Lines with markers on log-log axes (both ranges from the points, with some room), and (with
+/// `proportional`) from the first point of the first line a dashed line growing in proportion
+/// to x: a cost above it grows faster than x.
+pub(super) fn log_log_chart(title: &str, x_desc: &str, y_desc: &str, lines: &[Line], proportional: bool) -> PlotResult {
+    let positive = |values: Vec<f64>| finite_span(values.into_iter().filter(|value| *value > 0.0));
+    let points = || lines.iter().flat_map(|line| line.points.iter().copied());
+    let (Some((x_low, x_high)), Some((y_low, y_high))) =
+        (positive(points().map(|p| p.0).collect()), positive(points().map(|p| p.1).collect()))
+    else {
+        return Err("no positive data".into());
+    };
+    let proportional = lines
+        .iter()
+        .find_map(|line| line.points.first().copied())
+        .filter(|_| proportional)
+        .filter(|&(x, y)| x > 0.0 && y > 0.0 && x_high > x)
+        .map(|(x, y)| vec![(x, y), (x_high, y * x_high / x)]);
+    let y_high = proportional.as_ref().map_or(y_high, |line| y_high.max(line[1].1));
+    let x_range = (x_low / 1.5)..(x_high * 1.5);
+    let y_range = (y_low / 2.0)..(y_high * 2.0);
+    draw_svg(CHART_SIZE, |root| {
+        let mut chart = chart_on(root, title).build_cartesian_2d(x_range.log_scale(), y_range.log_scale())?;
+        chart
+            .configure_mesh()
+            .light_line_style(LIGHT_GRID)
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_label_formatter(&|x| compact(*x))
+            .y_label_formatter(&|y| compact(*y))
+            .label_style(label_font())
+            .draw()?;
+        if let Some(reference) = proportional {
+            let style = BLACK.mix(0.5).stroke_width(1);
+            chart
+                .draw_series(DashedLineSeries::new(reference, 6, 4, style))?
+                .label("grows like the catalogue")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+        }
+        draw_lines(&mut chart, lines)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        Ok(())
+    })
+}
+
+/// A tick label: 1.5k, 2M, 0.25, 12.
+fn compact(value: f64) -> String {
+    let magnitude = value.abs();
+    let (scaled, suffix) = if magnitude >= 1e9 {
+        (value / 1e9, "G")
+    } else if magnitude >= 1e6 {
+        (value / 1e6, "M")
+    } else if magnitude >= 1e3 {
+        (value / 1e3, "k")
+    } else {
+        (value, "")
+    };
+    let text = if scaled.abs() >= 10.0 || scaled.fract().abs() < 1e-9 {
+        format!("{scaled:.0}")
+    } else if scaled.abs() >= 1.0 {
+        format!("{scaled:.1}")
+    } else {
+        format!("{scaled:.2}")
+    };
+    format!("{text}{suffix}")
 }
 
 /// One bar per group of a [`grouped_bars`] chart; `None` or non-finite values draw no bar.
@@ -284,5 +359,9 @@ mod tests {
         assert_eq!(shorten("abcdef", 4), "abc…");
         assert_eq!(shorten("abc", 4), "abc");
         assert_eq!(upper_bound([0.0, -1.0].into_iter(), 1.2), 1.0);
+        assert_eq!(
+            [compact(100_000.0), compact(1_500_000.0), compact(2.5), compact(0.25), compact(20.0)],
+            ["100k", "1.5M", "2.5", "0.25", "20"]
+        );
     }
 }

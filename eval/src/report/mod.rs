@@ -3,7 +3,8 @@
 //! [`recs_html`] renders a [`RecsReport`] (split counts, metric table, bars per model, Recall@K
 //! curves, popularity bias); [`search_html`] renders one or more labelled [`RelevanceReport`]s
 //! (summary, an optional draft-vs-live table, the per-query NDCG distribution, typo vs no typo,
-//! the worst queries and every query).
+//! the worst queries and every query); [`scale_html`] renders `vitrine bench scale` runs (each
+//! cost against catalogue size, log-log).
 //!
 //! The page is a single file: CSS in a `<style>` element, plots as inline SVG drawn by plotters
 //! into strings, no script and no reference to anything outside the file. Every text that comes
@@ -24,9 +25,11 @@
 mod charts;
 mod html;
 mod recs;
+mod scale;
 mod search;
 
 /// Re-exported where reports have always found it; it lives beside [`compare_reports`](crate::search::compare_reports).
 pub use crate::search::ComparisonRow;
 pub use recs::recs_html;
+pub use scale::scale_html;
 pub use search::{SearchRun, search_html};

@@ -63,7 +63,7 @@ pub(in crate::commands) fn run(data_dir: &DataDir, args: &BenchCheckoutArgs) -> 
             Some(schema) => CommerceHandle::with_schema(url.as_str(), schema.as_str()),
             None => CommerceHandle::new(url.as_str()),
         };
-        let load = Load { requests: args.checkouts, concurrency: args.clients, message: "checking out" };
+        let load = Load::closed(args.checkouts, args.clients, "checking out");
         let timings = time_requests(state, requests, &load).await?;
         report(&timings, false);
         let orders = store.count_orders().await?;

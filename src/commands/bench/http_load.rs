@@ -1,7 +1,14 @@
-//! The HTTP load driver of `vitrine bench search`, `recs` and `checkout`: the server is this
-//! binary's own `app()`, listening on 127.0.0.1 (an ephemeral port); the clients are HTTP/1.1
-//! connections from the same process, `--concurrency` of them, each sending its share of the
-//! requests one after another.
+//! The HTTP load driver of `vitrine bench search`, `recs`, `checkout` and `scale`: the server is
+//! this binary's own `app()`, listening on 127.0.0.1 (an ephemeral port); the clients are
+//! HTTP/1.1 connections from the same process, `--concurrency` of them, each sending its share
+//! of the requests one after another.
+//!
+//! Closed loop ([`Pace::Closed`]): each client sends its next request when the last is answered,
+//! so a slow answer also delays the requests behind it, unseen (coordinated omission: closed-loop
+//! clients understate the tail). Open loop ([`Pace::Open`]): each client has a fixed schedule
+//! (the rate split between the clients) and a request's latency runs from the moment it was due,
+//! so the time it waited behind a slow one counts, as wrk2 measures. Latencies go into an
+//! HdrHistogram (microseconds, 3 significant digits).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,37 +27,74 @@ use crate::http::AppState;
 pub(super) const WARM_UP_REQUESTS: usize = 500;
 
 /// One request of a benchmark.
+#[derive(Clone)]
 pub(super) struct Planned {
     /// Its kind, for per-kind figures.
     pub(super) label: &'static str,
     /// Path on the server.
     pub(super) path: String,
-    /// JSON body (POST).
+    /// JSON body of a POST; `Null` for a GET (`path` then carries the query string).
     pub(super) body: serde_json::Value,
 }
 
-/// How many requests, from how many clients.
+impl Planned {
+    /// A GET of `path` (with its query string).
+    pub(super) fn get(label: &'static str, path: String) -> Self {
+        Planned { label, path, body: serde_json::Value::Null }
+    }
+}
+
+/// How the clients send their requests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Pace {
+    /// Each client sends its next request when the last is answered.
+    Closed,
+    /// The clients together send this many requests per second on a fixed schedule; latency
+    /// runs from the moment a request was due.
+    Open { per_second: f64 },
+}
+
+/// How many requests, from how many clients, at what pace.
 pub(super) struct Load {
     pub(super) requests: usize,
     pub(super) concurrency: usize,
     pub(super) message: &'static str,
+    pub(super) pace: Pace,
+}
+
+impl Load {
+    /// Closed-loop clients.
+    pub(super) fn closed(requests: usize, concurrency: usize, message: &'static str) -> Self {
+        Load { requests, concurrency, message, pace: Pace::Closed }
+    }
 }
 
 /// What was timed.
 pub(super) struct Timings {
     /// `(label, latency)` of every timed request.
     latencies: Vec<(&'static str, Duration)>,
+    /// The same latencies in microseconds.
+    histogram: hdrhistogram::Histogram<u64>,
     elapsed: Duration,
 }
 
 impl Timings {
-    /// The latency at percentile `p` (0–100) over every timed request, in milliseconds
-    /// (nearest rank).
+    fn new(latencies: Vec<(&'static str, Duration)>, elapsed: Duration) -> anyhow::Result<Self> {
+        // From 1 µs to 10 minutes, 3 significant digits.
+        let mut histogram = hdrhistogram::Histogram::new_with_bounds(1, 600_000_000, 3)?;
+        for (_, latency) in &latencies {
+            let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX).max(1);
+            histogram.saturating_record(micros);
+        }
+        Ok(Timings { latencies, histogram, elapsed })
+    }
+
+    /// The latency at percentile `p` (0–100) over every timed request, in milliseconds.
     pub(super) fn percentile_ms(&self, p: f64) -> f64 {
-        let mut all: Vec<Duration> = self.latencies.iter().map(|&(_, latency)| latency).collect();
-        all.sort_unstable();
-        let rank = ((p / 100.0) * all.len() as f64).ceil() as usize;
-        all.get(rank.clamp(1, all.len().max(1)) - 1).map_or(0.0, |latency| latency.as_secs_f64() * 1000.0)
+        if self.histogram.is_empty() {
+            return 0.0;
+        }
+        self.histogram.value_at_quantile(p / 100.0) as f64 / 1000.0
     }
 
     /// Requests per second over the timed part.
@@ -78,9 +122,13 @@ pub(super) async fn time_requests(state: AppState, requests: Vec<Planned>, load:
         let requests = requests.clone();
         async move {
             let planned = &requests[n % requests.len()];
-            let request = Request::post(format!("{base}{}", planned.path))
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Full::new(Bytes::from(planned.body.to_string())))?;
+            let uri = format!("{base}{}", planned.path);
+            let request = match &planned.body {
+                serde_json::Value::Null => Request::get(uri).body(Full::new(Bytes::new()))?,
+                body => Request::post(uri)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Full::new(Bytes::from(body.to_string())))?,
+            };
             let started = Instant::now();
             let response = client.request(request).await?;
             let status = response.status();
@@ -109,10 +157,29 @@ pub(super) async fn time_requests(state: AppState, requests: Vec<Planned>, load:
         let bar = bar.clone();
         let count = load.requests / load.concurrency + usize::from(client_number < load.requests % load.concurrency);
         let stride = load.concurrency;
+        // Open loop: this client's requests are due every `interval`, the clients staggered.
+        let schedule = match load.pace {
+            Pace::Closed => None,
+            Pace::Open { per_second } => {
+                anyhow::ensure!(per_second > 0.0 && per_second.is_finite(), "the rate must be positive");
+                let interval = Duration::from_secs_f64(load.concurrency as f64 / per_second);
+                let first = started + Duration::from_secs_f64(client_number as f64 / per_second);
+                Some((first, interval))
+            }
+        };
         clients.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(count);
             for i in 0..count {
-                latencies.push(send(WARM_UP_REQUESTS + client_number + i * stride).await?);
+                let n = WARM_UP_REQUESTS + client_number + i * stride;
+                match schedule {
+                    None => latencies.push(send(n).await?),
+                    Some((first, interval)) => {
+                        let due = first + interval * u32::try_from(i).unwrap_or(u32::MAX);
+                        tokio::time::sleep_until(due.into()).await;
+                        let (label, _) = send(n).await?;
+                        latencies.push((label, due.elapsed()));
+                    }
+                }
                 bar.inc(1);
             }
             Ok::<_, anyhow::Error>(latencies)
@@ -125,7 +192,7 @@ pub(super) async fn time_requests(state: AppState, requests: Vec<Planned>, load:
     let elapsed = started.elapsed();
     bar.finish_and_clear();
     server.abort();
-    Ok(Timings { latencies, elapsed })
+    Timings::new(latencies, elapsed)
 }
 
 /// Prints throughput and latency percentiles, overall and (with `per_label`) per label.

@@ -61,7 +61,7 @@ pub(in crate::commands) fn run(data_dir: &DataDir, args: &BenchRecsArgs) -> anyh
         })
         .collect();
     drop(bundle);
-    let load = Load { requests: args.requests, concurrency: args.concurrency, message: "recommending" };
+    let load = Load::closed(args.requests, args.concurrency, "recommending");
     let timings = runtime()?.block_on(async move {
         time_requests(AppState::new(ServerConfig::default(), catalog), requests, &load).await
     })?;

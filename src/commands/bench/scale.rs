@@ -4,7 +4,9 @@
 //! searched over HTTP with the judged queries as typed and with one typo, with and without
 //! facets and a filter, from 1, 2 and 16 clients (closed loop: each client sends its next query
 //! when the last is answered). Figures: import products/s, index size on disk, resident memory
-//! after warm-up, latency p50/p99/p99.9 per cell; printed as a table, appended as JSON lines.
+//! after warm-up, latency p50/p99/p99.9 per cell (closed loop, then open loop), autocomplete
+//! latency; printed as a table, appended as JSON lines, and plotted (log-log) in an HTML page
+//! beside them.
 
 use std::io::Write;
 use std::path::Path;
@@ -15,12 +17,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 use serde_json::json;
-use vitrine_eval::scale::ScaleCatalog;
+use vitrine_eval::report::scale_html;
+use vitrine_eval::scale::{LatencyCell, ScaleCatalog, ScaleRun};
 use vitrine_eval::search::{HomeDepot, inject_typo};
 use vitrine_indexer::Catalog;
 use vitrine_models::{DataDir, IndexName, Product, ProductDraft};
 
-use super::http_load::{Load, Planned, time_requests};
+use super::http_load::{Load, Pace, Planned, time_requests};
 use crate::cli::BenchScaleArgs;
 use crate::commands::runtime::runtime;
 use crate::config::ServerConfig;
@@ -61,19 +64,30 @@ pub(in crate::commands) fn run(data_dir: &DataDir, args: &BenchScaleArgs) -> any
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
     println!(
-        "{:>9} {:>8} {:>6} {:>7} {:>7} {:>8} {:>8} {:>9}",
-        "products", "queries", "facets", "clients", "q/s", "p50 ms", "p99 ms", "p99.9 ms"
+        "{:>9} {:>7} {:>8} {:>6} {:>7} {:>6} {:>7} {:>8} {:>8} {:>9}",
+        "products", "what", "queries", "facets", "clients", "pace", "q/s", "p50 ms", "p99 ms", "p99.9 ms"
     );
     for &size in &args.sizes {
-        let line = measure_size(data_dir, &titles, &typed, &typos, size, args)?;
+        let run = measure_size(data_dir, &titles, &typed, &typos, size, args)?;
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&out)
             .with_context(|| format!("cannot open {}", out.display()))?;
-        writeln!(file, "{line}")?;
+        writeln!(file, "{}", serde_json::to_string(&run)?)?;
     }
     println!("JSON lines appended to {}", out.display());
+    // The page plots every size the file holds (the latest run of each), earlier runs included.
+    let runs = std::fs::read_to_string(&out)?
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(serde_json::from_str::<ScaleRun>)
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("{} holds a line that is not a scale run", out.display()))?;
+    let page = out.with_extension("html");
+    std::fs::write(&page, scale_html("Vitrine at scale", &runs))
+        .with_context(|| format!("cannot write {}", page.display()))?;
+    println!("plots: {}", page.display());
     Ok(())
 }
 
@@ -85,7 +99,7 @@ fn measure_size(
     typos: &[String],
     size: usize,
     args: &BenchScaleArgs,
-) -> anyhow::Result<serde_json::Value> {
+) -> anyhow::Result<ScaleRun> {
     let scratch = data_dir.bench_scratch(&format!("scale-{size}"));
     if scratch.exists() {
         std::fs::remove_dir_all(&scratch).with_context(|| format!("cannot clear {}", scratch.display()))?;
@@ -115,11 +129,51 @@ fn measure_size(
     let disk_bytes = directory_bytes(&scratch_dir.search_index(&name));
     let import_per_second = size as f64 / import_seconds;
 
-    // Search: each cell its own run of the in-process server on loopback.
+    // Search: each cell its own run of the in-process server on loopback; closed loop, then
+    // (with --open-load) open loop at that fraction of the closed loop's throughput.
     let path = "/v1/indexes/scale/search".to_owned();
     let mut cells = Vec::new();
     let mut resident_bytes = 0;
     let runtime = runtime()?;
+    let state = || AppState::new(ServerConfig::default(), catalog.clone());
+    let mut measure = |what: &str, set: &str, faceted: bool, clients: usize, requests: Vec<Planned>| {
+        let mut paces = vec![Pace::Closed];
+        while let Some(pace) = paces.pop() {
+            let load = Load { requests: args.requests, concurrency: clients, message: "searching", pace };
+            // The state opens its analytics pool: inside the runtime.
+            let timings = runtime.block_on(async { time_requests(state(), requests.clone(), &load).await })?;
+            if resident_bytes == 0 {
+                resident_bytes = resident_set_bytes();
+            }
+            let (p50, p99, p999) =
+                (timings.percentile_ms(50.0), timings.percentile_ms(99.0), timings.percentile_ms(99.9));
+            let (pace_name, rate) = match pace {
+                Pace::Closed => ("closed", None),
+                Pace::Open { per_second } => ("open", Some(per_second)),
+            };
+            println!(
+                "{size:>9} {what:>7} {set:>8} {:>6} {clients:>7} {pace_name:>6} {:>7.0} {p50:>8.2} {p99:>8.2} {p999:>9.2}",
+                if faceted { "on" } else { "off" },
+                timings.per_second(),
+            );
+            cells.push(LatencyCell {
+                what: what.to_owned(),
+                clients,
+                queries: set.to_owned(),
+                facets_and_filter: faceted,
+                pace: pace_name.to_owned(),
+                offered_per_second: rate,
+                per_second: timings.per_second(),
+                p50_ms: p50,
+                p99_ms: p99,
+                p999_ms: p999,
+            });
+            if pace == Pace::Closed && args.open_load > 0.0 {
+                paces.push(Pace::Open { per_second: timings.per_second() * args.open_load });
+            }
+        }
+        anyhow::Ok(())
+    };
     for clients in CLIENTS {
         for (set, queries) in [("typed", typed), ("one_typo", typos)] {
             for faceted in [false, true] {
@@ -135,38 +189,40 @@ fn measure_size(
                         Planned { label: "search", path: path.clone(), body }
                     })
                     .collect();
-                let load = Load { requests: args.requests, concurrency: clients, message: "searching" };
-                let timings = runtime.block_on(async {
-                    time_requests(AppState::new(ServerConfig::default(), catalog.clone()), requests, &load).await
-                })?;
-                if resident_bytes == 0 {
-                    resident_bytes = resident_set_bytes();
-                }
-                let (p50, p99, p999) =
-                    (timings.percentile_ms(50.0), timings.percentile_ms(99.0), timings.percentile_ms(99.9));
-                println!(
-                    "{size:>9} {set:>8} {:>6} {clients:>7} {:>7.0} {p50:>8.2} {p99:>8.2} {p999:>9.2}",
-                    if faceted { "on" } else { "off" },
-                    timings.per_second(),
-                );
-                cells.push(json!({
-                    "clients": clients, "queries": set, "facets_and_filter": faceted,
-                    "per_second": timings.per_second(), "p50_ms": p50, "p99_ms": p99, "p999_ms": p999,
-                }));
+                measure("search", set, faceted, clients, requests)?;
             }
         }
     }
+    // Autocomplete: what a shopper has typed of each query so far (its first half, at least two
+    // characters), from one client.
+    let typing: Vec<Planned> = typed
+        .iter()
+        .map(|q| {
+            let half: String = q.chars().take((q.chars().count() / 2).max(2)).collect();
+            let encoded = percent_encoding::utf8_percent_encode(&half, percent_encoding::NON_ALPHANUMERIC);
+            Planned::get("suggest", format!("/v1/indexes/scale/suggest?q={encoded}"))
+        })
+        .collect();
+    measure("suggest", "typed", false, 1, typing)?;
     println!(
         "{size:>9} products: import {import_per_second:.0} products/s, index {:.1} MB on disk, {:.0} MB resident after warm-up",
         disk_bytes as f64 / 1e6,
         resident_bytes as f64 / 1e6
     );
-    std::fs::remove_dir_all(&scratch).ok();
-    Ok(json!({
-        "bench": "scale", "products": size, "seed": args.seed, "requests_per_cell": args.requests,
-        "import_products_per_second": import_per_second, "index_bytes": disk_bytes,
-        "resident_bytes": resident_bytes, "search": cells,
-    }))
+    if args.keep {
+        println!("kept {}", scratch.display());
+    } else {
+        std::fs::remove_dir_all(&scratch).ok();
+    }
+    Ok(ScaleRun {
+        products: size,
+        seed: args.seed,
+        requests_per_cell: args.requests,
+        import_products_per_second: import_per_second,
+        index_bytes: disk_bytes,
+        resident_bytes,
+        search: cells,
+    })
 }
 
 /// Bytes of every file below `dir`.

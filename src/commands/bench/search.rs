@@ -57,7 +57,7 @@ pub(in crate::commands) fn run(data_dir: &DataDir, args: &BenchSearchArgs) -> an
             body: serde_json::json!({"q": q, "facets": ["price", "category"], "per_page": 20}),
         })
         .collect();
-    let load = Load { requests: args.requests, concurrency: args.concurrency, message: "searching" };
+    let load = Load::closed(args.requests, args.concurrency, "searching");
     let timings = runtime()?.block_on(async move {
         time_requests(AppState::new(ServerConfig::default(), catalog), requests, &load).await
     })?;
