@@ -2,7 +2,8 @@
 //!
 //! The search orchestrates the other modules, request → response: the query's words
 //! (`words.rs`) become the text query (`text.rs`, where the tiers that rank it are described),
-//! AND the filters (`filters.rs`), minus what the merchandising rules hide (`rules.rs`); the
+//! AND the filters (`filters.rs`), minus what the merchandising rules hide (`rules.rs`), asking
+//! for every word first and for fewer while too few products match (`text.rs`); the
 //! matches are ranked (`ranking.rs`), collapsed by product family when the index has variants
 //! (`collapse.rs`) and counted by facet (`facets.rs`: in the same pass, plus one pass per facet
 //! the shopper filters on); pinned products are placed around the organic results (`pins.rs`),
@@ -25,7 +26,7 @@ use crate::pins::{Placed, pinned_products, place};
 use crate::ranking::sort_key_fn;
 use crate::request::{Hit, SearchRequest, SearchResponse, SortOrder, check_filter_size};
 use crate::rules::{Boosts, Merchandising};
-use crate::text::text_query;
+use crate::text::{TextQuery, text_query};
 use crate::words::query_words;
 
 /// The products outside a restriction (a shopper token's filter), as one query to exclude: the
@@ -89,17 +90,11 @@ pub fn search_unless_abandoned(
     let shop_order = request.sort.is_none() || sort == SortOrder::Relevance;
     let mut excluded = merchandising.exclusions(fields);
     excluded.extend(outside_restriction(request.restriction.as_ref(), fields, settings)?);
-    let query = filtered(text.as_deref(), &filters, None, &excluded);
     let collapse = settings.variants.collapse && has_variants(&searcher, fields)?;
-    let pinned = match shop_order {
-        true => pinned_products(index, &searcher, query.as_ref(), &filters, &excluded, &merchandising, collapse)?,
-        false => Vec::new(),
-    };
     let boosts = match shop_order {
         true => Boosts::compute(&searcher, &merchandising.boosts)?,
         false => Boosts::default(),
     };
-    let key_fn = sort_key_fn(sort, settings, boosts);
 
     // Facets with a selected value are counted without their own filter (disjunctive faceting:
     // checkboxes show what else could be ticked), one extra pass each; the others are counted
@@ -107,43 +102,63 @@ pub fn search_unless_abandoned(
     let (own_filter, shared): (Vec<&FacetField>, Vec<&FacetField>) =
         requested.iter().partition(|field| filters.iter().any(|clause| &clause.field == *field));
     let category_node = Facet::from_path(selected_category(request.filter.as_ref()));
-    let shared_collectors = facet_collectors(index, settings, &shared, &category_node)?;
-    // Enough organic results to fill the page around the pins (pinned ones are dropped).
-    let organic_wanted = offset + limit + pinned.len();
-    let (organic, organic_total, (shared_results, shared_categories)) = if collapse {
-        let ((families, total), facets) =
-            searcher.search(&query, &(CollapsedTop::new(organic_wanted, key_fn), shared_collectors))?;
-        let organic = families
-            .into_iter()
-            .map(|family| Placed {
-                address: family.address,
-                group: Some(family.group),
-                key: Some(family.key),
-                pinned: false,
-            })
-            .collect::<Vec<_>>();
-        (organic, total, facets)
-    } else {
-        let top = TopDocs::with_limit(organic_wanted).tweak_score(key_fn);
-        let ((ranked, total), facets) = searcher.search(&query, &((top, Count), shared_collectors))?;
-        let organic = ranked
-            .into_iter()
-            .map(|(key, address)| Placed { address, group: None, key: Some(key), pinned: false })
-            .collect::<Vec<_>>();
-        (organic, total, facets)
+
+    // Products matching every word; while fewer than a page match, products matching one word
+    // fewer (`text.rs`). The page size alone decides, so the total a first page shows holds on
+    // every later page.
+    let mut required = text.as_ref().map_or(0, TextQuery::word_count);
+    let (text, pinned, organic, organic_total, (shared_results, shared_categories)) = loop {
+        let text = text.as_ref().map(|text| text.matching(required));
+        let query = filtered(text.as_deref(), &filters, None, &excluded);
+        let pinned = match shop_order {
+            true => pinned_products(index, &searcher, query.as_ref(), &filters, &excluded, &merchandising, collapse)?,
+            false => Vec::new(),
+        };
+        let key_fn = sort_key_fn(sort, settings, boosts.clone());
+        let shared_collectors = facet_collectors(index, settings, &shared, &category_node)?;
+        // Enough organic results to fill the page around the pins (pinned ones are dropped).
+        let organic_wanted = offset + limit + pinned.len();
+        let (organic, organic_total, facets) = if collapse {
+            let ((families, total), facets) =
+                searcher.search(&query, &(CollapsedTop::new(organic_wanted, key_fn), shared_collectors))?;
+            let organic = families
+                .into_iter()
+                .map(|family| Placed {
+                    address: family.address,
+                    group: Some(family.group),
+                    key: Some(family.key),
+                    pinned: false,
+                })
+                .collect::<Vec<_>>();
+            (organic, total, facets)
+        } else {
+            let top = TopDocs::with_limit(organic_wanted).tweak_score(key_fn);
+            let ((ranked, total), facets) = searcher.search(&query, &((top, Count), shared_collectors))?;
+            let organic = ranked
+                .into_iter()
+                .map(|(key, address)| Placed { address, group: None, key: Some(key), pinned: false })
+                .collect::<Vec<_>>();
+            (organic, total, facets)
+        };
+        if required > 1 && organic_total < limit {
+            required -= 1;
+            give_up_if_abandoned()?;
+            continue;
+        }
+        break (text, pinned, organic, organic_total, facets);
     };
     let total = organic_total + pinned.iter().filter(|pin| !pin.matches_query).count();
 
     let mut counts = FacetCounts::default();
     if !shared.is_empty() {
-        read_facet_pass(&shared, &shared_results, &shared_categories, &category_node, &mut counts)?;
+        read_facet_pass(&shared, shared_results.as_ref(), shared_categories.as_ref(), &mut counts)?;
     }
     for field in own_filter {
         give_up_if_abandoned()?;
         let pass_query = filtered(text.as_deref(), &filters, Some(field), &excluded);
         let collectors = facet_collectors(index, settings, &[field], &category_node)?;
         let (results, categories) = searcher.search(&pass_query, &collectors)?;
-        read_facet_pass(&[field], &results, &categories, &category_node, &mut counts)?;
+        read_facet_pass(&[field], results.as_ref(), categories.as_ref(), &mut counts)?;
     }
 
     give_up_if_abandoned()?;

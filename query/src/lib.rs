@@ -8,6 +8,7 @@
 //! are built.
 
 mod allowed;
+mod at_least;
 mod collapse;
 mod derivations;
 mod engine;

@@ -16,6 +16,18 @@
 //! (`derivations.rs`) and each derived term is scored with BM25 inside its tier. The constants
 //! keep, per word, exact > prefix > 1 typo > 2 typos, and `WORD` makes the number of matched
 //! words dominate. A phrase bonus rewards the words close together in the title.
+//!
+//! ## Which products match
+//! A product must match every query word some product matches (each in any of its tiers; a
+//! synonym span counts as one word); stop words and words nothing matches only add relevance.
+//! While fewer products than the page asks for match, the search asks for one word fewer, any of
+//! them (at least `n - 1` of `n` words, then `n - 2`, down to one: `engine.rs`, `at_least.rs`).
+//! Products matching more words still rank first, so the page is the one asking for any word
+//! would give; what changes is the total and the facet counts, which describe the products that
+//! match as many words as the page needed. Algolia and Typesense also require every word and drop
+//! words only when too little is found. It keeps a search's work proportional to its real
+//! matches: asking for any word, over a million products, visits every product that has one
+//! common word ("1", "x", "in").
 
 use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, DisjunctionMaxQuery, Occur, PhraseQuery, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
@@ -23,6 +35,7 @@ use tantivy::{Searcher, Term};
 use vitrine_indexer::{ProductIndex, TextField};
 use vitrine_models::settings::IndexSettings;
 
+use crate::at_least::AtLeastQuery;
 use crate::derivations::{TierQuery, WordAutomaton};
 use crate::synonyms::synonym_spans;
 use crate::words::QueryWord;
@@ -103,25 +116,26 @@ fn exact_terms(
     Ok(exact)
 }
 
-/// The query of one word: the best of its tiers.
+/// The query of one word: the best of its tiers. Also tells whether the word counts as a word a
+/// product must match: it is not a stop word, and some term of the index matches it.
 fn word_query(
     index: &ProductIndex,
     searcher: &Searcher,
     settings: &IndexSettings,
     word: &QueryWord,
-) -> tantivy::Result<Box<dyn Query>> {
+) -> tantivy::Result<(Box<dyn Query>, bool)> {
     let fields = index.fields();
     let exact = exact_terms(index, searcher, settings, word)?;
     if word.stem.is_none() {
         // A stop word: it may add a little relevance, never count as a matched word.
-        return Ok(any_of(exact));
+        return Ok((any_of(exact), false));
     }
     let known = is_known(&exact);
     let mut tiers = vec![tier(WORD + EXACT, exact)];
 
     let budget = settings.typo_tolerance.budget(&word.exact, known);
     if budget == 0 && !word.is_prefix {
-        return Ok(tiers.pop().unwrap_or_else(|| boxed(AllQuery)));
+        return Ok((tiers.pop().unwrap_or_else(|| boxed(AllQuery)), known));
     }
     // Derived terms by tier: [prefix (distance 0), one typo, two typos].
     let mut derived: [Vec<Box<dyn Query>>; 3] = Default::default();
@@ -139,12 +153,49 @@ fn word_query(
             derived[usize::from(derivation.distance)].push(scored_term(field, &derivation.term, weight));
         }
     }
+    let matchable = known || derived.iter().any(|terms| !terms.is_empty());
     for (terms, constant) in derived.into_iter().zip([WORD + PREFIX, WORD + ONE_TYPO, WORD + TWO_TYPOS]) {
         if !terms.is_empty() {
             tiers.push(tier(constant, terms));
         }
     }
-    Ok(boxed(DisjunctionMaxQuery::new(tiers)))
+    Ok((boxed(DisjunctionMaxQuery::new(tiers)), matchable))
+}
+
+/// The text part of a search: the clauses of the words a product must match, and the clauses
+/// that only add relevance (stop words, words nothing matches, the phrase bonus).
+pub(crate) struct TextQuery {
+    words: Vec<Box<dyn Query>>,
+    extras: Vec<Box<dyn Query>>,
+}
+
+impl TextQuery {
+    fn push(&mut self, clause: Box<dyn Query>, must_match: bool) {
+        if must_match { self.words.push(clause) } else { self.extras.push(clause) }
+    }
+
+    /// The number of words a product may be asked to match.
+    pub(crate) fn word_count(&self) -> usize {
+        self.words.len()
+    }
+
+    /// The products matching at least `required` of the words (at least one), scored by every
+    /// clause. With no word a product can be asked to match (only stop words, or nothing in the
+    /// index matches), the products matching any clause.
+    pub(crate) fn matching(&self, required: usize) -> Box<dyn Query> {
+        if self.words.is_empty() {
+            return any_of(self.extras.iter().map(|clause| clause.box_clone()).collect());
+        }
+        let required = required.clamp(1, self.words.len());
+        let words: Vec<Box<dyn Query>> = self.words.iter().map(|clause| clause.box_clone()).collect();
+        let words = match required == words.len() {
+            true => boxed(BooleanQuery::new(words.into_iter().map(|clause| (Occur::Must, clause)).collect())),
+            false => boxed(AtLeastQuery::new(words, required)),
+        };
+        let mut clauses = vec![(Occur::Must, words)];
+        clauses.extend(self.extras.iter().map(|clause| (Occur::Should, clause.box_clone())));
+        boxed(BooleanQuery::new(clauses))
+    }
 }
 
 /// The text part of a search, or `None` for an empty query (browse).
@@ -153,36 +204,43 @@ pub(crate) fn text_query(
     searcher: &Searcher,
     settings: &IndexSettings,
     words: &[QueryWord],
-) -> tantivy::Result<Option<Box<dyn Query>>> {
+) -> tantivy::Result<Option<TextQuery>> {
     if words.is_empty() {
         return Ok(None);
     }
     let spans = synonym_spans(words, &settings.synonyms);
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut text = TextQuery { words: Vec::new(), extras: Vec::new() };
     let mut position = 0;
     while position < words.len() {
         let Some(span) = spans.iter().find(|span| span.start == position) else {
-            clauses.push((Occur::Should, word_query(index, searcher, settings, &words[position])?));
+            let (clause, must_match) = word_query(index, searcher, settings, &words[position])?;
+            text.push(clause, must_match);
             position += 1;
             continue;
         };
         // The span's words as typed (each with its typo tiers), or any synonym phrase in full,
         // worth as many matched words as the span.
         let span_words = &words[span.start..span.end];
-        let original = span_words
-            .iter()
-            .map(|word| word_query(index, searcher, settings, word))
-            .collect::<tantivy::Result<Vec<_>>>()?;
+        let mut matchable = false;
+        let mut original = Vec::new();
+        for word in span_words {
+            let (clause, must_match) = word_query(index, searcher, settings, word)?;
+            matchable |= must_match;
+            original.push(clause);
+        }
         let mut options = vec![any_of(original)];
         let matched_words = span_words.iter().filter(|word| word.stem.is_some()).count().max(1) as f32;
         for alternative in &span.alternatives {
-            let all_words = alternative
-                .iter()
-                .map(|word| Ok((Occur::Must, any_of(exact_terms(index, searcher, settings, word)?))))
-                .collect::<tantivy::Result<Vec<_>>>()?;
+            let mut all_words = Vec::new();
+            for word in alternative {
+                let exact = exact_terms(index, searcher, settings, word)?;
+                all_words.push((is_known(&exact), (Occur::Must, any_of(exact))));
+            }
+            matchable |= all_words.iter().all(|(known, _)| *known);
+            let all_words = all_words.into_iter().map(|(_, clause)| clause).collect();
             options.push(boxed(TierQuery::new(matched_words * (WORD + EXACT), boxed(BooleanQuery::new(all_words)))));
         }
-        clauses.push((Occur::Should, boxed(DisjunctionMaxQuery::new(options))));
+        text.push(boxed(DisjunctionMaxQuery::new(options)), matchable);
         position = span.end;
     }
     let stems: Vec<(usize, Term)> = words
@@ -194,7 +252,7 @@ pub(crate) fn text_query(
         .collect();
     if stems.len() >= 2 {
         let phrase = PhraseQuery::new_with_offset_and_slop(stems, PHRASE_SLOP);
-        clauses.push((Occur::Should, boxed(BoostQuery::new(boxed(phrase), settings.ranking.phrase))));
+        text.push(boxed(BoostQuery::new(boxed(phrase), settings.ranking.phrase)), false);
     }
-    Ok(Some(boxed(BooleanQuery::new(clauses))))
+    Ok(Some(text))
 }

@@ -83,6 +83,33 @@ fn the_last_word_matches_as_a_prefix_while_typing() {
 }
 
 #[test]
+fn products_must_match_every_word_until_too_few_do() {
+    let mut products = catalog();
+    for n in 0..12 {
+        products
+            .push(json!({"id": format!("red-{n}"), "title": format!("Red enamel tray {n}"), "category": "home/trays"}));
+    }
+    let shop = Shop::new(products);
+    // Every word: enough red ceramic things for a page of 1; the red trays and the blue mug are out.
+    let both = shop.search(json!({"q": "red ceramic ", "per_page": 1})).expect("search");
+    assert_eq!((both.total, both.hits[0].id.as_str()), (1, "mug"), "only the red ceramic mug has both words");
+    // A page of 5 cannot be filled by products with both words: those with one of them come
+    // after, most words first.
+    let one = shop.search(json!({"q": "red ceramic ", "per_page": 5, "facets": ["category"]})).expect("search");
+    assert_eq!(one.total, 15, "the red mug, the blue mug, the red candles and twelve red trays");
+    assert_eq!(one.hits[0].id, "mug");
+    assert_eq!(one.facets["category"]["home"], 15, "the counts follow what matched");
+    // Three words: all of them, then all but one, then half (here: one).
+    let three = shop.search(json!({"q": "blue ceramic tray ", "per_page": 1})).expect("search");
+    assert_eq!((three.total, three.hits[0].id.as_str()), (1, "mug-2"), "two of three words: the blue mug");
+    let wide = shop.search(json!({"q": "blue ceramic tray ", "per_page": 3})).expect("search");
+    assert_eq!(wide.total, 14, "any word: the blue mug, the red mug and the twelve trays");
+    assert_eq!(wide.hits[0].id, "mug-2");
+    // A word no product has is not required.
+    assert_eq!(shop.ids(json!({"q": "ceramic zzzqqq ", "per_page": 2})), ["mug-2", "mug"]);
+}
+
+#[test]
 fn out_of_stock_products_are_demoted_not_hidden() {
     let shop = Shop::new(catalog());
     let ids = shop.ids(json!({"q": "ceramic mug"}));

@@ -108,3 +108,23 @@ fn variant_attributes_are_facets_counting_skus() {
     assert_eq!(collapsed.facets["color"], expected);
     assert!(collapsed.facets["size"].contains_key("XL"), "{:?}", collapsed.facets["size"]);
 }
+
+#[test]
+fn small_pages_of_families_follow_the_one_big_page() {
+    // Browsing the whole catalogue: about two hundred families, so a page of 10 (84 kept at the
+    // most) makes the collector drop the families that can no longer reach the page as it goes.
+    let luma = Luma::load();
+    let big = luma.search(true, json!({"q": "", "per_page": 200}));
+    assert!(big.total > 100, "enough families to prune: {}", big.total);
+    let mut paged = Vec::new();
+    for page in 1.. {
+        let response = luma.search(true, json!({"q": "", "per_page": 10, "page": page}));
+        assert_eq!(response.total, big.total, "the total counts every family on every page");
+        if response.hits.is_empty() {
+            break;
+        }
+        paged.extend(response.hits.into_iter().map(|hit| (hit.id, hit.variant_id)));
+    }
+    let expected: Vec<_> = big.hits.into_iter().map(|hit| (hit.id, hit.variant_id)).collect();
+    assert_eq!(paged, expected, "page by page as in one page");
+}
