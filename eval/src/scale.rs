@@ -164,6 +164,10 @@ pub struct ScaleRun {
     pub requests_per_cell: usize,
     /// Products imported per second (bulk upserts of 100,000).
     pub import_products_per_second: f64,
+    /// Products imported per second through `POST /v1/indexes/{index}/documents` (one client,
+    /// JSON arrays of 10,000); absent from runs before it was measured.
+    #[serde(default)]
+    pub api_import_products_per_second: Option<f64>,
     /// The index on disk.
     pub index_bytes: u64,
     /// The process's resident memory after the first latency cell (warmed up).

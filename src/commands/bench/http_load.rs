@@ -60,12 +60,14 @@ pub(super) struct Load {
     pub(super) concurrency: usize,
     pub(super) message: &'static str,
     pub(super) pace: Pace,
+    /// Requests sent before timing starts.
+    pub(super) warm_up: usize,
 }
 
 impl Load {
-    /// Closed-loop clients.
+    /// Closed-loop clients, after [`WARM_UP_REQUESTS`].
     pub(super) fn closed(requests: usize, concurrency: usize, message: &'static str) -> Self {
-        Load { requests, concurrency, message, pace: Pace::Closed }
+        Load { requests, concurrency, message, pace: Pace::Closed, warm_up: WARM_UP_REQUESTS }
     }
 }
 
@@ -97,13 +99,18 @@ impl Timings {
         self.histogram.value_at_quantile(p / 100.0) as f64 / 1000.0
     }
 
+    /// Seconds the timed part took.
+    pub(super) fn elapsed_seconds(&self) -> f64 {
+        self.elapsed.as_secs_f64()
+    }
+
     /// Requests per second over the timed part.
     pub(super) fn per_second(&self) -> f64 {
         self.latencies.len() as f64 / self.elapsed.as_secs_f64()
     }
 }
 
-/// Serves `state` on an ephemeral loopback port, warms up with [`WARM_UP_REQUESTS`], then sends
+/// Serves `state` on an ephemeral loopback port, warms up with `load.warm_up` requests, then sends
 /// `load.requests` of `requests` (cycling through them) from `load.concurrency` clients.
 pub(super) async fn time_requests(state: AppState, requests: Vec<Planned>, load: &Load) -> anyhow::Result<Timings> {
     anyhow::ensure!(!requests.is_empty(), "nothing to send");
@@ -144,7 +151,7 @@ pub(super) async fn time_requests(state: AppState, requests: Vec<Planned>, load:
         }
     };
 
-    for n in 0..WARM_UP_REQUESTS {
+    for n in 0..load.warm_up {
         send(n).await.context("warm-up request")?;
     }
     let bar = ProgressBar::new(load.requests as u64);
@@ -156,7 +163,7 @@ pub(super) async fn time_requests(state: AppState, requests: Vec<Planned>, load:
         let send = send.clone();
         let bar = bar.clone();
         let count = load.requests / load.concurrency + usize::from(client_number < load.requests % load.concurrency);
-        let stride = load.concurrency;
+        let (stride, warm_up) = (load.concurrency, load.warm_up);
         // Open loop: this client's requests are due every `interval`, the clients staggered.
         let schedule = match load.pace {
             Pace::Closed => None,
@@ -170,7 +177,7 @@ pub(super) async fn time_requests(state: AppState, requests: Vec<Planned>, load:
         clients.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(count);
             for i in 0..count {
-                let n = WARM_UP_REQUESTS + client_number + i * stride;
+                let n = warm_up + client_number + i * stride;
                 match schedule {
                     None => latencies.push(send(n).await?),
                     Some((first, interval)) => {

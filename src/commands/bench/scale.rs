@@ -23,7 +23,7 @@ use vitrine_eval::search::{HomeDepot, inject_typo};
 use vitrine_indexer::Catalog;
 use vitrine_models::{DataDir, IndexName, Product, ProductDraft};
 
-use super::http_load::{Load, Pace, Planned, time_requests};
+use super::http_load::{Load, Pace, Planned, WARM_UP_REQUESTS, time_requests};
 use crate::cli::BenchScaleArgs;
 use crate::commands::runtime::runtime;
 use crate::config::ServerConfig;
@@ -107,9 +107,9 @@ fn measure_size(
     let scratch_dir = DataDir::new(&scratch);
     let catalog = Catalog::new(scratch_dir.clone());
     let name = IndexName::new("scale")?;
+    let generator = ScaleCatalog::new(titles, args.seed);
 
     // Import: generate and upsert in batches (what `vitrine import` does with one feed).
-    let generator = ScaleCatalog::new(titles, args.seed);
     let bar = ProgressBar::new(size as u64);
     bar.set_style(ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({eta})")?.progress_chars("=> "));
     bar.set_message("importing");
@@ -139,7 +139,13 @@ fn measure_size(
     let mut measure = |what: &str, set: &str, faceted: bool, clients: usize, requests: Vec<Planned>| {
         let mut paces = vec![Pace::Closed];
         while let Some(pace) = paces.pop() {
-            let load = Load { requests: args.requests, concurrency: clients, message: "searching", pace };
+            let load = Load {
+                requests: args.requests,
+                concurrency: clients,
+                message: "searching",
+                pace,
+                warm_up: WARM_UP_REQUESTS,
+            };
             // The state opens its analytics pool: inside the runtime.
             let timings = runtime.block_on(async { time_requests(state(), requests.clone(), &load).await })?;
             if resident_bytes == 0 {
@@ -204,8 +210,10 @@ fn measure_size(
         })
         .collect();
     measure("suggest", "typed", false, 1, typing)?;
+    // Last, so that the resident memory above is the search's alone.
+    let api_import_per_second = import_over_http(data_dir, &generator, size)?;
     println!(
-        "{size:>9} products: import {import_per_second:.0} products/s, index {:.1} MB on disk, {:.0} MB resident after warm-up",
+        "{size:>9} products: import {import_per_second:.0} products/s (documents API: {api_import_per_second:.0}), index {:.1} MB on disk, {:.0} MB resident after warm-up",
         disk_bytes as f64 / 1e6,
         resident_bytes as f64 / 1e6
     );
@@ -219,10 +227,51 @@ fn measure_size(
         seed: args.seed,
         requests_per_cell: args.requests,
         import_products_per_second: import_per_second,
+        api_import_products_per_second: Some(api_import_per_second),
         index_bytes: disk_bytes,
         resident_bytes,
         search: cells,
     })
+}
+
+/// Products sent per `POST /v1/indexes/{index}/documents` request by the documents-API import.
+const API_BATCH: usize = 10_000;
+
+/// Imports the catalogue through `POST /v1/indexes/{index}/documents` (JSON arrays of
+/// [`API_BATCH`] products, one client, one batch after the other, as an integration would) into a
+/// scratch data directory of its own, deleted afterwards; returns products/s over the requests'
+/// time. Each batch is generated when it is sent, so memory holds one batch at a time.
+fn import_over_http(data_dir: &DataDir, generator: &ScaleCatalog<'_>, size: usize) -> anyhow::Result<f64> {
+    let scratch = data_dir.bench_scratch(&format!("scale-api-{size}"));
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch).with_context(|| format!("cannot clear {}", scratch.display()))?;
+    }
+    let catalog = Catalog::new(DataDir::new(&scratch));
+    let runtime = runtime()?;
+    let bar = ProgressBar::new(size as u64);
+    bar.set_style(ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({eta})")?.progress_chars("=> "));
+    bar.set_message("API import");
+    let mut seconds = 0.0;
+    for start in (0..size).step_by(API_BATCH) {
+        let end = (start + API_BATCH).min(size);
+        let products = (start..end)
+            .map(|i| Ok(serde_json::to_value(Product::try_from(generator.product(i))?)?))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let batch = Planned {
+            label: "documents",
+            path: "/v1/indexes/scale/documents".to_owned(),
+            body: serde_json::Value::Array(products),
+        };
+        let load = Load { requests: 1, concurrency: 1, message: "", pace: Pace::Closed, warm_up: 0 };
+        let state = || AppState::new(ServerConfig::default(), catalog.clone());
+        let timings = runtime.block_on(async { time_requests(state(), vec![batch], &load).await })?;
+        seconds += timings.elapsed_seconds();
+        bar.inc((end - start) as u64);
+    }
+    bar.finish_and_clear();
+    drop(catalog);
+    std::fs::remove_dir_all(&scratch).ok();
+    Ok(size as f64 / seconds)
 }
 
 /// Bytes of every file below `dir`.
