@@ -101,18 +101,14 @@ fn measure_size(
     args: &BenchScaleArgs,
 ) -> anyhow::Result<ScaleRun> {
     let scratch = data_dir.bench_scratch(&format!("scale-{size}"));
-    if scratch.exists() {
-        std::fs::remove_dir_all(&scratch).with_context(|| format!("cannot clear {}", scratch.display()))?;
-    }
+    clear(&scratch)?;
     let scratch_dir = DataDir::new(&scratch);
     let catalog = Catalog::new(scratch_dir.clone());
     let name = IndexName::new("scale")?;
     let generator = ScaleCatalog::new(titles, args.seed);
 
     // Import: generate and upsert in batches (what `vitrine import` does with one feed).
-    let bar = ProgressBar::new(size as u64);
-    bar.set_style(ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({eta})")?.progress_chars("=> "));
-    bar.set_message("importing");
+    let bar = import_bar(size, "importing")?;
     let mut import_seconds = 0.0;
     for start in (0..size).step_by(IMPORT_BATCH) {
         let end = (start + IMPORT_BATCH).min(size);
@@ -243,14 +239,10 @@ const API_BATCH: usize = 10_000;
 /// time. Each batch is generated when it is sent, so memory holds one batch at a time.
 fn import_over_http(data_dir: &DataDir, generator: &ScaleCatalog<'_>, size: usize) -> anyhow::Result<f64> {
     let scratch = data_dir.bench_scratch(&format!("scale-api-{size}"));
-    if scratch.exists() {
-        std::fs::remove_dir_all(&scratch).with_context(|| format!("cannot clear {}", scratch.display()))?;
-    }
+    clear(&scratch)?;
     let catalog = Catalog::new(DataDir::new(&scratch));
     let runtime = runtime()?;
-    let bar = ProgressBar::new(size as u64);
-    bar.set_style(ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({eta})")?.progress_chars("=> "));
-    bar.set_message("API import");
+    let bar = import_bar(size, "API import")?;
     let mut seconds = 0.0;
     for start in (0..size).step_by(API_BATCH) {
         let end = (start + API_BATCH).min(size);
@@ -272,6 +264,22 @@ fn import_over_http(data_dir: &DataDir, generator: &ScaleCatalog<'_>, size: usiz
     drop(catalog);
     std::fs::remove_dir_all(&scratch).ok();
     Ok(size as f64 / seconds)
+}
+
+/// Removes a scratch directory left by an earlier run.
+fn clear(scratch: &Path) -> anyhow::Result<()> {
+    if scratch.exists() {
+        std::fs::remove_dir_all(scratch).with_context(|| format!("cannot clear {}", scratch.display()))?;
+    }
+    Ok(())
+}
+
+/// The progress bar of an import of `size` products.
+fn import_bar(size: usize, message: &'static str) -> anyhow::Result<ProgressBar> {
+    let bar = ProgressBar::new(size as u64);
+    bar.set_style(ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({eta})")?.progress_chars("=> "));
+    bar.set_message(message);
+    Ok(bar)
 }
 
 /// Bytes of every file below `dir`.
