@@ -342,7 +342,7 @@ pub struct EvalRecsArgs {
     /// Cut-offs of the metrics.
     #[arg(long, value_name = "K,K", value_delimiter = ',', default_value = "10,20")]
     pub k: Vec<usize>,
-    /// Models to evaluate: pop, cooc, ials, ease, content, hybrid.
+    /// Models to evaluate: pop, cooc, ials, ease, sparse_ease, content, hybrid.
     #[arg(long, value_name = "NAME,NAME", value_delimiter = ',', default_value = "pop,cooc,ials,ease,content,hybrid")]
     pub models: Vec<String>,
     /// Parameters of the models (JSON: `ials`, `cooc`, `ease`, `sparse_ease`, `content`,
@@ -364,6 +364,11 @@ pub struct EvalRecsArgs {
     /// Folder of the reports, `recs-report.json` and `recs-report.html` [default: DATA_DIR/eval]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Block replication: train on K independent copies of the log (disjoint user, item and
+    /// basket ids `id#b`, same times), a catalogue K times larger, and score one copy of every
+    /// test user (the block is picked by a hash of the id), ranked over the whole catalogue.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    pub replicate: usize,
 }
 
 #[cfg(test)]
@@ -380,6 +385,7 @@ mod tests {
             &["train"],
             &["eval", "search", "--seed", "7"],
             &["eval", "recs", "--k", "10,20", "--models", "pop,ials"],
+            &["eval", "recs", "--replicate", "30", "--models", "hybrid"],
             &["eval", "search", "--index", "shop", "--judgments", "j.csv", "--typos", "--settings", "d.json"],
             &["eval", "search", "--index", "shop", "--judgments", "j.csv", "--gain", "0:0,1:1,2:3", "--out", "/tmp/r"],
             &[

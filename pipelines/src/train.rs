@@ -205,16 +205,16 @@ pub fn train(
     metrics.insert("cooc_seconds".to_owned(), started.elapsed().as_secs_f64());
     step.finish("done".to_owned());
 
-    let ease = if n_items <= params.ease.max_items && n_users > 0 && !rows.is_empty() {
-        step.start("EASE");
+    let ease = if n_users > 0 && !rows.is_empty() {
+        step.start(if n_items <= params.ease.max_items { "EASE" } else { "EASE (sparse approximate)" });
         let started = Instant::now();
         let pairs = rows.iter().map(|&(user, item, _, timestamp)| (user, item, timestamp.div_euclid(1_000)));
         let recency =
             ease::recency_matrix(n_users, n_items, pairs, as_of_ms.div_euclid(1_000), params.ease.half_life_days);
         let model = ease::fit_sparse(recency, &params.ease);
         metrics.insert("ease_seconds".to_owned(), started.elapsed().as_secs_f64());
-        step.finish(format!("{n_items} items, {} weights kept", model.as_ref().map_or(0, |m| m.weights.len())));
-        model
+        step.finish(format!("{n_items} items, {} weights kept", model.weights.len()));
+        Some(model)
     } else {
         None
     };

@@ -21,7 +21,9 @@
 //! `2^(−age / half_life)` of its newest interaction ([`recency_matrix`]), so co-purchases of last
 //! month count more than those of last year; `B` is then cut to the [`SparseEaseParams::neighbours`]
 //! largest `|B_ij|` of each row and kept as [`ItemNeighbours`] (a few hundred kB instead of
-//! `n²` floats). Fitting is `O(n³)`, so it is skipped above [`SparseEaseParams::max_items`].
+//! `n²` floats). The dense fit is `O(n³)`: above [`SparseEaseParams::max_items`] the same weights
+//! come from a sparse approximate inverse ([`crate::sansa`]), whose cost grows with the
+//! interactions instead.
 
 use std::ops::Range;
 
@@ -32,6 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::matrix::Interactions;
 use crate::neighbours::ItemNeighbours;
+use crate::sansa::{self, SansaParams};
 
 /// Side of the square blocks of the factorisation.
 const BLOCK: usize = 128;
@@ -66,13 +69,22 @@ pub struct SparseEaseParams {
     pub half_life_days: f64,
     /// Weights kept per item (the largest in absolute value).
     pub neighbours: usize,
-    /// Items above which EASE is not fitted (time grows as `n³`, memory as `16 n²` bytes).
+    /// Items up to which EASE is fitted exactly with the dense inverse (time grows as `n³`,
+    /// memory as `16 n²` bytes); above, with the sparse approximate inverse of [`Self::sansa`].
     pub max_items: usize,
+    /// The budgets of the sparse approximate inverse.
+    pub sansa: SansaParams,
 }
 
 impl Default for SparseEaseParams {
     fn default() -> Self {
-        SparseEaseParams { lambda: 150.0, half_life_days: 180.0, neighbours: 100, max_items: 10_000 }
+        SparseEaseParams {
+            lambda: 150.0,
+            half_life_days: 180.0,
+            neighbours: 100,
+            max_items: 10_000,
+            sansa: SansaParams::default(),
+        }
     }
 }
 
@@ -124,14 +136,24 @@ impl SparseEase {
 }
 
 /// Fits EASE on `recencies` (from [`recency_matrix`], weights used as given) and keeps the
-/// strongest weights of every item; `None` when there are more than
-/// [`SparseEaseParams::max_items`] items.
-pub fn fit_sparse(recencies: Interactions, params: &SparseEaseParams) -> Option<SparseEase> {
-    if recencies.n_cols() > params.max_items {
-        return None;
-    }
-    let model = EaseModel::fit(&recencies, &EaseParams { lambda: params.lambda, binarize: false });
-    Some(SparseEase { weights: model.neighbours(params.neighbours), recency: recencies })
+/// strongest weights of every item: exactly up to [`SparseEaseParams::max_items`] items, with
+/// the sparse approximate inverse ([`crate::sansa::fit`]) above.
+pub fn fit_sparse(recencies: Interactions, params: &SparseEaseParams) -> SparseEase {
+    let weights = if recencies.n_cols() <= params.max_items {
+        EaseModel::fit(&recencies, &EaseParams { lambda: params.lambda, binarize: false }).neighbours(params.neighbours)
+    } else {
+        let fit = sansa::fit(&recencies, f64::from(params.lambda), params.neighbours, &params.sansa);
+        tracing::info!(
+            items = recencies.n_cols(),
+            lambda = fit.lambda,
+            factor_nnz = fit.factor_nnz,
+            inverse_nnz = fit.inverse_nnz,
+            seconds = ?fit.seconds,
+            "sparse approximate EASE fitted"
+        );
+        fit.neighbours
+    };
+    SparseEase { weights, recency: recencies }
 }
 
 /// A fitted EASE model: the `n_items × n_items` weight matrix `B` with a zero diagonal.
@@ -498,12 +520,13 @@ mod tests {
         assert_eq!(sparse.neighbours(0), &[(3, 0.5), (2, -0.9)]);
         assert_eq!(sparse.neighbours(1), &[(0, 0.2)]);
         assert!(sparse.neighbours(2).is_empty());
-        // Above the size limit nothing is fitted.
+        // Exact up to the size limit, approximate above: both see that items 0 and 1 go together.
         let m = recency_matrix(1, 3, [(0, 0, 0), (0, 1, 0)], 0, 0.0);
-        assert!(fit_sparse(m.clone(), &SparseEaseParams { max_items: 2, ..Default::default() }).is_none());
-        let fitted = fit_sparse(m, &SparseEaseParams::default()).expect("small enough");
-        assert_eq!(fitted.weights.n_items(), 3);
-        assert!(fitted.weights.neighbours(0).iter().any(|&(j, w)| j == 1 && w > 0.0));
-        assert_eq!(fitted.recency.nnz(), 2);
+        for max_items in [10, 2] {
+            let fitted = fit_sparse(m.clone(), &SparseEaseParams { max_items, ..Default::default() });
+            assert_eq!(fitted.weights.n_items(), 3);
+            assert!(fitted.weights.neighbours(0).iter().any(|&(j, w)| j == 1 && w > 0.0), "max_items {max_items}");
+            assert_eq!(fitted.recency.nnz(), 2);
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Recommendation models and their serving: the interaction matrix, implicit ALS (conjugate
-//! gradient, ndarray + rayon) with fold-in, item co-occurrence ("frequently bought together"),
+//! gradient, ndarray + rayon) with fold-in, EASE (dense, or sparse approximate at any catalogue
+//! size: [`sansa`]), item co-occurrence ("frequently bought together"),
 //! time-decayed popularity and trending, and an HNSW index (hnsw_rs) over item embeddings with
 //! filters applied during the search; the registry of loaded model versions per index
 //! ([`registry::Recommenders`], swapped without downtime) and personalised re-ranking of search
@@ -16,4 +17,5 @@ pub mod neighbours;
 mod personalise;
 pub mod popularity;
 pub mod registry;
+pub mod sansa;
 pub mod serve;

@@ -96,6 +96,56 @@ impl InteractionLog {
     pub fn rows_read(&self) -> usize {
         self.rows_read
     }
+
+    /// The log of `blocks` independent shops built from this one (block replication): block `b`
+    /// is a copy of every row with `#b` appended to the user, item and basket ids, at the same
+    /// time. Users and items of different blocks are disjoint, so a model that scales scores on
+    /// each block what it scores on one; a temporal cutoff, a date or a quantile, falls at the
+    /// same time. One block (or 0) is the log itself, ids unchanged.
+    ///
+    /// # Errors
+    /// [`RecsError::Polars`] if polars fails.
+    pub fn replicate(&self, blocks: usize) -> Result<InteractionLog, RecsError> {
+        if blocks <= 1 {
+            return Ok(self.clone());
+        }
+        let copies: Vec<LazyFrame> = (0..blocks)
+            .map(|block| {
+                let lines = self.frame.clone().lazy();
+                let suffix = format!("#{block}");
+                lines.with_columns([
+                    (col(log_columns::USER_ID) + lit(suffix.clone())).alias(log_columns::USER_ID),
+                    (col(log_columns::ITEM_ID) + lit(suffix.clone())).alias(log_columns::ITEM_ID),
+                    (col(log_columns::BASKET_ID) + lit(suffix)).alias(log_columns::BASKET_ID),
+                ])
+            })
+            .collect();
+        let frame = concat(copies, UnionArgs::default())?.collect()?;
+        Ok(InteractionLog { frame, rows_read: self.rows_read.saturating_mul(blocks) })
+    }
+}
+
+/// A map from ids of a log (item id → title, say) for every block of
+/// [`InteractionLog::replicate`]`(blocks)`: `id#b` gets the value of `id`.
+pub fn replicated_ids<V: Clone>(
+    ids: &std::collections::HashMap<String, V>,
+    blocks: usize,
+) -> std::collections::HashMap<String, V> {
+    if blocks <= 1 {
+        return ids.clone();
+    }
+    (0..blocks).flat_map(|block| ids.iter().map(move |(id, value)| (format!("{id}#{block}"), value.clone()))).collect()
+}
+
+/// The block and the original id of an id of [`InteractionLog::replicate`]`(blocks)`: `("u", 3)`
+/// for `u#3`; the id itself in block 0 with one block.
+pub fn replicated_block(id: &str, blocks: usize) -> Option<(&str, usize)> {
+    if blocks <= 1 {
+        return Some((id, 0));
+    }
+    let (base, block) = id.rsplit_once('#')?;
+    let block: usize = block.parse().ok()?;
+    (block < blocks).then_some((base, block))
 }
 
 /// Loads a generic interactions CSV (plain or gzip-compressed).
@@ -359,6 +409,30 @@ mod tests {
     #[test]
     fn times_before_1970_round_down_to_the_second() {
         assert_eq!(seconds_of(&["1969-12-31T23:59:59.500"]).expect("ISO 8601"), vec![-1]);
+    }
+
+    #[test]
+    fn replication_copies_every_row_with_disjoint_ids_at_the_same_times() {
+        let dir = tempfile::TempDir::new().expect("a temporary directory");
+        let path = dir.path().join("log.csv");
+        std::fs::write(&path, "user_id,item_id,basket_id,timestamp\nu,a,o1,10\nv,a,o2,20\n").expect("writable");
+        let log = load_interactions_csv(&path).expect("loads").replicate(3).expect("replicates");
+        assert_eq!((log.len(), log.rows_read()), (6, 6));
+        let strings = |name: &str| -> Vec<String> {
+            let column = log.frame().column(name).expect("column");
+            column.str().expect("strings").no_null_iter().map(str::to_owned).collect()
+        };
+        assert_eq!(strings(log_columns::USER_ID), ["u#0", "v#0", "u#1", "v#1", "u#2", "v#2"]);
+        assert_eq!(strings(log_columns::ITEM_ID), ["a#0", "a#0", "a#1", "a#1", "a#2", "a#2"]);
+        assert_eq!(strings(log_columns::BASKET_ID), ["o1#0", "o2#0", "o1#1", "o2#1", "o1#2", "o2#2"]);
+        assert_eq!(replicated_block("u#2", 3), Some(("u", 2)));
+        assert_eq!(replicated_block("x#1#0", 3), Some(("x#1", 0)), "an original id may hold a #");
+        assert_eq!(replicated_block("u#3", 3), None);
+        assert_eq!(replicated_block("u#3", 1), Some(("u#3", 0)), "one block: ids as they are");
+        let times: Vec<i64> =
+            log.frame().column(log_columns::TIMESTAMP).expect("column").i64().expect("ints").no_null_iter().collect();
+        assert_eq!(times, [10, 20, 10, 20, 10, 20]);
+        assert_eq!(log.replicate(1).expect("one block").len(), 6, "one block is the log itself");
     }
 
     #[test]

@@ -269,7 +269,7 @@ impl fmt::Display for RecsReport {
         let split = &self.split;
         writeln!(
             f,
-            "cutoff {}: train {} rows, {} users, {} items, {} pairs; test {} rows, {} users, {:.2} relevant per user ({} unseen in train)",
+            "cutoff {}: train {} rows, {} users, {} items, {} pairs; test {} rows, {} users ({} scored), {:.2} relevant per user ({} unseen in train)",
             split.cutoff,
             split.train_rows,
             split.train_users,
@@ -277,6 +277,7 @@ impl fmt::Display for RecsReport {
             split.train_pairs,
             split.test_rows,
             split.test_users,
+            split.scored_test_users,
             split.mean_relevant_per_user,
             split.relevant_unseen_in_train
         )?;

@@ -36,7 +36,7 @@ mod split;
 
 pub use data::{
     InteractionLog, ONLINE_RETAIL_II_PATH, load_interactions_csv, load_online_retail_ii, log_columns,
-    online_retail_ii_titles,
+    online_retail_ii_titles, replicated_block, replicated_ids,
 };
 pub use error::RecsError;
 pub use evaluate::{
@@ -47,7 +47,7 @@ pub use metrics::{
     RELEVANT, average_precision_at, binary_judgments, coverage, exposure, gini, hit_at, mean_popularity_rank,
     popularity_deciles, popularity_ranks,
 };
-pub use models::{Content, Cooc, Ease, Hybrid, Ials};
+pub use models::{Content, Cooc, Ease, Hybrid, Ials, SparseEaseModel};
 pub use params::{ParamGrid, RecsParams, model_sections};
 pub use popularity::{Popularity, PopularityModel};
 pub use split::{

@@ -8,6 +8,8 @@
 //!   recency-weighted form inside the hybrid);
 //! - `content`: TF-IDF + random-projection vectors of the item titles, a user's profile = the
 //!   weighted mean of their items' vectors, score = cosine;
+//! - `sparse_ease`: the served EASE alone (recency-weighted, strongest weights per item; the
+//!   sparse approximate inverse above `max_items`);
 //! - `hybrid`: the serving blend ([`hybrid_scores`]): sparse recency-weighted EASE + ALS +
 //!   co-occurrence + popularity, each scaled to a maximum of 1 and weighted, times liveness.
 
@@ -116,6 +118,47 @@ impl Trainer for Ease {
     }
 }
 
+/// EASE as the hybrid serves it, alone: recency-weighted (or binary with a half-life of 0),
+/// cut to its strongest weights per item; exact up to `max_items` items, the sparse approximate
+/// inverse above.
+#[derive(Debug, Clone)]
+pub struct SparseEaseModel {
+    /// Its name in reports.
+    pub name: String,
+    /// Its parameters.
+    pub params: SparseEaseParams,
+}
+
+struct SparseEaseScorer(SparseEase);
+
+impl Recommender for SparseEaseScorer {
+    fn score_user(&self, user: u32, _history: (&[u32], &[f32]), scores: &mut [f32]) {
+        self.0.score_items(&pairs(self.0.recency.row(user as usize)), scores);
+    }
+}
+
+impl Trainer for SparseEaseModel {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn train(&self, train: &TrainSet) -> Result<Box<dyn Recommender>, TrainError> {
+        Ok(Box::new(SparseEaseScorer(ease::fit_sparse(recencies(train, self.params.half_life_days), &self.params))))
+    }
+}
+
+/// The users × items recencies of the train set at its cutoff ([`ease::recency_matrix`]).
+fn recencies(train: &TrainSet, half_life_days: f64) -> vitrine_recommender::matrix::Interactions {
+    let seen = train.interactions.iter().zip(&train.last_seen);
+    ease::recency_matrix(
+        train.n_users(),
+        train.n_items(),
+        seen.map(|((user, item, _), &time)| (user, item, time)),
+        train.cutoff,
+        half_life_days,
+    )
+}
+
 /// Content vectors of the item texts.
 #[derive(Debug, Clone)]
 pub struct Content {
@@ -204,16 +247,9 @@ impl Trainer for Hybrid {
     fn train(&self, train: &TrainSet) -> Result<Box<dyn Recommender>, TrainError> {
         let ials = ials::train(&train.interactions, &self.ials, |_| {});
         let cooc = cooc::fit(&train.baskets, &self.cooc);
-        let seen = || train.interactions.iter().zip(&train.last_seen);
-        let recency = ease::recency_matrix(
-            train.n_users(),
-            train.n_items(),
-            seen().map(|((user, item, _), &time)| (user, item, time)),
-            train.cutoff,
-            self.ease.half_life_days,
-        );
-        let ease = ease::fit_sparse(recency, &self.ease);
-        let events: Vec<(u32, f32, i64)> = seen().map(|((_, item, weight), &time)| (item, weight, time)).collect();
+        let ease = Some(ease::fit_sparse(recencies(train, self.ease.half_life_days), &self.ease));
+        let seen = train.interactions.iter().zip(&train.last_seen);
+        let events: Vec<(u32, f32, i64)> = seen.map(|((_, item, weight), &time)| (item, weight, time)).collect();
         let popularity = Popularity::fit(train.n_items(), &events, train.cutoff, &self.popularity);
         let weights = if ease.is_some() { self.weights.clone() } else { self.weights_without_ease.clone() };
         let liveness = popularity.liveness(weights.liveness_half_life_days);

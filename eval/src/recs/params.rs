@@ -12,7 +12,7 @@ use vitrine_recommender::popularity::PopularityParams;
 use vitrine_recommender::serve::HybridWeights;
 
 use super::evaluate::Trainer;
-use super::models::{Content, Cooc, Ease, Hybrid, Ials};
+use super::models::{Content, Cooc, Ease, Hybrid, Ials, SparseEaseModel};
 use super::popularity::Popularity;
 
 /// Parameters of the models an evaluation trains (JSON); unset parts keep their defaults.
@@ -63,9 +63,12 @@ pub fn model_sections(model: &str) -> Result<&'static [&'static str], String> {
         "cooc" => &["cooc"],
         "ials" => &["ials"],
         "ease" => &["ease"],
+        "sparse_ease" => &["sparse_ease"],
         "content" => &["content"],
         "hybrid" => &["ials", "cooc", "sparse_ease", "popularity", "hybrid", "hybrid_without_ease"],
-        other => return Err(format!("unknown model `{other}`: use pop, cooc, ials, ease, content or hybrid")),
+        other => {
+            return Err(format!("unknown model `{other}`: use pop, cooc, ials, ease, sparse_ease, content or hybrid"));
+        }
     })
 }
 
@@ -128,8 +131,9 @@ impl ParamGrid {
         Ok(combinations)
     }
 
-    /// One trainer per model of `models` (`pop`, `cooc`, `ials`, `ease`, `content`, `hybrid`) and
-    /// combination of its axes, with `base` beneath; content models read `texts` (id → text).
+    /// One trainer per model of `models` (`pop`, `cooc`, `ials`, `ease`, `sparse_ease`, `content`,
+    /// `hybrid`) and combination of its axes, with `base` beneath; content models read `texts`
+    /// (id → text).
     ///
     /// # Errors
     /// An unknown model, a combination that is not valid parameters.
@@ -149,6 +153,7 @@ impl ParamGrid {
                     "cooc" => Box::new(Cooc { name: label, params: params.cooc }),
                     "ials" => Box::new(Ials { name: label, params: params.ials }),
                     "ease" => Box::new(Ease { name: label, params: params.ease }),
+                    "sparse_ease" => Box::new(SparseEaseModel { name: label, params: params.sparse_ease }),
                     "content" => Box::new(Content { name: label, params: params.content, texts: texts.clone() }),
                     _ => Box::new(Hybrid {
                         name: label,

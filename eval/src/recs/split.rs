@@ -8,7 +8,7 @@ use serde::Serialize;
 use vitrine_recommender::matrix::Interactions;
 
 use super::RecsError;
-use super::data::{InteractionLog, log_columns};
+use super::data::{InteractionLog, log_columns, replicated_block};
 
 /// The share of the timestamps before the default cutoff: the cutoff is the timestamp at index
 /// `floor(0.8 × n)` of the `n` timestamps sorted ascending.
@@ -189,6 +189,9 @@ pub struct SplitStats {
     pub train_baskets: usize,
     /// Users with a train interaction and at least one new item in test.
     pub test_users: usize,
+    /// The test users scored: all of them, or one copy of each on a replicated log
+    /// ([`Split::one_copy_per_test_user`]).
+    pub scored_test_users: usize,
     /// Mean `|relevant|` over the test users.
     pub mean_relevant_per_user: f64,
     /// Relevant (user, item) pairs whose item was never seen in train (unreachable hits).
@@ -204,6 +207,32 @@ pub struct Split {
     pub test: Vec<TestUser>,
     /// Counts.
     pub stats: SplitStats,
+}
+
+impl Split {
+    /// On a log of `blocks` replicated shops ([`InteractionLog::replicate`]), scores one copy of
+    /// every original test user: the copy in block `FNV-1a 64(original id) mod blocks`. The
+    /// scored users are then the ×1 test users with the same relevant items, spread over all
+    /// the blocks, so a model that scales scores what it scores on one shop, and the ranking
+    /// (over the whole catalogue) costs `blocks` times less than scoring every copy.
+    /// `bench/implicit_baseline.py --replicate` draws the same users. Nothing changes with one
+    /// block.
+    pub fn one_copy_per_test_user(&mut self, blocks: usize) {
+        if blocks <= 1 {
+            return;
+        }
+        let ids = &self.train.user_ids;
+        self.test.retain(|user| {
+            replicated_block(&ids[user.user as usize], blocks)
+                .is_some_and(|(base, block)| fnv1a_64(base.as_bytes()) % blocks as u64 == block as u64)
+        });
+        self.stats.scored_test_users = self.test.len();
+    }
+}
+
+/// FNV-1a, 64 bits: the hash that picks the scored copy, simple to restate in any language.
+fn fnv1a_64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 /// Internal column names of the split's frames.
@@ -354,6 +383,7 @@ pub fn split(log: &InteractionLog, cutoff: Cutoff) -> Result<Split, RecsError> {
         train_pairs: interactions.nnz(),
         train_baskets: baskets.height(),
         test_users: test_users.len(),
+        scored_test_users: test_users.len(),
         mean_relevant_per_user: relevant_total as f64 / test_users.len() as f64,
         relevant_unseen_in_train: usize::try_from(relevant_unseen_in_train).unwrap_or(usize::MAX),
     };
@@ -395,6 +425,13 @@ fn string_values(frame: &DataFrame, column: &str) -> PolarsResult<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fnv1a_matches_the_published_test_vectors() {
+        assert_eq!(fnv1a_64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a_64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a_64(b"foobar"), 0x8594_4171_f739_67e8);
+    }
 
     #[test]
     fn quantile_index_is_floor_of_fraction_times_n_within_bounds() {

@@ -59,6 +59,7 @@ fn write_recs_page(out: &mut String, title: &str, report: &RecsReport) -> fmt::R
         ("Train items (candidates)", count(split.train_items)),
         ("Train user × item pairs", count(split.train_pairs)),
         ("Test users", count(split.test_users)),
+        ("Test users scored (sample)", count(split.scored_test_users)),
         ("Mean relevant items per test user", number(split.mean_relevant_per_user, 2)),
         ("Relevant items never seen in train", count(split.relevant_unseen_in_train)),
     ];
@@ -296,6 +297,7 @@ mod tests {
             train_pairs: 700,
             train_baskets: 300,
             test_users: 30,
+            scored_test_users: 30,
             mean_relevant_per_user: 3.5,
             relevant_unseen_in_train: 4,
         }

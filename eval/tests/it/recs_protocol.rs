@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use indicatif::{MultiProgress, ProgressDrawTarget};
 use tempfile::TempDir;
 use vitrine_eval::recs::{
-    Cutoff, Hybrid, Ials, InteractionLog, Popularity, Recommender, RecsError, Split, TrainSet, Trainer, evaluate,
-    load_interactions_csv, load_online_retail_ii, rank_test_users, score_rankings, split, trainer,
+    Cutoff, Hybrid, Ials, InteractionLog, Popularity, Recommender, RecsError, SparseEaseModel, Split, TrainSet,
+    Trainer, evaluate, load_interactions_csv, load_online_retail_ii, rank_test_users, score_rankings, split, trainer,
 };
 use vitrine_recommender::cooc::CoocParams;
 use vitrine_recommender::ease::SparseEaseParams;
@@ -290,6 +290,47 @@ fn synthetic_log() -> InteractionLog {
         }
     }
     load(&csv)
+}
+
+#[test]
+fn a_replicated_log_scores_one_copy_of_every_test_user_and_block_models_score_as_on_one_shop() {
+    let log = synthetic_log();
+    let one = split(&log, Cutoff::Quantile(0.8)).expect("a split with test users");
+    let mut four = split(&log.replicate(4).expect("replicates"), Cutoff::Quantile(0.8)).expect("a split");
+    assert_eq!((four.stats.train_items, four.stats.test_users), (4 * one.stats.train_items, 4 * one.stats.test_users));
+    four.one_copy_per_test_user(4);
+    assert_eq!(four.stats.scored_test_users, one.stats.test_users);
+    let relevant = |split: &Split| -> Vec<(String, Vec<String>)> {
+        let mut users: Vec<(String, Vec<String>)> = split
+            .test
+            .iter()
+            .map(|user| {
+                let id = &split.train.user_ids[user.user as usize];
+                let strip = |id: &str| id.rsplit_once('#').map_or(id, |(base, _)| base).to_owned();
+                (strip(id), user.relevant.iter().map(|item| strip(item)).collect())
+            })
+            .collect();
+        users.sort();
+        users
+    };
+    assert_eq!(relevant(&four), relevant(&one), "the same users with the same relevant items");
+    let blocks: std::collections::HashSet<&str> = four
+        .test
+        .iter()
+        .filter_map(|user| four.train.user_ids[user.user as usize].rsplit_once('#').map(|(_, block)| block))
+        .collect();
+    assert!(blocks.len() > 1, "the scored copies are spread over the blocks: {blocks:?}");
+
+    // EASE (exact at this size, the Gram matrix block-diagonal) scores the four shops as one.
+    let ease =
+        SparseEaseModel { name: "ease".into(), params: SparseEaseParams { half_life_days: 0.0, ..Default::default() } };
+    let trainers: [&dyn Trainer; 1] = [&ease];
+    let on_one = evaluate(&one, &trainers, &[5], &silent()).expect("trains");
+    let on_four = evaluate(&four, &trainers, &[5], &silent()).expect("trains");
+    for metric in ["recall@5", "ndcg@5"] {
+        let value = |report: &vitrine_eval::recs::RecsReport| report.models[0].metric(metric).expect("present");
+        assert!((value(&on_one) - value(&on_four)).abs() < 1e-9, "{metric}: {on_one} vs {on_four}");
+    }
 }
 
 #[test]

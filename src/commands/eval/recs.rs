@@ -55,7 +55,11 @@ pub(in crate::commands) fn run(data_dir: &DataDir, args: &EvalRecsArgs) -> anyho
         }
         (None, None) => default_cutoff,
     };
-    let split = recs::split(&log, cutoff)?;
+    anyhow::ensure!(args.replicate >= 1, "--replicate must be at least 1");
+    let log = log.replicate(args.replicate)?;
+    let texts = recs::replicated_ids(&texts, args.replicate);
+    let mut split = recs::split(&log, cutoff)?;
+    split.one_copy_per_test_user(args.replicate);
     let trainers = grid.trainers(&args.models, &base, &texts).map_err(anyhow::Error::msg)?;
     let trainers: Vec<&dyn Trainer> = trainers.iter().map(Box::as_ref).collect();
     let report = recs::evaluate(&split, &trainers, &args.k, &indicatif::MultiProgress::new())?;
