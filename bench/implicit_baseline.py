@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The `implicit` yardstick: the recommendation protocol of docs/evaluation.md, re-implemented
-independently with pandas/numpy, run on popularity, implicit's ALS and BM25 item-kNN, and EASE.
+independently with pandas/numpy, run on popularity, implicit's ALS and BM25 item-kNN, EASE and SANSA.
 
 Same filters, same cutoff, same weights (distinct baskets per user x item), same test users, same
 full-catalogue ranking (own train items excluded, ties by item id) and the same metrics as the Rust
@@ -9,6 +9,7 @@ crate vitrine-eval (`vitrine_eval::recs`), so its popularity line must equal the
     python bench/implicit_baseline.py                       # Online Retail II, cutoff 2010-09-01
     python bench/implicit_baseline.py --threads 2           # + ALS seconds/iteration, 2 threads, BLAS 1
     python bench/implicit_baseline.py --interactions x.csv --cutoff auto   # a generic CSV, 0.8 rule
+    python bench/implicit_baseline.py --replicate 10 --models popularity,sansa
 
 See bench/README.md for the environment.
 """
@@ -17,11 +18,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
+import re
+import resource
 import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -43,7 +48,32 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--models",
         default="popularity,ials,bm25,ease",
-        help="comma-separated subset of popularity,ials,bm25,ease (default: %(default)s)",
+        help="comma-separated subset of popularity,ials,bm25,ease,sansa (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--replicate",
+        type=int,
+        default=1,
+        help="K disjoint copies of the filtered log (block b: '#b' appended to user, item and basket ids), "
+        "before the split; one copy of every test user is scored, in block fnv1a64(original id) mod K "
+        "(default: %(default)s = the log as read)",
+    )
+    parser.add_argument(
+        "--ease-max-items",
+        type=int,
+        default=20000,
+        help="skip the dense EASE above this many train items (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--sansa-l2",
+        default="2,5,10,20",
+        help="comma-separated SANSA l2 values, on the scale of its ICF-rescaled Gramian (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--sansa-density",
+        default="0.005,0.05",
+        help="comma-separated SANSA weight_matrix_density values; one value here and in --sansa-l2 "
+        "runs a single configuration (default: %(default)s)",
     )
     parser.add_argument(
         "--threads",
@@ -73,6 +103,9 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 TRAIN_FRACTION = 0.8
 ONLINE_RETAIL_CUTOFF = "2010-09-01"
+FNV_OFFSET_BASIS = 0xCBF29CE484222325
+FNV_PRIME = 0x100000001B3
+MASK_64 = (1 << 64) - 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,6 +165,19 @@ def load_interactions(path: str) -> tuple[pd.DataFrame, int]:
     return frame.reset_index(drop=True), rows_read
 
 
+def replicate(frame: pd.DataFrame, blocks: int) -> pd.DataFrame:
+    """`blocks` disjoint shops: block b is a copy of every row with "#b" appended to the user, item and
+    basket ids (same timestamp), as `InteractionLog::replicate` does. The 0.8 quantile of the
+    timestamps, hence `--cutoff auto`, does not move. One block is `frame` itself."""
+    if blocks <= 1:
+        return frame
+    copies = []
+    for block in range(blocks):
+        suffix = f"#{block}"
+        copies.append(frame.assign(user=frame.user + suffix, item=frame.item + suffix, basket=frame.basket + suffix))
+    return pd.concat(copies, ignore_index=True)
+
+
 def parse_cutoff(text: str, frame: pd.DataFrame) -> int:
     if text == "auto":
         stamps = np.sort(frame.ts.to_numpy())
@@ -149,8 +195,30 @@ def parse_cutoff(text: str, frame: pd.DataFrame) -> int:
 # The split.
 
 
+def fnv1a64(data: bytes) -> int:
+    """FNV-1a, 64 bits: from the offset basis, for each byte xor then multiply by the prime, mod 2**64."""
+    value = FNV_OFFSET_BASIS
+    for byte in data:
+        value = ((value ^ byte) * FNV_PRIME) & MASK_64
+    return value
+
+
+def one_copy_per_user(users: list[str], blocks: int) -> list[str]:
+    """On a log of `blocks` replicated shops, the copy of every original test user that lives in block
+    fnv1a64(UTF-8 original id) mod blocks (`Split::one_copy_per_test_user`), in increasing id order;
+    all users with one block."""
+    if blocks <= 1:
+        return sorted(users)
+    chosen = []
+    for user in users:
+        base, _, block = user.rpartition("#")
+        if block.isdigit() and int(block) < blocks and fnv1a64(base.encode("utf-8")) % blocks == int(block):
+            chosen.append(user)
+    return sorted(chosen)
+
+
 class Split:
-    def __init__(self, frame: pd.DataFrame, cutoff: int, rows_read: int):
+    def __init__(self, frame: pd.DataFrame, cutoff: int, rows_read: int, blocks: int = 1):
         self.cutoff = cutoff
         train = frame[frame.ts < cutoff]
         test = frame[frame.ts >= cutoff]
@@ -177,7 +245,7 @@ class Split:
         relevant: dict[str, set[str]] = {}
         for user, item in new:
             relevant.setdefault(user, set()).add(item)
-        ordered = sorted(relevant)
+        ordered = one_copy_per_user(list(relevant), blocks)
         self.test_users = user_index[ordered].to_numpy() if ordered else np.array([], dtype=np.int64)
         self.relevant = [relevant[user] for user in ordered]
         if not self.relevant:
@@ -195,6 +263,7 @@ class Split:
             "train_pairs": int(self.X.nnz),
             "train_baskets": int(train[["user", "basket"]].drop_duplicates().shape[0]),
             "test_users": len(self.relevant),
+            "test_users_all": len(relevant),
             "mean_relevant_per_user": float(np.mean([len(items) for items in self.relevant])),
             "relevant_unseen_in_train": int(sum(len(items - known) for items in self.relevant)),
         }
@@ -204,16 +273,30 @@ class Split:
 # Ranking and metrics.
 
 
-def rank(split: Split, scores: np.ndarray, k: int) -> list[np.ndarray]:
+def _score_rows(scores: np.ndarray | sp.spmatrix) -> Iterator[np.ndarray]:
+    """Yield each test user's scores as a float64 vector, NaN as -inf, one row at a time. In a sparse
+    matrix (SANSA's output) absent entries score 0."""
+    if sp.issparse(scores):
+        scores = sp.csr_matrix(scores)
+        for row in range(scores.shape[0]):
+            dense = np.zeros(scores.shape[1], dtype=np.float64)
+            start, end = scores.indptr[row], scores.indptr[row + 1]
+            dense[scores.indices[start:end]] = scores.data[start:end]
+            yield np.where(np.isnan(dense), -np.inf, dense)
+        return
+    for row in np.asarray(scores):  # row by row: a broadcast popularity matrix stays a view
+        row = row.astype(np.float64)
+        yield np.where(np.isnan(row), -np.inf, row)
+
+
+def rank(split: Split, scores: np.ndarray | sp.spmatrix, k: int) -> list[np.ndarray]:
     """Top k per test user by decreasing score, ties by increasing item id, own train items excluded."""
-    scores = np.asarray(scores, dtype=np.float64)
-    scores = np.where(np.isnan(scores), -np.inf, scores)
     history = split.X[split.test_users]
     rankings = []
-    for row in range(len(split.test_users)):
+    for row, user_scores in enumerate(_score_rows(scores)):
         owned = history.indices[history.indptr[row] : history.indptr[row + 1]]
-        candidates = np.setdiff1d(np.arange(scores.shape[1]), owned, assume_unique=True)
-        order = np.argsort(-scores[row, candidates], kind="stable")[:k]
+        candidates = np.setdiff1d(np.arange(len(user_scores)), owned, assume_unique=True)
+        order = np.argsort(-user_scores[candidates], kind="stable")[:k]
         rankings.append(candidates[order])
     return rankings
 
@@ -266,14 +349,86 @@ def metrics(split: Split, rankings: list[np.ndarray], ks: list[int]) -> dict[str
 
 
 # ---------------------------------------------------------------------------------------------
-# Models: each returns (name, train_seconds, scores of the test users over all train items).
+# Memory: the process peak (ru_maxrss) and, where Linux lets the high-water mark be reset
+# (/proc/self/clear_refs), the peak during one training.
+
+_PROCESS_PEAK_KIB = 0
+
+
+def _status_kib(field: str) -> int | None:
+    """A `VmRSS`/`VmHWM`-like field of /proc/self/status, in KiB; None off Linux."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def process_peak_kib(at_least: int = 0) -> int:
+    """Peak resident memory of the process so far (ru_maxrss, KiB on Linux), including the peaks
+    before any reset of the high-water mark, and at least `at_least` (a VmHWM read just before:
+    the kernel folds the current RSS into VmHWM on reading, into ru_maxrss only later)."""
+    global _PROCESS_PEAK_KIB
+    _PROCESS_PEAK_KIB = max(_PROCESS_PEAK_KIB, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, at_least)
+    return _PROCESS_PEAK_KIB
+
+
+def reset_peak() -> bool:
+    """Reset the kernel's resident high-water mark (VmHWM) to the current RSS; False if not allowed."""
+    process_peak_kib()
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
+            clear.write("5")
+        return True
+    except OSError:
+        return False
+
+
+class Training:
+    """Times one fit (`with Training() as training: model.fit(...)`) and measures memory around it."""
+
+    def __enter__(self) -> "Training":
+        self.resettable = reset_peak()
+        self.rss_before_kib = _status_kib("VmRSS")
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.seconds = time.perf_counter() - self.started
+        self.train_peak_kib = _status_kib("VmHWM") if self.resettable else None
+        self.peak_kib = process_peak_kib(self.train_peak_kib or 0)
+
+    def info(self, **model_size: int) -> dict:
+        """peak_rss_mb = ru_maxrss of the process after the fit; train_peak_rss_mb = peak RSS during the
+        fit alone (when resettable), rss_before_train_mb = RSS when it started; MB = 2**20 bytes."""
+        out = {"peak_rss_mb": self.peak_kib / 1024}
+        if self.train_peak_kib is not None:
+            out["train_peak_rss_mb"] = self.train_peak_kib / 1024
+        if self.rss_before_kib is not None:
+            out["rss_before_train_mb"] = self.rss_before_kib / 1024
+        out.update(model_size)
+        return out
+
+
+def sparse_bytes(matrix: sp.spmatrix) -> int:
+    """Bytes of a CSR/CSC matrix's data, indices and indptr."""
+    return int(matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Models: each yields (name, train_seconds, scores of the test users over all train items, info);
+# info holds the memory figures of `Training.info` and, where meaningful, model_bytes (the
+# weights that scoring needs) and model_nnz.
 
 
 def popularity(split: Split):
-    started = time.perf_counter()
-    counts = np.diff(split.X.tocsc().indptr).astype(np.float64)  # train users per item
-    seconds = time.perf_counter() - started
-    yield "popularity", seconds, np.broadcast_to(counts, (len(split.test_users), len(counts)))
+    with Training() as training:
+        counts = np.diff(split.X.tocsc().indptr).astype(np.float64)  # train users per item
+    scores = np.broadcast_to(counts, (len(split.test_users), len(counts)))
+    yield "popularity", training.seconds, scores, training.info(model_bytes=int(counts.nbytes))
 
 
 def ials(split: Split, threads: int):
@@ -291,11 +446,11 @@ def ials(split: Split, threads: int):
                     random_state=42,
                     num_threads=threads,
                 )
-                started = time.perf_counter()
-                model.fit(split.X, show_progress=False)
-                seconds = time.perf_counter() - started
+                with Training() as training:
+                    model.fit(split.X, show_progress=False)
             scores = model.user_factors[split.test_users] @ model.item_factors.T
-            yield f"ials(f={factors},reg={regularization:g},alpha=1)", seconds, scores
+            info = training.info(model_bytes=int(model.user_factors.nbytes + model.item_factors.nbytes))
+            yield f"ials(f={factors},reg={regularization:g},alpha=1)", training.seconds, scores, info
 
 
 def bm25(split: Split, threads: int):
@@ -306,30 +461,99 @@ def bm25(split: Split, threads: int):
     for k1, b in ((1.2, 0.75), (100.0, 0.8)):
         for neighbours in (20, 50, 100, 200):
             model = BM25Recommender(K=neighbours, K1=k1, B=b, num_threads=threads)
-            started = time.perf_counter()
-            with warnings.catch_warnings():
-                # BM25Recommender.fit hands all_pairs_knn a COO matrix of its own making.
-                warnings.filterwarnings("ignore", message="Method expects CSR input")
-                model.fit(split.X, show_progress=False)
-            seconds = time.perf_counter() - started
+            with Training() as training:
+                with warnings.catch_warnings():
+                    # BM25Recommender.fit hands all_pairs_knn a COO matrix of its own making.
+                    warnings.filterwarnings("ignore", message="Method expects CSR input")
+                    model.fit(split.X, show_progress=False)
             scores = (history @ model.similarity).toarray()
-            yield f"bm25-knn(K={neighbours},K1={k1:g},B={b:g})", seconds, scores
+            info = training.info(model_bytes=sparse_bytes(model.similarity), model_nnz=int(model.similarity.nnz))
+            yield f"bm25-knn(K={neighbours},K1={k1:g},B={b:g})", training.seconds, scores, info
+
+
+def binarised(split: Split) -> sp.csr_matrix:
+    """The train matrix with every stored weight set to 1, float64 (EASE's and SANSA's input)."""
+    binary = split.X.copy()
+    binary.data[:] = 1.0
+    return binary.astype(np.float64)
 
 
 def ease(split: Split):
-    binary = split.X.copy()
-    binary.data[:] = 1.0
-    binary = binary.astype(np.float64)
+    binary = binarised(split)
     history = binary[split.test_users]
     for lam in (100.0, 250.0, 500.0, 1000.0, 2000.0):
-        started = time.perf_counter()
-        gram = (binary.T @ binary).toarray()
-        gram[np.diag_indices_from(gram)] += lam
-        precision = np.linalg.inv(gram)
-        weights = -precision / np.diag(precision)
-        weights[np.diag_indices_from(weights)] = 0.0
-        seconds = time.perf_counter() - started
-        yield f"ease(l={lam:g})", seconds, history @ weights
+        with Training() as training:
+            gram = (binary.T @ binary).toarray()
+            gram[np.diag_indices_from(gram)] += lam
+            precision = np.linalg.inv(gram)
+            weights = -precision / np.diag(precision)
+            weights[np.diag_indices_from(weights)] = 0.0
+        info = training.info(model_bytes=int(weights.nbytes))
+        yield f"ease(l={lam:g})", training.seconds, history @ weights, info
+
+
+class SansaLog(logging.Handler):
+    """Takes over the `sansa` logger (which logs every step at INFO): keeps the number of restarts of
+    the incomplete Cholesky factorisation (each adds to the diagonal shift), the shift finally used,
+    and the last UMR residual (relative Frobenius norm squared of L M - I); prints each distinct
+    warning once, on one line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.warned: set[str] = set()
+        self.reset(0.0)
+
+    def reset(self, l2: float) -> None:
+        self.icf_restarts, self.icf_l2, self.umr_residual = 0, l2, None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = " ".join(record.getMessage().split())
+        if message.startswith("Incomplete Cholesky decomposition failed"):
+            self.icf_restarts += 1
+            self.icf_l2 = float(message.rsplit("L2=", 1)[1].rstrip("."))
+        residual = re.search(r"relative Frobenius norm squared: (\S+)", message)
+        if residual:
+            self.umr_residual = float(residual.group(1))
+        if record.levelno >= logging.WARNING and message not in self.warned:
+            self.warned.add(message)
+            print(f"sansa warning: {message}", file=sys.stderr, flush=True)
+
+    def info(self) -> dict:
+        return {"icf_restarts": self.icf_restarts, "icf_l2": self.icf_l2, "umr_residual": self.umr_residual}
+
+
+def sansa(split: Split, l2s: list[float], densities: list[float]):
+    """SANSA (Spisak et al., RecSys 2023; the `sansa` package): EASE's weights approximated by two
+    sparse factors W1 W2, from an incomplete Cholesky factorisation (ICF) of the l2-shifted Gramian of
+    the column-rescaled binarised X and a UMR approximate inverse of its unit lower triangle. Scores
+    are `forward(X_u)` = X_u W1 W2 (sparse; absent entries score 0)."""
+    root_level = logging.getLogger().level
+    from sansa import SANSA, ICFGramianFactorizerConfig, SANSAConfig, UMRUnitLowerTriangleInverterConfig
+
+    logging.getLogger().setLevel(root_level)  # sansa.model calls logging.basicConfig(level=INFO) on import
+    log = SansaLog()
+    logger = logging.getLogger("sansa")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    logger.handlers[:] = [log]
+    binary = binarised(split)
+    history = binary[split.test_users]
+    for l2 in l2s:
+        for density in densities:
+            config = SANSAConfig(
+                l2=l2,
+                weight_matrix_density=density,
+                gramian_factorizer_config=ICFGramianFactorizerConfig(),  # shift step 1e-3, multiplier 2
+                lower_triangle_inverter_config=UMRUnitLowerTriangleInverterConfig(),  # 1 scan, 10 finetune steps
+            )
+            model = SANSA(config)
+            log.reset(l2)
+            with Training() as training:
+                model.fit(binary)
+            w1, w2 = model.weights
+            info = training.info(model_bytes=sparse_bytes(w1) + sparse_bytes(w2), model_nnz=int(w1.nnz + w2.nnz))
+            info.update(log.info())
+            yield f"sansa(l2={l2:g},d={density:g})", training.seconds, model.forward(history), info
 
 
 def als_seconds_per_iteration(split: Split, threads: int, repeats: int = 5) -> tuple[list[float], list[float]]:
@@ -354,6 +578,10 @@ def als_seconds_per_iteration(split: Split, threads: int, repeats: int = 5) -> t
 # ---------------------------------------------------------------------------------------------
 
 
+def parse_floats(text: str) -> list[float]:
+    return [float(value) for value in text.split(",") if value.strip()]
+
+
 def main() -> None:
     ks = [int(k) for k in ARGS.ks.split(",")]
     if ARGS.interactions:
@@ -364,17 +592,32 @@ def main() -> None:
         frame, rows_read = load_online_retail(ARGS.online_retail)
         cutoff_text = ARGS.cutoff or ONLINE_RETAIL_CUTOFF
         dataset = ARGS.online_retail
-    split = Split(frame, parse_cutoff(cutoff_text, frame), rows_read)
+    if ARGS.replicate > 1:
+        frame = replicate(frame, ARGS.replicate)
+        dataset += f" x{ARGS.replicate}"
+    split = Split(frame, parse_cutoff(cutoff_text, frame), rows_read, ARGS.replicate)
+    del frame
     stats = split.stats
+    stats["replicate"] = max(ARGS.replicate, 1)
+    scored = f"{stats['test_users']} of {stats['test_users_all']}" if ARGS.replicate > 1 else f"{stats['test_users']}"
     print(
         f"{dataset}: cutoff {stats['cutoff']}; train {stats['train_rows']} rows, {stats['train_users']} users, "
         f"{stats['train_items']} items, {stats['train_pairs']} pairs; test {stats['test_rows']} rows, "
-        f"{stats['test_users']} users, {stats['mean_relevant_per_user']:.2f} relevant per user "
+        f"{scored} users, {stats['mean_relevant_per_user']:.2f} relevant per user "
         f"({stats['relevant_unseen_in_train']} unseen in train)",
         flush=True,
     )
 
     wanted = set(ARGS.models.split(","))
+    unknown = wanted - {"popularity", "ials", "bm25", "ease", "sansa"}
+    if unknown:
+        sys.exit(f"unknown models: {', '.join(sorted(unknown))}")
+    skipped = []
+    if "ease" in wanted and stats["train_items"] > ARGS.ease_max_items:
+        note = f"ease skipped: {stats['train_items']} train items > --ease-max-items {ARGS.ease_max_items}"
+        print(note, flush=True)
+        skipped.append(note)
+        wanted.discard("ease")
     generators = []
     if "popularity" in wanted:
         generators.append(popularity(split))
@@ -384,25 +627,36 @@ def main() -> None:
         generators.append(bm25(split, ARGS.threads))
     if "ease" in wanted:
         generators.append(ease(split))
+    if "sansa" in wanted:
+        generators.append(sansa(split, parse_floats(ARGS.sansa_l2), parse_floats(ARGS.sansa_density)))
 
     columns = [f"{name}@{k}" for name in ("recall", "ndcg", "map", "hitrate", "coverage", "gini", "novelty") for k in ks]
-    print(f"{'model':<32}" + "".join(f"{column:>12}" for column in columns) + f"{'train s':>10}", flush=True)
+    print(
+        f"{'model':<32}"
+        + "".join(f"{column:>12}" for column in columns)
+        + f"{'train s':>10}{'peak MB':>10}{'fit MB':>10}",
+        flush=True,
+    )
     lines = []
     for generator in generators:
-        for name, train_seconds, scores in generator:
+        for name, train_seconds, scores, info in generator:
             started = time.perf_counter()
             rankings = rank(split, scores, max(ks))
             values = metrics(split, rankings, ks)
             line = {"model": name, "train_seconds": train_seconds, "eval_seconds": time.perf_counter() - started}
+            line.update(info)
             line.update(dict(sorted(values.items())))
             lines.append(line)
             cells = "".join(
                 f"{values[column]:>12.1f}" if column.startswith("novelty") else f"{values[column]:>12.4f}"
                 for column in columns
             )
-            print(f"{name:<32}{cells}{train_seconds:>10.3f}", flush=True)
+            fit_mb = f"{info['train_peak_rss_mb']:>10.0f}" if "train_peak_rss_mb" in info else f"{'-':>10}"
+            print(f"{name:<32}{cells}{train_seconds:>10.3f}{info['peak_rss_mb']:>10.0f}{fit_mb}", flush=True)
 
     report = {"split": stats, "ks": ks, "models": lines}
+    if skipped:
+        report["skipped"] = skipped
     if ARGS.threads:
         timings, cpu = als_seconds_per_iteration(split, ARGS.threads)
         # The minimum is the least disturbed by other processes; the median is reported beside it.

@@ -136,24 +136,111 @@ impl SparseEase {
 }
 
 /// Fits EASE on `recencies` (from [`recency_matrix`], weights used as given) and keeps the
-/// strongest weights of every item: exactly up to [`SparseEaseParams::max_items`] items, with
-/// the sparse approximate inverse ([`crate::sansa::fit`]) above.
+/// strongest weights of every item.
+///
+/// Items that never share a user form independent groups (the connected components of the
+/// item–user graph): `XᵀX` is block-diagonal over them, so is its regularised inverse, and EASE
+/// on each group alone is EASE on all. Each group is fitted exactly (dense inverse) up to
+/// [`SparseEaseParams::max_items`] items and with the sparse approximate inverse
+/// ([`crate::sansa::fit`]) above, so a catalogue made of many shops or departments that do not
+/// mix stays exact at any size, and only a group too large for the dense inverse is
+/// approximated.
 pub fn fit_sparse(recencies: Interactions, params: &SparseEaseParams) -> SparseEase {
-    let weights = if recencies.n_cols() <= params.max_items {
-        EaseModel::fit(&recencies, &EaseParams { lambda: params.lambda, binarize: false }).neighbours(params.neighbours)
-    } else {
-        let fit = sansa::fit(&recencies, f64::from(params.lambda), params.neighbours, &params.sansa);
-        tracing::info!(
-            items = recencies.n_cols(),
-            lambda = fit.lambda,
-            factor_nnz = fit.factor_nnz,
-            inverse_nnz = fit.inverse_nnz,
-            seconds = ?fit.seconds,
-            "sparse approximate EASE fitted"
-        );
-        fit.neighbours
-    };
-    SparseEase { weights, recency: recencies }
+    let n_items = recencies.n_cols();
+    let mut lists: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_items];
+    for group in item_groups(&recencies) {
+        if group.items.len() < 2 {
+            continue;
+        }
+        let fitted = if group.items.len() <= params.max_items {
+            EaseModel::fit(&group.interactions, &EaseParams { lambda: params.lambda, binarize: false })
+                .neighbours(params.neighbours)
+        } else {
+            let fit = sansa::fit(&group.interactions, f64::from(params.lambda), params.neighbours, &params.sansa);
+            tracing::info!(
+                items = group.items.len(),
+                lambda = fit.lambda,
+                factor_nnz = fit.factor_nnz,
+                inverse_nnz = fit.inverse_nnz,
+                seconds = ?fit.seconds,
+                "sparse approximate EASE fitted on a group of items"
+            );
+            fit.neighbours
+        };
+        // Local ids follow the global order, so the lists keep their order once mapped.
+        for (local, &item) in group.items.iter().enumerate() {
+            lists[item as usize] =
+                fitted.neighbours(local as u32).iter().map(|&(j, w)| (group.items[j as usize], w)).collect();
+        }
+    }
+    SparseEase { weights: ItemNeighbours::from_lists(lists), recency: recencies }
+}
+
+/// Items that share users, directly or through other items, with those users' interactions.
+struct ItemGroup {
+    /// The group's items, increasing (local id = position).
+    items: Vec<u32>,
+    /// The group's users × its items, local ids.
+    interactions: Interactions,
+}
+
+/// The connected components of the item–user graph of `x`, largest first (each user's items
+/// are in one group).
+fn item_groups(x: &Interactions) -> Vec<ItemGroup> {
+    let n_items = x.n_cols();
+    let mut parent: Vec<u32> = (0..n_items as u32).collect();
+    fn root(parent: &mut [u32], mut item: u32) -> u32 {
+        while parent[item as usize] != item {
+            let grand = parent[parent[item as usize] as usize];
+            parent[item as usize] = grand;
+            item = grand;
+        }
+        item
+    }
+    for user in 0..x.n_rows() {
+        let items = x.row(user).0;
+        if let Some((&first, rest)) = items.split_first() {
+            let a = root(&mut parent, first);
+            for &item in rest {
+                let b = root(&mut parent, item);
+                if a != b {
+                    parent[b as usize] = a;
+                }
+            }
+        }
+    }
+    let mut group_of = vec![u32::MAX; n_items];
+    let mut groups: Vec<(Vec<u32>, Vec<(u32, u32, f32)>)> = Vec::new();
+    let mut local = vec![0_u32; n_items];
+    for item in 0..n_items as u32 {
+        let top = root(&mut parent, item) as usize;
+        if group_of[top] == u32::MAX {
+            group_of[top] = groups.len() as u32;
+            groups.push((Vec::new(), Vec::new()));
+        }
+        let members = &mut groups[group_of[top] as usize].0;
+        local[item as usize] = members.len() as u32;
+        members.push(item);
+    }
+    let mut users_in_group = vec![0_u32; groups.len()];
+    for user in 0..x.n_rows() {
+        let (items, weights) = x.row(user);
+        let Some(&first) = items.first() else { continue };
+        let group = group_of[root(&mut parent, first) as usize] as usize;
+        let row = users_in_group[group];
+        users_in_group[group] += 1;
+        groups[group].1.extend(items.iter().zip(weights).map(|(&item, &w)| (row, local[item as usize], w)));
+    }
+    let mut groups: Vec<ItemGroup> = groups
+        .into_iter()
+        .zip(users_in_group)
+        .map(|((items, triplets), n_users)| ItemGroup {
+            interactions: Interactions::from_triplets(n_users as usize, items.len(), &triplets),
+            items,
+        })
+        .collect();
+    groups.sort_by_key(|group| std::cmp::Reverse(group.items.len()));
+    groups
 }
 
 /// A fitted EASE model: the `n_items × n_items` weight matrix `B` with a zero diagonal.
@@ -499,6 +586,40 @@ mod tests {
         let mut out = vec![0.0; 3];
         model.score_items(&[(0, 1.0)], &mut out);
         assert!(out[1] > out[2], "item 1 co-occurs with item 0, item 2 does not: {out:?}");
+    }
+
+    #[test]
+    fn items_that_never_share_a_user_are_fitted_apart_and_exactly() {
+        // Items 0–2 shared by users 0–2, items 3–4 by users 3–4; item 5 bought by nobody.
+        let x = Interactions::from_triplets(
+            5,
+            6,
+            &[
+                (0, 0, 1.0),
+                (0, 1, 1.0),
+                (1, 1, 0.5),
+                (1, 2, 1.0),
+                (2, 0, 1.0),
+                (2, 2, 0.3),
+                (3, 3, 1.0),
+                (3, 4, 1.0),
+                (4, 4, 0.7),
+            ],
+        );
+        let groups = item_groups(&x);
+        let items: Vec<&[u32]> = groups.iter().map(|group| group.items.as_slice()).collect();
+        assert_eq!(items, vec![&[0, 1, 2][..], &[3, 4], &[5]]);
+        assert_eq!((groups[0].interactions.n_rows(), groups[1].interactions.n_rows()), (3, 2));
+        // The weights are those of EASE on the whole matrix (block-diagonal: exact per group).
+        let whole = EaseModel::fit(&x, &EaseParams { lambda: 1.0, binarize: false }).neighbours(5);
+        let grouped = fit_sparse(x, &SparseEaseParams { lambda: 1.0, neighbours: 5, ..Default::default() });
+        for item in 0..6 {
+            let (a, b) = (whole.neighbours(item), grouped.weights.neighbours(item));
+            assert_eq!(a.len(), b.len(), "item {item}: {a:?} vs {b:?}");
+            for (x, y) in a.iter().zip(b) {
+                assert!(x.0 == y.0 && (x.1 - y.1).abs() < 1e-5, "item {item}: {a:?} vs {b:?}");
+            }
+        }
     }
 
     #[test]

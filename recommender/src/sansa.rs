@@ -13,7 +13,9 @@
 //!    largest entries within a budget of [`SansaParams::factor_entries`] per column on average
 //!    (a column that needs fewer leaves the rest to later ones); a dropped entry still lowers the
 //!    diagonal it would have lowered, as in SANSA's ICF, and a pivot that is not positive restarts
-//!    the factorisation with a doubled `λ` (reported in [`SansaFit::lambda`]);
+//!    the factorisation with a doubled `λ` (reported in [`SansaFit::lambda`]). (Resetting only the
+//!    failing pivot, or Jennings–Malik compensation of every dropped entry, were measured worse on
+//!    Online Retail II: NDCG@10 0.005 and 0.097 against 0.102 at 200 entries per column);
 //! 4. **inverse**: with `L = L₁D^½` (`L₁` unit lower triangular), `K ≈ L₁⁻¹` column by column by
 //!    sparse forward substitution, entries below [`SansaParams::drop_tolerance`] neither kept nor
 //!    propagated, each column cut to its [`SansaParams::inverse_entries`] largest;
@@ -271,24 +273,31 @@ fn incomplete_cholesky(lower: &[Sparse], diagonal: &[f64], lambda: f64, budget: 
             }
             k = following;
         }
+        let allowance = budget.saturating_sub(used) / (n - j);
+        let mut column: Sparse = touched.iter().map(|&i| (i, work[i as usize])).collect();
+        for &i in touched.iter() {
+            work[i as usize] = 0.0;
+            in_column[i as usize] = false;
+        }
+        touched.clear();
+        column.retain(|&(_, s_ij)| s_ij != 0.0);
+        let mut drops: Sparse = Vec::new();
+        if column.len() > allowance {
+            column.select_nth_unstable_by(allowance, |a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+            drops = column.split_off(allowance);
+        }
         let pivot = pivots[j];
         if !(pivot > 0.0 && pivot.is_finite()) {
             return Err(j);
         }
         let pivot = pivot.sqrt();
         pivots[j] = pivot;
-        let allowance = budget.saturating_sub(used) / (n - j);
-        let mut column: Sparse = touched.iter().map(|&i| (i, work[i as usize] / pivot)).collect();
-        for &(i, l_ij) in &column {
-            pivots[i as usize] -= l_ij * l_ij;
-            work[i as usize] = 0.0;
-            in_column[i as usize] = false;
+        for entry in column.iter_mut() {
+            entry.1 /= pivot;
+            pivots[entry.0 as usize] -= entry.1 * entry.1;
         }
-        touched.clear();
-        column.retain(|&(_, l_ij)| l_ij != 0.0);
-        if column.len() > allowance {
-            column.select_nth_unstable_by(allowance, |a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
-            column.truncate(allowance);
+        for &(i, s_ij) in &drops {
+            pivots[i as usize] -= (s_ij / pivot) * (s_ij / pivot);
         }
         column.sort_unstable_by_key(|&(i, _)| i);
         used += column.len();
@@ -420,7 +429,13 @@ mod tests {
     }
 
     fn exact() -> SansaParams {
-        SansaParams { gram_entries: usize::MAX, factor_entries: 10_000, inverse_entries: 10_000, drop_tolerance: 0.0 }
+        SansaParams {
+            gram_entries: usize::MAX,
+            factor_entries: 10_000,
+            inverse_entries: 10_000,
+            drop_tolerance: 0.0,
+            ..SansaParams::default()
+        }
     }
 
     #[test]
@@ -447,7 +462,7 @@ mod tests {
         let mut triplets: Vec<(u32, u32, f32)> = shop.iter().collect();
         triplets.extend(shop.iter().map(|(user, item, weight)| (user + 60, item + 30, weight)));
         let both = Interactions::from_triplets(120, 60, &triplets);
-        let budgets = SansaParams { gram_entries: 12, factor_entries: 6, inverse_entries: 8, drop_tolerance: 1e-4 };
+        let budgets = SansaParams { gram_entries: 12, factor_entries: 6, inverse_entries: 8, ..SansaParams::default() };
         let together = fit(&both, 10.0, 10, &budgets);
         for item in 0..60_u32 {
             let block = item / 30;
@@ -476,7 +491,8 @@ mod tests {
     fn small_budgets_keep_the_strongest_dense_weights() {
         let x = random_interactions(300, 120, 0.06, 21);
         let dense = EaseModel::fit(&x, &EaseParams { lambda: 5.0, binarize: false }).neighbours(10);
-        let budgets = SansaParams { gram_entries: 60, factor_entries: 30, inverse_entries: 30, drop_tolerance: 1e-4 };
+        let budgets =
+            SansaParams { gram_entries: 60, factor_entries: 30, inverse_entries: 30, ..SansaParams::default() };
         let fitted = fit(&x, 5.0, 10, &budgets);
         assert!(fitted.factor_nnz <= 120 + 30 * 120, "the factor keeps to its budget: {}", fitted.factor_nnz);
         // Most of every item's ten strongest dense neighbours are found.
