@@ -33,7 +33,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::matrix::Interactions;
-use crate::neighbours::ItemNeighbours;
+use crate::neighbours::{ItemNeighbours, keep_strongest};
 use crate::sansa::{self, SansaParams};
 
 /// Side of the square blocks of the factorisation.
@@ -210,29 +210,31 @@ fn item_groups(x: &Interactions) -> Vec<ItemGroup> {
         }
     }
     let mut group_of = vec![u32::MAX; n_items];
-    let mut groups: Vec<(Vec<u32>, Vec<(u32, u32, f32)>)> = Vec::new();
+    let mut members: Vec<Vec<u32>> = Vec::new();
     let mut local = vec![0_u32; n_items];
     for item in 0..n_items as u32 {
         let top = root(&mut parent, item) as usize;
         if group_of[top] == u32::MAX {
-            group_of[top] = groups.len() as u32;
-            groups.push((Vec::new(), Vec::new()));
+            group_of[top] = members.len() as u32;
+            members.push(Vec::new());
         }
-        let members = &mut groups[group_of[top] as usize].0;
-        local[item as usize] = members.len() as u32;
-        members.push(item);
+        let items = &mut members[group_of[top] as usize];
+        local[item as usize] = items.len() as u32;
+        items.push(item);
     }
-    let mut users_in_group = vec![0_u32; groups.len()];
+    let mut triplets: Vec<Vec<(u32, u32, f32)>> = vec![Vec::new(); members.len()];
+    let mut users_in_group = vec![0_u32; members.len()];
     for user in 0..x.n_rows() {
         let (items, weights) = x.row(user);
         let Some(&first) = items.first() else { continue };
         let group = group_of[root(&mut parent, first) as usize] as usize;
         let row = users_in_group[group];
         users_in_group[group] += 1;
-        groups[group].1.extend(items.iter().zip(weights).map(|(&item, &w)| (row, local[item as usize], w)));
+        triplets[group].extend(items.iter().zip(weights).map(|(&item, &w)| (row, local[item as usize], w)));
     }
-    let mut groups: Vec<ItemGroup> = groups
+    let mut groups: Vec<ItemGroup> = members
         .into_iter()
+        .zip(triplets)
         .zip(users_in_group)
         .map(|((items, triplets), n_users)| ItemGroup {
             interactions: Interactions::from_triplets(n_users as usize, items.len(), &triplets),
@@ -313,11 +315,7 @@ impl EaseModel {
                     .filter(|&(j, &w)| j != item && w != 0.0 && w.is_finite())
                     .map(|(j, &w)| (j as u32, w))
                     .collect();
-                if keep < list.len() {
-                    list.select_nth_unstable_by(keep, |a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
-                    list.truncate(keep);
-                }
-                list.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                keep_strongest(&mut list, keep);
                 list
             })
             .collect();

@@ -14,6 +14,16 @@ pub struct ItemNeighbours {
     neighbours: Vec<(u32, f32)>,
 }
 
+/// Cuts `list` to its `keep` weights of largest magnitude and orders it as EASE's lists are
+/// served: by decreasing weight (negative weights last: they push items down), ties by item.
+pub fn keep_strongest(list: &mut Vec<(u32, f32)>, keep: usize) {
+    if keep < list.len() {
+        list.select_nth_unstable_by(keep, |a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+        list.truncate(keep);
+    }
+    list.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+}
+
 impl ItemNeighbours {
     /// One list per item (item `i`'s list at index `i`), each `(neighbour, weight)` in the order
     /// it should be served.

@@ -35,7 +35,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::matrix::Interactions;
-use crate::neighbours::ItemNeighbours;
+use crate::neighbours::{ItemNeighbours, keep_strongest};
 
 /// The budgets of [`fit`]: what is kept at each step, per item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,12 +98,17 @@ pub fn fit(x: &Interactions, lambda: f64, keep: usize, params: &SansaParams) -> 
     lap(1);
     let budget = params.factor_entries.saturating_mul(n);
     let mut lambda = lambda.max(1e-9);
+    let mut attempts = 0;
     let factor = loop {
+        // After 40 doublings λ dwarfs any finite Gram entry; a factor without off-diagonal
+        // entries (no weights) is the last resort and cannot fail on a finite diagonal.
+        let budget = if attempts < 40 { budget } else { 0 };
         match incomplete_cholesky(&lower, &diagonal, lambda, budget) {
             Ok(factor) => break factor,
             Err(column) => {
                 tracing::warn!(column, lambda, "incomplete Cholesky broke down; doubling lambda");
                 lambda *= 2.0;
+                attempts += 1;
             }
         }
     };
@@ -139,10 +144,10 @@ fn symmetric_gram(x: &Interactions, keep: usize) -> (Vec<f64>, Vec<Vec<(u32, f32
                         *slot += f64::from(x_ui) * f64::from(x_uj);
                     }
                 }
-                let diagonal = sums[j];
+                let diagonal = if sums[j].is_finite() { sums[j] } else { 0.0 };
                 let mut kept: Vec<(u32, f32)> = touched
                     .iter()
-                    .filter(|&&i| i as usize != j && sums[i as usize] != 0.0)
+                    .filter(|&&i| i as usize != j && sums[i as usize] != 0.0 && sums[i as usize].is_finite())
                     .map(|&i| (i, sums[i as usize] as f32))
                     .collect();
                 for &i in touched.iter() {
@@ -356,7 +361,7 @@ fn unit_inverse(factor: &Factor, keep: usize, tolerance: f64) -> Vec<Sparse> {
 }
 
 /// Row `i` of `B` from `P ≈ KᵀD⁻¹K` (`D = pivots²`), for every item, cut to its `keep` largest
-/// `|B_ij|` and sorted as [`crate::ease::EaseModel::neighbours`] sorts.
+/// `|B_ij|` ([`keep_strongest`]).
 fn weights(inverse: &[Sparse], pivots: &[f64], order: &[u32], position: &[u32], keep: usize) -> ItemNeighbours {
     let n = inverse.len();
     let mut rows: Vec<Sparse> = vec![Vec::new(); n];
@@ -396,11 +401,7 @@ fn weights(inverse: &[Sparse], pivots: &[f64], order: &[u32], position: &[u32], 
                     seen[b] = false;
                 }
                 touched.clear();
-                if keep < list.len() {
-                    list.select_nth_unstable_by(keep, |x, y| y.1.abs().total_cmp(&x.1.abs()).then(x.0.cmp(&y.0)));
-                    list.truncate(keep);
-                }
-                list.sort_unstable_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+                keep_strongest(&mut list, keep);
                 list
             },
         )
@@ -429,13 +430,7 @@ mod tests {
     }
 
     fn exact() -> SansaParams {
-        SansaParams {
-            gram_entries: usize::MAX,
-            factor_entries: 10_000,
-            inverse_entries: 10_000,
-            drop_tolerance: 0.0,
-            ..SansaParams::default()
-        }
+        SansaParams { gram_entries: usize::MAX, factor_entries: 10_000, inverse_entries: 10_000, drop_tolerance: 0.0 }
     }
 
     #[test]
