@@ -236,6 +236,10 @@ pub struct BenchRecsArgs {
     /// Concurrent clients.
     #[arg(long, default_value_t = 2)]
     pub concurrency: usize,
+    /// Block replication: instead of the demo shop, a scratch index (`DATA_DIR/bench-recs-xK`)
+    /// holding K disjoint copies of its catalogue and purchase log (ids `id#b`), trained first.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    pub replicate: usize,
 }
 
 /// Arguments of `vitrine bench ann`.
@@ -386,6 +390,7 @@ mod tests {
             &["eval", "search", "--seed", "7"],
             &["eval", "recs", "--k", "10,20", "--models", "pop,ials"],
             &["eval", "recs", "--replicate", "30", "--models", "hybrid"],
+            &["bench", "recs", "--replicate", "10", "--requests", "2000"],
             &["eval", "search", "--index", "shop", "--judgments", "j.csv", "--typos", "--settings", "d.json"],
             &["eval", "search", "--index", "shop", "--judgments", "j.csv", "--gain", "0:0,1:1,2:3", "--out", "/tmp/r"],
             &[

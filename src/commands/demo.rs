@@ -264,6 +264,11 @@ fn load_once(
     Ok(())
 }
 
+/// The bundled Online Retail II file, written to the data directory (once).
+pub(in crate::commands) fn online_retail_source(data_dir: &DataDir) -> anyhow::Result<PathBuf> {
+    write_bundled_source(data_dir, &ONLINE_RETAIL)
+}
+
 /// Writes a compiled-in data file to the data directory (once) so the loader reads a file.
 fn write_bundled_source(data_dir: &DataDir, bundled: &Bundled) -> anyhow::Result<PathBuf> {
     let folder = data_dir.sources();

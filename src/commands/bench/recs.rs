@@ -1,6 +1,8 @@
 //! `vitrine bench recs`: the demo shop's current model answers the five kinds in turn over HTTP
 //! (`similar` and `bought_together` of products with interactions, `for_user` of trained
 //! customers, `cart` of three products, `trending`), in-stock filter on, as the storefront asks.
+//! `--replicate K` measures a shop K times larger instead: K disjoint copies of the demo shop's
+//! catalogue and purchase log in a scratch data directory, trained first.
 
 use anyhow::Context;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -17,19 +19,24 @@ use crate::http::AppState;
 
 pub(in crate::commands) fn run(data_dir: &DataDir, args: &BenchRecsArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.concurrency >= 1 && args.requests >= 1, "--concurrency and --requests must be at least 1");
-    demo::load_demo_shop(data_dir)?;
-    let catalog = Catalog::new(data_dir.clone());
-    demo::train_demo_shop(&catalog)?;
-    let index = IndexName::new(demo::DEMO_INDEX)?;
-    let bundle = vitrine_recommender::bundle::ModelStore::new(data_dir.models(&index))
+    anyhow::ensure!(args.replicate >= 1, "--replicate must be at least 1");
+    let (catalog, index) = if args.replicate > 1 {
+        replicated_shop(data_dir, args.replicate)?
+    } else {
+        demo::load_demo_shop(data_dir)?;
+        let catalog = Catalog::new(data_dir.clone());
+        demo::train_demo_shop(&catalog)?;
+        (catalog, IndexName::new(demo::DEMO_INDEX)?)
+    };
+    let bundle = vitrine_recommender::bundle::ModelStore::new(catalog.data_dir().models(&index))
         .load_current()?
-        .context("the demo shop has no recommendation model")?;
+        .context("the shop has no recommendation model")?;
     // Products somebody bought and customers with a history: the requests a shop really gets.
     let sold = bundle.history.column_counts();
     let products: Vec<&String> =
         bundle.items.iter().zip(&sold).filter(|&(_, &count)| count > 0).map(|(id, _)| id).collect();
     let users: Vec<&String> = bundle.users.iter().filter(|id| !id.starts_with("session:")).collect();
-    anyhow::ensure!(!products.is_empty() && !users.is_empty(), "the demo model has no sold product or no customer");
+    anyhow::ensure!(!products.is_empty() && !users.is_empty(), "the model has no sold product or no customer");
     println!(
         "model {} ({} items, {} users, EASE {}, ALS {}), {} clients, k 10, in-stock filter",
         bundle.manifest.model_id,
@@ -67,4 +74,55 @@ pub(in crate::commands) fn run(data_dir: &DataDir, args: &BenchRecsArgs) -> anyh
     })?;
     report(&timings, true);
     Ok(())
+}
+
+/// A scratch data directory `DATA_DIR/bench-recs-xK` whose index `shop` holds K disjoint copies
+/// of the demo shop's catalogue and purchase log (block b: `#b` on product and customer ids, the
+/// same times), trained as of the log's end, as `vitrine eval recs --replicate K` builds its
+/// split. Made again on every run.
+fn replicated_shop(data_dir: &DataDir, blocks: usize) -> anyhow::Result<(Catalog, IndexName)> {
+    use vitrine_models::{Actor, ProductId, UserId};
+
+    let scratch = DataDir::new(data_dir.bench_scratch(&format!("recs-x{blocks}")));
+    if scratch.root().exists() {
+        std::fs::remove_dir_all(scratch.root())
+            .with_context(|| format!("cannot clear {}", scratch.root().display()))?;
+    }
+    let source = demo::online_retail_source(data_dir)?;
+    let shop = vitrine_pipelines::load_online_retail(&source, &indicatif::MultiProgress::new())?;
+    let products = vitrine_pipelines::catalog_products(&shop.catalog)?;
+    let interactions = vitrine_pipelines::interaction_records(&shop.interactions)?;
+    let as_of = interactions.iter().map(|interaction| interaction.timestamp).max().context("no interactions")?;
+    let catalog = Catalog::new(scratch.clone());
+    let index = IndexName::new("shop")?;
+    let copy = |id: &str, block: usize| format!("{id}#{block}");
+    for block in 0..blocks {
+        let mut copies = products.clone();
+        for product in &mut copies {
+            product.id = ProductId::new(copy(product.id.as_str(), block))?;
+            if let Some(parent) = &product.parent_id {
+                product.parent_id = Some(ProductId::new(copy(parent.as_str(), block))?);
+            }
+        }
+        catalog.upsert(&index, copies)?;
+        let mut log = interactions.clone();
+        for interaction in &mut log {
+            interaction.product_id = ProductId::new(copy(interaction.product_id.as_str(), block))?;
+            if let Actor::User(user) = &interaction.actor {
+                interaction.actor = Actor::User(UserId::new(copy(user.as_str(), block))?);
+            }
+        }
+        vitrine_pipelines::log_interactions(&scratch, &index, &log)?;
+    }
+    println!(
+        "{blocks} copies of the demo shop: {} products, {} interactions, in {}",
+        blocks * products.len(),
+        blocks * interactions.len(),
+        scratch.root().display()
+    );
+    let started = std::time::Instant::now();
+    let params = vitrine_pipelines::TrainParams::recommended();
+    crate::commands::train::train_index(&catalog, &index, &params, 1, as_of, &indicatif::MultiProgress::new())?;
+    println!("trained in {:.1} s", started.elapsed().as_secs_f64());
+    Ok((catalog, index))
 }
