@@ -56,7 +56,7 @@ impl Default for HybridWeights {
 }
 
 impl HybridWeights {
-    /// The blend of a model without EASE (a catalog above its size limit): ALS and co-occurrence.
+    /// The blend of a model without EASE (no customer history to fit it on): ALS and co-occurrence.
     pub fn without_ease() -> HybridWeights {
         HybridWeights { ease: 0.0, ials: 1.0, cooc: 1.0, popularity: 0.05, liveness_half_life_days: 30.0 }
     }

@@ -211,7 +211,7 @@ pub struct Hybrid {
     pub popularity: PopularityParams,
     /// The blend with EASE (used when EASE is fitted).
     pub weights: HybridWeights,
-    /// The blend without (a train set above EASE's size limit).
+    /// The blend without EASE (read from parameter files; EASE is now fitted at every size).
     pub weights_without_ease: HybridWeights,
 }
 
