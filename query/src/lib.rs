@@ -25,7 +25,7 @@ mod synonyms;
 mod text;
 mod words;
 
-pub use allowed::allowed_products;
+pub use allowed::{ItemMask, ItemNumbers, NumberOf, allowed_items};
 pub use engine::{search, search_unless_abandoned};
 pub use error::QueryError;
 pub use filters::FacetField;

@@ -320,7 +320,32 @@ impl Recommender {
         Some(user_vector.dot(&ials.item_factors().row(item as usize)))
     }
 
-    /// Answers `request`; only products `allow` accepts (in stock, in a category, …) are returned.
+    /// The HNSW-backed indexes the model serves from, named: ALS item vectors by inner product
+    /// (`for_user`, `cart`), ALS item vectors by cosine and content vectors by cosine (`similar`).
+    pub fn ann_indexes(&self) -> Vec<(&'static str, &AnnIndex)> {
+        [
+            ("behaviour_inner_product", &self.behaviour),
+            ("behaviour_cosine", &self.behaviour_items),
+            ("content_cosine", &self.content),
+        ]
+        .into_iter()
+        .filter_map(|(name, index)| index.as_ref().map(|index| (name, index)))
+        .collect()
+    }
+
+    /// The number of product `id` among the model's items (what `allow` is asked about), `None`
+    /// for a product the model does not know.
+    pub fn item_number(&self, id: &str) -> Option<u32> {
+        self.item_ids.get(id).copied()
+    }
+
+    /// How many items the model knows (numbered `0..n_items`).
+    pub fn n_items(&self) -> usize {
+        self.bundle.items.len()
+    }
+
+    /// Answers `request`; only items `allow` accepts (by [`item_number`](Self::item_number): in
+    /// stock, in a category, …) are returned.
     ///
     /// # Errors
     /// A kind without the field it needs (`similar` and `bought_together` without `product_id`,
@@ -329,7 +354,7 @@ impl Recommender {
     pub fn recommend(
         &self,
         request: &Request<'_>,
-        allow: &dyn Fn(&str) -> bool,
+        allow: &dyn Fn(u32) -> bool,
     ) -> Result<Vec<Recommendation>, RecommendError> {
         let k = request.k.max(1);
         let answer = match request.kind {
@@ -364,10 +389,10 @@ impl Recommender {
 
     fn allow_dense<'a>(
         &'a self,
-        allow: &'a dyn Fn(&str) -> bool,
+        allow: &'a dyn Fn(u32) -> bool,
         excluded: &'a HashSet<u32>,
     ) -> impl Fn(u32) -> bool + 'a {
-        move |item| !excluded.contains(&item) && allow(&self.bundle.items[item as usize])
+        move |item| !excluded.contains(&item) && allow(item)
     }
 
     fn finish(&self, mut scored: Vec<(u32, f32)>, k: usize, reason: Reason) -> Vec<Recommendation> {
@@ -388,7 +413,7 @@ impl Recommender {
         &self,
         scores: &[f32],
         k: usize,
-        allow: &dyn Fn(&str) -> bool,
+        allow: &dyn Fn(u32) -> bool,
         excluded: &HashSet<u32>,
         reason: Reason,
     ) -> Vec<Recommendation> {
@@ -405,11 +430,11 @@ impl Recommender {
         self.finish(candidates, k, reason)
     }
 
-    fn popular(&self, k: usize, allow: &dyn Fn(&str) -> bool, excluded: &HashSet<u32>) -> Vec<Recommendation> {
+    fn popular(&self, k: usize, allow: &dyn Fn(u32) -> bool, excluded: &HashSet<u32>) -> Vec<Recommendation> {
         self.ranked_by(self.bundle.popularity.popular(), k, allow, excluded, Reason::Popular)
     }
 
-    fn similar(&self, product_id: &str, k: usize, allow: &dyn Fn(&str) -> bool) -> Vec<Recommendation> {
+    fn similar(&self, product_id: &str, k: usize, allow: &dyn Fn(u32) -> bool) -> Vec<Recommendation> {
         let Some(&item) = self.item_ids.get(product_id) else {
             return self.popular(k, allow, &HashSet::new());
         };
@@ -452,7 +477,7 @@ impl Recommender {
         answer
     }
 
-    fn bought_together(&self, product_id: &str, k: usize, allow: &dyn Fn(&str) -> bool) -> Vec<Recommendation> {
+    fn bought_together(&self, product_id: &str, k: usize, allow: &dyn Fn(u32) -> bool) -> Vec<Recommendation> {
         let Some(&item) = self.item_ids.get(product_id) else {
             return self.popular(k, allow, &HashSet::new());
         };
@@ -475,7 +500,7 @@ impl Recommender {
         user_id: Option<&str>,
         product_ids: &[String],
         k: usize,
-        allow: &dyn Fn(&str) -> bool,
+        allow: &dyn Fn(u32) -> bool,
         reason: Reason,
     ) -> Vec<Recommendation> {
         let known_user = user_id.and_then(|id| self.user_ids.get(id)).copied();

@@ -12,6 +12,7 @@ use vitrine_recommender::serve::ServeParams;
 
 use super::blocking::blocking;
 use super::error::{ApiError, ErrorCode};
+use super::indexes::recommendations::ItemNumbering;
 use super::limits::RateLimits;
 use super::metrics::HttpMetrics;
 use crate::access::AccessControl;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub interactions: InteractionLog,
     /// The loaded recommendation models.
     pub recommenders: Recommenders,
+    /// Which index document is which item of each loaded model (recommendation filters).
+    pub item_numbering: ItemNumbering,
     /// Carts, checkout and orders (the database opens on first use).
     pub commerce: CommerceHandle,
     /// The API keys and shopper tokens.
@@ -86,6 +89,7 @@ impl AppState {
             limits: RateLimits::new(&config.rate_limits),
             config: Arc::new(config),
             recommenders,
+            item_numbering: ItemNumbering::default(),
             catalog,
             metrics: Arc::new(metrics),
             analytics,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
-use vitrine_query::{QueryError, SearchRequest, allowed_products, search};
+use vitrine_query::{ItemNumbers, QueryError, SearchRequest, allowed_items, search};
 
 use crate::search::{Shop, catalog};
 
@@ -231,7 +231,9 @@ proptest! {
         if recommend {
             let index = shop.catalog.get(&shop.name).expect("index");
             let started = Instant::now();
-            match allowed_products(&index, Some(&filter)) {
+            // Every product an item of its own (a hash of its id).
+            let number_of = |id: &str| Some(id.bytes().fold(7_u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % 65_536);
+            match allowed_items(&index, &[Some(&filter)], &ItemNumbers::new("m", 65_536), &number_of) {
                 Ok(allowed) => prop_assert!(allowed.len() <= 7),
                 Err(error) => prop_assert!(error.is_user_error(), "{error} for {filter}"),
             }

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 use vitrine_query::{
-    MAX_FACETS, MAX_FILTER_VALUES, MAX_RESULT_WINDOW, QueryError, SearchRequest, allowed_products,
+    ItemNumbers, MAX_FACETS, MAX_FILTER_VALUES, MAX_RESULT_WINDOW, QueryError, SearchRequest, allowed_items,
     search_unless_abandoned,
 };
 
@@ -55,7 +55,7 @@ fn filter_values_are_bounded_for_searches_and_recommendations_alike() {
     let brands = |count: usize| -> Vec<String> { (0..count).map(|n| format!("brand {n}")).collect() };
     let within = json!({"brand": brands(MAX_FILTER_VALUES)});
     assert!(shop.search(json!({"q": "", "filter": within})).is_ok());
-    assert!(allowed_products(&index, Some(&within)).is_ok());
+    assert!(allowed_items(&index, &[Some(&within)], &ItemNumbers::new("m", 1), &|_| None).is_ok());
 
     let over = [
         json!({"brand": brands(MAX_FILTER_VALUES + 1)}),
@@ -65,7 +65,7 @@ fn filter_values_are_bounded_for_searches_and_recommendations_alike() {
     for filter in over {
         let error = shop.search(json!({"q": "", "filter": filter})).expect_err("refused");
         assert!(matches!(error, QueryError::TooManyFilterValues { max: MAX_FILTER_VALUES }), "{error}");
-        let error = allowed_products(&index, Some(&filter)).expect_err("refused");
+        let error = allowed_items(&index, &[Some(&filter)], &ItemNumbers::new("m", 1), &|_| None).expect_err("refused");
         assert!(matches!(error, QueryError::TooManyFilterValues { .. }), "{error}");
     }
 }

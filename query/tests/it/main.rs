@@ -1,5 +1,6 @@
 //! The integration tests of `vitrine-query`, one test binary (one link instead of one per file).
 
+mod allowed;
 mod decoders;
 mod limits;
 mod merchandising;

@@ -4,6 +4,8 @@
 //! `for_user` is for the token's shopper (a body `user_id` only from a key that may act for
 //! users).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use axum::Json;
@@ -11,7 +13,8 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vitrine_models::IndexName;
-use vitrine_recommender::serve::{Kind, Request};
+use vitrine_query::ItemNumbers;
+use vitrine_recommender::serve::{Kind, Recommender, Request};
 
 use crate::http::auth::Caller;
 use crate::http::blocking::blocking;
@@ -50,15 +53,15 @@ pub async fn recommend(
     if !(1..=MAX_K).contains(&k) {
         return Err(ApiError::new(ErrorCode::InvalidParameter, format!("`k` must be between 1 and {MAX_K}")));
     }
-    let (catalog, recommenders) = (state.catalog.clone(), state.recommenders.clone());
     blocking(move || {
-        let index = catalog.get(&name)?;
-        let recommender = recommenders.get(&name)?.ok_or_else(|| not_trained(&name))?;
-        let mut allowed = vitrine_query::allowed_products(&index, request.filter.as_ref())?;
-        if let Some(restriction) = &restriction {
-            let inside = vitrine_query::allowed_products(&index, Some(restriction))?;
-            allowed.retain(|id| inside.contains(id));
-        }
+        let index = state.catalog.get(&name)?;
+        let recommender = state.recommenders.get(&name)?.ok_or_else(|| not_trained(&name))?;
+        // The request's filter and the shopper token's, each with its in-stock default.
+        let numbers = state.item_numbering.of(&name, &recommender);
+        let number_of = |id: &str| recommender.item_number(id);
+        let filters = [request.filter.as_ref(), restriction.as_ref()];
+        let filters = if restriction.is_some() { &filters[..] } else { &filters[..1] };
+        let allowed = vitrine_query::allowed_items(&index, filters, &numbers, &number_of)?;
         let query = Request {
             kind: request.kind,
             product_id: request.product_id.as_deref(),
@@ -66,7 +69,7 @@ pub async fn recommend(
             product_ids: &request.product_ids,
             k,
         };
-        let items = recommender.recommend(&query, &|id| allowed.contains(id))?;
+        let items = recommender.recommend(&query, &|item| allowed.contains(item))?;
         Ok(Json(json!({
             "items": items,
             "model_version": recommender.model_id(),
@@ -74,6 +77,28 @@ pub async fn recommend(
         })))
     })
     .await
+}
+
+/// Which index document is which item of the index's loaded model ([`ItemNumbers`]), kept
+/// per index while its model stays the same. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct ItemNumbering {
+    per_index: Arc<Mutex<HashMap<IndexName, Arc<ItemNumbers>>>>,
+}
+
+impl ItemNumbering {
+    /// The numbering of `recommender`'s items for `index` (a new one when the model changed).
+    fn of(&self, index: &IndexName, recommender: &Recommender) -> Arc<ItemNumbers> {
+        let mut per_index = self.per_index.lock().unwrap_or_else(PoisonError::into_inner);
+        match per_index.get(index) {
+            Some(numbers) if numbers.model() == recommender.model_id() => numbers.clone(),
+            _ => {
+                let numbers = Arc::new(ItemNumbers::new(recommender.model_id(), recommender.n_items()));
+                per_index.insert(index.clone(), numbers.clone());
+                numbers
+            }
+        }
+    }
 }
 
 /// The index has no model yet.
