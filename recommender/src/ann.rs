@@ -186,6 +186,17 @@ impl AnnIndex {
         AnnIndex { metric, vectors, graph, params: params.clone() }
     }
 
+    /// Whether a graph was built (more than [`AnnParams::exact_below_items`] items); without
+    /// one every search is an exact scan.
+    pub fn has_graph(&self) -> bool {
+        self.graph.is_some()
+    }
+
+    /// The stored item vectors (unit length for [`Metric::Cosine`]; non-finite components as 0).
+    pub fn vectors(&self) -> ArrayView2<'_, f32> {
+        self.vectors.view()
+    }
+
     /// Number of items in the index.
     pub fn len(&self) -> usize {
         self.vectors.nrows()
@@ -328,26 +339,37 @@ impl AnnIndex {
 }
 
 /// Mean recall@k of [`AnnIndex::search`] against [`AnnIndex::brute_force`] over the rows of
-/// `queries`, without filter: for each query, the share of the exact top `k` that the search also
-/// returns. Queries run in parallel. Returns 1.0 when there is nothing to find (no query, `k == 0`
-/// or an empty index).
+/// `queries`, without filter (see [`filtered_recall_at_k`]).
 ///
 /// To measure the graph itself on a small index, build it with `exact_below_items: 0`.
 pub fn recall_at_k(index: &AnnIndex, queries: ArrayView2<f32>, k: usize) -> f64 {
+    filtered_recall_at_k(index, queries, k, &|_| true)
+}
+
+/// Mean recall@k of [`AnnIndex::search`] against [`AnnIndex::brute_force`] over the rows of
+/// `queries`, both with the filter `allow`: for each query, the share of the exact top `k` that
+/// the search also finds, where a returned item at least as good as the exact `k`-th counts as
+/// found (items with equal vectors — copies of one product — are interchangeable, as in
+/// ann-benchmarks' distance-based recall). Queries run in parallel. Returns 1.0 when there is
+/// nothing to find (no query, `k == 0` or nothing passes).
+pub fn filtered_recall_at_k(
+    index: &AnnIndex,
+    queries: ArrayView2<f32>,
+    k: usize,
+    allow: &(dyn Fn(u32) -> bool + Sync),
+) -> f64 {
     if queries.nrows() == 0 {
         return 1.0;
     }
-    let allow_all = |_: u32| true;
     let total: f64 = queries
         .axis_iter(Axis(0))
         .into_par_iter()
         .map(|query| {
-            let exact = index.brute_force(query, k, &allow_all);
-            if exact.is_empty() {
-                return 1.0;
-            }
-            let approximate = index.search(query, k, &allow_all);
-            let hits = exact.iter().filter(|(id, _)| approximate.iter().any(|(found, _)| found == id)).count();
+            let exact = index.brute_force(query, k, allow);
+            let Some(&(_, kth)) = exact.last() else { return 1.0 };
+            let approximate = index.search(query, k, allow);
+            let tolerance = 1e-5 * kth.abs().max(1.0);
+            let hits = approximate.iter().filter(|&&(_, score)| score >= kth - tolerance).count().min(exact.len());
             hits as f64 / exact.len() as f64
         })
         .sum();

@@ -3,7 +3,7 @@
 use ndarray::{Array2, array};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
-use vitrine_recommender::ann::{AnnIndex, AnnParams, Metric, recall_at_k};
+use vitrine_recommender::ann::{AnnIndex, AnnParams, Metric, filtered_recall_at_k, recall_at_k};
 
 const DIMS: usize = 64;
 
@@ -33,6 +33,21 @@ fn recall_at_10_is_at_least_095_for_both_metrics() {
         let recall = recall_at_k(&index, queries.view(), 10);
         assert!(recall >= 0.95, "{metric:?}: recall@10 = {recall}");
     }
+}
+
+#[test]
+fn copies_of_one_vector_are_interchangeable_in_recall() {
+    // Forty copies of each of 100 vectors (a shop replicated forty times): the exact top 10 of a
+    // query is ten of the forty copies of its nearest vector, chosen by id; any ten are as good.
+    let distinct = random_vectors(100, 5);
+    let items = Array2::from_shape_fn((4_000, DIMS), |(row, col)| distinct[[row % 100, col]]);
+    let queries = random_vectors(50, 6);
+    let index = AnnIndex::build(items.view(), Metric::Cosine, &graph_only());
+    let recall = recall_at_k(&index, queries.view(), 10);
+    assert!(recall >= 0.95, "recall@10 = {recall}");
+    let first_copies = |id: u32| id < 1_000;
+    let filtered = filtered_recall_at_k(&index, queries.view(), 10, &first_copies);
+    assert!(filtered >= 0.95, "filtered recall@10 = {filtered}");
 }
 
 #[test]

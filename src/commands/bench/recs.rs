@@ -2,13 +2,19 @@
 //! (`similar` and `bought_together` of products with interactions, `for_user` of trained
 //! customers, `cart` of three products, `trending`), in-stock filter on, as the storefront asks.
 //! `--replicate K` measures a shop K times larger instead: K disjoint copies of the demo shop's
-//! catalogue and purchase log in a scratch data directory, trained first.
+//! catalogue and purchase log in a scratch data directory, trained first. Then the served
+//! model's nearest-neighbour indexes (HNSW above 50,000 items) against the exact scan: recall@10
+//! and the latency of one search, without filter and in stock; and last, the latency while a
+//! new model version is loaded beside the served one.
+
+use std::time::Instant;
 
 use anyhow::Context;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use vitrine_indexer::Catalog;
 use vitrine_models::{DataDir, IndexName};
+use vitrine_recommender::serve::Recommender;
 
 use super::http_load::{Load, Planned, report, time_requests};
 use crate::cli::BenchRecsArgs;
@@ -68,11 +74,138 @@ pub(in crate::commands) fn run(data_dir: &DataDir, args: &BenchRecsArgs) -> anyh
         })
         .collect();
     drop(bundle);
+    let runtime = runtime()?;
+    let state = runtime.block_on(async { AppState::new(ServerConfig::default(), catalog) });
+    let started = Instant::now();
+    let recommender = state.recommenders.get(&index)?.context("the shop has no recommendation model")?;
+    println!(
+        "model loaded with its {} HNSW graphs in {:.1} s",
+        recommender.ann_indexes().iter().filter(|(_, ann)| ann.has_graph()).count(),
+        started.elapsed().as_secs_f64()
+    );
     let load = Load::closed(args.requests, args.concurrency, "recommending");
-    let timings = runtime()?.block_on(async move {
-        time_requests(AppState::new(ServerConfig::default(), catalog), requests, &load).await
-    })?;
+    let timings = runtime.block_on(time_requests(state.clone(), requests.clone(), &load))?;
     report(&timings, true);
+    nearest_neighbours(&state, &index, &recommender)?;
+    drop(recommender);
+    swap_under_load(&runtime, &state, &index, &requests, args.concurrency)
+}
+
+/// Requests per round in [`swap_under_load`].
+const SWAP_ROUND: usize = 1_000;
+
+/// A new model version published while the shop is served (the current one saved again under
+/// a new id, so the server loads it and builds its graphs again): rounds of requests, without
+/// warm-up, until the server answers from the new version, each round's latency printed. The
+/// old version serves until the new one is ready.
+fn swap_under_load(
+    runtime: &tokio::runtime::Runtime,
+    state: &AppState,
+    index: &IndexName,
+    requests: &[Planned],
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let store = state.recommenders.store(index);
+    let mut bundle = store.load_current()?.context("the shop has no recommendation model")?;
+    let republished = format!("{}-again", bundle.manifest.model_id);
+    bundle.manifest.model_id.clone_from(&republished);
+    store.save(&bundle)?;
+    drop(bundle);
+    let published = Instant::now();
+    println!("model republished as {republished}; requests go on while the server loads it:");
+    loop {
+        let load = Load { warm_up: 0, ..Load::closed(SWAP_ROUND, concurrency, "during swap") };
+        let round_started = published.elapsed().as_secs_f64();
+        let timings = runtime.block_on(time_requests(state.clone(), requests.to_vec(), &load))?;
+        let serving = state.recommenders.get(index)?.map(|recommender| recommender.model_id().to_owned());
+        let swapped = serving.as_deref() == Some(republished.as_str());
+        println!(
+            "  {round_started:>6.1} s to {:>6.1} s: {:>5.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({})",
+            published.elapsed().as_secs_f64(),
+            timings.per_second(),
+            timings.percentile_ms(50.0),
+            timings.percentile_ms(99.0),
+            timings.percentile_ms(100.0),
+            if swapped { "new version served" } else { "old version served" }
+        );
+        if swapped {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            published.elapsed() < std::time::Duration::from_secs(1_800),
+            "the new version was not served within 30 minutes"
+        );
+    }
+}
+
+/// Queries per HNSW index in [`nearest_neighbours`].
+const ANN_QUERIES: usize = 1_000;
+
+/// The served model's nearest-neighbour indexes against the exact scan, at `k = 10`, without
+/// filter and with the in-stock filter the server applies: recall@10 and the latency of one
+/// search on one thread (p50, p99, max), for the graph (or the exact scan where the index
+/// chooses it) and for the exact scan. Queries: users' vectors for the inner-product index, the
+/// index's own item vectors (evenly spread, zero vectors skipped) for the cosine ones.
+fn nearest_neighbours(state: &AppState, index: &IndexName, recommender: &Recommender) -> anyhow::Result<()> {
+    use vitrine_recommender::ann::{AnnIndex, filtered_recall_at_k};
+
+    let products = state.catalog.get(index)?;
+    let numbers = vitrine_query::ItemNumbers::new(recommender.model_id(), recommender.n_items());
+    let number_of = |id: &str| recommender.item_number(id);
+    let in_stock = vitrine_query::allowed_items(&products, &[None], &numbers, &number_of)?;
+    println!(
+        "nearest neighbours, k = 10, {ANN_QUERIES} queries per index, in stock: {} of {} items",
+        in_stock.len(),
+        recommender.n_items()
+    );
+    println!(
+        "{:<24} {:>8} {:>6} {:<9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10}",
+        "index", "items", "graph", "filter", "recall", "p50 ms", "p99 ms", "max ms", "exact p50", "exact p99"
+    );
+    let spread = |vectors: ndarray::ArrayView2<f32>| -> ndarray::Array2<f32> {
+        let rows: Vec<usize> =
+            (0..vectors.nrows()).filter(|&row| vectors.row(row).iter().any(|value| *value != 0.0)).collect();
+        let step = (rows.len() / ANN_QUERIES).max(1);
+        let picked: Vec<usize> = rows.into_iter().step_by(step).take(ANN_QUERIES).collect();
+        vectors.select(ndarray::Axis(0), &picked)
+    };
+    let timed = |ann: &AnnIndex, queries: &ndarray::Array2<f32>, exact: bool, allow: &dyn Fn(u32) -> bool| {
+        let mut histogram = hdrhistogram::Histogram::<u64>::new(3).expect("3 significant digits are supported");
+        for query in queries.rows() {
+            let started = Instant::now();
+            let found = if exact { ann.brute_force(query, 10, allow) } else { ann.search(query, 10, allow) };
+            std::hint::black_box(found);
+            histogram.saturating_record(started.elapsed().as_micros() as u64);
+        }
+        let ms = |quantile: f64| histogram.value_at_quantile(quantile) as f64 / 1000.0;
+        (ms(0.5), ms(0.99), histogram.max() as f64 / 1000.0)
+    };
+    let mut lines = Vec::new();
+    for (name, ann) in recommender.ann_indexes() {
+        let queries = match (name, &recommender.bundle().ials) {
+            ("behaviour_inner_product", Some(ials)) => spread(ials.user_factors()),
+            _ => spread(ann.vectors()),
+        };
+        let all = |_: u32| true;
+        let stocked = |item: u32| in_stock.contains(item);
+        let filters: [(&str, &(dyn Fn(u32) -> bool + Sync)); 2] = [("none", &all), ("in_stock", &stocked)];
+        for (filter, allow) in filters {
+            let recall = filtered_recall_at_k(ann, queries.view(), 10, allow);
+            let (p50, p99, max) = timed(ann, &queries, false, allow);
+            let (exact_p50, exact_p99, _) = timed(ann, &queries, true, allow);
+            println!(
+                "{name:<24} {:>8} {:>6} {filter:<9} {recall:>9.4} {p50:>9.3} {p99:>9.3} {max:>9.3} {exact_p50:>10.3} {exact_p99:>10.3}",
+                ann.len(),
+                if ann.has_graph() { "yes" } else { "no" },
+            );
+            lines.push(serde_json::json!({
+                "index": name, "items": ann.len(), "graph": ann.has_graph(), "filter": filter,
+                "recall_at_10": recall, "p50_ms": p50, "p99_ms": p99, "max_ms": max,
+                "exact_p50_ms": exact_p50, "exact_p99_ms": exact_p99,
+            }));
+        }
+    }
+    println!("{}", serde_json::json!({ "nearest_neighbours": lines }));
     Ok(())
 }
 
@@ -120,7 +253,7 @@ fn replicated_shop(data_dir: &DataDir, blocks: usize) -> anyhow::Result<(Catalog
         blocks * interactions.len(),
         scratch.root().display()
     );
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let params = vitrine_pipelines::TrainParams::recommended();
     crate::commands::train::train_index(&catalog, &index, &params, 1, as_of, &indicatif::MultiProgress::new())?;
     println!("trained in {:.1} s", started.elapsed().as_secs_f64());
