@@ -27,7 +27,7 @@ pub fn both_keys() -> ApiKeys {
 pub struct Server {
     pub router: Router,
     pub state: AppState,
-    _data: tempfile::TempDir,
+    _data: Option<tempfile::TempDir>,
 }
 
 /// An answer: status, headers and body text.
@@ -88,7 +88,13 @@ impl Server {
         let mut config = ServerConfig::default();
         configure(&mut config);
         let state = AppState::new(config, Catalog::new(DataDir::new(data.path())));
-        Server { router: app(state.clone()), state, _data: data }
+        Server { router: app(state.clone()), state, _data: Some(data) }
+    }
+
+    /// A server without keys over `catalog` (a replica's: its indexer writes, the server reads).
+    pub fn over(catalog: Catalog) -> Server {
+        let state = AppState::new(ServerConfig::default(), catalog);
+        Server { router: app(state.clone()), state, _data: None }
     }
 
     /// A server without keys.
@@ -108,7 +114,7 @@ impl Server {
         let analytics = Analytics::open(&data_dir.analytics_db()).await.expect("open analytics");
         let config = ServerConfig { keys, ..ServerConfig::default() };
         let state = AppState::with_analytics(config, Catalog::new(data_dir), analytics);
-        Server { router: app(state.clone()), state, _data: data }
+        Server { router: app(state.clone()), state, _data: Some(data) }
     }
 
     /// Sends a request.

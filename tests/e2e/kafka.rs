@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use axum::http::StatusCode;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -19,6 +20,7 @@ use vitrine_indexer::{
 use vitrine_models::event::MAX_EVENT_BYTES;
 use vitrine_models::{Currency, DataDir, IndexName, Money};
 
+use crate::common::Server;
 use crate::kafka_support::{
     DEADLINE, Indexer, config, create_topic, deleted, price_changed, producer, products, search, search_ids, send,
     send_events, stock_changed, upserted,
@@ -442,6 +444,7 @@ async fn two_replicas_of_one_topic_converge() {
     // break on the product, not on its place in the index. Exactly the same top 10 (and scores).
     wait_compacted(&replica_a.index).await;
     wait_compacted(&replica_b.index).await;
+    let (server_a, server_b) = (Server::over(replica_a.catalog.clone()), Server::over(replica_b.catalog.clone()));
     for query in [
         json!({"q": "", "sort": "popularity", "per_page": 10}),
         json!({"q": "", "sort": "price_asc", "filter": {"price": {"lt": 30}}, "per_page": 10}),
@@ -456,6 +459,16 @@ async fn two_replicas_of_one_topic_converge() {
         let top_a = search(&replica_a.index, query.clone());
         assert!(!top_a.is_empty(), "{query}");
         assert_eq!(top_a, search(&replica_b.index, query.clone()), "the same top 10 for {query}");
+        // And as served: each replica's own HTTP API over its own index.
+        let mut served = Vec::new();
+        for server in [&server_a, &server_b] {
+            let (status, body) = server.post("/v1/indexes/products/search", None, &query).await.parts();
+            assert_eq!(status, StatusCode::OK, "{query}: {body}");
+            let hits = body["hits"].as_array().unwrap_or_else(|| panic!("no hits: {body}"));
+            served.push(hits.iter().map(|hit| hit["id"].as_str().unwrap_or_default().to_owned()).collect::<Vec<_>>());
+        }
+        let expected: Vec<String> = top_a.iter().map(|(id, _)| id.clone()).collect();
+        assert_eq!(served, [expected.clone(), expected], "both replicas serve the same top 10 for {query}");
     }
 }
 

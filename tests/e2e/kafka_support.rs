@@ -95,6 +95,7 @@ pub fn stock_changed(id: &str, version: u64, stock: u64) -> Value {
 
 /// An indexer over a data directory, in process.
 pub struct Indexer {
+    pub catalog: Catalog,
     pub index: Arc<ProductIndex>,
     pub handle: IndexerHandle,
     pub registry: Registry,
@@ -121,7 +122,7 @@ impl Indexer {
             handle.stop();
             panic!("the indexer did not start: {:?}", handle.join());
         }
-        Indexer { index, handle, registry }
+        Indexer { catalog, index, handle, registry }
     }
 
     /// The Prometheus text of its metrics.
