@@ -4,6 +4,8 @@
 //! "frequently bought together" lists) and the sparsified EASE weights ([`crate::ease::fit_sparse`]).
 //! A user's or a cart's scores are the weighted sum of the neighbour lists of its items.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 /// The neighbours of every item, best first.
@@ -75,6 +77,29 @@ impl ItemNeighbours {
             }
         }
     }
+
+    /// [`score_items`](Self::score_items) over `n_items` items, read at `candidates` only (the
+    /// same sums, added in the same order). When the history reaches few items, without the
+    /// dense array of every item: serving a large catalogue costs what the history reaches.
+    pub fn score_candidates(&self, history: &[(u32, f32)], candidates: &[u32], n_items: usize) -> Vec<f32> {
+        let reached: usize = history.iter().map(|&(item, _)| self.neighbours(item).len()).sum();
+        if reached.saturating_mul(8) >= n_items {
+            let mut all = vec![0.0; n_items];
+            self.score_items(history, &mut all);
+            return candidates.iter().map(|&item| all.get(item as usize).copied().unwrap_or(0.0)).collect();
+        }
+        let mut sums: HashMap<u32, f32> = candidates.iter().map(|&item| (item, 0.0)).collect();
+        for &(item, weight) in history {
+            for &(neighbour, similarity) in self.neighbours(item) {
+                if (neighbour as usize) < n_items
+                    && let Some(slot) = sums.get_mut(&neighbour)
+                {
+                    *slot += weight * similarity;
+                }
+            }
+        }
+        candidates.iter().map(|item| sums.get(item).copied().unwrap_or(0.0)).collect()
+    }
 }
 
 #[cfg(test)]
@@ -92,5 +117,29 @@ mod tests {
         let mut out = vec![9.0; 3];
         model.score_items(&[(0, 2.0), (2, 1.0), (5, 1.0)], &mut out);
         assert_eq!(out, vec![2.0, 1.0, 0.5]);
+    }
+
+    #[test]
+    fn candidate_scores_are_the_dense_scores_at_the_candidates() {
+        // 1,000 items, each with neighbours i+1, i+7 and i+500 (some beyond the catalogue).
+        let lists = (0..1_000_u32)
+            .map(|i| vec![(i + 1, 0.5 + (i % 3) as f32), (i + 7, 0.25), (i + 500, 1.0 / (1.0 + i as f32))])
+            .collect();
+        let model = ItemNeighbours::from_lists(lists);
+        let candidates: Vec<u32> = vec![8, 3, 507, 2_000, 1, 8, 999, 12];
+        for history in [vec![(1, 2.0), (7, 0.5), (0, 1.0)], (0..900).map(|i| (i, 0.1 + (i % 5) as f32)).collect()] {
+            let mut dense = vec![0.0; 1_000];
+            model.score_items(&history, &mut dense);
+            let expected: Vec<f32> =
+                candidates.iter().map(|&item| dense.get(item as usize).copied().unwrap_or(0.0)).collect();
+            assert_eq!(
+                model.score_candidates(&history, &candidates, 1_000),
+                expected,
+                "{} history items",
+                history.len()
+            );
+        }
+        // The short history takes the sparse path (9 neighbours reached), the long one the dense.
+        assert_eq!(model.score_candidates(&[(1, 2.0)], &[2, 8, 9], 1_000), [2.0 * 1.5, 2.0 * 0.25, 0.0]);
     }
 }

@@ -233,6 +233,10 @@ pub struct Recommender {
     hybrid: HybridWeights,
     /// Liveness of every item under `hybrid`'s half-life.
     liveness: Vec<f32>,
+    /// Items with a popularity score, best first (sorted once, not per request).
+    by_popularity: Vec<u32>,
+    /// Items with a trending score, best first.
+    by_trend: Vec<u32>,
 }
 
 impl Recommender {
@@ -269,6 +273,8 @@ impl Recommender {
             .map(|content| AnnIndex::build(content.view(), Metric::Cosine, &params.ann));
         let hybrid = if bundle.ease.is_some() { params.hybrid.clone() } else { params.hybrid_without_ease.clone() };
         let liveness = bundle.popularity.liveness(hybrid.liveness_half_life_days);
+        let by_popularity = best_first(bundle.popularity.popular());
+        let by_trend = best_first(bundle.popularity.trending());
         Recommender {
             bundle,
             params,
@@ -280,6 +286,8 @@ impl Recommender {
             content,
             hybrid,
             liveness,
+            by_popularity,
+            by_trend,
         }
     }
 
@@ -377,7 +385,8 @@ impl Recommender {
                 self.for_user(None, request.product_ids, k, allow, Reason::GoesWithCart)
             }
             Kind::Trending => {
-                self.ranked_by(self.bundle.popularity.trending(), k, allow, &HashSet::new(), Reason::Trending)
+                let ranking = (self.by_trend.as_slice(), self.bundle.popularity.trending());
+                self.ranked_by(ranking, k, allow, &HashSet::new(), Reason::Trending)
             }
         };
         Ok(answer)
@@ -408,21 +417,21 @@ impl Recommender {
             .collect()
     }
 
-    /// The `k` best items by `scores` that pass the filter (popular, trending, fallbacks).
+    /// The `k` best items of `order` (items best first by `scores`) that pass the filter
+    /// (popular, trending, fallbacks).
     fn ranked_by(
         &self,
-        scores: &[f32],
+        (order, scores): (&[u32], &[f32]),
         k: usize,
         allow: &dyn Fn(u32) -> bool,
         excluded: &HashSet<u32>,
         reason: Reason,
     ) -> Vec<Recommendation> {
         let allowed = self.allow_dense(allow, excluded);
-        let mut order: Vec<u32> = (0..scores.len() as u32).filter(|&item| scores[item as usize] > 0.0).collect();
-        order.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b)));
         let wanted = k * self.params.candidates_per_k.max(1);
         let candidates: Vec<(u32, f32)> = order
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|&item| allowed(item))
             .take(wanted)
             .map(|item| (item, scores[item as usize]))
@@ -431,7 +440,8 @@ impl Recommender {
     }
 
     fn popular(&self, k: usize, allow: &dyn Fn(u32) -> bool, excluded: &HashSet<u32>) -> Vec<Recommendation> {
-        self.ranked_by(self.bundle.popularity.popular(), k, allow, excluded, Reason::Popular)
+        let ranking = (self.by_popularity.as_slice(), self.bundle.popularity.popular());
+        self.ranked_by(ranking, k, allow, excluded, Reason::Popular)
     }
 
     fn similar(&self, product_id: &str, k: usize, allow: &dyn Fn(u32) -> bool) -> Vec<Recommendation> {
@@ -564,17 +574,20 @@ impl Recommender {
     }
 }
 
+/// The items with a positive score, best first (ties: lower item first).
+fn best_first(scores: &[f32]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..scores.len() as u32).filter(|&item| scores[item as usize] > 0.0).collect();
+    order.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]).then(a.cmp(&b)));
+    order
+}
+
 /// The hybrid score of `candidates` (see [`hybrid_scores`]); components scaled by their maximum
 /// over the candidates.
 fn blend(candidates: &[u32], parts: &HybridParts<'_>, history: &[(u32, f32)], weights: &HybridWeights) -> Vec<f32> {
     let n_items = parts.popularity.popular().len();
     let item_model = |model: Option<(&ItemNeighbours, &[(u32, f32)])>, weight: f32| -> Vec<f32> {
         match model {
-            Some((model, history)) if weight != 0.0 => {
-                let mut all = vec![0.0; n_items];
-                model.score_items(history, &mut all);
-                candidates.iter().map(|&item| all.get(item as usize).copied().unwrap_or(0.0)).collect()
-            }
+            Some((model, history)) if weight != 0.0 => model.score_candidates(history, candidates, n_items),
             _ => vec![0.0; candidates.len()],
         }
     };
