@@ -59,7 +59,7 @@ fn main() {
         Some(kind) => vec![kind],
         None => vec!["uniform".to_owned(), "clustered".to_owned()],
     };
-    let params = AnnParams { ef_search, exact_below_items: 0, ..defaults };
+    let params = AnnParams { ef_search, exact_below_items: 0, min_graph_recall: 0.0, ..defaults };
     println!(
         "HNSW (hnsw_rs): max_nb_connection {}, ef_construction {}, ef_search {}; {DIMS} dims, k = {K}, \
          {QUERIES} queries, one thread per query",

@@ -46,6 +46,15 @@
 //!    region where the filter rejects everything, or fewer than `k` items pass at all), the exact
 //!    scan answers instead. So a search returns `k` items whenever `k` items pass the filter.
 //!
+//! # Checked at build
+//!
+//! A graph is only as good as the data lets it be: on the ALS vectors of a 408,100-item shop (100
+//! disjoint copies of the demo shop), hnsw_rs graphs found 0.82–0.89 of the exact cosine top 10
+//! and 0.19–0.25 of the inner-product top 10 however wide the beam (parallel insertion; serial
+//! insertion reached 0.85), while they find all of it at 40,000 items. So every built graph is
+//! checked on 200 of its own items against the exact scan; below [`AnnParams::min_graph_recall`]
+//! (0.95) it is dropped and the index scans exactly: slower at that size, never wrong.
+//!
 //! # Numerics
 //!
 //! Non-finite components (NaN, ±∞) are read as 0, so a corrupt vector cannot poison the graph.
@@ -89,13 +98,26 @@ pub struct AnnParams {
     /// fast as hnsw_rs's walk or faster (see the `ann_recall` example). 0 always walks the graph
     /// (unless `ef` covers half the passing items).
     pub exact_below_items: usize,
+    /// The recall@10 a built graph must reach against the exact scan, on a sample of its own
+    /// items as queries, to be used; below it the graph is dropped and every search scans
+    /// exactly (slower, never wrong). 0 keeps every graph.
+    pub min_graph_recall: f64,
 }
 
 impl Default for AnnParams {
     fn default() -> Self {
-        Self { max_nb_connection: 32, ef_construction: 200, ef_search: 128, exact_below_items: 50_000 }
+        Self {
+            max_nb_connection: 32,
+            ef_construction: 200,
+            ef_search: 128,
+            exact_below_items: 50_000,
+            min_graph_recall: 0.95,
+        }
     }
 }
+
+/// Items searched for when a built graph is checked (see [`AnnParams::min_graph_recall`]).
+const GRAPH_CHECK_QUERIES: usize = 200;
 
 /// Number of layers hnsw_rs may use (its own maximum).
 const MAX_LAYERS: usize = 16;
@@ -128,6 +150,8 @@ pub struct AnnIndex {
     /// search would scan exactly, so building a graph would be wasted time at load.
     graph: Option<Hnsw<'static, f32, DotDistance>>,
     params: AnnParams,
+    /// The recall@10 the graph reached when checked at build time.
+    graph_recall: Option<f64>,
 }
 
 impl std::fmt::Debug for AnnIndex {
@@ -183,7 +207,38 @@ impl AnnIndex {
         });
 
         let vectors = Array2::from_shape_vec((n_items, dims), flat).expect("n_items rows of dims values were pushed");
-        AnnIndex { metric, vectors, graph, params: params.clone() }
+        let mut index = AnnIndex { metric, vectors, graph, params: params.clone(), graph_recall: None };
+        if index.graph.is_some() && params.min_graph_recall > 0.0 {
+            let recall = index.check_graph();
+            index.graph_recall = Some(recall);
+            if recall < params.min_graph_recall {
+                tracing::warn!(
+                    items = n_items,
+                    recall,
+                    required = params.min_graph_recall,
+                    "the HNSW graph misses too many exact neighbours: searches scan exactly"
+                );
+                index.graph = None;
+            }
+        }
+        index
+    }
+
+    /// Recall@10 of the graph against the exact scan with every `n / 200`-th item (non-zero) as
+    /// the query, no filter.
+    fn check_graph(&self) -> f64 {
+        let rows: Vec<usize> =
+            (0..self.len()).filter(|&row| self.vectors.row(row).iter().any(|&value| value != 0.0)).collect();
+        let step = (rows.len() / GRAPH_CHECK_QUERIES).max(1);
+        let picked: Vec<usize> = rows.into_iter().step_by(step).take(GRAPH_CHECK_QUERIES).collect();
+        let queries = self.vectors.select(Axis(0), &picked);
+        recall_at_k(self, queries.view(), 10)
+    }
+
+    /// The recall@10 the graph reached when it was checked at build time (`None` when it was not
+    /// checked); a graph below [`AnnParams::min_graph_recall`] was dropped.
+    pub fn graph_recall(&self) -> Option<f64> {
+        self.graph_recall
     }
 
     /// Whether a graph was built (more than [`AnnParams::exact_below_items`] items); without
@@ -253,7 +308,7 @@ impl AnnIndex {
             .filter_map(|neighbour| u32::try_from(neighbour.d_id).ok())
             // hnsw_rs already filters; checking again costs nothing and keeps the contract local.
             .filter(|&id| allow(id))
-            .map(|id| (id, self.vectors.row(id as usize).dot(&query)))
+            .map(|id| (id, self.score(id, &query)))
             .collect();
         if found.len() < k {
             return self.exact(&query, k, allow);
@@ -283,20 +338,36 @@ impl AnnIndex {
         if k == 0 {
             return Vec::new();
         }
-        let mut scored: Vec<(u32, f32)> = self
-            .vectors
-            .rows()
-            .into_iter()
-            .zip(0_u32..)
-            .filter(|&(_, id)| allow(id))
-            .map(|(row, id)| (id, row.dot(query)))
-            .collect();
+        let query = query.as_slice().expect("a query in scoring form is contiguous");
+        let rows = self.vectors.as_slice().expect("the vectors are stored in standard layout");
+        // The best items so far, cut back to `k` whenever `2k` have gathered: an item scoring below
+        // the `k`-th best so far cannot enter (equal scores can: ties are broken by id).
+        let mut scored: Vec<(u32, f32)> = Vec::with_capacity(2 * k);
+        let mut floor = f32::NEG_INFINITY;
+        for (row, id) in rows.chunks_exact(self.dims()).zip(0_u32..) {
+            let score = dot(row, query);
+            if score < floor || !allow(id) {
+                continue;
+            }
+            scored.push((id, score));
+            if scored.len() >= 2 * k {
+                scored.select_nth_unstable_by(k - 1, best_first);
+                scored.truncate(k);
+                floor = scored.iter().map(|&(_, score)| score).fold(f32::INFINITY, f32::min);
+            }
+        }
         if scored.len() > k {
             scored.select_nth_unstable_by(k - 1, best_first);
             scored.truncate(k);
         }
         sort_best_first(&mut scored);
         scored
+    }
+
+    /// The score of item `id` for a query in scoring form (the exact scan's arithmetic).
+    fn score(&self, id: u32, query: &Array1<f32>) -> f32 {
+        let row = self.vectors.row(id as usize);
+        dot(row.as_slice().expect("rows are contiguous"), query.as_slice().expect("a query is contiguous"))
     }
 
     /// Share of an evenly spread sample of items that `allow` accepts (1.0 for an empty index).
@@ -459,7 +530,7 @@ mod tests {
 
     /// Parameters that always walk the graph, even on tiny indexes.
     fn graph_only() -> AnnParams {
-        AnnParams { exact_below_items: 0, ..AnnParams::default() }
+        AnnParams { exact_below_items: 0, min_graph_recall: 0.0, ..AnnParams::default() }
     }
 
     #[test]

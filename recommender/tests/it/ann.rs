@@ -9,7 +9,7 @@ const DIMS: usize = 64;
 
 /// Parameters that always walk the graph, whatever the index size and filter.
 fn graph_only() -> AnnParams {
-    AnnParams { exact_below_items: 0, ..AnnParams::default() }
+    AnnParams { exact_below_items: 0, min_graph_recall: 0.0, ..AnnParams::default() }
 }
 
 /// Uniform components in [-1, 1], each row scaled by a factor in [0.25, 1.75] so that norms vary
@@ -32,6 +32,29 @@ fn recall_at_10_is_at_least_095_for_both_metrics() {
         assert_eq!(index.len(), 5_000);
         let recall = recall_at_k(&index, queries.view(), 10);
         assert!(recall >= 0.95, "{metric:?}: recall@10 = {recall}");
+    }
+}
+
+#[test]
+fn a_graph_is_used_only_when_its_own_items_find_their_neighbours() {
+    let items = random_vectors(5_000, 11);
+    let checked = AnnParams { exact_below_items: 0, ..AnnParams::default() };
+    let good = AnnIndex::build(items.view(), Metric::Cosine, &checked);
+    assert!(good.has_graph(), "recall {:?}", good.graph_recall());
+    assert!(good.graph_recall().is_some_and(|recall| recall >= 0.95));
+    // Two links a node and a beam of two while building: a graph that loses its way.
+    let poor = AnnParams { max_nb_connection: 2, ef_construction: 2, ef_search: 1, ..checked };
+    let dropped = AnnIndex::build(items.view(), Metric::Cosine, &poor);
+    let recall = dropped.graph_recall().expect("checked");
+    assert!(recall < 0.95 && !dropped.has_graph(), "recall {recall}: the graph is dropped");
+    // Kept regardless, it answers worse than the exact scan the dropped one falls back to.
+    let kept = AnnIndex::build(items.view(), Metric::Cosine, &AnnParams { min_graph_recall: 0.0, ..poor });
+    assert!(kept.has_graph() && kept.graph_recall().is_none());
+    let queries = random_vectors(50, 12);
+    assert!(recall_at_k(&kept, queries.view(), 10) < 0.95);
+    assert_eq!(recall_at_k(&dropped, queries.view(), 10), 1.0);
+    for query in queries.rows() {
+        assert_eq!(dropped.search(query, 10, &|_| true), dropped.brute_force(query, 10, &|_| true));
     }
 }
 

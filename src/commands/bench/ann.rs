@@ -28,7 +28,11 @@ pub(in crate::commands) fn run(args: &BenchAnnArgs) -> anyhow::Result<()> {
     let queries = vectors.select(ndarray::Axis(0), &rows);
     let defaults = AnnParams::default();
     let started = Instant::now();
-    let mut index = AnnIndex::build(vectors.view(), Metric::Cosine, &AnnParams { exact_below_items: 0, ..defaults });
+    let mut index = AnnIndex::build(
+        vectors.view(),
+        Metric::Cosine,
+        &AnnParams { exact_below_items: 0, min_graph_recall: 0.0, ..defaults },
+    );
     println!(
         "HNSW (hnsw_rs, cosine): max_nb_connection {}, ef_construction {}; built in {:.1} s; {} queries, k = 10, one thread",
         defaults.max_nb_connection,

@@ -79,9 +79,10 @@ pub(in crate::commands) fn run(data_dir: &DataDir, args: &BenchRecsArgs) -> anyh
     let started = Instant::now();
     let recommender = state.recommenders.get(&index)?.context("the shop has no recommendation model")?;
     println!(
-        "model loaded with its {} HNSW graphs in {:.1} s",
+        "model loaded in {:.1} s; HNSW graphs in use: {} of {}",
+        started.elapsed().as_secs_f64(),
         recommender.ann_indexes().iter().filter(|(_, ann)| ann.has_graph()).count(),
-        started.elapsed().as_secs_f64()
+        recommender.ann_indexes().len()
     );
     let load = Load::closed(args.requests, args.concurrency, "recommending");
     let timings = runtime.block_on(time_requests(state.clone(), requests.clone(), &load))?;
@@ -89,6 +90,16 @@ pub(in crate::commands) fn run(data_dir: &DataDir, args: &BenchRecsArgs) -> anyh
     nearest_neighbours(&state, &index, &recommender)?;
     drop(recommender);
     swap_under_load(&runtime, &state, &index, &requests, args.concurrency)
+}
+
+/// Whether the index walks a graph: `used`, `dropped 0.85` (it failed its build-time check with
+/// that recall: exact scans), or `none` (too few items to build one).
+fn graph_state(ann: &vitrine_recommender::ann::AnnIndex) -> String {
+    match (ann.has_graph(), ann.graph_recall()) {
+        (true, _) => "used".to_owned(),
+        (false, Some(recall)) => format!("dropped {recall:.2}"),
+        (false, None) => "none".to_owned(),
+    }
 }
 
 /// Requests per round in [`swap_under_load`].
@@ -159,7 +170,7 @@ fn nearest_neighbours(state: &AppState, index: &IndexName, recommender: &Recomme
         recommender.n_items()
     );
     println!(
-        "{:<24} {:>8} {:>6} {:<9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10}",
+        "{:<24} {:>8} {:>12} {:<9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10}",
         "index", "items", "graph", "filter", "recall", "p50 ms", "p99 ms", "max ms", "exact p50", "exact p99"
     );
     let spread = |vectors: ndarray::ArrayView2<f32>| -> ndarray::Array2<f32> {
@@ -170,12 +181,14 @@ fn nearest_neighbours(state: &AppState, index: &IndexName, recommender: &Recomme
         vectors.select(ndarray::Axis(0), &picked)
     };
     let timed = |ann: &AnnIndex, queries: &ndarray::Array2<f32>, exact: bool, allow: &dyn Fn(u32) -> bool| {
-        let mut histogram = hdrhistogram::Histogram::<u64>::new(3).expect("3 significant digits are supported");
+        // From 1 µs to a minute, 3 significant digits (a histogram without bounds saturates at 2 µs).
+        let mut histogram =
+            hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds");
         for query in queries.rows() {
             let started = Instant::now();
             let found = if exact { ann.brute_force(query, 10, allow) } else { ann.search(query, 10, allow) };
             std::hint::black_box(found);
-            histogram.saturating_record(started.elapsed().as_micros() as u64);
+            histogram.saturating_record((started.elapsed().as_micros() as u64).max(1));
         }
         let ms = |quantile: f64| histogram.value_at_quantile(quantile) as f64 / 1000.0;
         (ms(0.5), ms(0.99), histogram.max() as f64 / 1000.0)
@@ -194,12 +207,13 @@ fn nearest_neighbours(state: &AppState, index: &IndexName, recommender: &Recomme
             let (p50, p99, max) = timed(ann, &queries, false, allow);
             let (exact_p50, exact_p99, _) = timed(ann, &queries, true, allow);
             println!(
-                "{name:<24} {:>8} {:>6} {filter:<9} {recall:>9.4} {p50:>9.3} {p99:>9.3} {max:>9.3} {exact_p50:>10.3} {exact_p99:>10.3}",
+                "{name:<24} {:>8} {:>12} {filter:<9} {recall:>9.4} {p50:>9.3} {p99:>9.3} {max:>9.3} {exact_p50:>10.3} {exact_p99:>10.3}",
                 ann.len(),
-                if ann.has_graph() { "yes" } else { "no" },
+                graph_state(ann),
             );
             lines.push(serde_json::json!({
-                "index": name, "items": ann.len(), "graph": ann.has_graph(), "filter": filter,
+                "index": name, "items": ann.len(), "graph": ann.has_graph(),
+                "graph_check_recall": ann.graph_recall(), "filter": filter,
                 "recall_at_10": recall, "p50_ms": p50, "p99_ms": p99, "max_ms": max,
                 "exact_p50_ms": exact_p50, "exact_p99_ms": exact_p99,
             }));
