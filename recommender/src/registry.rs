@@ -16,6 +16,21 @@ use vitrine_models::{DataDir, IndexName};
 use crate::bundle::{ModelStore, StoreError};
 use crate::serve::{Recommender, ServeParams};
 
+/// How long a replaced version may stay in use by requests still running before it is dropped
+/// anyway (by whichever holds it last).
+const DROP_WAIT: Duration = Duration::from_secs(30);
+
+/// Drops a replaced version on this (background) thread once the requests still using it are
+/// done: freeing a large model (its HNSW graphs are millions of small allocations) takes a
+/// second or more at 400,000 items, which the last request holding it would otherwise wait for.
+fn drop_when_unused(replaced: Arc<Recommender>) {
+    let deadline = Instant::now() + DROP_WAIT;
+    while Arc::strong_count(&replaced) > 1 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(replaced);
+}
+
 /// How often `CURRENT` is looked at, per index.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
 
@@ -92,17 +107,23 @@ impl Recommenders {
         std::thread::spawn(move || {
             let loaded =
                 store.load(&current).map(|bundle| Arc::new(Recommender::new(bundle, this.inner.params.clone())));
-            let mut slots = this.inner.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            let slot = slots.entry(index.clone()).or_default();
-            slot.loading = None;
-            match loaded {
-                Ok(recommender) => {
-                    tracing::info!(%index, model = %current, "recommendation model swapped in");
-                    slot.loaded = Some(recommender);
+            let replaced = {
+                let mut slots = this.inner.slots.lock().unwrap_or_else(PoisonError::into_inner);
+                let slot = slots.entry(index.clone()).or_default();
+                slot.loading = None;
+                match loaded {
+                    Ok(recommender) => {
+                        tracing::info!(%index, model = %current, "recommendation model swapped in");
+                        slot.loaded.replace(recommender)
+                    }
+                    Err(error) => {
+                        tracing::error!(%index, model = %current, %error, "cannot load a model version; keeping the loaded one");
+                        None
+                    }
                 }
-                Err(error) => {
-                    tracing::error!(%index, model = %current, %error, "cannot load a model version; keeping the loaded one")
-                }
+            };
+            if let Some(replaced) = replaced {
+                drop_when_unused(replaced);
             }
         });
     }
