@@ -1,18 +1,19 @@
 //! [`AppState`]: what every handler shares — configuration, the engines' handles, metrics and
 //! readiness.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use vitrine_commerce::CommerceHandle;
 use vitrine_indexer::Catalog;
 use vitrine_models::IndexName;
+use vitrine_query::ItemNumbers;
 use vitrine_recommender::registry::Recommenders;
-use vitrine_recommender::serve::ServeParams;
+use vitrine_recommender::serve::{Recommender, ServeParams};
 
 use super::blocking::blocking;
 use super::error::{ApiError, ErrorCode};
-use super::indexes::recommendations::ItemNumbering;
 use super::limits::RateLimits;
 use super::metrics::HttpMetrics;
 use crate::access::AccessControl;
@@ -128,5 +129,27 @@ impl AppState {
 impl axum::extract::FromRef<AppState> for Arc<HttpMetrics> {
     fn from_ref(state: &AppState) -> Self {
         state.metrics.clone()
+    }
+}
+
+/// Which index document is which item of the index's loaded model ([`ItemNumbers`]), kept
+/// per index while its model stays the same. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct ItemNumbering {
+    per_index: Arc<Mutex<HashMap<IndexName, Arc<ItemNumbers>>>>,
+}
+
+impl ItemNumbering {
+    /// The numbering of `recommender`'s items for `index` (a new one when the model changed).
+    pub(crate) fn of(&self, index: &IndexName, recommender: &Recommender) -> Arc<ItemNumbers> {
+        let mut per_index = self.per_index.lock().unwrap_or_else(PoisonError::into_inner);
+        match per_index.get(index) {
+            Some(numbers) if numbers.model() == recommender.model_id() => numbers.clone(),
+            _ => {
+                let numbers = Arc::new(ItemNumbers::new(recommender.model_id(), recommender.n_items()));
+                per_index.insert(index.clone(), numbers.clone());
+                numbers
+            }
+        }
     }
 }

@@ -380,10 +380,10 @@ async fn a_restarted_indexer_resumes_from_its_committed_offsets() {
 
     let first = Indexer::start(&data_dir, config(&brokers, &topic, None));
     first.wait_consumed(6).await;
-    let Indexer { index, handle, .. } = first;
+    let Indexer { catalog, index, handle, .. } = first;
     let stats = handle.stop_and_join().expect("a clean stop");
     assert_eq!((stats.consumed, stats.applied), (6, 6));
-    drop(index); // releases the index (and its writer lock) for the next indexer
+    drop((catalog, index)); // releases the index (and its writer lock) for the next indexer
 
     let mut after: Vec<Value> = (0..3).map(|n| price_changed(&format!("p{n}"), 2, 4.5)).collect();
     after.extend((6..9).map(|n| {

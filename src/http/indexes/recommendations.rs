@@ -4,8 +4,6 @@
 //! `for_user` is for the token's shopper (a body `user_id` only from a key that may act for
 //! users).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use axum::Json;
@@ -13,8 +11,7 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vitrine_models::IndexName;
-use vitrine_query::ItemNumbers;
-use vitrine_recommender::serve::{Kind, Recommender, Request};
+use vitrine_recommender::serve::{Kind, Request};
 
 use crate::http::auth::Caller;
 use crate::http::blocking::blocking;
@@ -77,28 +74,6 @@ pub async fn recommend(
         })))
     })
     .await
-}
-
-/// Which index document is which item of the index's loaded model ([`ItemNumbers`]), kept
-/// per index while its model stays the same. Cheap to clone.
-#[derive(Debug, Clone, Default)]
-pub struct ItemNumbering {
-    per_index: Arc<Mutex<HashMap<IndexName, Arc<ItemNumbers>>>>,
-}
-
-impl ItemNumbering {
-    /// The numbering of `recommender`'s items for `index` (a new one when the model changed).
-    fn of(&self, index: &IndexName, recommender: &Recommender) -> Arc<ItemNumbers> {
-        let mut per_index = self.per_index.lock().unwrap_or_else(PoisonError::into_inner);
-        match per_index.get(index) {
-            Some(numbers) if numbers.model() == recommender.model_id() => numbers.clone(),
-            _ => {
-                let numbers = Arc::new(ItemNumbers::new(recommender.model_id(), recommender.n_items()));
-                per_index.insert(index.clone(), numbers.clone());
-                numbers
-            }
-        }
-    }
 }
 
 /// The index has no model yet.
