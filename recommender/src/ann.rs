@@ -49,8 +49,8 @@
 //! # Checked at build
 //!
 //! A graph is only as good as the data lets it be: on the ALS vectors of a 408,100-item shop (100
-//! disjoint copies of the demo shop), hnsw_rs graphs found 0.82–0.89 of the exact cosine top 10
-//! and 0.19–0.25 of the inner-product top 10 however wide the beam (parallel insertion; serial
+//! disjoint copies of the demo shop), hnsw_rs graphs found 0.60–0.89 of the exact cosine top 10
+//! and 0.19–0.32 of the inner-product top 10 however wide the beam (parallel insertion; serial
 //! insertion reached 0.85), while they find all of it at 40,000 items. So every built graph is
 //! checked on 200 of its own items against the exact scan; below [`AnnParams::min_graph_recall`]
 //! (0.95) it is dropped and the index scans exactly: slower at that size, never wrong.
