@@ -146,8 +146,9 @@ pub struct AnnIndex {
     /// The vectors scores are computed on, and the graph was built from: unit rows for `Cosine`,
     /// the original rows for `InnerProduct` (non-finite components zeroed in both cases).
     vectors: Array2<f32>,
-    /// `None` when the index has no more items than [`AnnParams::exact_below_items`]: every
-    /// search would scan exactly, so building a graph would be wasted time at load.
+    /// `None` when the index has no more items than [`AnnParams::exact_below_items`] (every
+    /// search would scan exactly, so building a graph would be wasted time at load), or when the
+    /// built graph failed its check ([`AnnParams::min_graph_recall`]).
     graph: Option<Hnsw<'static, f32, DotDistance>>,
     params: AnnParams,
     /// The recall@10 the graph reached when checked at build time.
@@ -227,11 +228,7 @@ impl AnnIndex {
     /// Recall@10 of the graph against the exact scan with every `n / 200`-th item (non-zero) as
     /// the query, no filter.
     fn check_graph(&self) -> f64 {
-        let rows: Vec<usize> =
-            (0..self.len()).filter(|&row| self.vectors.row(row).iter().any(|&value| value != 0.0)).collect();
-        let step = (rows.len() / GRAPH_CHECK_QUERIES).max(1);
-        let picked: Vec<usize> = rows.into_iter().step_by(step).take(GRAPH_CHECK_QUERIES).collect();
-        let queries = self.vectors.select(Axis(0), &picked);
+        let queries = spread_rows(self.vectors.view(), GRAPH_CHECK_QUERIES);
         recall_at_k(self, queries.view(), 10)
     }
 
@@ -241,8 +238,9 @@ impl AnnIndex {
         self.graph_recall
     }
 
-    /// Whether a graph was built (more than [`AnnParams::exact_below_items`] items); without
-    /// one every search is an exact scan.
+    /// Whether searches may walk a graph: one was built (more than
+    /// [`AnnParams::exact_below_items`] items) and passed its check ([`AnnParams::min_graph_recall`]);
+    /// without one every search is an exact scan.
     pub fn has_graph(&self) -> bool {
         self.graph.is_some()
     }
@@ -407,6 +405,16 @@ impl AnnIndex {
         }
         graph_query
     }
+}
+
+/// Up to `n` rows of `vectors` evenly spread over the non-zero ones (zero rows — an item without
+/// interactions or text — make no query).
+pub fn spread_rows(vectors: ArrayView2<f32>, n: usize) -> Array2<f32> {
+    let rows: Vec<usize> =
+        (0..vectors.nrows()).filter(|&row| vectors.row(row).iter().any(|&value| value != 0.0)).collect();
+    let step = (rows.len() / n.max(1)).max(1);
+    let picked: Vec<usize> = rows.into_iter().step_by(step).take(n).collect();
+    vectors.select(Axis(0), &picked)
 }
 
 /// Mean recall@k of [`AnnIndex::search`] against [`AnnIndex::brute_force`] over the rows of

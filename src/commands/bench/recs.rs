@@ -158,7 +158,7 @@ const ANN_QUERIES: usize = 1_000;
 /// chooses it) and for the exact scan. Queries: users' vectors for the inner-product index, the
 /// index's own item vectors (evenly spread, zero vectors skipped) for the cosine ones.
 fn nearest_neighbours(state: &AppState, index: &IndexName, recommender: &Recommender) -> anyhow::Result<()> {
-    use vitrine_recommender::ann::{AnnIndex, filtered_recall_at_k};
+    use vitrine_recommender::ann::{AnnIndex, filtered_recall_at_k, spread_rows};
 
     let products = state.catalog.get(index)?;
     let numbers = vitrine_query::ItemNumbers::new(recommender.model_id(), recommender.n_items());
@@ -173,13 +173,6 @@ fn nearest_neighbours(state: &AppState, index: &IndexName, recommender: &Recomme
         "{:<24} {:>8} {:>12} {:<9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10}",
         "index", "items", "graph", "filter", "recall", "p50 ms", "p99 ms", "max ms", "exact p50", "exact p99"
     );
-    let spread = |vectors: ndarray::ArrayView2<f32>| -> ndarray::Array2<f32> {
-        let rows: Vec<usize> =
-            (0..vectors.nrows()).filter(|&row| vectors.row(row).iter().any(|value| *value != 0.0)).collect();
-        let step = (rows.len() / ANN_QUERIES).max(1);
-        let picked: Vec<usize> = rows.into_iter().step_by(step).take(ANN_QUERIES).collect();
-        vectors.select(ndarray::Axis(0), &picked)
-    };
     let timed = |ann: &AnnIndex, queries: &ndarray::Array2<f32>, exact: bool, allow: &dyn Fn(u32) -> bool| {
         // From 1 µs to a minute, 3 significant digits (a histogram without bounds saturates at 2 µs).
         let mut histogram =
@@ -196,8 +189,8 @@ fn nearest_neighbours(state: &AppState, index: &IndexName, recommender: &Recomme
     let mut lines = Vec::new();
     for (name, ann) in recommender.ann_indexes() {
         let queries = match (name, &recommender.bundle().ials) {
-            ("behaviour_inner_product", Some(ials)) => spread(ials.user_factors()),
-            _ => spread(ann.vectors()),
+            ("behaviour_inner_product", Some(ials)) => spread_rows(ials.user_factors(), ANN_QUERIES),
+            _ => spread_rows(ann.vectors(), ANN_QUERIES),
         };
         let all = |_: u32| true;
         let stocked = |item: u32| in_stock.contains(item);
