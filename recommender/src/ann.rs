@@ -61,7 +61,13 @@
 //! with a proven bound on each item's score, and rescores in f32 only the items whose bound
 //! reaches the `k`-th best: the same items and scores as the f32 scan of
 //! [`AnnIndex::brute_force`] (see `Codes`). On 408,100 random 64-dimensional vectors, one thread:
-//! 3.6 ms a query against 5.2 ms for the f32 scan.
+//! 3.6 ms a query against 5.2 ms for the f32 scan. From 32,768 items on, the scan is split
+//! between as many threads as there are cores, each part keeping its own floor (an item a part
+//! leaves out is below that part's `k`-th best, so below the whole scan's): a search alone on the
+//! machine takes about half the time on two cores; under load the parts share the cores with the
+//! other requests. The threads are the scan's own (scoped), not the rayon pool's: with the pool,
+//! a request arriving while a new model's graphs were being built on it waited behind that build
+//! (a 408 after the server's timeout in `vitrine bench recs --replicate 100`).
 //!
 //! # Numerics
 //!
@@ -76,9 +82,15 @@
 //! `hnsw_rs` target at `warn`.
 
 use hnsw_rs::prelude::{Distance, FilterT, Hnsw};
+use std::ops::Range;
+
 use ndarray::parallel::prelude::{IntoParallelIterator, ParallelIterator};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
+
+/// The filter of a search: whether an item may be returned. `Sync`, as a large exact scan reads
+/// it from several threads.
+pub type Allow<'a> = dyn Fn(u32) -> bool + Sync + 'a;
 
 /// How item vectors and the query are compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -110,6 +122,10 @@ pub struct AnnParams {
     /// items as queries, to be used; below it the graph is dropped and every search scans
     /// exactly (slower, never wrong). 0 keeps every graph.
     pub min_graph_recall: f64,
+    /// Threads one exact scan of a large index (32,768 items or more) is split between; 0 uses
+    /// as many as the process has cores. 1 keeps every scan on the request's own thread (the
+    /// cores then go to concurrent requests only).
+    pub scan_threads: usize,
 }
 
 impl Default for AnnParams {
@@ -120,6 +136,7 @@ impl Default for AnnParams {
             ef_search: 128,
             exact_below_items: 50_000,
             min_graph_recall: 0.95,
+            scan_threads: 0,
         }
     }
 }
@@ -293,7 +310,7 @@ impl AnnIndex {
     /// # Panics
     ///
     /// If `query` does not have [`dims`](Self::dims) components.
-    pub fn search(&self, query: ArrayView1<f32>, k: usize, allow: &dyn Fn(u32) -> bool) -> Vec<(u32, f32)> {
+    pub fn search(&self, query: ArrayView1<f32>, k: usize, allow: &Allow<'_>) -> Vec<(u32, f32)> {
         let query = self.scoring_query(query);
         let n_items = self.len();
         if k == 0 || n_items == 0 {
@@ -337,7 +354,7 @@ impl AnnIndex {
     /// # Panics
     ///
     /// If `query` does not have [`dims`](Self::dims) components.
-    pub fn brute_force(&self, query: ArrayView1<f32>, k: usize, allow: &dyn Fn(u32) -> bool) -> Vec<(u32, f32)> {
+    pub fn brute_force(&self, query: ArrayView1<f32>, k: usize, allow: &Allow<'_>) -> Vec<(u32, f32)> {
         let query = self.scoring_query(query);
         self.exact_f32(&query, k, allow)
     }
@@ -345,48 +362,49 @@ impl AnnIndex {
     /// Exact top-k over the allowed items, for a query in scoring form: the same answer as
     /// [`exact_f32`](Self::exact_f32), found by reading the 8-bit codes (a quarter of the memory)
     /// and rescoring in f32 only the items whose score bound reaches the `k`-th best (see [`Codes`]).
-    fn exact(&self, query: &Array1<f32>, k: usize, allow: &dyn Fn(u32) -> bool) -> Vec<(u32, f32)> {
+    fn exact(&self, query: &Array1<f32>, k: usize, allow: &Allow<'_>) -> Vec<(u32, f32)> {
         if k == 0 {
             return Vec::new();
         }
         let query_values = query.as_slice().expect("a query in scoring form is contiguous");
         let coded = CodedQuery::new(query_values);
-        // Lower bounds of the best allowed items so far, cut back to `k` whenever `2k` have
-        // gathered; `floor` is the `k`-th best of them: the true `k`-th best score is at least that.
-        let mut lowest: Vec<f32> = Vec::with_capacity(2 * k);
-        let mut floor = f32::NEG_INFINITY;
-        // Allowed items whose upper bound reached the floor when they were read.
-        let mut candidates: Vec<(u32, f32)> = Vec::with_capacity(4 * k);
-        let mut prune_at = (8 * k).max(256);
-        // Rows are read in blocks: the bounds of a block first (a tight loop), then the few rows
-        // whose upper bound reaches the floor.
-        let mut estimates = [(0.0_f32, 0.0_f32); SCAN_BLOCK];
-        for (block, first) in self.codes.blocks().zip((0_u32..).step_by(SCAN_BLOCK)) {
-            let estimates = &mut estimates[..block.len()];
-            block.estimate(&coded, estimates);
-            for (&(estimate, error), id) in estimates.iter().zip(first..) {
-                if estimate + error < floor || !allow(id) {
-                    continue;
-                }
-                candidates.push((id, estimate + error));
-                lowest.push(estimate - error);
-                if lowest.len() >= 2 * k {
-                    lowest.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
-                    lowest.truncate(k);
-                    floor = lowest.iter().copied().fold(f32::INFINITY, f32::min);
-                }
-                if candidates.len() >= prune_at {
-                    candidates.retain(|&(_, upper)| upper >= floor);
-                    prune_at = prune_at.max(2 * candidates.len());
-                }
+        // A large index is scanned in as many parts as the machine has cores, each part with its
+        // own floor; an item a part leaves out is below that part's `k`-th best lower bound, so
+        // below the whole scan's too: merging the parts' survivors gives the one-part answer.
+        let blocks = self.codes.block_count();
+        let threads = match self.params.scan_threads {
+            0 => available_cores(),
+            threads => threads,
+        };
+        let parts = if self.len() >= PARALLEL_SCAN_ROWS { threads.clamp(1, blocks.max(1)) } else { 1 };
+        let per_part = blocks.div_ceil(parts);
+        let range = |part: usize| (part * per_part).min(blocks)..((part + 1) * per_part).min(blocks);
+        let scan = |part: usize| self.codes.scan(&coded, k, allow, range(part));
+        // Threads of the scan's own, not the rayon pool's: a graph being built on the pool (a new
+        // model loading) would keep the parts queued for minutes.
+        let scans: Vec<PartScan> = std::thread::scope(|scope| {
+            let spawned: Vec<_> = (1..parts)
+                .map(|part| (part, std::thread::Builder::new().spawn_scoped(scope, move || scan(part))))
+                .collect();
+            let mut scans = vec![scan(0)];
+            for (part, thread) in spawned {
+                scans.push(match thread {
+                    Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    // No thread to be had: this one scans the part.
+                    Err(_) => scan(part),
+                });
             }
-        }
+            scans
+        });
+        let mut lowest: Vec<f32> = scans.iter().flat_map(|scan| scan.lowest.iter().copied()).collect();
+        let mut floor = f32::NEG_INFINITY;
         if lowest.len() >= k {
             lowest.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
             floor = lowest[..k].iter().copied().fold(f32::INFINITY, f32::min);
         }
-        let mut scored: Vec<(u32, f32)> = candidates
+        let mut scored: Vec<(u32, f32)> = scans
             .into_iter()
+            .flat_map(|scan| scan.candidates)
             .filter(|&(_, upper)| upper >= floor)
             .map(|(id, _)| (id, self.score(id, query)))
             .collect();
@@ -400,7 +418,7 @@ impl AnnIndex {
 
     /// Exact top-k over the allowed items, for a query in scoring form, reading every f32 vector:
     /// the reference [`brute_force`](Self::brute_force) answers with.
-    fn exact_f32(&self, query: &Array1<f32>, k: usize, allow: &dyn Fn(u32) -> bool) -> Vec<(u32, f32)> {
+    fn exact_f32(&self, query: &Array1<f32>, k: usize, allow: &Allow<'_>) -> Vec<(u32, f32)> {
         if k == 0 {
             return Vec::new();
         }
@@ -437,7 +455,7 @@ impl AnnIndex {
     }
 
     /// Share of an evenly spread sample of items that `allow` accepts (1.0 for an empty index).
-    fn estimated_pass_fraction(&self, allow: &dyn Fn(u32) -> bool) -> f64 {
+    fn estimated_pass_fraction(&self, allow: &Allow<'_>) -> f64 {
         let n_items = self.len();
         let sample = n_items.min(FILTER_SAMPLE);
         if sample == 0 {
@@ -545,6 +563,47 @@ impl Codes {
         codes
     }
 
+    /// The number of blocks [`blocks`](Self::blocks) yields.
+    fn block_count(&self) -> usize {
+        self.steps.len().div_ceil(SCAN_BLOCK)
+    }
+
+    /// The coded scan of the blocks in `range`: the allowed items whose upper bound reached the
+    /// `k`-th best lower bound of the range when they were read, and the best lower bounds.
+    fn scan(&self, query: &CodedQuery, k: usize, allow: &Allow<'_>, range: Range<usize>) -> PartScan {
+        // Lower bounds of the best allowed items so far, cut back to `k` whenever `2k` have
+        // gathered; `floor` is the `k`-th best of them: the true `k`-th best score is at least that.
+        let mut lowest: Vec<f32> = Vec::with_capacity(2 * k);
+        let mut floor = f32::NEG_INFINITY;
+        let mut candidates: Vec<(u32, f32)> = Vec::with_capacity(4 * k);
+        let mut prune_at = (8 * k).max(256);
+        // Rows are read in blocks: the bounds of a block first (a tight loop), then the few rows
+        // whose upper bound reaches the floor.
+        let mut estimates = [(0.0_f32, 0.0_f32); SCAN_BLOCK];
+        let blocks = self.blocks().zip((0_u32..).step_by(SCAN_BLOCK)).skip(range.start).take(range.len());
+        for (block, first) in blocks {
+            let estimates = &mut estimates[..block.len()];
+            block.estimate(query, estimates);
+            for (&(estimate, error), id) in estimates.iter().zip(first..) {
+                if estimate + error < floor || !allow(id) {
+                    continue;
+                }
+                candidates.push((id, estimate + error));
+                lowest.push(estimate - error);
+                if lowest.len() >= 2 * k {
+                    lowest.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+                    lowest.truncate(k);
+                    floor = lowest.iter().copied().fold(f32::INFINITY, f32::min);
+                }
+                if candidates.len() >= prune_at {
+                    candidates.retain(|&(_, upper)| upper >= floor);
+                    prune_at = prune_at.max(2 * candidates.len());
+                }
+            }
+        }
+        PartScan { candidates, lowest }
+    }
+
     /// The rows in blocks of [`SCAN_BLOCK`] (the last one shorter).
     fn blocks(&self) -> impl Iterator<Item = CodeBlock<'_>> {
         let dims = self.dims.max(1);
@@ -558,6 +617,23 @@ impl Codes {
 
 /// Rows the exact scan reads at a time.
 const SCAN_BLOCK: usize = 256;
+
+/// Rows from which the exact scan is split between threads (below, one part is quicker than
+/// starting a thread).
+const PARALLEL_SCAN_ROWS: usize = 32_768;
+
+/// The cores the process may run on (read once).
+fn available_cores() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
+}
+
+/// What the coded scan of some blocks keeps: `(item, upper bound)` of its candidates, and the
+/// best lower bounds it read (at least its `k` best).
+struct PartScan {
+    candidates: Vec<(u32, f32)>,
+    lowest: Vec<f32>,
+}
 
 /// Consecutive rows of [`Codes`].
 struct CodeBlock<'a> {
@@ -634,12 +710,7 @@ pub fn recall_at_k(index: &AnnIndex, queries: ArrayView2<f32>, k: usize) -> f64 
 /// found (items with equal vectors — copies of one product — are interchangeable, as in
 /// ann-benchmarks' distance-based recall). Queries run in parallel. Returns 1.0 when there is
 /// nothing to find (no query, `k == 0` or nothing passes).
-pub fn filtered_recall_at_k(
-    index: &AnnIndex,
-    queries: ArrayView2<f32>,
-    k: usize,
-    allow: &(dyn Fn(u32) -> bool + Sync),
-) -> f64 {
+pub fn filtered_recall_at_k(index: &AnnIndex, queries: ArrayView2<f32>, k: usize, allow: &Allow<'_>) -> f64 {
     if queries.nrows() == 0 {
         return 1.0;
     }
@@ -792,17 +863,24 @@ mod tests {
 
     #[test]
     fn the_coded_scan_gives_the_f32_answer() {
-        // Norms that vary tenfold, copies of rows (ties), zero rows, and filters of every selectivity.
-        let items = Array2::<f32>::from_shape_fn((3_000, 24), |(i, j)| {
-            let row = i % 1_100;
+        // Norms that vary tenfold, copies of rows (ties), zero rows, and filters of every
+        // selectivity; scanned in one part, and in parts on several threads.
+        for (rows, distinct, threads) in [(3_000, 1_100, 0), (PARALLEL_SCAN_ROWS + 777, 12_345, 3)] {
+            coded_scan_gives_the_f32_answer(rows, distinct, threads);
+        }
+    }
+
+    fn coded_scan_gives_the_f32_answer(rows: usize, distinct: usize, scan_threads: usize) {
+        let items = Array2::<f32>::from_shape_fn((rows, 24), |(i, j)| {
+            let row = i % distinct;
             let value = ((row * 7_919 + j * 104_729) % 2_001) as f32 / 1_000.0 - 1.0;
             if row % 97 == 0 { 0.0 } else { value * (1 + row % 10) as f32 }
         });
         let queries = spread_rows(items.view(), 40);
         for metric in [Metric::Cosine, Metric::InnerProduct] {
-            let index = AnnIndex::build(items.view(), metric, &AnnParams::default());
+            let index = AnnIndex::build(items.view(), metric, &AnnParams { scan_threads, ..AnnParams::default() });
             assert!(!index.has_graph());
-            let filters: [&dyn Fn(u32) -> bool; 4] = [&|_| true, &|id| id % 2 == 0, &|id| id % 300 == 1, &|_| false];
+            let filters: [&Allow<'_>; 4] = [&|_| true, &|id| id % 2 == 0, &|id| id % 300 == 1, &|_| false];
             for query in queries.rows() {
                 for allow in filters {
                     for k in [1, 10, 50] {

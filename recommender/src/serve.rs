@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use ndarray::{Array1, ArrayView1};
 use serde::{Deserialize, Serialize};
 
-use crate::ann::{AnnIndex, AnnParams, Metric};
+use crate::ann::{Allow, AnnIndex, AnnParams, Metric};
 use crate::bundle::{Manifest, ModelBundle};
 use crate::diversify::diversify;
 use crate::ease::SparseEase;
@@ -359,11 +359,7 @@ impl Recommender {
     /// A kind without the field it needs (`similar` and `bought_together` without `product_id`,
     /// `cart` without `product_ids`). Unknown products and users are not errors: they get
     /// popular items.
-    pub fn recommend(
-        &self,
-        request: &Request<'_>,
-        allow: &dyn Fn(u32) -> bool,
-    ) -> Result<Vec<Recommendation>, RecommendError> {
+    pub fn recommend(&self, request: &Request<'_>, allow: &Allow<'_>) -> Result<Vec<Recommendation>, RecommendError> {
         let k = request.k.max(1);
         let answer = match request.kind {
             Kind::Similar => {
@@ -396,11 +392,7 @@ impl Recommender {
         product_ids.iter().filter_map(|id| self.item_ids.get(id.as_str())).map(|&item| (item, 1.0)).collect()
     }
 
-    fn allow_dense<'a>(
-        &'a self,
-        allow: &'a dyn Fn(u32) -> bool,
-        excluded: &'a HashSet<u32>,
-    ) -> impl Fn(u32) -> bool + 'a {
+    fn allow_dense<'a>(&'a self, allow: &'a Allow<'a>, excluded: &'a HashSet<u32>) -> impl Fn(u32) -> bool + Sync + 'a {
         move |item| !excluded.contains(&item) && allow(item)
     }
 
@@ -423,7 +415,7 @@ impl Recommender {
         &self,
         (order, scores): (&[u32], &[f32]),
         k: usize,
-        allow: &dyn Fn(u32) -> bool,
+        allow: &Allow<'_>,
         excluded: &HashSet<u32>,
         reason: Reason,
     ) -> Vec<Recommendation> {
@@ -439,12 +431,12 @@ impl Recommender {
         self.finish(candidates, k, reason)
     }
 
-    fn popular(&self, k: usize, allow: &dyn Fn(u32) -> bool, excluded: &HashSet<u32>) -> Vec<Recommendation> {
+    fn popular(&self, k: usize, allow: &Allow<'_>, excluded: &HashSet<u32>) -> Vec<Recommendation> {
         let ranking = (self.by_popularity.as_slice(), self.bundle.popularity.popular());
         self.ranked_by(ranking, k, allow, excluded, Reason::Popular)
     }
 
-    fn similar(&self, product_id: &str, k: usize, allow: &dyn Fn(u32) -> bool) -> Vec<Recommendation> {
+    fn similar(&self, product_id: &str, k: usize, allow: &Allow<'_>) -> Vec<Recommendation> {
         let Some(&item) = self.item_ids.get(product_id) else {
             return self.popular(k, allow, &HashSet::new());
         };
@@ -487,7 +479,7 @@ impl Recommender {
         answer
     }
 
-    fn bought_together(&self, product_id: &str, k: usize, allow: &dyn Fn(u32) -> bool) -> Vec<Recommendation> {
+    fn bought_together(&self, product_id: &str, k: usize, allow: &Allow<'_>) -> Vec<Recommendation> {
         let Some(&item) = self.item_ids.get(product_id) else {
             return self.popular(k, allow, &HashSet::new());
         };
@@ -510,7 +502,7 @@ impl Recommender {
         user_id: Option<&str>,
         product_ids: &[String],
         k: usize,
-        allow: &dyn Fn(u32) -> bool,
+        allow: &Allow<'_>,
         reason: Reason,
     ) -> Vec<Recommendation> {
         let known_user = user_id.and_then(|id| self.user_ids.get(id)).copied();

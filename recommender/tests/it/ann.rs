@@ -3,7 +3,7 @@
 use ndarray::{Array2, array};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
-use vitrine_recommender::ann::{AnnIndex, AnnParams, Metric, filtered_recall_at_k, recall_at_k};
+use vitrine_recommender::ann::{Allow, AnnIndex, AnnParams, Metric, filtered_recall_at_k, recall_at_k};
 
 const DIMS: usize = 64;
 
@@ -81,7 +81,7 @@ fn filter_is_respected_and_results_stay_k() {
     let params = AnnParams { ef_search: 64, ..graph_only() };
     let index = AnnIndex::build(items.view(), Metric::Cosine, &params);
     // Half the items (in stock), a tenth, and a handful: the last goes through the exact scan.
-    let filters: [(&str, &dyn Fn(u32) -> bool); 3] =
+    let filters: [(&str, &Allow<'_>); 3] =
         [("even ids", &|id| id % 2 == 0), ("one in ten", &|id| id % 10 == 3), ("four items", &|id| id % 500 == 7)];
     for (name, allow) in filters {
         let passing = (0..2_000).filter(|&id| allow(id)).count();

@@ -158,7 +158,7 @@ const ANN_QUERIES: usize = 1_000;
 /// chooses it) and for the exact scan. Queries: users' vectors for the inner-product index, the
 /// index's own item vectors (evenly spread, zero vectors skipped) for the cosine ones.
 fn nearest_neighbours(state: &AppState, index: &IndexName, recommender: &Recommender) -> anyhow::Result<()> {
-    use vitrine_recommender::ann::{AnnIndex, filtered_recall_at_k, spread_rows};
+    use vitrine_recommender::ann::{Allow, AnnIndex, filtered_recall_at_k, spread_rows};
 
     let products = state.catalog.get(index)?;
     let numbers = vitrine_query::ItemNumbers::new(recommender.model_id(), recommender.n_items());
@@ -173,7 +173,7 @@ fn nearest_neighbours(state: &AppState, index: &IndexName, recommender: &Recomme
         "{:<24} {:>8} {:>12} {:<9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10}",
         "index", "items", "graph", "filter", "recall", "p50 ms", "p99 ms", "max ms", "exact p50", "exact p99"
     );
-    let timed = |ann: &AnnIndex, queries: &ndarray::Array2<f32>, exact: bool, allow: &dyn Fn(u32) -> bool| {
+    let timed = |ann: &AnnIndex, queries: &ndarray::Array2<f32>, exact: bool, allow: &Allow<'_>| {
         // From 1 µs to a minute, 3 significant digits (a histogram without bounds saturates at 2 µs).
         let mut histogram =
             hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds");
@@ -194,7 +194,7 @@ fn nearest_neighbours(state: &AppState, index: &IndexName, recommender: &Recomme
         };
         let all = |_: u32| true;
         let stocked = |item: u32| in_stock.contains(item);
-        let filters: [(&str, &(dyn Fn(u32) -> bool + Sync)); 2] = [("none", &all), ("in_stock", &stocked)];
+        let filters: [(&str, &Allow<'_>); 2] = [("none", &all), ("in_stock", &stocked)];
         for (filter, allow) in filters {
             let recall = filtered_recall_at_k(ann, queries.view(), 10, allow);
             let (p50, p99, max) = timed(ann, &queries, false, allow);
