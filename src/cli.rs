@@ -64,6 +64,10 @@ pub struct ImportArgs {
     /// The file: `.jsonl`/`.ndjson`/`.json` for JSON Lines, `.csv` for CSV.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    /// Import nothing and exit non-zero if any line is bad (by default the bad lines are
+    /// reported and skipped, and only a feed without one usable line fails).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Arguments of `vitrine serve`.

@@ -62,6 +62,7 @@ pub(super) fn products(data_dir: &DataDir, args: &ImportArgs) -> anyhow::Result<
     let index = IndexName::new(&args.index)?;
     let started = std::time::Instant::now();
     let (products, bad) = read_feed_file(&args.file, feed::read_products)?;
+    check_bad_lines(&args.file, products.len(), bad.len(), args.strict)?;
     let report = Catalog::new(data_dir.clone()).upsert(&index, products)?;
     println!(
         "index `{index}`: {} inserted, {} updated, {} stale (older version) ignored, {} bad lines skipped, in {:.2} s",
@@ -77,13 +78,32 @@ pub(super) fn products(data_dir: &DataDir, args: &ImportArgs) -> anyhow::Result<
 /// `vitrine import interactions`.
 pub(super) fn interactions(data_dir: &DataDir, args: &ImportArgs) -> anyhow::Result<()> {
     let index = IndexName::new(&args.index)?;
-    append_interaction_file(data_dir, &index, &args.file)?;
+    append_interaction_file(data_dir, &index, &args.file, args.strict)?;
+    Ok(())
+}
+
+/// Refuses a feed whose lines were all bad (something is wrong with the whole file: its format,
+/// its columns, a missing default), or, with `--strict`, any feed with a bad line; the bad lines
+/// themselves were already reported. Nothing is imported then.
+fn check_bad_lines(path: &Path, good: usize, bad: usize, strict: bool) -> anyhow::Result<()> {
+    if bad > 0 && strict {
+        anyhow::bail!("{}: {bad} bad lines (--strict): nothing imported", path.display());
+    }
+    if bad > 0 && good == 0 {
+        anyhow::bail!("{}: none of its {bad} lines could be used: nothing imported", path.display());
+    }
     Ok(())
 }
 
 /// Appends the interactions of `path` (CSV, JSON Lines or Parquet) to the log of `index`
-/// (created if needed), reports bad lines and the outcome; returns how many were appended.
-pub(super) fn append_interaction_file(data_dir: &DataDir, index: &IndexName, path: &Path) -> anyhow::Result<usize> {
+/// (created if needed), reports bad lines and the outcome; returns how many were appended. Fails,
+/// appending nothing, when no line could be used or (`strict`) any line is bad.
+pub(super) fn append_interaction_file(
+    data_dir: &DataDir,
+    index: &IndexName,
+    path: &Path,
+    strict: bool,
+) -> anyhow::Result<usize> {
     let started = std::time::Instant::now();
     let is_parquet = path.extension().is_some_and(|extension| extension.eq_ignore_ascii_case("parquet"));
     let (interactions, bad) = if is_parquet {
@@ -95,6 +115,7 @@ pub(super) fn append_interaction_file(data_dir: &DataDir, index: &IndexName, pat
     } else {
         read_feed_file(path, feed::read_interactions)?
     };
+    check_bad_lines(path, interactions.len(), bad.len(), strict)?;
     let catalog = Catalog::new(data_dir.clone());
     catalog.get_or_create(index)?;
     let part = vitrine_pipelines::log_interactions(data_dir, index, &interactions)?;

@@ -34,7 +34,7 @@ pub(super) fn train_index(
 pub(super) fn run(data_dir: &DataDir, args: &TrainArgs) -> anyhow::Result<()> {
     let index = IndexName::new(&args.index)?;
     if let Some(path) = &args.interactions {
-        import::append_interaction_file(data_dir, &index, path)?;
+        import::append_interaction_file(data_dir, &index, path, false)?;
     }
     let params = match &args.params {
         Some(path) => {

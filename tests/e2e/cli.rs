@@ -134,3 +134,46 @@ fn import_train_and_evaluate_from_the_command_line() {
     let html = std::fs::read_to_string(out.join("recs-report.html")).expect("HTML report");
     assert!(html.starts_with("<!DOCTYPE html>") && html.matches("<svg").count() >= 4, "plots in the page");
 }
+
+/// Runs `vitrine --data-dir DATA args…`, asserting failure; returns standard error.
+fn run_failing(bin: &Path, data: &Path, args: &[&str]) -> String {
+    let output = Command::new(bin).arg("--data-dir").arg(data).args(args).output().expect("vitrine runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!output.status.success(), "vitrine {args:?} should fail:\n{}", String::from_utf8_lossy(&output.stdout));
+    stderr
+}
+
+#[test]
+fn an_import_without_one_usable_line_fails_and_strict_refuses_any_bad_line() {
+    let Some(bin) = vitrine_bin("an_import_without_one_usable_line_fails_and_strict_refuses_any_bad_line") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (files, data) = (dir.path(), dir.path().join("data"));
+    let path = |name: &str| files.join(name).to_str().expect("utf-8").to_owned();
+    // Every line is bad (a price without its currency): the import fails and imports nothing.
+    std::fs::write(
+        files.join("all-bad.jsonl"),
+        "{\"id\": \"a\", \"title\": \"Mug\", \"price\": 12.5}\n{\"id\": \"b\"}\n",
+    )
+    .expect("write feed");
+    let refused = run_failing(&bin, &data, &["import", "products", "--index", "shop", &path("all-bad.jsonl")]);
+    assert!(refused.contains("none of its 2 lines could be used"), "{refused}");
+    assert!(refused.contains("currency"), "the bad lines are reported with their reason: {refused}");
+    // One good line and one bad: imported with the bad one skipped, unless --strict.
+    std::fs::write(
+        files.join("mixed.jsonl"),
+        "{\"id\": \"c\", \"title\": \"Cup\"}\n{\"id\": \"d\", \"title\": \"\"}\n",
+    )
+    .expect("write feed");
+    let strict = run_failing(&bin, &data, &["import", "products", "--index", "shop", "--strict", &path("mixed.jsonl")]);
+    assert!(strict.contains("1 bad lines (--strict): nothing imported"), "{strict}");
+    // "1 inserted": the refused --strict import had left its good line out too.
+    let lenient = run(&bin, &data, &["import", "products", "--index", "shop", &path("mixed.jsonl")]);
+    assert!(lenient.contains("1 inserted") && lenient.contains("1 bad lines skipped"), "{lenient}");
+    // Interactions follow the same rule.
+    std::fs::write(files.join("bad.csv"), "user_id,product_id,event,quantity,timestamp\nu1,c,like,1,1700000000\n")
+        .expect("write interactions");
+    let refused = run_failing(&bin, &data, &["import", "interactions", "--index", "shop", &path("bad.csv")]);
+    assert!(refused.contains("none of its 1 lines could be used"), "{refused}");
+}
