@@ -40,6 +40,21 @@ pub struct GlobalOptions {
     #[arg(long, global = true, env = "VITRINE_CONFIG", value_name = "FILE")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
+    /// How log lines are written on standard error: `text` for people, `json` (one object per
+    /// line: time, level, target, fields, span) for log collectors.
+    #[arg(long, global = true, env = "VITRINE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    #[serde(skip)]
+    pub log_format: LogFormat,
+}
+
+/// The form of the log lines (`--log-format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Where the Kafka indexer puts events it cannot use.

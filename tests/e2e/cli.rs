@@ -177,3 +177,43 @@ fn an_import_without_one_usable_line_fails_and_strict_refuses_any_bad_line() {
     let refused = run_failing(&bin, &data, &["import", "interactions", "--index", "shop", &path("bad.csv")]);
     assert!(refused.contains("none of its 1 lines could be used"), "{refused}");
 }
+
+#[test]
+fn log_lines_are_json_objects_with_log_format_json() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+
+    let Some(bin) = vitrine_bin("log_lines_are_json_objects_with_log_format_json") else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut server = Command::new(bin)
+        .args(["--log-format", "json", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vitrine starts");
+    let mut stdout = BufReader::new(server.stdout.take().expect("piped stdout"));
+    let mut line = String::new();
+    while !line.contains("Vitrine API on") {
+        line.clear();
+        assert!(stdout.read_line(&mut line).expect("read stdout") > 0, "the server stopped before listening");
+    }
+    // SIGTERM: the server logs that it shuts down, and stops.
+    let killed = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().expect("kill runs");
+    assert!(killed.success());
+    let mut stderr = String::new();
+    server.stderr.take().expect("piped stderr").read_to_string(&mut stderr).expect("read stderr");
+    assert!(server.wait().expect("the server stops").success(), "{stderr}");
+    let lines: Vec<Value> = stderr
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}")))
+        .collect();
+    let shutdown = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "shutting down")
+        .unwrap_or_else(|| panic!("no shut-down line in {stderr}"));
+    assert_eq!(shutdown["level"], "INFO");
+    assert!(shutdown["timestamp"].is_string() && shutdown["target"].is_string(), "{shutdown}");
+}
