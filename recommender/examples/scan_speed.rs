@@ -72,7 +72,7 @@ fn main() {
         "f32 p99"
     );
     let all = |_: u32| true;
-    let half = |item: u32| item % 2 == 0;
+    let half = |item: u32| item.is_multiple_of(2);
     let filters: [(&str, &Allow<'_>); 2] = [("none", &all), ("half", &half)];
     for metric in [Metric::InnerProduct, Metric::Cosine] {
         let parts = AnnIndex::build(items.view(), metric, &params);

@@ -81,9 +81,9 @@
 //! prints nothing on stdout on the paths used here. Whoever installs the logger should cap the
 //! `hnsw_rs` target at `warn`.
 
-use hnsw_rs::prelude::{Distance, FilterT, Hnsw};
 use std::ops::Range;
 
+use hnsw_rs::prelude::{Distance, FilterT, Hnsw};
 use ndarray::parallel::prelude::{IntoParallelIterator, ParallelIterator};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
@@ -874,7 +874,7 @@ mod tests {
         let items = Array2::<f32>::from_shape_fn((rows, 24), |(i, j)| {
             let row = i % distinct;
             let value = ((row * 7_919 + j * 104_729) % 2_001) as f32 / 1_000.0 - 1.0;
-            if row % 97 == 0 { 0.0 } else { value * (1 + row % 10) as f32 }
+            if row.is_multiple_of(97) { 0.0 } else { value * (1 + row % 10) as f32 }
         });
         let queries = spread_rows(items.view(), 40);
         for metric in [Metric::Cosine, Metric::InnerProduct] {
