@@ -17,8 +17,8 @@ use vitrine_indexer::Catalog;
 use vitrine_models::settings::IndexSettings;
 use vitrine_models::{DataDir, IndexName};
 
-use super::runtime::runtime;
-use super::serve::{bind, open_analytics, serve_until_shutdown, server_config};
+use super::runtime::{runtime, shutdown_signal};
+use super::serve::{bind, open_analytics, serve_until, server_config};
 use super::train;
 use crate::config::ServerOptions;
 use crate::http::AppState;
@@ -95,7 +95,7 @@ pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
         let analytics = open_analytics(&data_dir).await?;
         let state = AppState::with_analytics(config, Catalog::new(data_dir.clone()), analytics);
         state.set_ready(false);
-        let server = tokio::spawn(serve_until_shutdown(listener, state.clone()));
+        let server = tokio::spawn(serve_until(listener, state.clone(), shutdown_signal()));
         println!("Vitrine is starting on http://{address} (GET /health answers 503 until the demo shop is loaded)");
 
         let started = Instant::now();

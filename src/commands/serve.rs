@@ -26,8 +26,9 @@ pub(super) fn run(data_dir: DataDir, options: ServerOptions, kafka: KafkaOptions
         // Opening commerce recovers the checkouts a previous process left in flight.
         let shop = state.commerce.get().await.context("cannot open the commerce database")?;
         let Some(kafka) = kafka else {
+            let shutdown = shutdown_signal();
             println!("Vitrine API on http://{}", listener.local_addr()?);
-            return serve_until_shutdown(listener, state).await;
+            return serve_until(listener, state, shutdown).await;
         };
         let indexer = index::start_in_server(&state, &kafka).await?;
         // Commerce's outbox: stock and price changes to the indexer's topic, orders beside it.
@@ -35,11 +36,12 @@ pub(super) fn run(data_dir: DataDir, options: ServerOptions, kafka: KafkaOptions
         let topics = crate::outbox_relay::RelayTopics::beside(&kafka.topic);
         println!("commerce events go to Kafka: products to `{}`, orders to `{}`", topics.products, topics.orders);
         let relay = tokio::spawn(crate::outbox_relay::run(shop.store.clone(), producer, topics));
+        let signal = shutdown_signal();
         println!("Vitrine API on http://{}", listener.local_addr()?);
         let status = indexer.status();
         let shutdown = async move {
             tokio::select! {
-                () = shutdown_signal() => {}
+                () = signal => {}
                 () = index::ended(status) => tracing::error!("the Kafka indexer stopped; shutting the server down"),
             }
         };
@@ -75,13 +77,9 @@ pub(super) async fn open_analytics(data_dir: &DataDir) -> anyhow::Result<Analyti
     Analytics::open(&path).await.with_context(|| format!("cannot open the analytics database {}", path.display()))
 }
 
-/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight and writes the searches
-/// still queued for analytics and the interactions still queued for the interaction logs.
-pub(super) async fn serve_until_shutdown(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
-    serve_until(listener, state, shutdown_signal()).await
-}
-
-/// Serves until `shutdown` completes, then as [`serve_until_shutdown`].
+/// Serves until `shutdown` completes (see [`shutdown_signal`]), then finishes the requests in
+/// flight and writes the searches still queued for analytics and the interactions still queued
+/// for the interaction logs.
 pub(super) async fn serve_until(
     listener: TcpListener,
     state: AppState,
