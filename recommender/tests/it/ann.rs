@@ -169,3 +169,49 @@ fn cosine_scores_are_cosines() {
         assert!((score - expected_score).abs() < 1e-6, "item {id}: {score}");
     }
 }
+
+/// A large exact scan runs its parts on threads of its own: with every thread of the rayon pool
+/// busy (as while a new model's graphs are built on it), a search still answers. When the parts
+/// ran on the pool, such a search waited for the pool — a request timed out during a model swap.
+#[test]
+fn a_large_exact_scan_does_not_wait_for_a_busy_rayon_pool() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let items = random_vectors(40_000, 5);
+    let index = AnnIndex::build(
+        items.view(),
+        Metric::InnerProduct,
+        &AnnParams { exact_below_items: usize::MAX, scan_threads: 2, ..AnnParams::default() },
+    );
+    let query = items.row(17).to_owned();
+    let expected = index.brute_force(query.view(), 10, &|_| true);
+
+    // Occupy every thread of the pool until released.
+    let threads = rayon::current_num_threads();
+    let (started_tx, started_rx) = mpsc::channel();
+    let mut releases = Vec::new();
+    for _ in 0..threads {
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        releases.push(release_tx);
+        let started = started_tx.clone();
+        rayon::spawn(move || {
+            started.send(()).ok();
+            release_rx.recv().ok();
+        });
+    }
+    for _ in 0..threads {
+        started_rx.recv_timeout(Duration::from_secs(60)).expect("the pool's threads start the blocking jobs");
+    }
+
+    let (found_tx, found_rx) = mpsc::channel();
+    let searcher = std::thread::spawn(move || {
+        found_tx.send(index.search(query.view(), 10, &|_| true)).ok();
+    });
+    let found = found_rx.recv_timeout(Duration::from_secs(30));
+    for release in releases {
+        release.send(()).ok();
+    }
+    searcher.join().expect("the search thread");
+    assert_eq!(found.expect("the search answered while the pool was busy"), expected);
+}
