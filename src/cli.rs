@@ -68,6 +68,10 @@ pub struct ImportArgs {
     /// reported and skipped, and only a feed without one usable line fails).
     #[arg(long)]
     pub strict: bool,
+    /// Products: the currency of a price given without one (ISO 4217, `EUR`); by default the
+    /// index's `default_currency` setting, if it has one.
+    #[arg(long, value_name = "CODE")]
+    pub currency: Option<String>,
 }
 
 /// Arguments of `vitrine serve`.

@@ -14,7 +14,7 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CatalogError + '_ {
 }
 
 /// A summary of one index, for listings.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct IndexSummary {
     /// Its name.
     pub name: IndexName,
@@ -22,6 +22,9 @@ pub struct IndexSummary {
     pub products: u64,
     /// Interaction-log files (parquet parts) in its folder.
     pub interaction_parts: u64,
+    /// How a storefront presents it (its `display` settings: title, search placeholder, facet
+    /// labels), readable with the public search key.
+    pub display: vitrine_models::settings::DisplaySettings,
 }
 
 /// All indexes of a data directory, opened on first use and kept open. Cheap to clone.
@@ -74,7 +77,12 @@ impl Catalog {
                 .count(),
             Err(_) => 0,
         };
-        Ok(IndexSummary { name: name.clone(), products: index.len(), interaction_parts: interaction_parts as u64 })
+        Ok(IndexSummary {
+            name: name.clone(),
+            products: index.len(),
+            interaction_parts: interaction_parts as u64,
+            display: index.settings().display.clone(),
+        })
     }
 
     /// True if the index exists.

@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use crate::ids::ProductId;
 use crate::money::Currency;
-use crate::product::Product;
+use crate::product::{Product, ProductDraft};
 
 /// The largest event accepted, in bytes; larger ones are dead-lettered as `oversize`.
 pub const MAX_EVENT_BYTES: usize = 1 << 20;
@@ -138,6 +138,16 @@ fn payload<T: serde::de::DeserializeOwned>(value: Option<Value>, kind: &str) -> 
 impl ProductEvent {
     /// Parses and validates a message: `key` is the Kafka key (the product id, when present).
     pub fn parse(key: Option<&[u8]>, value: &[u8]) -> Result<ProductEvent, DeadLetter> {
+        ProductEvent::parse_in(key, value, None)
+    }
+
+    /// As [`ProductEvent::parse`], a product's price sent without its currency being in
+    /// `default_currency` (the index's `default_currency` setting), if any.
+    pub fn parse_in(
+        key: Option<&[u8]>,
+        value: &[u8],
+        default_currency: Option<&str>,
+    ) -> Result<ProductEvent, DeadLetter> {
         if value.len() > MAX_EVENT_BYTES {
             return Err(DeadLetter::new("oversize", format!("{} bytes; the limit is {MAX_EVENT_BYTES}", value.len())));
         }
@@ -159,8 +169,11 @@ impl ProductEvent {
         }
         let change = match kind.as_str() {
             "product_upserted" => {
-                let mut product: Product = serde_json::from_value(required(wire.payload, "payload")?)
-                    .map_err(|error| DeadLetter::new("invalid_product", error.to_string()))?;
+                let invalid = |error: String| DeadLetter::new("invalid_product", error);
+                let draft: ProductDraft = serde_json::from_value(required(wire.payload, "payload")?)
+                    .map_err(|error| invalid(error.to_string()))?;
+                let mut product = Product::try_from(draft.with_default_currency(default_currency))
+                    .map_err(|error| invalid(error.to_string()))?;
                 if product.id != product_id {
                     return Err(DeadLetter::new(
                         "id_mismatch",

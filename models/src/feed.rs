@@ -234,7 +234,18 @@ pub fn read_products(
     reader: impl BufRead,
     format: FeedFormat,
 ) -> Result<Box<dyn Iterator<Item = Result<Product, LineError>>>, FeedError> {
-    read_feed(reader, format)
+    read_feed(reader, format, &|draft| draft)
+}
+
+/// Reads a product feed whose prices may come without their currency: such a price is in
+/// `default_currency` (an index's `default_currency` setting, or `import --currency`); with
+/// `None`, as [`read_products`].
+pub fn read_products_in(
+    reader: impl BufRead,
+    format: FeedFormat,
+    default_currency: Option<&str>,
+) -> Result<Box<dyn Iterator<Item = Result<Product, LineError>>>, FeedError> {
+    read_feed(reader, format, &|draft: ProductDraft| draft.with_default_currency(default_currency))
 }
 
 /// Reads an interaction feed. See the module docs for the formats.
@@ -242,12 +253,14 @@ pub fn read_interactions(
     reader: impl BufRead,
     format: FeedFormat,
 ) -> Result<Box<dyn Iterator<Item = Result<Interaction, LineError>>>, FeedError> {
-    read_feed(reader, format)
+    read_feed(reader, format, &|draft| draft)
 }
 
+/// Reads a feed; `prepare` completes each draft before it is validated.
 fn read_feed<R: FeedRecord + 'static>(
     reader: impl BufRead,
     format: FeedFormat,
+    prepare: &dyn Fn(R::Draft) -> R::Draft,
 ) -> Result<Box<dyn Iterator<Item = Result<R, LineError>>>, FeedError> {
     // Feeds are read to the end up front: the iterator must not borrow the reader, and a
     // catalog is small next to the memory a search index needs anyway.
@@ -262,6 +275,7 @@ fn read_feed<R: FeedRecord + 'static>(
                 }
                 let record = serde_json::from_str::<R::Draft>(&line)
                     .map_err(|err| err.to_string())
+                    .map(prepare)
                     .and_then(R::validate)
                     .map_err(|reason| LineError { line: line_number, reason });
                 records.push(record);
@@ -296,7 +310,10 @@ fn read_feed<R: FeedRecord + 'static>(
                             .zip(row.iter())
                             .filter(|(_, cell)| !cell.trim().is_empty())
                             .collect();
-                        R::draft_from_cells(cells).and_then(R::validate).map_err(|reason| LineError { line, reason })
+                        R::draft_from_cells(cells)
+                            .map(prepare)
+                            .and_then(R::validate)
+                            .map_err(|reason| LineError { line, reason })
                     }
                 };
                 records.push(record);

@@ -292,6 +292,18 @@ fn check_attributes(
         .collect()
 }
 
+impl ProductDraft {
+    /// This draft with `currency` set to `default_currency` when it has a price and no currency
+    /// (an index's `default_currency` setting); otherwise unchanged.
+    #[must_use]
+    pub fn with_default_currency(mut self, default_currency: Option<&str>) -> Self {
+        if self.price.is_some() && self.currency.is_none() {
+            self.currency = default_currency.map(str::to_owned);
+        }
+        self
+    }
+}
+
 impl TryFrom<ProductDraft> for Product {
     type Error = ValidationError;
 
@@ -310,7 +322,7 @@ impl TryFrom<ProductDraft> for Product {
             (Some(_), None) => {
                 return Err(ValidationError::Malformed {
                     field: "currency",
-                    reason: "a price needs its currency".to_owned(),
+                    reason: "a price needs its currency (or the index's `default_currency` setting)".to_owned(),
                 });
             }
             (Some(amount), Some(code)) => {

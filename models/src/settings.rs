@@ -2,7 +2,7 @@
 //! Stored beside each index as `settings.json`; every field has a default, so `{}` is a valid
 //! settings document and unknown keys are refused.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,101 @@ pub struct IndexSettings {
     pub rules: Vec<Rule>,
     /// How variants (products with a `parent_id`) are shown.
     pub variants: VariantSettings,
+    /// The currency of a product sent with a `price` and no `currency` (an ISO 4217 code such as
+    /// `"EUR"`); `null` (the default) refuses such a product.
+    pub default_currency: Option<String>,
+    /// How a storefront presents the index: the search box's placeholder, facet labels, a title.
+    pub display: DisplaySettings,
+}
+
+/// How a storefront presents an index (read by the plug-in from `GET /v1/indexes/{index}`, which
+/// the public search key may read).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DisplaySettings {
+    /// The shop's name for this catalogue (`"Luma fashion"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The search box's placeholder (`"Search 2,000 hoodies, tees and bags"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_placeholder: Option<String>,
+    /// A label per facet name (`{"color": "Colour"}`); a facet without one shows its name.
+    pub facet_labels: BTreeMap<String, String>,
+}
+
+/// The order in which a facet's values are listed (`facets.value_order`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ValueOrder {
+    /// `"count"` (most products first; the default), `"alpha"` (A to Z, ignoring case) or
+    /// `"natural"` (clothing sizes from XXS to XXXL, then numbers ascending, then A to Z).
+    Named(NamedValueOrder),
+    /// The listed values first, in this order; the others after them by count.
+    Explicit(Vec<String>),
+}
+
+/// The named facet value orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NamedValueOrder {
+    /// Most products first, ties A to Z.
+    Count,
+    /// A to Z, ignoring case.
+    Alpha,
+    /// Clothing sizes in size order, then numbers ascending, then the rest A to Z.
+    Natural,
+}
+
+impl ValueOrder {
+    /// Orders `values` (value, count) as this order says.
+    pub fn sort(&self, values: &mut [(String, u64)]) {
+        let by_count = |a: &(String, u64), b: &(String, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0));
+        match self {
+            ValueOrder::Named(NamedValueOrder::Count) => values.sort_by(by_count),
+            ValueOrder::Named(NamedValueOrder::Alpha) => {
+                values.sort_by(|a, b| a.0.to_lowercase().cmp(&b.0.to_lowercase()).then_with(|| a.0.cmp(&b.0)));
+            }
+            ValueOrder::Named(NamedValueOrder::Natural) => {
+                values.sort_by(|a, b| {
+                    let (a_key, b_key) = (natural_key(&a.0), natural_key(&b.0));
+                    (a_key.0.cmp(&b_key.0))
+                        .then(a_key.1.total_cmp(&b_key.1))
+                        .then_with(|| a_key.2.cmp(&b_key.2))
+                        .then_with(|| a.0.cmp(&b.0))
+                });
+            }
+            ValueOrder::Explicit(listed) => values.sort_by(|a, b| {
+                let position = |value: &str| listed.iter().position(|listed| listed == value).unwrap_or(usize::MAX);
+                position(&a.0).cmp(&position(&b.0)).then_with(|| by_count(a, b))
+            }),
+        }
+    }
+}
+
+/// Clothing sizes, smallest first.
+const SIZES: [&str; 12] = ["XXXS", "XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL", "2XL", "3XL", "4XL"];
+
+/// The sort key of a value in natural order: sizes (by their place in [`SIZES`]; `2XL` with
+/// `XXL`), then numbers (a leading number: `32`, `7.5`, `10 cm`) ascending, then the rest A to Z.
+fn natural_key(value: &str) -> (u8, f64, String) {
+    let upper = value.trim().to_uppercase();
+    let size = match upper.as_str() {
+        "2XL" => SIZES.iter().position(|size| *size == "XXL"),
+        "3XL" => SIZES.iter().position(|size| *size == "XXXL"),
+        other => SIZES.iter().position(|size| *size == other),
+    };
+    if let Some(position) = size {
+        return (0, position as f64, String::new());
+    }
+    let digits: String = upper
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ',')
+        .collect::<String>()
+        .replace(',', ".");
+    match digits.parse::<f64>() {
+        Ok(number) if number.is_finite() => (1, number, upper),
+        _ => (2, 0.0, value.to_lowercase()),
+    }
 }
 
 /// How variants are shown in results.
@@ -46,7 +141,8 @@ impl Default for VariantSettings {
 
 /// The settings' parts, each readable and replaceable on its own
 /// (`/v1/indexes/{index}/settings/{part}`).
-pub const SETTINGS_PARTS: [&str; 6] = ["typo_tolerance", "ranking", "facets", "synonyms", "rules", "variants"];
+pub const SETTINGS_PARTS: [&str; 8] =
+    ["typo_tolerance", "ranking", "facets", "synonyms", "rules", "variants", "default_currency", "display"];
 
 impl IndexSettings {
     /// These settings with some parts replaced (a draft laid over live settings): each key of
@@ -101,6 +197,23 @@ impl IndexSettings {
         }
         if !(0.0..=100.0).contains(&self.ranking.personalization) {
             return Err("`ranking.personalization` must be between 0 and 100".into());
+        }
+        if let Some(code) = &self.default_currency {
+            crate::money::Currency::new(code).map_err(|error| format!("`default_currency`: {error}"))?;
+        }
+        let display = &self.display;
+        let texts = display.title.iter().chain(&display.search_placeholder).chain(display.facet_labels.values());
+        if texts.clone().any(|text| text.chars().count() > 200) || display.facet_labels.len() > 1_000 {
+            return Err("`display`: texts of at most 200 characters, at most 1,000 facet labels".into());
+        }
+        if self.facets.value_order.len() > 1_000
+            || self
+                .facets
+                .value_order
+                .values()
+                .any(|order| matches!(order, ValueOrder::Explicit(list) if list.len() > 1_000))
+        {
+            return Err("`facets.value_order`: at most 1,000 facets, each with at most 1,000 listed values".into());
         }
         if self.synonyms.len() > 10_000 {
             return Err("at most 10,000 synonym rules".into());
@@ -442,6 +555,9 @@ pub struct FacetSettings {
     pub price_buckets: Vec<f64>,
     /// Most values returned per facet.
     pub max_values_per_facet: usize,
+    /// The order of each facet's values (`{"size": "natural", "color": "alpha", "badge": ["new",
+    /// "sale"]}`); a facet not named here lists its values by count.
+    pub value_order: BTreeMap<String, ValueOrder>,
 }
 
 impl Default for FacetSettings {
@@ -450,6 +566,7 @@ impl Default for FacetSettings {
             attributes: Vec::new(),
             price_buckets: vec![1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0],
             max_values_per_facet: 100,
+            value_order: BTreeMap::new(),
         }
     }
 }

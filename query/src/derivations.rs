@@ -31,7 +31,7 @@ pub(crate) struct Derivation {
 
 /// Building a Levenshtein automaton builder is costly (tables for the distance), so there is
 /// one per distance for the whole process. Transpositions cost one edit.
-fn builder(distance: u8) -> &'static LevenshteinAutomatonBuilder {
+pub(crate) fn builder(distance: u8) -> &'static LevenshteinAutomatonBuilder {
     static BUILDERS: [OnceLock<LevenshteinAutomatonBuilder>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
     let distance = distance.min(2);
     BUILDERS[distance as usize].get_or_init(|| LevenshteinAutomatonBuilder::new(distance, true))

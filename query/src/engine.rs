@@ -9,6 +9,7 @@
 //! the shopper filters on); pinned products are placed around the organic results (`pins.rs`),
 //! and the page's hits are read and highlighted (`highlight.rs`).
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use chrono::Utc;
@@ -191,10 +192,27 @@ pub fn search_unless_abandoned(
     Ok(SearchResponse {
         hits,
         total,
+        facet_order: facet_order(&counts.facets, settings),
         facets: counts.facets,
         facet_stats: counts.stats,
         took_ms: started.elapsed().as_secs_f64() * 1000.0,
         ignored_words,
         applied_rules: merchandising.applied,
     })
+}
+
+/// The values of each counted facet that has a configured order, in that order.
+fn facet_order(
+    facets: &BTreeMap<String, BTreeMap<String, u64>>,
+    settings: &IndexSettings,
+) -> BTreeMap<String, Vec<String>> {
+    facets
+        .iter()
+        .filter_map(|(name, values)| {
+            let order = settings.facets.value_order.get(name)?;
+            let mut listed: Vec<(String, u64)> = values.iter().map(|(value, count)| (value.clone(), *count)).collect();
+            order.sort(&mut listed);
+            Some((name.clone(), listed.into_iter().map(|(value, _)| value).collect()))
+        })
+        .collect()
 }

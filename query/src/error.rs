@@ -12,6 +12,10 @@ pub enum QueryError {
         "unknown field `{0}`: filter and facet on brand, category, price, in_stock, rating or an attribute declared facetable in the index settings"
     )]
     UnknownField(String),
+    /// A facet-value search of a facet whose values are not searchable (not the brand nor a
+    /// facetable attribute).
+    #[error("the values of `{0}` cannot be searched: search those of `brand` or of a facetable attribute")]
+    FacetNotSearchable(String),
     /// The `sort` value is not one of the known orders.
     #[error("unknown sort `{0}`: use relevance, price_asc, price_desc, popularity or newest")]
     InvalidSort(String),

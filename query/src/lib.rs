@@ -13,6 +13,7 @@ mod collapse;
 mod derivations;
 mod engine;
 mod error;
+mod facet_values;
 mod facets;
 mod filters;
 mod highlight;
@@ -28,6 +29,7 @@ mod words;
 pub use allowed::{ItemMask, ItemNumbers, NumberOf, allowed_items};
 pub use engine::{search, search_unless_abandoned};
 pub use error::QueryError;
+pub use facet_values::{FacetValue, FacetValues, FacetValuesRequest, MAX_FACET_VALUES, facet_values};
 pub use filters::FacetField;
 pub use request::{
     Hit, MAX_FACETS, MAX_FILTER_VALUES, MAX_PER_PAGE, MAX_QUERY_CHARS, MAX_RESULT_WINDOW, SearchRequest,

@@ -188,6 +188,10 @@ pub struct SearchResponse {
     pub total: usize,
     /// Value counts per requested facet.
     pub facets: BTreeMap<String, BTreeMap<String, u64>>,
+    /// The values of each facet with a configured order (`facets.value_order` in the settings:
+    /// `alpha`, `natural`, explicit), in that order; the others are shown by count.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub facet_order: BTreeMap<String, Vec<String>>,
     /// Statistics of numeric facets (`price`: min and max).
     pub facet_stats: BTreeMap<String, Value>,
     /// Time spent in the engine, in milliseconds.

@@ -14,7 +14,7 @@ use indicatif::MultiProgress;
 use serde::{Deserialize, Serialize};
 use vitrine_commerce::SkuSeed;
 use vitrine_indexer::Catalog;
-use vitrine_models::settings::IndexSettings;
+use vitrine_models::settings::{DisplaySettings, IndexSettings, NamedValueOrder, ValueOrder};
 use vitrine_models::{DataDir, IndexName};
 
 use super::runtime::{runtime, shutdown_signal};
@@ -101,6 +101,7 @@ pub fn run(data_dir: DataDir, options: ServerOptions) -> anyhow::Result<()> {
         let started = Instant::now();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             load_demo_shop(&data_dir)?;
+            present_demo_indexes(&Catalog::new(data_dir.clone()))?;
             // Its own catalog, closed (writers and all) before the server opens the indexes.
             train_demo_shop(&Catalog::new(data_dir))
         })
@@ -211,6 +212,74 @@ pub(in crate::commands) fn train_demo_shop(catalog: &Catalog) -> anyhow::Result<
     let as_of = demo_as_of(data_dir, &index)?;
     let model_id = train::train_index(catalog, &index, &params, 5, as_of, &MultiProgress::new())?;
     println!("trained `{index}` recommendation model {model_id} in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// How the storefront presents each demo index (its `display` settings), and the retail shop's
+/// prices' currency and the fashion sizes' order. Set once, when an index has no `display` yet:
+/// a merchandiser's later changes stay.
+fn present_demo_indexes(catalog: &Catalog) -> anyhow::Result<()> {
+    let labels =
+        |pairs: &[(&str, &str)]| pairs.iter().map(|(facet, label)| (facet.to_string(), label.to_string())).collect();
+    let presentations = [
+        (
+            DEMO_INDEX,
+            DisplaySettings {
+                title: Some("Gifts and homewares".into()),
+                search_placeholder: Some("Search 4,000 gifts and homewares — typos welcome".into()),
+                facet_labels: labels(&[("category", "Category"), ("price", "Price")]),
+            },
+        ),
+        (
+            GROCERY_INDEX,
+            DisplaySettings {
+                title: Some("Grocery".into()),
+                search_placeholder: Some("Search groceries by name, brand or label — typos welcome".into()),
+                facet_labels: labels(&[
+                    ("brand", "Brand"),
+                    ("category", "Aisle"),
+                    ("nutriscore_grade", "Nutri-Score"),
+                    ("nova_group", "NOVA group"),
+                    ("ecoscore_grade", "Eco-Score"),
+                    ("labels", "Labels"),
+                    ("countries", "Sold in"),
+                    ("allergens", "Allergens"),
+                    ("stores", "Stores"),
+                ]),
+            },
+        ),
+        (
+            FASHION_INDEX,
+            DisplaySettings {
+                title: Some("Luma fashion".into()),
+                search_placeholder: Some("Search hoodies, tees, bags and gear — typos welcome".into()),
+                facet_labels: labels(&[
+                    ("color", "Colour"),
+                    ("size", "Size"),
+                    ("material", "Material"),
+                    ("activity", "Activity"),
+                    ("gender", "Gender"),
+                    ("eco_collection", "Eco collection"),
+                    ("price", "Price"),
+                ]),
+            },
+        ),
+    ];
+    for (name, display) in presentations {
+        let index = catalog.get(&IndexName::new(name)?)?;
+        if index.settings().display != DisplaySettings::default() {
+            continue;
+        }
+        let mut settings = IndexSettings::clone(&index.settings());
+        settings.display = display;
+        if name == DEMO_INDEX {
+            settings.default_currency = Some("GBP".into());
+        }
+        if name == FASHION_INDEX {
+            settings.facets.value_order.insert("size".into(), ValueOrder::Named(NamedValueOrder::Natural));
+        }
+        index.set_settings(settings)?;
+    }
     Ok(())
 }
 

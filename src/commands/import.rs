@@ -61,9 +61,16 @@ pub(super) fn read_feed_file<T>(
 pub(super) fn products(data_dir: &DataDir, args: &ImportArgs) -> anyhow::Result<()> {
     let index = IndexName::new(&args.index)?;
     let started = std::time::Instant::now();
-    let (products, bad) = read_feed_file(&args.file, feed::read_products)?;
+    let catalog = Catalog::new(data_dir.clone());
+    let currency = match &args.currency {
+        Some(code) => Some(vitrine_models::Currency::new(code)?.to_string()),
+        None if catalog.exists(&index) => catalog.get(&index)?.settings().default_currency.clone(),
+        None => None,
+    };
+    let (products, bad) =
+        read_feed_file(&args.file, |reader, format| feed::read_products_in(reader, format, currency.as_deref()))?;
     check_bad_lines(&args.file, products.len(), bad.len(), args.strict)?;
-    let report = Catalog::new(data_dir.clone()).upsert(&index, products)?;
+    let report = catalog.upsert(&index, products)?;
     println!(
         "index `{index}`: {} inserted, {} updated, {} stale (older version) ignored, {} bad lines skipped, in {:.2} s",
         report.inserted,
@@ -78,6 +85,7 @@ pub(super) fn products(data_dir: &DataDir, args: &ImportArgs) -> anyhow::Result<
 /// `vitrine import interactions`.
 pub(super) fn interactions(data_dir: &DataDir, args: &ImportArgs) -> anyhow::Result<()> {
     let index = IndexName::new(&args.index)?;
+    anyhow::ensure!(args.currency.is_none(), "`--currency` is for product feeds; interactions carry no prices");
     append_interaction_file(data_dir, &index, &args.file, args.strict)?;
     Ok(())
 }

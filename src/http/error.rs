@@ -49,6 +49,9 @@ pub enum ErrorCode {
     InvalidFilter,
     /// A filter or facet names an unknown field.
     UnknownField,
+    /// A facet whose values cannot be searched (facet-value search covers the brand and the
+    /// facetable attributes).
+    FacetNotSearchable,
     /// The sort order is unknown.
     InvalidSort,
     /// `page` or `per_page` is out of range.
@@ -186,6 +189,7 @@ impl ErrorCode {
             ErrorCode::InvalidEvent => ("invalid_event", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::InvalidFilter => ("invalid_filter", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::UnknownField => ("unknown_field", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::FacetNotSearchable => ("facet_not_searchable", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::InvalidSort => ("invalid_sort", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::InvalidPagination => ("invalid_pagination", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::QueryTooLong => ("query_too_long", StatusCode::BAD_REQUEST, InvalidRequest),
@@ -338,6 +342,7 @@ impl From<vitrine_query::QueryError> for ApiError {
         let code = match &error {
             QueryError::InvalidFilter(_) => ErrorCode::InvalidFilter,
             QueryError::UnknownField(_) => ErrorCode::UnknownField,
+            QueryError::FacetNotSearchable(_) => ErrorCode::FacetNotSearchable,
             QueryError::InvalidSort(_) => ErrorCode::InvalidSort,
             QueryError::InvalidPagination(_) => ErrorCode::InvalidPagination,
             QueryError::QueryTooLong { .. } => ErrorCode::QueryTooLong,
@@ -501,6 +506,7 @@ mod tests {
             ErrorCode::InvalidEvent,
             ErrorCode::InvalidFilter,
             ErrorCode::UnknownField,
+            ErrorCode::FacetNotSearchable,
             ErrorCode::InvalidSort,
             ErrorCode::InvalidPagination,
             ErrorCode::QueryTooLong,

@@ -74,6 +74,10 @@ pub fn app(state: AppState) -> Router {
     let search = Router::new()
         .route("/v1/indexes/{index}/search", post(indexes::search::search))
         .route("/v1/indexes/{index}/suggest", get(indexes::search::suggest))
+        .route(
+            "/v1/indexes/{index}/facets/{facet}/values",
+            get(indexes::facets::search_get).post(indexes::facets::search_post),
+        )
         .route("/v1/indexes/{index}/recommendations", post(indexes::recommendations::recommend))
         .route_layer(guard(Needs::spending(Action::Search, Budget::Search)))
         .layer(query_body);

@@ -176,6 +176,22 @@ fn an_import_without_one_usable_line_fails_and_strict_refuses_any_bad_line() {
         .expect("write interactions");
     let refused = run_failing(&bin, &data, &["import", "interactions", "--index", "shop", &path("bad.csv")]);
     assert!(refused.contains("none of its 1 lines could be used"), "{refused}");
+    // Prices without a currency: `--currency` says which.
+    let priced =
+        run(&bin, &data, &["import", "products", "--index", "shop", "--currency", "eur", &path("all-bad.jsonl")]);
+    assert!(priced.contains("1 inserted") && priced.contains("1 bad lines skipped"), "{priced}");
+    let catalog = vitrine_indexer::Catalog::new(vitrine_models::DataDir::new(&data));
+    let (shop, mug) =
+        (vitrine_models::IndexName::new("shop").expect("name"), vitrine_models::ProductId::new("a").expect("id"));
+    let mug = catalog.product(&shop, &mug).expect("read").expect("the mug was imported");
+    assert_eq!(mug.price.map(|price| price.currency), Some(vitrine_models::Currency::EUR));
+    drop(catalog);
+    let refused = run_failing(
+        &bin,
+        &data,
+        &["import", "products", "--index", "shop", "--currency", "ZZZ", &path("all-bad.jsonl")],
+    );
+    assert!(refused.contains("currency"), "{refused}");
 }
 
 #[test]

@@ -262,3 +262,67 @@ async fn the_console_page_and_its_script_are_served() {
     assert_eq!(script.status, StatusCode::OK);
     assert!(script.text.contains("/settings/preview"), "the script calls the preview endpoint");
 }
+
+#[tokio::test]
+async fn a_default_currency_prices_documents_sent_without_one() {
+    let server = shop().await;
+    let lines = "{\"id\": \"kettle\", \"title\": \"Kettle\", \"price\": 12.5}\n";
+    let send = |lines: &str| {
+        request_as(
+            Method::POST,
+            "/v1/indexes/shop/documents",
+            Some(ADMIN),
+            Some(("application/x-ndjson", lines.into())),
+        )
+    };
+    let refused = server.call(send(lines)).await;
+    assert_eq!((refused.status, refused.error_code()), (StatusCode::BAD_REQUEST, "invalid_document".to_owned()));
+    assert!(refused.text.contains("default_currency"), "{}", refused.text);
+
+    let answer = server.put("/v1/indexes/shop/settings/default_currency", Some(ADMIN), &json!("eur")).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let answer = server.put("/v1/indexes/shop/settings/default_currency", Some(ADMIN), &json!("ZZZ")).await;
+    assert_eq!(answer.error_code(), "invalid_settings", "{}", answer.text);
+
+    let answer = server.call(send(lines)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let kettle = server.get("/v1/indexes/shop/documents/kettle", Some(SEARCH)).await.json();
+    assert_eq!((kettle["price"].clone(), kettle["currency"].clone()), (json!(12.5), json!("EUR")));
+    // A JSON array too; a currency sent with the price stays the product's own.
+    let array = json!([{"id": "mug", "title": "Mug", "price": 3}, {"id": "cup", "title": "Cup", "price": 2, "currency": "GBP"}]);
+    assert_eq!(server.post("/v1/indexes/shop/documents", Some(ADMIN), &array).await.status, StatusCode::OK);
+    assert_eq!(server.get("/v1/indexes/shop/documents/mug", Some(SEARCH)).await.json()["currency"], "EUR");
+    assert_eq!(server.get("/v1/indexes/shop/documents/cup", Some(SEARCH)).await.json()["currency"], "GBP");
+}
+
+#[tokio::test]
+async fn the_search_key_reads_an_index_display_and_searches_facet_values() {
+    let server = shop().await;
+    let display =
+        json!({"title": "Fans and heaters", "search_placeholder": "Search fans", "facet_labels": {"brand": "Maker"}});
+    let answer = server.put("/v1/indexes/shop/settings/display", Some(ADMIN), &display).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let index = server.get("/v1/indexes/shop", Some(SEARCH)).await;
+    assert_eq!((index.status, index.json()["display"].clone()), (StatusCode::OK, display));
+
+    // POST and GET, a typo in the typed text, counts under the query.
+    let body = json!({"q": "breez", "query": "fan"});
+    let posted = server.post("/v1/indexes/shop/facets/brand/values", Some(SEARCH), &body).await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.text);
+    assert_eq!(posted.json()["values"], json!([{"value": "Breeze", "count": 1}]));
+    let got = server.get("/v1/indexes/shop/facets/brand/values?q=brese&query=fan", Some(SEARCH)).await;
+    assert_eq!(got.json()["values"], posted.json()["values"], "{}", got.text);
+    // The filter as JSON text; the brand's own filter does not narrow its values (disjunctive).
+    let filter = "%7B%22brand%22%3A%5B%22Tiny%22%5D%7D"; // {"brand":["Tiny"]}
+    let got = server.get(&format!("/v1/indexes/shop/facets/brand/values?filter={filter}"), Some(SEARCH)).await;
+    assert_eq!(got.json()["values"].as_array().map(Vec::len), Some(3), "{}", got.text);
+
+    let bad = server.get("/v1/indexes/shop/facets/brand/values?filter=%7Bnot", Some(SEARCH)).await;
+    assert_eq!((bad.status, bad.error_code()), (StatusCode::BAD_REQUEST, "invalid_filter".to_owned()));
+    let bad = server.post("/v1/indexes/shop/facets/price/values", Some(SEARCH), &json!({"q": "1"})).await;
+    assert_eq!(bad.error_code(), "facet_not_searchable");
+    let bad = server.post("/v1/indexes/shop/facets/brand/values", Some(SEARCH), &json!({"qq": "1"})).await;
+    assert_eq!(bad.error_code(), "malformed_payload");
+    let missing = server.post("/v1/indexes/nowhere/facets/brand/values", Some(SEARCH), &json!({})).await;
+    assert_eq!(missing.error_code(), "index_not_found");
+}

@@ -41,12 +41,13 @@ impl Batch {
     }
 
     /// Adds one message (in offset order within its partition).
-    fn add(&mut self, partition: i32, offset: i64, key: Option<&[u8]>, value: &[u8]) {
+    /// A product's price without its currency is in `default_currency` (the index's setting).
+    fn add(&mut self, partition: i32, offset: i64, key: Option<&[u8]>, value: &[u8], default_currency: Option<&str>) {
         self.consumed += 1;
         self.bytes += value.len();
         let next = self.next_offsets.entry(partition).or_insert(offset + 1);
         *next = (*next).max(offset + 1);
-        match ProductEvent::parse(key, value) {
+        match ProductEvent::parse_in(key, value, default_currency) {
             Ok(event) => self.events.push(event),
             Err(reason) => self.dead.push(DeadLetterRecord {
                 reason,
@@ -176,6 +177,8 @@ impl Worker {
     fn collect_batch(&self, backoff: &mut Backoff) -> Batch {
         let mut batch = Batch::default();
         let mut first_message: Option<Instant> = None;
+        // Read once per batch: a settings change applies from the next batch on.
+        let mut default_currency: Option<Option<String>> = None;
         while !self.shared.stopping() && batch.consumed < self.config.max_batch as u64 && batch.bytes < MAX_BATCH_BYTES
         {
             let timeout = match first_message {
@@ -199,7 +202,10 @@ impl Worker {
                     if self.positions.get(&partition).is_some_and(|&next| message.offset() < next) {
                         continue; // already applied (cannot happen after an assign at that offset)
                     }
-                    batch.add(partition, message.offset(), message.key(), message.payload().unwrap_or_default());
+                    let currency =
+                        default_currency.get_or_insert_with(|| self.index.settings().default_currency.clone());
+                    let value = message.payload().unwrap_or_default();
+                    batch.add(partition, message.offset(), message.key(), value, currency.as_deref());
                 }
             }
         }
@@ -326,11 +332,11 @@ mod tests {
     #[test]
     fn a_batch_keeps_events_in_order_sets_dead_letters_aside_and_tracks_next_offsets() {
         let mut batch = Batch::default();
-        batch.add(0, 10, Some(b"a"), &event("a", 1));
-        batch.add(1, 4, Some(b"b"), b"{not json");
-        batch.add(0, 11, Some(b"a"), &event("a", 2));
-        batch.add(1, 5, None, &event("c", 1));
-        batch.add(2, 0, Some(b"x"), &event("y", 1));
+        batch.add(0, 10, Some(b"a"), &event("a", 1), None);
+        batch.add(1, 4, Some(b"b"), b"{not json", None);
+        batch.add(0, 11, Some(b"a"), &event("a", 2), None);
+        batch.add(1, 5, None, &event("c", 1), None);
+        batch.add(2, 0, Some(b"x"), &event("y", 1), None);
         assert_eq!(batch.consumed, 5);
         let versions: Vec<(String, u64)> =
             batch.events.iter().map(|event| (event.product_id.to_string(), event.version)).collect();

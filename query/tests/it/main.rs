@@ -2,6 +2,7 @@
 
 mod allowed;
 mod decoders;
+mod facet_values;
 mod limits;
 mod merchandising;
 mod search;

@@ -8,7 +8,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use vitrine_models::feed::FeedFormat;
-use vitrine_models::{IndexName, Product, ProductId};
+use vitrine_models::{IndexName, Product, ProductDraft, ProductId};
 
 use crate::http::blocking::blocking;
 use crate::http::error::{ApiError, ErrorCode};
@@ -37,8 +37,13 @@ fn document_format(headers: &HeaderMap) -> Result<Option<FeedFormat>, ApiError> 
     }
 }
 
-/// Reads the products of a documents request; the first bad one refuses the request.
-fn read_documents(format: Option<FeedFormat>, body: &[u8]) -> Result<Vec<Product>, ApiError> {
+/// Reads the products of a documents request; the first bad one refuses the request. A price
+/// without its currency is in `default_currency` (the index's setting), if it has one.
+fn read_documents(
+    format: Option<FeedFormat>,
+    body: &[u8],
+    default_currency: Option<&str>,
+) -> Result<Vec<Product>, ApiError> {
     let invalid = |message: String| ApiError::new(ErrorCode::InvalidDocument, message);
     match format {
         None => {
@@ -49,14 +54,19 @@ fn read_documents(format: Option<FeedFormat>, body: &[u8]) -> Result<Vec<Product
                 .into_iter()
                 .enumerate()
                 .map(|(position, document)| {
-                    serde_json::from_value::<Product>(document)
+                    serde_json::from_value::<ProductDraft>(document)
+                        .map_err(|error| error.to_string())
+                        .and_then(|draft| {
+                            Product::try_from(draft.with_default_currency(default_currency))
+                                .map_err(|error| error.to_string())
+                        })
                         .map_err(|error| invalid(format!("document {position}: {error}")))
                 })
                 .collect()
         }
         Some(format) => {
-            let lines =
-                vitrine_models::feed::read_products(body, format).map_err(|error| invalid(error.to_string()))?;
+            let lines = vitrine_models::feed::read_products_in(body, format, default_currency)
+                .map_err(|error| invalid(error.to_string()))?;
             lines.map(|line| line.map_err(|error| invalid(error.to_string()))).collect()
         }
     }
@@ -74,7 +84,15 @@ pub async fn upsert(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let name = IndexName::new(index)?;
     let format = document_format(&headers)?;
-    let products = blocking(move || read_documents(format, &body)).await?;
+    let catalog = state.catalog.clone();
+    let (products, name) = blocking(move || {
+        let default_currency = match catalog.exists(&name) {
+            true => catalog.get(&name)?.settings().default_currency.clone(),
+            false => None,
+        };
+        Ok((read_documents(format, &body, default_currency.as_deref())?, name))
+    })
+    .await?;
     if products.len() > MAX_DOCUMENTS_PER_REQUEST {
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,

@@ -1,10 +1,11 @@
 //! `/v1/indexes/…`: the indexes and everything that belongs to one — its documents, search and
-//! autocomplete, settings (with drafts), recommendations and model versions, shoppers' events
+//! autocomplete, facet-value search, settings (with drafts), recommendations and model versions, shoppers' events
 //! and analytics. One module per sub-resource; this one answers for the indexes themselves.
 
 pub mod analytics;
 pub mod documents;
 pub mod events;
+pub mod facets;
 pub mod models;
 pub mod recommendations;
 pub mod search;
@@ -27,7 +28,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
     Ok(Json(json!({ "results": indexes, "total": indexes.len() })))
 }
 
-/// `GET /v1/indexes/{index}`: one index's sizes.
+/// `GET /v1/indexes/{index}`: one index's sizes and its `display` settings (what a storefront shows).
 pub async fn get(State(state): State<AppState>, Path(index): Path<String>) -> Result<Json<IndexSummary>, ApiError> {
     let name = IndexName::new(index)?;
     Ok(Json(blocking(move || Ok(state.catalog.summary(&name)?)).await?))
