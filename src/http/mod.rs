@@ -22,6 +22,7 @@ mod limits;
 mod metrics;
 mod server;
 mod state;
+mod unread_body;
 mod web;
 
 use axum::Router;
@@ -180,6 +181,7 @@ pub fn app(state: AppState) -> Router {
                 .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(axum::middleware::from_fn(unread_body::close_unread_bodies))
         .layer(from_fn_with_state(state.metrics.clone(), metrics::record))
         .layer(map_response(error::json_error_bodies))
         .option_layer(cors_layer(&state.config.cors_origins))

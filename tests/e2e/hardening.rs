@@ -313,3 +313,45 @@ async fn database_passwords_never_reach_answers_or_the_start_up_output() {
     assert!(!printed.contains("s3cret-pw"), "the password is printed:\n{printed}");
     assert!(printed.contains("mysql://shop:***@db.example/shop"), "the URL is named, redacted:\n{printed}");
 }
+
+/// Reads what arrives within `limit` (an answer on a connection kept alive).
+async fn read_for(stream: &mut TcpStream, limit: Duration) -> String {
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + limit;
+    while let Ok(Ok(read)) = tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+        if read == 0 {
+            break;
+        }
+        received.extend_from_slice(&buffer[..read]);
+    }
+    String::from_utf8_lossy(&received).to_lowercase()
+}
+
+#[tokio::test]
+async fn an_answer_given_before_the_body_is_read_says_the_connection_closes() {
+    let server = Listening::start(|config| config.keys = crate::common::both_keys()).await;
+    let body = r#"[{"id": "a", "title": "A"}]"#;
+    let post = |path: &str, key: Option<&str>| {
+        let authorization = key.map(|key| format!("Authorization: Bearer {key}\r\n")).unwrap_or_default();
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: vitrine\r\n{authorization}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    // Refused by the guard, the body unread: the answer says the connection closes (it did not,
+    // and a client reusing the connection lost its next request).
+    let mut refused = server.connect().await;
+    refused.write_all(post("/v1/indexes/shop/documents", None).as_bytes()).await.expect("write");
+    let answer = read_for(&mut refused, Duration::from_secs(2)).await;
+    assert!(answer.starts_with("http/1.1 401"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    // A body read by its handler keeps the connection open for the next request.
+    let mut kept = server.connect().await;
+    kept.write_all(post("/v1/indexes/shop/documents", Some(crate::common::ADMIN)).as_bytes()).await.expect("write");
+    let answer = read_for(&mut kept, Duration::from_millis(500)).await;
+    assert!(answer.starts_with("http/1.1 200"), "{answer}");
+    assert!(!answer.contains("connection: close"), "{answer}");
+    kept.write_all(GET_HEALTH_AND_CLOSE).await.expect("the connection is still open");
+    assert!(read_to_close(&mut kept).await.to_lowercase().starts_with("http/1.1 200"));
+}
