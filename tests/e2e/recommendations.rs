@@ -159,6 +159,17 @@ async fn every_kind_answers_from_the_trained_model() {
     let (status, body) = recommend(&server, &json!({"kind": "trending", "k": 5})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(!ids(&body).is_empty(), "{body}");
+    assert!(body["items"][0].get("document").is_none(), "documents only when asked: {body}");
+
+    // With `documents`, each item carries its product: a carousel in one request.
+    let (status, body) = recommend(&server, &json!({"kind": "trending", "k": 5, "documents": true})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let items = body["items"].as_array().expect("items");
+    assert!(!items.is_empty(), "{body}");
+    for item in items {
+        assert_eq!(item["document"]["id"], item["id"], "{body}");
+        assert!(item["document"]["title"].as_str().is_some_and(|title| !title.is_empty()), "{body}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

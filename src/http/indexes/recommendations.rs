@@ -1,6 +1,7 @@
 //! `POST /v1/indexes/{index}/recommendations` (the `search` action): the five kinds (`similar`,
 //! `bought_together`, `for_user`, `cart`, `trending`) from the index's current model version,
-//! filtered (by default: in stock) by the query engine's filter and the shopper token's.
+//! filtered (by default: in stock) by the query engine's filter and the shopper token's; with
+//! `"documents": true`, each item carries its product.
 //! `for_user` is for the token's shopper (a body `user_id` only from a key that may act for
 //! users).
 
@@ -8,10 +9,10 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
-use vitrine_models::IndexName;
-use vitrine_recommender::serve::{Kind, Request};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use vitrine_models::{IndexName, Product, ProductId};
+use vitrine_recommender::serve::{Kind, Recommendation, Request};
 
 use crate::http::auth::Caller;
 use crate::http::blocking::blocking;
@@ -33,6 +34,32 @@ pub struct RecommendationRequest {
     product_ids: Vec<String>,
     k: Option<usize>,
     filter: Option<Value>,
+    /// Each item with its product document (`document`), so that a carousel needs no more
+    /// requests.
+    #[serde(default)]
+    documents: bool,
+}
+
+/// One recommended product.
+#[derive(Debug, Serialize)]
+pub struct RecommendedItem {
+    /// Its id, score and reason.
+    #[serde(flatten)]
+    item: Recommendation,
+    /// The product, when the request asked for `documents` (and the index still has it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    document: Option<Product>,
+}
+
+/// The answer of `POST /v1/indexes/{index}/recommendations`.
+#[derive(Debug, Serialize)]
+pub struct Recommendations {
+    /// Best first.
+    items: Vec<RecommendedItem>,
+    /// The model version that answered.
+    model_version: String,
+    /// Time spent, in milliseconds.
+    took_ms: f64,
 }
 
 /// `POST /v1/indexes/{index}/recommendations`.
@@ -41,7 +68,7 @@ pub async fn recommend(
     caller: Caller,
     Path(index): Path<String>,
     ApiJson(request): ApiJson<RecommendationRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Recommendations>, ApiError> {
     let started = Instant::now();
     let name = IndexName::new(index)?;
     let user_id = caller.acting_user(request.user_id.as_deref())?;
@@ -66,12 +93,27 @@ pub async fn recommend(
             product_ids: &request.product_ids,
             k,
         };
-        let items = recommender.recommend(&query, &|item| allowed.contains(item))?;
-        Ok(Json(json!({
-            "items": items,
-            "model_version": recommender.model_id(),
-            "took_ms": started.elapsed().as_secs_f64() * 1000.0,
-        })))
+        let items = recommender
+            .recommend(&query, &|item| allowed.contains(item))?
+            .into_iter()
+            .map(|item| {
+                let document = match request.documents {
+                    true => ProductId::new(&item.id)
+                        .ok()
+                        .map(|id| index.get(&id))
+                        .transpose()
+                        .map_err(ApiError::internal)?
+                        .flatten(),
+                    false => None,
+                };
+                Ok(RecommendedItem { item, document })
+            })
+            .collect::<Result<_, ApiError>>()?;
+        Ok(Json(Recommendations {
+            items,
+            model_version: recommender.model_id().to_owned(),
+            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+        }))
     })
     .await
 }
