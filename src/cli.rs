@@ -44,6 +44,8 @@ pub enum Command {
     /// Measure speed: HTTP search latency and throughput on loopback; the Kafka indexer's freshness and rates.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Print the API's OpenAPI 3.1 document (what `GET /openapi.json` answers; `docs/openapi.json`).
+    Openapi,
 }
 
 /// What `vitrine import` can load.

@@ -16,13 +16,14 @@ use crate::{CommerceError, Store};
 pub const MAX_QUANTITY: i64 = 999;
 
 /// A cart and its lines.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Cart {
     /// Its id.
     pub id: String,
     /// The secret a guest presents to use the cart (shown once, to its creator).
     pub token: String,
     /// The shopper's id for a user cart.
+    #[schema(required = true)]
     pub user_id: Option<String>,
     /// `open`, `merged` or `ordered`.
     pub status: String,
@@ -31,7 +32,7 @@ pub struct Cart {
 }
 
 /// One line of a cart.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CartLine {
     /// The product.
     pub product_id: String,
@@ -40,7 +41,7 @@ pub struct CartLine {
 }
 
 /// What a merge changed that the shopper did not ask for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Adjustment {
     /// The product.
     pub product_id: String,

@@ -11,7 +11,7 @@ use crate::store::now_ms;
 use crate::{CommerceError, Store};
 
 /// A coupon.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Coupon {
     /// The code shoppers type (stored upper-case).
     pub code: String,
@@ -26,7 +26,7 @@ pub struct Coupon {
 }
 
 /// What a coupon takes off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CouponDiscount {
     /// A percentage of the subtotal.

@@ -28,18 +28,18 @@ use crate::payments::{PaymentError, PaymentProvider};
 pub const MAX_RETURN_REASON: usize = 500;
 
 /// A return request: what comes back and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReturnRequest {
     /// The products and units sent back (each a line of the order, at most its units).
     pub items: Vec<ReturnItem>,
-    /// Why (at most [`MAX_RETURN_REASON`] characters).
+    /// Why (at most 500 characters: `MAX_RETURN_REASON`).
     #[serde(default)]
     pub reason: Option<String>,
 }
 
 /// One line of a return request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReturnItem {
     /// The product.

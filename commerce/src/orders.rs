@@ -12,7 +12,7 @@ use crate::store::now_ms;
 use crate::{CommerceError, Store};
 
 /// Where an order stands, derived from its events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Placed, money held.
@@ -40,7 +40,7 @@ pub enum OrderStatus {
 }
 
 /// One event of an order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OrderEvent {
     /// 1, 2, …
     pub seq: i64,
@@ -54,13 +54,14 @@ pub struct OrderEvent {
 }
 
 /// An order with its history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Order {
     /// Its id.
     pub id: String,
     /// Human-readable number (`VT-001001`).
     pub number: String,
     /// The shopper, if signed in.
+    #[schema(required = true)]
     pub user_id: Option<String>,
     /// ISO 4217.
     pub currency: String,

@@ -39,7 +39,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// Where an authorisation stands at the provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     /// The shopper must authenticate (3-D Secure) before money is held.
@@ -119,7 +119,7 @@ pub struct Refund {
 }
 
 /// What an asynchronous provider event says happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProviderEventKind {
     /// Money is now held (a pending authorisation went through).
@@ -135,7 +135,7 @@ pub enum ProviderEventKind {
 }
 
 /// An asynchronous event of the provider, as its webhook delivers it (the body that is signed).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProviderEvent {
     /// Unique per event: applied once.
     pub id: String,

@@ -67,7 +67,7 @@ pub const MAX_AMOUNT_MINOR_UNITS: i64 = 99_999_999;
 pub const MAX_STOCK: i64 = 1_000_000_000;
 
 /// The priced cart.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Totals {
     /// Each line with its amount (`unit × quantity`).
     pub lines: Vec<LineTotal>,
@@ -86,7 +86,7 @@ pub struct Totals {
 }
 
 /// One priced line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LineTotal {
     /// The product.
     pub product_id: String,
@@ -99,7 +99,7 @@ pub struct LineTotal {
 }
 
 /// One applied promotion.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Discount {
     /// The promotion's code.
     pub code: String,

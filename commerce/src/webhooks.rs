@@ -81,7 +81,7 @@ fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
 }
 
 /// What applying a provider event did.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", tag = "result", content = "detail")]
 pub enum EventOutcome {
     /// The change was made.

@@ -14,7 +14,7 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CatalogError + '_ {
 }
 
 /// A summary of one index, for listings.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct IndexSummary {
     /// Its name.
     pub name: IndexName,

@@ -52,7 +52,7 @@ pub struct ProductIndex {
 pub const BASELINE_ACTOR: &str = "vitrine";
 
 /// One saved version of an index's settings: the audit log and the rollback points.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct SettingsVersion {
     /// 1, 2, …
     pub version: u64,

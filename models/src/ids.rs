@@ -55,6 +55,18 @@ macro_rules! shop_string_id {
                 f.write_str(&self.0)
             }
         }
+
+        crate::schema::wire_schema!(
+            $name,
+            stringify!($name),
+            crate::schema::string(
+                concat!("A `", $field, "` chosen by the shop: 1–", $max, " bytes, no control characters, trimmed."),
+                1,
+                $max,
+                None,
+                None
+            )
+        );
     };
 }
 
@@ -118,6 +130,18 @@ macro_rules! minted_id {
                 self.0.fmt(f)
             }
         }
+
+        crate::schema::wire_schema!(
+            $name,
+            stringify!($name),
+            crate::schema::string(
+                "An id Vitrine minted (a UUIDv7).",
+                36,
+                36,
+                None,
+                Some(utoipa::openapi::KnownFormat::Uuid)
+            )
+        );
     };
 }
 
@@ -135,6 +159,18 @@ minted_id!(
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct IndexName(String);
+
+crate::schema::wire_schema!(
+    IndexName,
+    "IndexName",
+    crate::schema::string(
+        "An index name: 1–64 ASCII letters, digits, `-` or `_`.",
+        1,
+        64,
+        Some("^[A-Za-z0-9_-]{1,64}$"),
+        None
+    )
+);
 
 impl IndexName {
     /// The longest name accepted.

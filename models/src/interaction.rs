@@ -8,7 +8,7 @@ use crate::error::ValidationError;
 use crate::ids::{ProductId, SessionId, UserId};
 
 /// Who interacted: a signed-in shopper or an anonymous session.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Actor {
     /// A signed-in shopper.
@@ -18,7 +18,7 @@ pub enum Actor {
 }
 
 /// What the shopper did with the product, from weakest to strongest signal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InteractionKind {
     /// Saw the product page.
@@ -69,7 +69,7 @@ impl FromStr for InteractionKind {
 /// {"user_id": "13085", "product_id": "85048", "kind": "purchase", "quantity": 12,
 ///  "timestamp": "2009-12-01T07:45:00Z"}
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InteractionDraft {
     /// A signed-in shopper's id.
@@ -95,7 +95,7 @@ fn one() -> u32 {
 }
 
 /// One shopper–product interaction: the input of the recommendation pipelines.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "InteractionDraft", into = "InteractionDraft")]
 #[non_exhaustive]
 pub struct Interaction {

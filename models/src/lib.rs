@@ -22,6 +22,7 @@ mod interaction;
 mod layout;
 mod money;
 mod product;
+mod schema;
 pub mod settings;
 
 pub use error::ValidationError;

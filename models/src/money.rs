@@ -76,6 +76,18 @@ impl TryFrom<String> for Currency {
     }
 }
 
+crate::schema::wire_schema!(
+    Currency,
+    "Currency",
+    crate::schema::string(
+        "An ISO 4217 currency code in use (`GBP`, `EUR`, `JPY`); answers write it in capitals.",
+        3,
+        3,
+        Some("^[A-Za-z]{3}$"),
+        None
+    )
+);
+
 impl From<Currency> for String {
     fn from(currency: Currency) -> String {
         currency.as_str().to_owned()
@@ -92,7 +104,7 @@ impl fmt::Display for Currency {
 ///
 /// Feeds give prices as decimal numbers (`12.5`); [`Money::from_decimal`] rounds them to the
 /// currency's minor unit once, at the edge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Money {
     /// The amount in minor units (1250 for £12.50).
     pub minor_units: i64,

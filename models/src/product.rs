@@ -29,7 +29,7 @@ const MAX_CATEGORY_DEPTH: usize = 10;
 ///  "currency": "GBP", "category": "home/candles", "brand": "Vitrine Gifts",
 ///  "attributes": {"colour": "white", "material": ["metal", "glass"]}, "stock": 12}
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductDraft {
     /// The shop's id for the product (SKU, stock code). Required.
@@ -91,7 +91,7 @@ fn is_zero(value: &u64) -> bool {
 }
 
 /// The two accepted spellings of a category path.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum CategoryInput {
     /// Levels separated by `/`: `"home/kitchen"`.
@@ -101,7 +101,7 @@ pub enum CategoryInput {
 }
 
 /// An attribute's value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum AttributeValue {
     /// `true` / `false`.
@@ -118,6 +118,8 @@ pub enum AttributeValue {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CategoryPath(Vec<String>);
+
+crate::schema::wire_schema!(CategoryPath, "CategoryPath", crate::schema::levels());
 
 impl CategoryPath {
     /// Validates a path given as levels. A level may not be blank or contain `/`.
@@ -290,6 +292,19 @@ fn check_attributes(
             Ok((name, value))
         })
         .collect()
+}
+
+// A product is written as its draft.
+impl utoipa::PartialSchema for Product {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <ProductDraft as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl utoipa::ToSchema for Product {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        <ProductDraft as utoipa::ToSchema>::schemas(schemas);
+    }
 }
 
 impl ProductDraft {

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::ids::ProductId;
 
 /// All settings of one index.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct IndexSettings {
     /// How many typos a query word may have.
@@ -35,7 +35,7 @@ pub struct IndexSettings {
 
 /// How a storefront presents an index (read by the plug-in from `GET /v1/indexes/{index}`, which
 /// the public search key may read).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DisplaySettings {
     /// The shop's name for this catalogue (`"Luma fashion"`).
@@ -49,7 +49,7 @@ pub struct DisplaySettings {
 }
 
 /// The order in which a facet's values are listed (`facets.value_order`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum ValueOrder {
     /// `"count"` (most products first; the default), `"alpha"` (A to Z, ignoring case) or
@@ -60,7 +60,7 @@ pub enum ValueOrder {
 }
 
 /// The named facet value orders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NamedValueOrder {
     /// Most products first, ties A to Z.
@@ -124,7 +124,7 @@ fn natural_key(value: &str) -> (u8, f64, String) {
 }
 
 /// How variants are shown in results.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct VariantSettings {
     /// One result per product family (a parent and its variants), ranked by its best match and
@@ -250,7 +250,7 @@ pub const MAX_PIN_POSITION: usize = 1_000;
 ///  "boost": [{"filter": {"brand": ["Acme"]}, "weight": 2}], "bury": [{"filter": {"in_stock": false}}],
 ///  "valid_from": "2026-06-01T00:00:00Z", "valid_until": "2026-09-01T00:00:00Z"}
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// The merchant's name for the rule; unique within the index, reported in `applied_rules`.
@@ -342,7 +342,7 @@ impl Rule {
 }
 
 /// The queries a rule applies to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleCondition {
     /// The query text, compared word by word after the same normalisation as searches (case,
@@ -354,7 +354,7 @@ pub struct RuleCondition {
 }
 
 /// How a rule's query is compared with the shopper's.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum QueryMatch {
     /// The same words.
@@ -365,7 +365,7 @@ pub enum QueryMatch {
 }
 
 /// A product pinned at a position.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pin {
     /// The product.
@@ -375,7 +375,7 @@ pub struct Pin {
 }
 
 /// Products matching a filter (the search filter syntax), moved up (`boost`) or down (`bury`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilterBoost {
     /// Which products, as a search filter object: `{"brand": ["Acme"], "in_stock": true}`.
@@ -392,7 +392,7 @@ fn unit_weight() -> f32 {
 }
 
 /// A synonym rule. Terms may be several words (`"sofa bed"`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Synonym {
     /// Every term stands for every other: `["tv", "television"]`.
@@ -441,7 +441,7 @@ impl Synonym {
 }
 
 /// Typo tolerance: an edit budget per query word by its length.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TypoTolerance {
     /// Off: every word must match exactly (or as a prefix, for the last one).
@@ -497,7 +497,7 @@ impl TypoTolerance {
 }
 
 /// Field weights for text relevance and weights of the business signals.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RankingWeights {
     /// BM25 weight of the title.
@@ -546,7 +546,7 @@ impl Default for RankingWeights {
 }
 
 /// Facet settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct FacetSettings {
     /// Attributes that may be filtered on and counted (besides `brand`, `category`, `price`).

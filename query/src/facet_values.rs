@@ -34,7 +34,7 @@ const MAX_TYPED_CHARS: usize = 100;
 
 /// A facet-value search (`POST /v1/indexes/{index}/facets/{facet}/values`, or its GET form
 /// with the same names as query parameters, `filter` as JSON).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FacetValuesRequest {
     /// What the shopper typed in the facet's search box; empty lists the most frequent values.
@@ -55,7 +55,7 @@ pub struct FacetValuesRequest {
 }
 
 /// One matching facet value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FacetValue {
     /// The value, as stored.
     pub value: String,
@@ -64,7 +64,7 @@ pub struct FacetValue {
 }
 
 /// The answer of a facet-value search.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FacetValues {
     /// The facet searched.
     pub facet: String,

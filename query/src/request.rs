@@ -29,7 +29,7 @@ pub const MAX_FACETS: usize = 20;
 pub const MAX_FILTER_VALUES: usize = 100;
 
 /// A search.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchRequest {
     /// The shopper's words; empty browses the catalog by popularity.
@@ -160,7 +160,7 @@ pub(crate) fn check_filter_size(filter: Option<&Value>) -> Result<(), QueryError
 }
 
 /// One result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Hit {
     /// The product id.
     pub id: String,
@@ -180,7 +180,7 @@ pub struct Hit {
 }
 
 /// The answer to a search.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SearchResponse {
     /// The page of results.
     pub hits: Vec<Hit>,

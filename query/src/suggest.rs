@@ -21,7 +21,7 @@ use crate::words::query_words;
 pub const MAX_SUGGESTIONS: usize = 20;
 
 /// What autocomplete offers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Suggestions {
     /// Completed queries, best first.
     pub queries: Vec<String>,

@@ -24,7 +24,7 @@ use crate::popularity::Popularity;
 pub const FORMAT_VERSION: u32 = 1;
 
 /// What a model version is: written as `manifest.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Manifest {
     /// Unique, sortable by training time (`YYYYMMDDTHHMMSSZ-xxxx`).
     pub model_id: String,
@@ -47,7 +47,7 @@ pub struct Manifest {
 }
 
 /// Sizes of the data a model was trained on.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Counts {
     /// Interaction rows read.
     pub interactions: u64,

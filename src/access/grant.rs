@@ -80,6 +80,18 @@ impl Action {
     }
 }
 
+impl utoipa::PartialSchema for Action {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(Action::EVERY.iter().map(|action| action.as_str())))
+            .description(Some("What a key may do (`*`: everything)."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Action {}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

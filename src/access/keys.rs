@@ -59,7 +59,7 @@ impl KeyRecord {
 }
 
 /// `POST /v1/keys`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     /// What it is for.

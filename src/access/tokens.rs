@@ -41,7 +41,7 @@ pub struct ShopperClaims {
 }
 
 /// `POST /v1/shopper-tokens`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// The shopper's user id.

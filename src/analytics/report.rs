@@ -25,7 +25,7 @@ pub struct ReportParams {
 }
 
 /// An index's search analytics. Rates are defined in the [module documentation](self).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AnalyticsReport {
     /// The window in days, `None` for all time.
     pub days: Option<u32>,
@@ -52,7 +52,7 @@ pub struct AnalyticsReport {
 }
 
 /// One of the most frequent queries.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TopQuery {
     /// The normalized query.
     pub query: String,
@@ -67,7 +67,7 @@ pub struct TopQuery {
 }
 
 /// A query that returned nothing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ZeroResultQuery {
     /// The normalized query.
     pub query: String,

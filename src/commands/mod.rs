@@ -40,6 +40,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(ImportCommand::Products(args)) => import::products(&data_dir, &args),
         Command::Import(ImportCommand::Interactions(args)) => import::interactions(&data_dir, &args),
         Command::Train(args) => train::run(&data_dir, &args),
+        Command::Openapi => {
+            let document = serde_json::to_string_pretty(&crate::http::openapi_document())?;
+            println!("{document}");
+            Ok(())
+        }
         Command::Eval(EvalCommand::Search(args)) => eval::search::run(&data_dir, &args),
         Command::Bench(BenchCommand::Search(args)) => bench::search::run(&data_dir, &args),
         Command::Bench(BenchCommand::Recs(args)) => bench::recs::run(&data_dir, &args),

@@ -31,6 +31,17 @@ pub enum Budget {
     Carts,
 }
 
+impl Budget {
+    /// Its name (in the OpenAPI document).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Budget::Search => "search",
+            Budget::Events => "events",
+            Budget::Carts => "carts",
+        }
+    }
+}
+
 /// Pruning of idle keys runs once per this many checks, so memory stays bounded.
 const PRUNE_EVERY: u64 = 10_000;
 

@@ -124,6 +124,9 @@ pub async fn record(State(metrics): State<Arc<HttpMetrics>>, request: Request, n
 }
 
 /// `GET /metrics`: Prometheus text format.
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations", responses(
+    (status = OK, description = "The server's metrics, Prometheus text format 0.0.4.", content_type = "text/plain", body = String),
+))]
 pub async fn expose(State(metrics): State<Arc<HttpMetrics>>) -> Result<impl IntoResponse, ApiError> {
     let text = metrics.render().map_err(ApiError::internal)?;
     Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text))

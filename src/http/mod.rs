@@ -20,6 +20,7 @@ mod indexes;
 mod keys;
 mod limits;
 mod metrics;
+mod openapi;
 mod server;
 mod state;
 mod unread_body;
@@ -30,17 +31,22 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{from_fn_with_state, map_response};
-use axum::routing::{delete, get, patch, post, put};
+use std::sync::Arc;
+
+use axum::routing::get;
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa_axum::routes;
 
 use self::auth::Needs;
 use self::limits::Budget;
+use self::openapi::ApiRouter;
 use crate::access::Action;
+use crate::config::ServerConfig;
 
 pub use error::{ApiError, ErrorCode, ErrorType};
 pub use metrics::HttpMetrics;
@@ -48,129 +54,8 @@ pub use state::AppState;
 
 /// The whole HTTP service.
 pub fn app(state: AppState) -> Router {
-    // Each protected group names the action it needs and the rate-limit budget it spends
-    // (docs/security.md has the same table for people).
-    let guard = |needs: Needs| from_fn_with_state((state.clone(), needs), auth::guard);
-    let query_body = DefaultBodyLimit::max(state.config.max_query_body_bytes);
-    let open = Router::new()
-        .route("/health", get(health::health))
-        .route("/health/live", get(health::liveness))
-        .route("/health/ready", get(health::readiness))
-        .route("/", get(web::storefront))
-        .route("/plugin/vitrine.js", get(web::plugin_script))
-        .route("/console", get(web::console_page))
-        .route("/console/console.js", get(web::console_script))
-        // The payment provider's: signed webhooks (the signature is the credential) and the
-        // simulated provider's 3-D Secure page.
-        .route("/v1/webhooks/payments/{provider}", post(commerce::webhooks::receive))
-        .route(
-            "/v1/payments/simulated/authenticate/{id}",
-            get(commerce::webhooks::authenticate_page).post(commerce::webhooks::authenticate),
-        );
-    let reads = Router::new()
-        .route("/v1/indexes", get(indexes::list))
-        .route("/v1/indexes/{index}", get(indexes::get))
-        .route("/v1/indexes/{index}/documents/{id}", get(indexes::documents::get))
-        .route_layer(guard(Needs::action(Action::Search)));
-    let search = Router::new()
-        .route("/v1/indexes/{index}/search", post(indexes::search::search))
-        .route("/v1/indexes/{index}/suggest", get(indexes::search::suggest))
-        .route(
-            "/v1/indexes/{index}/facets/{facet}/values",
-            get(indexes::facets::search_get).post(indexes::facets::search_post),
-        )
-        .route("/v1/indexes/{index}/recommendations", post(indexes::recommendations::recommend))
-        .route_layer(guard(Needs::spending(Action::Search, Budget::Search)))
-        .layer(query_body);
-    let events = Router::new()
-        .route("/v1/indexes/{index}/events", post(indexes::events::record))
-        .route_layer(guard(Needs::spending(Action::Search, Budget::Events)))
-        .layer(DefaultBodyLimit::max(state.config.max_events_body_bytes));
-    let carts = Router::new()
-        .route("/v1/carts", post(commerce::carts::create))
-        .route("/v1/carts/{id}", get(commerce::carts::get))
-        .route("/v1/carts/{id}/items", post(commerce::carts::add_item))
-        .route(
-            "/v1/carts/{id}/items/{product_id}",
-            patch(commerce::carts::update_item).delete(commerce::carts::remove_item),
-        )
-        .route("/v1/carts/{id}/merge", post(commerce::carts::merge))
-        .route("/v1/carts/{id}/coupon", put(commerce::carts::put_coupon).delete(commerce::carts::delete_coupon))
-        .route("/v1/checkout", post(commerce::checkout::checkout))
-        .route("/v1/checkout/{id}", get(commerce::checkout::status))
-        .route("/v1/checkout/{id}/confirm", post(commerce::checkout::confirm))
-        .route("/v1/orders/{id}", get(commerce::orders::get))
-        .route("/v1/orders/{id}/returns", post(commerce::orders::request_return))
-        .route_layer(guard(Needs::spending(Action::Carts, Budget::Carts)))
-        .layer(query_body);
-    let credentials = Router::new()
-        .route("/v1/keys/self", get(keys::current))
-        .route_layer(guard(Needs::ANY))
-        .merge(
-            Router::new()
-                .route("/v1/shopper-tokens", post(keys::mint_token))
-                .route_layer(guard(Needs::action(Action::ShopperTokens))),
-        )
-        .merge(
-            Router::new()
-                .route("/v1/keys", post(keys::create).get(keys::list))
-                .route("/v1/keys/{id}", get(keys::get).delete(keys::delete))
-                .route_layer(guard(Needs::action(Action::Keys))),
-        )
-        .layer(query_body);
-    let documents = Router::new()
-        .route("/v1/indexes/{index}/documents", post(indexes::documents::upsert))
-        .route("/v1/indexes/{index}/documents/{id}", delete(indexes::documents::delete))
-        .route_layer(guard(Needs::action(Action::DocumentsWrite)));
-    let operations = Router::new()
-        .route("/v1/indexes/{index}", delete(indexes::delete))
-        .route_layer(guard(Needs::action(Action::IndexesDelete)))
-        .merge(
-            Router::new()
-                .route("/metrics", get(metrics::expose))
-                .route_layer(guard(Needs::action(Action::MetricsRead))),
-        )
-        .merge(
-            Router::new()
-                .route("/v1/indexes/{index}/analytics", get(indexes::analytics::report))
-                .route_layer(guard(Needs::action(Action::AnalyticsRead))),
-        )
-        .merge(
-            Router::new()
-                .route("/v1/indexes/{index}/models", get(indexes::models::list))
-                .route("/v1/indexes/{index}/models/{model_id}/activate", post(indexes::models::activate))
-                .route_layer(guard(Needs::action(Action::ModelsWrite))),
-        );
-    let commerce_admin = Router::new()
-        .route("/v1/orders/{id}/refunds", post(commerce::orders::refund))
-        .route("/v1/admin/orders/{id}/capture", post(commerce::admin::capture))
-        .route("/v1/admin/orders/{id}/events", post(commerce::admin::fulfil))
-        .route("/v1/admin/orders/{id}/cancel", post(commerce::admin::cancel))
-        .route_layer(guard(Needs::action(Action::OrdersAdmin)))
-        .merge(
-            Router::new()
-                .route("/v1/admin/stock/{product_id}", put(commerce::admin::put_stock).get(commerce::admin::get_stock))
-                .route("/v1/admin/coupons/{code}", put(commerce::admin::put_coupon))
-                .route_layer(guard(Needs::action(Action::CommerceWrite))),
-        )
-        .layer(query_body);
-    let settings = Router::new()
-        .route(
-            "/v1/indexes/{index}/settings",
-            get(indexes::settings::get_settings)
-                .put(indexes::settings::put_settings)
-                .delete(indexes::settings::reset_settings),
-        )
-        .route("/v1/indexes/{index}/settings/history", get(indexes::settings::history))
-        .route("/v1/indexes/{index}/settings/preview", post(indexes::settings::drafts::preview))
-        .route("/v1/indexes/{index}/settings/evaluate", post(indexes::settings::drafts::evaluate_draft))
-        .route("/v1/indexes/{index}/settings/history/{version}/restore", post(indexes::settings::restore))
-        .route(
-            "/v1/indexes/{index}/settings/{part}",
-            get(indexes::settings::get_part).put(indexes::settings::put_part).delete(indexes::settings::reset_part),
-        )
-        .route_layer(guard(Needs::action(Action::SettingsWrite)));
-
+    let (routes, api) = api(Some(&state)).split_for_parts();
+    let document = Arc::new(openapi::finish(api));
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         // One span per request; responses and failures at DEBUG (`VITRINE_LOG=tower_http=debug`):
@@ -188,19 +73,125 @@ pub fn app(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
 
-    open.merge(reads)
-        .merge(search)
-        .merge(events)
-        .merge(carts)
-        .merge(credentials)
-        .merge(documents)
-        .merge(operations)
-        .merge(commerce_admin)
-        .merge(settings)
+    routes
+        .route("/openapi.json", get(move || std::future::ready(axum::Json(document.as_ref().clone()))))
+        .route("/docs", get(web::api_reference))
+        .route("/docs/docs.js", get(web::api_reference_script))
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
         .layer(layers)
+}
+
+/// The OpenAPI document of [`app`] (`GET /openapi.json`), as `docs/openapi.json` holds it.
+pub fn openapi_document() -> serde_json::Value {
+    openapi::finish(api(None).into_openapi())
+}
+
+/// Every route with its description, each group behind its guard — the guards only with the
+/// `state` they check against (without one, the routes are built for their description alone).
+/// Each group names the action it needs and the rate-limit budget it spends (docs/security.md
+/// has the same table for people).
+fn api(state: Option<&AppState>) -> ApiRouter {
+    let guard = |router: ApiRouter, needs: Needs| {
+        let router = openapi::require(router, needs);
+        match state {
+            Some(state) => router.route_layer(from_fn_with_state((state.clone(), needs), auth::guard)),
+            None => router,
+        }
+    };
+    let config = state.map_or_else(ServerConfig::default, |state| ServerConfig::clone(&state.config));
+    let query_body = DefaultBodyLimit::max(config.max_query_body_bytes);
+    let open = ApiRouter::new()
+        .routes(routes!(health::health))
+        .routes(routes!(health::liveness))
+        .routes(routes!(health::readiness))
+        .routes(routes!(web::storefront))
+        .routes(routes!(web::plugin_script))
+        .routes(routes!(web::console_page))
+        .routes(routes!(web::console_script))
+        // The payment provider's: signed webhooks (the signature is the credential) and the
+        // simulated provider's 3-D Secure page.
+        .routes(routes!(commerce::webhooks::receive))
+        .routes(routes!(commerce::webhooks::authenticate_page, commerce::webhooks::authenticate));
+    let reads = ApiRouter::new()
+        .routes(routes!(indexes::list))
+        .routes(routes!(indexes::get))
+        .routes(routes!(indexes::documents::get));
+    let search = ApiRouter::new()
+        .routes(routes!(indexes::search::search))
+        .routes(routes!(indexes::search::suggest))
+        .routes(routes!(indexes::facets::search_get, indexes::facets::search_post))
+        .routes(routes!(indexes::recommendations::recommend));
+    let events = ApiRouter::new().routes(routes!(indexes::events::record));
+    let carts = ApiRouter::new()
+        .routes(routes!(commerce::carts::create))
+        .routes(routes!(commerce::carts::get))
+        .routes(routes!(commerce::carts::add_item))
+        .routes(routes!(commerce::carts::update_item, commerce::carts::remove_item))
+        .routes(routes!(commerce::carts::merge))
+        .routes(routes!(commerce::carts::put_coupon, commerce::carts::delete_coupon))
+        .routes(routes!(commerce::checkout::checkout))
+        .routes(routes!(commerce::checkout::status))
+        .routes(routes!(commerce::checkout::confirm))
+        .routes(routes!(commerce::orders::get))
+        .routes(routes!(commerce::orders::request_return));
+    let commerce_admin = guard(
+        ApiRouter::new()
+            .routes(routes!(commerce::orders::refund))
+            .routes(routes!(commerce::admin::capture))
+            .routes(routes!(commerce::admin::fulfil))
+            .routes(routes!(commerce::admin::cancel)),
+        Needs::action(Action::OrdersAdmin),
+    )
+    .merge(guard(
+        ApiRouter::new()
+            .routes(routes!(commerce::admin::put_stock, commerce::admin::get_stock))
+            .routes(routes!(commerce::admin::put_coupon)),
+        Needs::action(Action::CommerceWrite),
+    ));
+    let credentials = guard(ApiRouter::new().routes(routes!(keys::current)), Needs::ANY)
+        .merge(guard(ApiRouter::new().routes(routes!(keys::mint_token)), Needs::action(Action::ShopperTokens)))
+        .merge(guard(
+            ApiRouter::new().routes(routes!(keys::create, keys::list)).routes(routes!(keys::get, keys::delete)),
+            Needs::action(Action::Keys),
+        ));
+    let documents =
+        ApiRouter::new().routes(routes!(indexes::documents::upsert)).routes(routes!(indexes::documents::delete));
+    let operations = guard(ApiRouter::new().routes(routes!(indexes::delete)), Needs::action(Action::IndexesDelete))
+        .merge(guard(ApiRouter::new().routes(routes!(metrics::expose)), Needs::action(Action::MetricsRead)))
+        .merge(guard(
+            ApiRouter::new().routes(routes!(indexes::analytics::report)),
+            Needs::action(Action::AnalyticsRead),
+        ))
+        .merge(guard(
+            ApiRouter::new().routes(routes!(indexes::models::list)).routes(routes!(indexes::models::activate)),
+            Needs::action(Action::ModelsWrite),
+        ));
+    let settings = ApiRouter::new()
+        .routes(routes!(
+            indexes::settings::get_settings,
+            indexes::settings::put_settings,
+            indexes::settings::reset_settings
+        ))
+        .routes(routes!(indexes::settings::history))
+        .routes(routes!(indexes::settings::drafts::preview))
+        .routes(routes!(indexes::settings::drafts::evaluate_draft))
+        .routes(routes!(indexes::settings::restore))
+        .routes(routes!(indexes::settings::get_part, indexes::settings::put_part, indexes::settings::reset_part));
+
+    open.merge(guard(reads, Needs::action(Action::Search)))
+        .merge(guard(search, Needs::spending(Action::Search, Budget::Search)).layer(query_body))
+        .merge(
+            guard(events, Needs::spending(Action::Search, Budget::Events))
+                .layer(DefaultBodyLimit::max(config.max_events_body_bytes)),
+        )
+        .merge(guard(carts, Needs::spending(Action::Carts, Budget::Carts)).layer(query_body))
+        .merge(credentials.layer(query_body))
+        .merge(guard(documents, Needs::action(Action::DocumentsWrite)))
+        .merge(operations)
+        .merge(commerce_admin.layer(query_body))
+        .merge(guard(settings, Needs::action(Action::SettingsWrite)))
 }
 
 /// Serves [`app`] on `listener` until `shutdown` completes, then finishes the requests in

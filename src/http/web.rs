@@ -33,6 +33,9 @@ const CONSOLE_HEADERS: [(HeaderName, &str); 4] =
     [(CONTENT_SECURITY_POLICY, CONSOLE_CSP), (X_FRAME_OPTIONS, "DENY"), (REFERRER_POLICY, "no-referrer"), NO_SNIFF];
 
 /// `GET /plugin/vitrine.js`: the storefront plug-in, one script.
+#[utoipa::path(get, path = "/plugin/vitrine.js", operation_id = "pluginScript", tag = "pages", responses(
+    (status = OK, description = "The plug-in's script.", content_type = "text/javascript", body = String),
+))]
 pub async fn plugin_script() -> impl IntoResponse {
     (
         [(CONTENT_TYPE, "text/javascript; charset=utf-8"), (CACHE_CONTROL, "public, max-age=300"), NO_SNIFF],
@@ -43,11 +46,29 @@ pub async fn plugin_script() -> impl IntoResponse {
 /// `GET /`: the demo storefront, built only from the plug-in. With keys configured, the page
 /// carries the search key (public by design: it may search, record events and shop as a guest,
 /// nothing else) in `<meta name="vitrine-search-key">`, where the plug-in finds it.
+#[utoipa::path(get, path = "/", operation_id = "storefrontPage", tag = "pages", responses(
+    (status = OK, description = "The demo storefront page.", content_type = "text/html", body = String),
+))]
 pub async fn storefront(State(state): State<AppState>) -> impl IntoResponse {
     let page = include_str!("../../web/storefront/index.html");
     let Some(key) = &state.config.keys.search else { return ([NO_SNIFF], Html(page.to_owned())) };
     let meta = format!(r#"<meta name="vitrine-search-key" content="{}">"#, escape_attribute(key));
     ([NO_SNIFF], Html(page.replacen("<head>", &format!("<head>\n  {meta}"), 1)))
+}
+
+/// `GET /docs`: the API reference, rendered in the browser from `/openapi.json` by a script of
+/// its own (no CDN: it works offline); the console's headers (it calls nothing but its origin).
+pub async fn api_reference() -> impl IntoResponse {
+    (CONSOLE_HEADERS, Html(include_str!("../../web/docs/index.html")))
+}
+
+/// `GET /docs/docs.js`: the API reference's script.
+pub async fn api_reference_script() -> impl IntoResponse {
+    (
+        CONSOLE_HEADERS,
+        [(CONTENT_TYPE, "text/javascript; charset=utf-8"), (CACHE_CONTROL, "no-cache")],
+        include_str!("../../web/docs/docs.js"),
+    )
 }
 
 /// Text safe inside a double-quoted HTML attribute.
@@ -57,11 +78,17 @@ fn escape_attribute(text: &str) -> String {
 
 /// `GET /console`: the console's page. It holds no data: everything comes from the admin API,
 /// with the key the merchandiser types in.
+#[utoipa::path(get, path = "/console", operation_id = "consolePage", tag = "pages", responses(
+    (status = OK, description = "The merchandiser console's page.", content_type = "text/html", body = String),
+))]
 pub async fn console_page() -> impl IntoResponse {
     (CONSOLE_HEADERS, Html(include_str!("../../web/console/index.html")))
 }
 
 /// `GET /console/console.js`: the console's script (no build step, like the plug-in).
+#[utoipa::path(get, path = "/console/console.js", operation_id = "consoleScript", tag = "pages", responses(
+    (status = OK, description = "The console's script.", content_type = "text/javascript", body = String),
+))]
 pub async fn console_script() -> impl IntoResponse {
     (
         CONSOLE_HEADERS,

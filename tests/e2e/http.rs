@@ -133,7 +133,10 @@ async fn documents_are_upserted_and_read_back() {
     assert_eq!(server.get("/v1/indexes/shop/documents/22041", None).await.status, StatusCode::NOT_FOUND);
 
     let answer = server.get("/v1/indexes", None).await;
-    assert_eq!(answer.json()["results"][0], json!({"name": "shop", "products": 1, "interaction_parts": 0}));
+    assert_eq!(
+        answer.json()["results"][0],
+        json!({"name": "shop", "products": 1, "interaction_parts": 0, "display": {"facet_labels": {}}})
+    );
     assert_eq!(
         server.call(request(Method::DELETE, "/v1/indexes/shop", None, None)).await.status,
         StatusCode::NO_CONTENT

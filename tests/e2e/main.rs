@@ -11,6 +11,7 @@ mod interactions;
 mod kafka;
 mod kafka_crash;
 mod kafka_support;
+mod openapi;
 mod payments;
 mod recommendations;
 mod security;

@@ -32,7 +32,7 @@ pub fn draft_settings(index: &ProductIndex, draft: &Map<String, Value>) -> Resul
 }
 
 /// One judged query whose NDCG@10 the draft changes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ChangedQuery {
     /// The query's id in the judgments.
     pub id: String,

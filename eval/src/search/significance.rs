@@ -68,7 +68,7 @@ pub fn paired_randomization_test(pairs: &[(f64, f64)], rounds: usize, seed: u64)
 }
 
 /// One row of a draft-vs-live settings comparison, as [`compare_reports`] computes it and the reports render it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ComparisonRow {
     /// The metric's name, e.g. `NDCG@10`.
     pub metric: String,

@@ -18,11 +18,12 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
-use vitrine_commerce::{CheckoutOutcome, CheckoutRequest, Shop};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use vitrine_commerce::{CheckoutOutcome, CheckoutRequest, Shop, Totals};
 use vitrine_models::IndexName;
 
+use super::headers::{CART_TOKEN, IDEMPOTENCY_KEY};
 use super::idempotency::{KeyScope, idempotent};
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorCode};
@@ -30,11 +31,14 @@ use crate::http::extract::{ApiJson, cart_token, may_use_cart};
 use crate::http::state::AppState;
 
 /// `POST /v1/checkout`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutBody {
+    /// The cart to check out.
     cart_id: String,
+    /// How the shopper pays.
     payment: Payment,
+    /// Where the order goes (stored with it as sent).
     shipping_address: Value,
     /// The storefront's index: the order's purchases go to its interaction log.
     #[serde(default)]
@@ -42,10 +46,77 @@ pub struct CheckoutBody {
 }
 
 /// The payment part of a checkout: the provider's token of the shopper's payment method.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Payment {
+    /// The provider's token (`pm_` and up to 100 letters, digits and `_`, e.g. `pm_card_visa`),
+    /// never card data.
+    #[schema(pattern = "^pm_[A-Za-z0-9_]{1,100}$")]
     payment_method: String,
+}
+
+/// Where a checkout stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckoutStatus {
+    /// The order is made (`order_id`, `order_number`, `order_token`).
+    Placed,
+    /// The shopper must authenticate (3-D Secure) at `next_action.url`, then
+    /// `POST /v1/checkout/{id}/confirm`.
+    RequiresAction,
+    /// The provider answers later (by webhook); `GET /v1/checkout/{id}` tells where it stands.
+    Processing,
+    /// It ended without an order (`failure` says why).
+    Failed,
+    /// It is still running.
+    InProgress,
+}
+
+/// What the shopper does next.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NextAction {
+    /// What to do with `url`.
+    #[serde(rename = "type")]
+    kind: NextActionKind,
+    /// The provider's authentication page.
+    url: String,
+}
+
+/// The kind of a [`NextAction`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NextActionKind {
+    /// Send the shopper to `url` (a redirect, a pop-up or a frame).
+    RedirectToUrl,
+}
+
+/// A checkout as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CheckoutAnswer {
+    /// Where it stands.
+    status: CheckoutStatus,
+    /// The checkout's id (`GET /v1/checkout/{id}`).
+    checkout_id: String,
+    /// The order made, once placed.
+    #[schema(required = true)]
+    order_id: Option<String>,
+    /// The order's human-readable number (`VT-001001`), once placed.
+    #[schema(required = true)]
+    order_number: Option<String>,
+    /// The cart as charged.
+    totals: Totals,
+    /// The order's secret (`X-Order-Token` for `GET /v1/orders/{id}`), once placed.
+    #[schema(required = true)]
+    order_token: Option<String>,
+    /// What the shopper must do, when `requires_action`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    next_action: Option<NextAction>,
+    /// Why no order was made (`out_of_stock`, `card_declined`, …), when `failed`
+    /// (`GET /v1/checkout/{id}` only: the other routes answer it as an error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    failure: Option<String>,
 }
 
 /// Field names that carry card data; a body naming one is refused before anything else.
@@ -85,7 +156,27 @@ fn check_payment_method(method: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The `409` of a checkout.
+const CHECKOUT_CONFLICT: &str = "`out_of_stock`, `coupon_exhausted` (no order was made); `checkout_in_progress`: \
+     another checkout of the cart is running; `cart_closed`: the cart was merged or ordered; \
+     `idempotency_key_in_use`: the first request with the key still runs.";
+
 /// `POST /v1/checkout`: runs the saga (see the module's documentation).
+#[utoipa::path(post, path = "/v1/checkout", operation_id = "checkout", tag = "checkout", params(("X-Cart-Token" = Option<String>, Header, nullable = false, description = CART_TOKEN), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = IDEMPOTENCY_KEY)),
+    request_body = CheckoutBody,
+    responses(
+        (status = CREATED, description = "`placed`: the order is made.", body = CheckoutAnswer,
+            headers(("Idempotent-Replayed" = String, description = "`true` on an answer replayed for a repeated `Idempotency-Key` (absent otherwise)."))),
+        (status = ACCEPTED, description = "`requires_action` (3-D Secure: `next_action`, then `POST /v1/checkout/{id}/confirm`) or `processing` (the provider answers later).",
+            body = CheckoutAnswer, headers(("Idempotent-Replayed" = String, description = "`true` on an answer replayed for a repeated `Idempotency-Key` (absent otherwise)."))),
+        (status = BAD_REQUEST, description = "`card_data_refused`: card data in the body (send `payment.payment_method`); `invalid_payment_method`: not a provider token `pm_…`; `invalid_commerce_request`: an empty cart, or one in several currencies; `amount_too_large`: a total above what a payment may take; `invalid_idempotency_key`; `malformed_payload`."),
+        (status = PAYMENT_REQUIRED, description = "`payment_declined`: the card was declined (or its authentication failed or was abandoned); no order was made."),
+        (status = FORBIDDEN, description = "`invalid_cart_token`: neither the cart's token (`X-Cart-Token`) nor its owner's shopper token; `forbidden_for_key`: the key may not reach `index`."),
+        (status = NOT_FOUND, description = "`cart_not_found`; `product_not_for_sale`: a line's product is no longer sold."),
+        (status = CONFLICT, description = CHECKOUT_CONFLICT),
+        (status = UNPROCESSABLE_ENTITY, description = "`idempotency_key_reused`: the key was used with other parameters."),
+        (status = BAD_GATEWAY, description = "`payment_gateway_error`: the payment provider failed or did not answer; nothing was charged."),
+    ))]
 pub async fn checkout(
     State(state): State<AppState>,
     caller: Caller,
@@ -129,7 +220,7 @@ pub async fn checkout(
 }
 
 /// `POST /v1/checkout/{id}/confirm`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmBody {
     /// The storefront's index: the order's purchases go to its interaction log.
@@ -139,6 +230,18 @@ pub struct ConfirmBody {
 
 /// `POST /v1/checkout/{id}/confirm`: after the shopper's authentication (3-D Secure), goes on
 /// with the checkout; answers as `POST /v1/checkout` does.
+#[utoipa::path(post, path = "/v1/checkout/{id}/confirm", operation_id = "confirmCheckout", tag = "checkout",
+    params(("id" = String, Path, description = "The checkout (`checkout_id`)."), ("X-Cart-Token" = Option<String>, Header, nullable = false, description = CART_TOKEN)),
+    request_body(content = Option<ConfirmBody>, description = "Optional: the storefront's `index`."),
+    responses(
+        (status = CREATED, description = "`placed`: the order is made.", body = CheckoutAnswer),
+        (status = ACCEPTED, description = "`requires_action` or `processing`: the payment still waits.", body = CheckoutAnswer),
+        (status = BAD_REQUEST, description = "`malformed_payload`."),
+        (status = PAYMENT_REQUIRED, description = "`payment_declined`: the card was declined (or its authentication failed or was abandoned); no order was made."),
+        (status = NOT_FOUND, description = "`checkout_not_found`: no such checkout, or the caller does not hold its cart."),
+        (status = CONFLICT, description = "`out_of_stock`, `coupon_exhausted` (no order was made); `order_busy`: another step of the checkout is under way."),
+        (status = BAD_GATEWAY, description = "`payment_gateway_error`: the payment provider failed or did not answer; nothing was charged."),
+    ))]
 pub async fn confirm(
     State(state): State<AppState>,
     caller: Caller,
@@ -164,18 +267,22 @@ pub async fn confirm(
 
 /// `GET /v1/checkout/{id}`: where the checkout stands (`placed`, `requires_action`,
 /// `processing`, `failed` with its code, or `in_progress`).
+#[utoipa::path(get, path = "/v1/checkout/{id}", operation_id = "getCheckout", tag = "checkout",
+    params(("id" = String, Path, description = "The checkout (`checkout_id`)."), ("X-Cart-Token" = Option<String>, Header, nullable = false, description = CART_TOKEN)),
+    responses((status = OK, body = CheckoutAnswer),
+        (status = NOT_FOUND, description = "`checkout_not_found`: no such checkout, or the caller does not hold its cart.")))]
 pub async fn status(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     Path(checkout_id): Path<String>,
-) -> Result<ApiJson<Value>, ApiError> {
+) -> Result<ApiJson<CheckoutAnswer>, ApiError> {
     let shop = checkout_holder(&state, &caller, &headers, &checkout_id).await?;
     let outcome = shop.checkout.outcome(&checkout_id).await?;
     let mut body = describe(&state, &outcome)?;
     if let Some(failure) = outcome.failure() {
-        body["status"] = "failed".into();
-        body["failure"] = failure.to_string().into();
+        body.status = CheckoutStatus::Failed;
+        body.failure = Some(failure.to_string());
     }
     Ok(ApiJson(body))
 }
@@ -203,7 +310,7 @@ async fn answer(
     shop: &Shop,
     outcome: CheckoutOutcome,
     index: Option<&str>,
-) -> Result<(StatusCode, Value), ApiError> {
+) -> Result<(StatusCode, CheckoutAnswer), ApiError> {
     if let (Some(index), Some(order_id), true) = (index, &outcome.order_id, outcome.is_placed()) {
         log_purchases(state, shop, index, order_id).await;
     }
@@ -212,29 +319,34 @@ async fn answer(
 }
 
 /// A checkout's outcome as the API shows it.
-fn describe(state: &AppState, outcome: &CheckoutOutcome) -> Result<Value, ApiError> {
+fn describe(state: &AppState, outcome: &CheckoutOutcome) -> Result<CheckoutAnswer, ApiError> {
     let status = if outcome.is_placed() {
-        "placed"
+        CheckoutStatus::Placed
     } else {
         match outcome.state {
-            vitrine_commerce::CheckoutState::RequiresAction => "requires_action",
-            vitrine_commerce::CheckoutState::PaymentPending => "processing",
-            _ if outcome.state.is_final() => "failed",
-            _ => "in_progress",
+            vitrine_commerce::CheckoutState::RequiresAction => CheckoutStatus::RequiresAction,
+            vitrine_commerce::CheckoutState::PaymentPending => CheckoutStatus::Processing,
+            _ if outcome.state.is_final() => CheckoutStatus::Failed,
+            _ => CheckoutStatus::InProgress,
         }
     };
     let order_token = match (&outcome.order_id, outcome.is_placed()) {
         (Some(order_id), true) => Some(state.access.order_token(order_id).map_err(ApiError::internal)?),
         _ => None,
     };
-    let mut body = json!({
-        "status": status, "checkout_id": outcome.checkout_id, "order_id": outcome.order_id,
-        "order_number": outcome.order_number, "totals": outcome.totals, "order_token": order_token,
-    });
-    if let Some(url) = &outcome.next_action_url {
-        body["next_action"] = json!({"type": "redirect_to_url", "url": url});
-    }
-    Ok(body)
+    Ok(CheckoutAnswer {
+        status,
+        checkout_id: outcome.checkout_id.clone(),
+        order_id: outcome.order_id.clone(),
+        order_number: outcome.order_number.clone(),
+        totals: outcome.totals.clone(),
+        order_token,
+        next_action: outcome
+            .next_action_url
+            .as_ref()
+            .map(|url| NextAction { kind: NextActionKind::RedirectToUrl, url: url.clone() }),
+        failure: None,
+    })
 }
 
 /// Appends the order's purchases to the interaction log of `index` (recommendations learn from
@@ -257,6 +369,8 @@ async fn log_purchases(state: &AppState, shop: &Shop, index: &str, order_id: &st
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Value, json};
 use vitrine_commerce::IdempotencyStart;
 
@@ -71,7 +72,7 @@ fn is_replayable(status: StatusCode, code: Option<ErrorCode>) -> bool {
 
 /// Runs `work` once per `Idempotency-Key` (when the request has one) in `scope`; `canonical` is
 /// the request's parameters without payment fields.
-pub(super) async fn idempotent<F, Fut>(
+pub(super) async fn idempotent<F, Fut, T>(
     state: &AppState,
     headers: &HeaderMap,
     scope: KeyScope,
@@ -80,7 +81,8 @@ pub(super) async fn idempotent<F, Fut>(
 ) -> Result<Response, ApiError>
 where
     F: FnOnce(AppState) -> Fut,
-    Fut: Future<Output = Result<(StatusCode, Value), ApiError>>,
+    Fut: Future<Output = Result<(StatusCode, T), ApiError>>,
+    T: Serialize,
 {
     let Some(key) = idempotency_key(headers)? else {
         let (status, body) = work(state.clone()).await?;
@@ -117,18 +119,23 @@ where
             IdempotencyStart::Proceed => break,
         }
     }
-    let (status, body) = match work(state.clone()).await {
-        Ok((status, body)) => (status, body),
+    let (status, text) = match work(state.clone()).await {
+        Ok((status, body)) => match serde_json::to_string(&body) {
+            Ok(text) => (status, text),
+            Err(error) => {
+                shop.store.idempotency_abandon(&scope, &key).await?;
+                return Err(ApiError::internal(error));
+            }
+        },
         Err(error) => {
             let (code, status, kind) = error.code.describe();
             if !is_replayable(status, Some(error.code)) {
                 shop.store.idempotency_abandon(&scope, &key).await?;
                 return Err(error);
             }
-            (status, json!({"message": error.message, "code": code, "type": kind}))
+            (status, json!({"message": error.message, "code": code, "type": kind}).to_string())
         }
     };
-    let text = body.to_string();
     shop.store.idempotency_finish(&scope, &key, status.as_u16(), &text).await?;
     Ok((status, [(axum::http::header::CONTENT_TYPE, "application/json")], text).into_response())
 }

@@ -20,6 +20,7 @@
 pub mod admin;
 pub mod carts;
 pub mod checkout;
+mod headers;
 mod idempotency;
 pub mod orders;
 pub mod webhooks;

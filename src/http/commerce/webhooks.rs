@@ -18,16 +18,38 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use tower::ServiceExt;
-use vitrine_commerce::{PaymentProvider, ProviderEvent, sign_webhook, verify_webhook};
+use vitrine_commerce::{EventOutcome, PaymentProvider, PaymentStatus, ProviderEvent, sign_webhook, verify_webhook};
 
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
 
+/// A webhook's receipt.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WebhookReceipt {
+    /// Always `true`.
+    received: bool,
+    /// The event's id.
+    event: String,
+    /// What applying it did (`applied`, `duplicate`, or `noted` with a `detail`).
+    outcome: EventOutcome,
+}
+
+/// The `Vitrine-Signature` header of a webhook.
+const SIGNATURE: &str = "`t=TIMESTAMP,v1=HEX[,v1=HEX…]`, each `v1` the HMAC-SHA256 of `{TIMESTAMP}.{BODY}` under \
+                         the webhook secret, the timestamp within 5 minutes of now.";
+
 /// `POST /v1/webhooks/payments/{provider}`.
+#[utoipa::path(post, path = "/v1/webhooks/payments/{provider}", operation_id = "receivePaymentWebhook", tag = "payments",
+    params(("provider" = String, Path, description = "The payment provider (`simulated`)."), ("Vitrine-Signature" = Option<String>, Header, nullable = false, description = SIGNATURE), ("Stripe-Signature" = Option<String>, Header, nullable = false, description = "Accepted instead of `Vitrine-Signature` (Stripe's name), the same value.")),
+    request_body(content = ProviderEvent, description = "The provider's event, exactly as signed."),
+    responses((status = OK, description = "Received: applied, or already applied before (once per event id).", body = WebhookReceipt),
+        (status = BAD_REQUEST, description = "`invalid_webhook_signature`: the signature is missing, wrong or outside the tolerance window; `malformed_payload`."),
+        (status = NOT_FOUND, description = "`route_not_found`: no such payment provider."),
+        (status = CONFLICT, description = "`order_busy`: the order it concerns is being changed (deliver it again)."),
+        (status = BAD_GATEWAY, description = "`payment_gateway_error`: asking the provider about the checkout it concerns failed (deliver it again).")))]
 pub async fn receive(
     State(state): State<AppState>,
     Path(provider): Path<String>,
@@ -50,10 +72,13 @@ pub async fn receive(
         serde_json::from_slice(&body).map_err(|error| ApiError::new(ErrorCode::MalformedPayload, error.to_string()))?;
     // An order being changed answers 409 `order_busy`: the provider delivers the event again.
     let outcome = shop.checkout.apply_provider_event(&provider, &event).await?;
-    Ok(ApiJson(json!({"received": true, "event": event.id, "outcome": outcome})).into_response())
+    Ok(ApiJson(WebhookReceipt { received: true, event: event.id, outcome }).into_response())
 }
 
 /// The simulated 3-D Secure page: `GET` shows it, `POST {"result": "passed" | "failed"}` answers.
+#[utoipa::path(get, path = "/v1/payments/simulated/authenticate/{id}", operation_id = "simulatedAuthenticationPage", tag = "payments",
+    params(("id" = String, Path, description = "The authorisation (from the checkout's `next_action.url`).")),
+    responses((status = OK, description = "The simulated card issuer's page, with \"Complete\" and \"Fail\".", content_type = "text/html", body = String)))]
 pub async fn authenticate_page(Path(id): Path<String>) -> Html<String> {
     let id = html_escape(&id);
     Html(format!(
@@ -69,19 +94,34 @@ if(window.opener||window.parent!==window){{(window.opener||window.parent).postMe
 }
 
 /// `POST /v1/payments/simulated/authenticate/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthenticationAnswer {
     /// `passed` or `failed`.
+    #[schema(example = "passed")]
     result: String,
 }
 
+/// The authorisation after the shopper's answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuthenticationResult {
+    /// The authorisation.
+    id: String,
+    /// Where it now stands at the provider (`authorized` or `failed`).
+    status: PaymentStatus,
+}
+
 /// `POST /v1/payments/simulated/authenticate/{id}`: the shopper's answer to the challenge.
+#[utoipa::path(post, path = "/v1/payments/simulated/authenticate/{id}", operation_id = "simulatedAuthentication", tag = "payments",
+    params(("id" = String, Path, description = "The authorisation.")),
+    request_body = AuthenticationAnswer,
+    responses((status = OK, body = AuthenticationResult),
+        (status = BAD_REQUEST, description = "`invalid_parameter`: `result` is not `passed` or `failed`, or the payment asks for no authentication; `malformed_payload`.")))]
 pub async fn authenticate(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(answer): ApiJson<AuthenticationAnswer>,
-) -> Result<ApiJson<serde_json::Value>, ApiError> {
+) -> Result<ApiJson<AuthenticationResult>, ApiError> {
     let passed = match answer.result.as_str() {
         "passed" => true,
         "failed" => false,
@@ -93,7 +133,7 @@ pub async fn authenticate(
         .gateway()
         .authenticate(&id, passed)
         .map_err(|error| ApiError::new(ErrorCode::InvalidParameter, error.to_string()))?;
-    Ok(ApiJson(json!({"id": authorization.id, "status": authorization.status})))
+    Ok(ApiJson(AuthenticationResult { id: authorization.id, status: authorization.status }))
 }
 
 fn html_escape(text: &str) -> String {

@@ -18,17 +18,22 @@ pub const MAX_REPORT_DAYS: u32 = 3_650;
 pub const MAX_REPORT_LIMIT: u32 = 1_000;
 
 /// The parameters of `GET /v1/indexes/{index}/analytics`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// Only the last `days` days (default: all time).
+    #[param(minimum = 1, maximum = 3650)]
     days: Option<u32>,
     /// Entries per list (default 10).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
 /// `GET /v1/indexes/{index}/analytics?days=30&limit=10` (admin): top queries, queries without
 /// results, click-through and conversion rates, events by kind.
+#[utoipa::path(get, path = "/v1/indexes/{index}/analytics", operation_id = "analytics", tag = "analytics", params(("index" = IndexName, Path), ReportQuery),
+    responses((status = OK, body = AnalyticsReport)))]
 pub async fn report(
     State(state): State<AppState>,
     Path(index): Path<String>,

@@ -6,7 +6,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use vitrine_models::feed::FeedFormat;
 use vitrine_models::{IndexName, Product, ProductDraft, ProductId};
 
@@ -72,16 +73,31 @@ fn read_documents(
     }
 }
 
+/// What an upsert did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Upserted {
+    /// New products.
+    inserted: u64,
+    /// Products replaced by a newer version.
+    updated: u64,
+    /// Products ignored: their `version` is not newer than the stored one.
+    stale: u64,
+}
+
 /// `POST /v1/indexes/{index}/documents` (admin): upserts products sent as a JSON array, JSON
 /// Lines or CSV (by `Content-Type`), creating the index if needed. The batch is all-or-nothing:
 /// one invalid product refuses the whole request, naming its position (or line) and field, so
 /// nothing is half-applied.
+#[utoipa::path(post, path = "/v1/indexes/{index}/documents", operation_id = "upsertDocuments", tag = "documents", params(("index" = IndexName, Path)),
+    request_body(description = "Products: a JSON array, JSON Lines or CSV (columns `id`, `title`, …, `attr.NAME`).",
+        content((Vec<ProductDraft> = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"))),
+    responses((status = OK, body = Upserted), (status = BAD_REQUEST, description = "`invalid_document`: the first bad product, by position or line.")))]
 pub async fn upsert(
     State(state): State<AppState>,
     Path(index): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Upserted>), ApiError> {
     let name = IndexName::new(index)?;
     let format = document_format(&headers)?;
     let catalog = state.catalog.clone();
@@ -100,10 +116,12 @@ pub async fn upsert(
         ));
     }
     let report = blocking(move || Ok(state.catalog.upsert(&name, products)?)).await?;
-    Ok((StatusCode::OK, Json(json!({ "inserted": report.inserted, "updated": report.updated, "stale": report.stale }))))
+    Ok((StatusCode::OK, Json(Upserted { inserted: report.inserted, updated: report.updated, stale: report.stale })))
 }
 
 /// `GET /v1/indexes/{index}/documents/{id}`: one product as stored.
+#[utoipa::path(get, path = "/v1/indexes/{index}/documents/{id}", operation_id = "getDocument", tag = "documents", params(("index" = IndexName, Path), ("id" = ProductId, Path)),
+    responses((status = OK, body = Product), (status = NOT_FOUND, description = "`document_not_found`.")))]
 pub async fn get(
     State(state): State<AppState>,
     Path((index, id)): Path<(String, String)>,
@@ -115,6 +133,8 @@ pub async fn get(
 }
 
 /// `DELETE /v1/indexes/{index}/documents/{id}` (admin).
+#[utoipa::path(delete, path = "/v1/indexes/{index}/documents/{id}", operation_id = "deleteDocument", tag = "documents", params(("index" = IndexName, Path), ("id" = ProductId, Path)),
+    responses((status = NO_CONTENT, description = "Deleted."), (status = NOT_FOUND, description = "`document_not_found`.")))]
 pub async fn delete(
     State(state): State<AppState>,
     Path((index, id)): Path<(String, String)>,

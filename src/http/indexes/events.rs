@@ -28,8 +28,8 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 use vitrine_models::{Actor, IndexName, Interaction, InteractionKind, ProductId, SessionId, UserId};
 
@@ -46,7 +46,7 @@ pub const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
 pub const MAX_EVENTS_PER_REQUEST: usize = 1_000;
 
 /// One event as a storefront sends it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EventBody {
     /// `view`, `click`, `add_to_cart` or `purchase`.
@@ -58,9 +58,31 @@ struct EventBody {
     user_id: Option<UserId>,
     session_id: Option<SessionId>,
     /// 1-based position in the results.
+    #[schema(value_type = Option<u32>, minimum = 1)]
     position: Option<NonZeroU32>,
     /// RFC 3339; the time of receipt when absent.
     timestamp: Option<DateTime<FixedOffset>>,
+}
+
+/// The body of `POST /v1/indexes/{index}/events`: one event, or an array of at most 1,000. (It
+/// describes the body; [`read_events`] reads it, to name a bad event's position.)
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[expect(dead_code, reason = "the OpenAPI document's description of the body, which `read_events` reads")]
+enum EventsBody {
+    /// One event.
+    One(EventBody),
+    /// Several.
+    Many(Vec<EventBody>),
+}
+
+/// What `POST /v1/indexes/{index}/events` stored.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventsRecorded {
+    /// Events stored for analytics.
+    recorded: u64,
+    /// Of them, those kept out of the interaction log (past the shopper's hourly budgets).
+    capped: u64,
 }
 
 impl EventBody {
@@ -117,13 +139,17 @@ fn read_events(body: Value, received: DateTime<Utc>) -> Result<Vec<Event>, ApiEr
 /// purchases, one object or an array of at most [`MAX_EVENTS_PER_REQUEST`]. All are stored for
 /// analytics before the answer, `202 {"recorded": n, "capped": m}`, or none is; those naming a
 /// shopper are queued for the interaction log, but for the `m` past the shopper's budgets.
+#[utoipa::path(post, path = "/v1/indexes/{index}/events", operation_id = "recordEvents", tag = "events", params(("index" = IndexName, Path)),
+    request_body = EventsBody,
+    responses((status = ACCEPTED, body = EventsRecorded),
+        (status = FORBIDDEN, description = "`forbidden_for_key`, `user_mismatch`: a `user_id` the credential may not name.")))]
 pub async fn record(
     State(state): State<AppState>,
     caller: Caller,
     Path(index): Path<String>,
     client: Option<Extension<ConnectInfo<SocketAddr>>>,
     ApiJson(body): ApiJson<Value>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<EventsRecorded>), ApiError> {
     let name = IndexName::new(index)?;
     state.require_index(&name).await?;
     let mut events = read_events(body, Utc::now())?;
@@ -140,7 +166,7 @@ pub async fn record(
     let client = client.map(|Extension(ConnectInfo(address))| address.ip());
     let (admitted, capped) = state.interactions.admit(&name, client, events.iter().filter_map(interaction_of));
     state.interactions.append(&name, admitted).await.map_err(ApiError::internal)?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "recorded": recorded, "capped": capped }))))
+    Ok((StatusCode::ACCEPTED, Json(EventsRecorded { recorded, capped })))
 }
 
 /// The interaction-log row of an event, when it names a shopper.
@@ -155,6 +181,8 @@ fn interaction_of(event: &Event) -> Option<Interaction> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn read(body: Value) -> Result<Vec<Event>, String> {

@@ -17,8 +17,9 @@ use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
 
 /// The query parameters of `GET …/facets/{facet}/values`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct FacetValuesParams {
     /// What the shopper typed in the facet's search box.
     #[serde(default)]
@@ -29,10 +30,14 @@ pub struct FacetValuesParams {
     /// The search's filters, as JSON text (`{"color": ["Black"]}`).
     filter: Option<String>,
     /// Most values returned (default 10, at most 100).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<usize>,
 }
 
 /// `GET /v1/indexes/{index}/facets/{facet}/values?q=…&query=…&filter=…&limit=…`.
+#[utoipa::path(get, path = "/v1/indexes/{index}/facets/{facet}/values", operation_id = "searchFacetValues", tag = "search",
+    params(("index" = IndexName, Path), ("facet" = String, Path, description = "`brand` or a facetable attribute."), FacetValuesParams),
+    responses((status = OK, body = FacetValues)))]
 pub async fn search_get(
     state: State<AppState>,
     caller: Caller,
@@ -52,6 +57,9 @@ pub async fn search_get(
 }
 
 /// `POST /v1/indexes/{index}/facets/{facet}/values` with `{"q", "query", "filter", "limit"}`.
+#[utoipa::path(post, path = "/v1/indexes/{index}/facets/{facet}/values", operation_id = "searchFacetValuesWithBody", tag = "search",
+    params(("index" = IndexName, Path), ("facet" = String, Path, description = "`brand` or a facetable attribute.")),
+    request_body = FacetValuesRequest, responses((status = OK, body = FacetValues)))]
 pub async fn search_post(
     state: State<AppState>,
     caller: Caller,

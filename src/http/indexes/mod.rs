@@ -14,7 +14,7 @@ pub mod settings;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
 use vitrine_indexer::IndexSummary;
 use vitrine_models::IndexName;
 
@@ -22,19 +22,33 @@ use super::blocking::blocking;
 use super::error::ApiError;
 use super::state::AppState;
 
+/// The indexes of the server.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IndexList {
+    /// Every index, by name.
+    results: Vec<IndexSummary>,
+    /// How many.
+    total: usize,
+}
+
 /// `GET /v1/indexes`: every index with its sizes.
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let indexes: Vec<IndexSummary> = blocking(move || Ok(state.catalog.list()?)).await?;
-    Ok(Json(json!({ "results": indexes, "total": indexes.len() })))
+#[utoipa::path(get, path = "/v1/indexes", operation_id = "listIndexes", tag = "indexes", responses((status = OK, body = IndexList)))]
+pub async fn list(State(state): State<AppState>) -> Result<Json<IndexList>, ApiError> {
+    let results: Vec<IndexSummary> = blocking(move || Ok(state.catalog.list()?)).await?;
+    Ok(Json(IndexList { total: results.len(), results }))
 }
 
 /// `GET /v1/indexes/{index}`: one index's sizes and its `display` settings (what a storefront shows).
+#[utoipa::path(get, path = "/v1/indexes/{index}", operation_id = "getIndex", tag = "indexes", params(("index" = IndexName, Path)), responses((status = OK, body = IndexSummary)))]
 pub async fn get(State(state): State<AppState>, Path(index): Path<String>) -> Result<Json<IndexSummary>, ApiError> {
     let name = IndexName::new(index)?;
     Ok(Json(blocking(move || Ok(state.catalog.summary(&name)?)).await?))
 }
 
 /// `DELETE /v1/indexes/{index}` (admin): removes an index and its data (analytics included).
+#[utoipa::path(delete, path = "/v1/indexes/{index}", operation_id = "deleteIndex", tag = "indexes", params(("index" = IndexName, Path)), responses(
+    (status = NO_CONTENT, description = "Deleted."),
+))]
 pub async fn delete(State(state): State<AppState>, Path(index): Path<String>) -> Result<StatusCode, ApiError> {
     let name = IndexName::new(index)?;
     // Interactions still queued for its log are written first, and deleted with it.

@@ -4,16 +4,37 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::{Value, json};
+use serde::Serialize;
 use vitrine_models::IndexName;
+use vitrine_recommender::bundle::Manifest;
 
 use super::recommendations::not_trained;
 use crate::http::blocking::blocking;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 
+/// The model versions of an index.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ModelVersions {
+    /// The version served (none before the first training).
+    current: Option<String>,
+    /// Every kept version.
+    versions: Vec<Manifest>,
+}
+
+/// The version served after an activation.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ActiveModel {
+    /// Its id.
+    current: String,
+    /// What it is.
+    manifest: Manifest,
+}
+
 /// `GET /v1/indexes/{index}/models`: every kept version, and which is current.
-pub async fn list(State(state): State<AppState>, Path(index): Path<String>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/v1/indexes/{index}/models", operation_id = "listModels", tag = "models", params(("index" = IndexName, Path)),
+    responses((status = OK, body = ModelVersions)))]
+pub async fn list(State(state): State<AppState>, Path(index): Path<String>) -> Result<Json<ModelVersions>, ApiError> {
     let name = IndexName::new(index)?;
     let (catalog, recommenders) = (state.catalog.clone(), state.recommenders.clone());
     blocking(move || {
@@ -21,22 +42,26 @@ pub async fn list(State(state): State<AppState>, Path(index): Path<String>) -> R
         let store = recommenders.store(&name);
         let current = store.current()?;
         let versions = store.versions()?;
-        Ok(Json(json!({ "current": current, "versions": versions })))
+        Ok(Json(ModelVersions { current, versions }))
     })
     .await
 }
 
 /// `POST /v1/indexes/{index}/models/{id}/activate`: serve that version from now on.
+#[utoipa::path(post, path = "/v1/indexes/{index}/models/{model_id}/activate", operation_id = "activateModel", tag = "models",
+    params(("index" = IndexName, Path), ("model_id" = String, Path)),
+    responses((status = OK, body = ActiveModel), (status = NOT_FOUND, description = "`model_version_not_found`."),
+        (status = CONFLICT, description = "`model_not_trained`.")))]
 pub async fn activate(
     State(state): State<AppState>,
     Path((index, model_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ActiveModel>, ApiError> {
     let name = IndexName::new(index)?;
     let (catalog, recommenders) = (state.catalog.clone(), state.recommenders.clone());
     blocking(move || {
         catalog.get(&name)?;
         let loaded = recommenders.activate(&name, &model_id)?.ok_or_else(|| not_trained(&name))?;
-        Ok(Json(json!({ "current": loaded.model_id(), "manifest": loaded.manifest() })))
+        Ok(Json(ActiveModel { current: loaded.model_id().to_owned(), manifest: loaded.manifest().clone() }))
     })
     .await
 }

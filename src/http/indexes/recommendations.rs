@@ -23,8 +23,10 @@ use crate::http::state::AppState;
 /// The most recommendations one request may ask for.
 const MAX_K: usize = 100;
 
-/// The body of a recommendation request.
-#[derive(Debug, Deserialize)]
+/// The body of a recommendation request: `similar` and `bought_together` need `product_id`,
+/// `cart` needs `product_ids`, `for_user` a shopper (the token's, or `user_id` from a key that
+/// may act for users), `trending` nothing.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecommendationRequest {
     kind: Kind,
@@ -32,7 +34,10 @@ pub struct RecommendationRequest {
     user_id: Option<String>,
     #[serde(default)]
     product_ids: Vec<String>,
+    /// How many (default 10, at most 100).
+    #[schema(minimum = 1, maximum = 100)]
     k: Option<usize>,
+    /// A search filter the items must pass (default: in stock).
     filter: Option<Value>,
     /// Each item with its product document (`document`), so that a carousel needs no more
     /// requests.
@@ -41,7 +46,7 @@ pub struct RecommendationRequest {
 }
 
 /// One recommended product.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RecommendedItem {
     /// Its id, score and reason.
     #[serde(flatten)]
@@ -52,7 +57,7 @@ pub struct RecommendedItem {
 }
 
 /// The answer of `POST /v1/indexes/{index}/recommendations`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Recommendations {
     /// Best first.
     items: Vec<RecommendedItem>,
@@ -63,6 +68,11 @@ pub struct Recommendations {
 }
 
 /// `POST /v1/indexes/{index}/recommendations`.
+#[utoipa::path(post, path = "/v1/indexes/{index}/recommendations", operation_id = "recommend", tag = "recommendations", params(("index" = IndexName, Path)),
+    request_body = RecommendationRequest,
+    responses((status = OK, body = Recommendations),
+        (status = FORBIDDEN, description = "`forbidden_for_key`, `user_mismatch`: a `user_id` the credential may not name."),
+        (status = CONFLICT, description = "`model_not_trained`: run `vitrine train`.")))]
 pub async fn recommend(
     State(state): State<AppState>,
     caller: Caller,

@@ -6,7 +6,6 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::Value;
 use vitrine_models::IndexName;
 
 use crate::http::auth::Caller;
@@ -15,13 +14,26 @@ use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
 
+/// A search's answer, with the id to attribute the shopper's clicks and purchases to it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SearchAnswer {
+    /// The results, facets and timings.
+    #[serde(flatten)]
+    response: vitrine_query::SearchResponse,
+    /// This search's id: send it as `query_id` with the events it leads to.
+    query_id: uuid::Uuid,
+}
+
 /// `POST /v1/indexes/{index}/search`.
+#[utoipa::path(post, path = "/v1/indexes/{index}/search", operation_id = "search", tag = "search", params(("index" = IndexName, Path)),
+    request_body = vitrine_query::SearchRequest,
+    responses((status = OK, body = SearchAnswer), (status = FORBIDDEN, description = "`user_mismatch`: the body names another shopper than the token's.")))]
 pub async fn search(
     State(state): State<AppState>,
     caller: Caller,
     Path(index): Path<String>,
     ApiJson(mut request): ApiJson<vitrine_query::SearchRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SearchAnswer>, ApiError> {
     let name = IndexName::new(index)?;
     request.user_id = caller.acting_user(request.user_id.as_deref())?;
     request.restriction = caller.shopper.and_then(|shopper| shopper.filter);
@@ -52,23 +64,25 @@ pub async fn search(
         user_id: request.user_id.and_then(|id| vitrine_models::UserId::new(id).ok()),
         at: chrono::Utc::now(),
     });
-    let mut body = serde_json::to_value(response).map_err(ApiError::internal)?;
-    body["query_id"] = Value::String(query_id.to_string());
-    Ok(Json(body))
+    Ok(Json(SearchAnswer { response, query_id }))
 }
 
 /// The parameters of `GET /v1/indexes/{index}/suggest`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SuggestParams {
     /// What the shopper has typed so far.
     #[serde(default)]
     q: String,
     /// Suggestions of each kind (default 5, at most 20).
+    #[param(minimum = 1, maximum = 20)]
     limit: Option<usize>,
 }
 
 /// `GET /v1/indexes/{index}/suggest?q=...`: query completions and products for autocomplete.
+#[utoipa::path(get, path = "/v1/indexes/{index}/suggest", operation_id = "suggest", tag = "search", params(("index" = IndexName, Path), SuggestParams),
+    responses((status = OK, body = vitrine_query::Suggestions)))]
 pub async fn suggest(
     State(state): State<AppState>,
     Path(index): Path<String>,

@@ -32,7 +32,7 @@ use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
 
 /// The body of `POST …/settings/preview`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequest {
     /// The query.
@@ -40,6 +40,7 @@ pub struct PreviewRequest {
     q: String,
     /// The draft: settings parts that replace the live ones (none: the live settings twice).
     #[serde(default)]
+    #[schema(value_type = Object)]
     draft: Map<String, Value>,
     /// Results per side (default 10, at most the search API's limit).
     #[serde(default)]
@@ -50,7 +51,7 @@ pub struct PreviewRequest {
 }
 
 /// The answer of `POST …/settings/preview`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Preview {
     /// With the live settings.
     live: SearchResponse,
@@ -64,6 +65,8 @@ fn invalid_settings(reason: String) -> ApiError {
 
 /// `POST /v1/indexes/{index}/settings/preview` (admin): the query answered with the live settings
 /// and with the draft. Nothing is saved and nothing is logged as a shopper's search.
+#[utoipa::path(post, path = "/v1/indexes/{index}/settings/preview", operation_id = "previewSettings", tag = "settings", params(("index" = IndexName, Path)),
+    request_body = PreviewRequest, responses((status = OK, body = Preview), (status = BAD_REQUEST, description = "`invalid_settings`: the draft is not valid.")))]
 pub async fn preview(
     State(state): State<AppState>,
     Path(index): Path<String>,
@@ -93,11 +96,12 @@ pub async fn preview(
 const MAX_JUDGED_QUERIES: usize = 20_000;
 
 /// The body of `POST …/settings/evaluate`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluateRequest {
     /// The draft, as for a preview.
     #[serde(default)]
+    #[schema(value_type = Object)]
     draft: Map<String, Value>,
     /// The judgments file's text: CSV `query_id,query,product_id,relevance`.
     judgments: String,
@@ -110,7 +114,7 @@ pub struct EvaluateRequest {
 }
 
 /// The answer of `POST …/settings/evaluate`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Evaluation {
     /// Judged queries evaluated (those naming at least one product of the index).
     queries: usize,
@@ -127,6 +131,8 @@ pub struct Evaluation {
 /// `POST /v1/indexes/{index}/settings/evaluate` (admin): the offline search evaluation of the draft
 /// against the live settings on the uploaded judgments (the queries run through the search API's
 /// own path, `vitrine_query::search`, on the index as it is now).
+#[utoipa::path(post, path = "/v1/indexes/{index}/settings/evaluate", operation_id = "evaluateSettings", tag = "settings", params(("index" = IndexName, Path)),
+    request_body = EvaluateRequest, responses((status = OK, body = Evaluation), (status = BAD_REQUEST, description = "`invalid_settings`, `invalid_judgments`.")))]
 pub async fn evaluate_draft(
     State(state): State<AppState>,
     Path(index): Path<String>,

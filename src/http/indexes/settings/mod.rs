@@ -27,6 +27,20 @@ fn known_part(part: &str) -> Result<&'static str, ApiError> {
     })
 }
 
+/// The parts of the settings (the `{part}` of `…/settings/{part}`), for the OpenAPI document.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum SettingsPart {
+    TypoTolerance,
+    Ranking,
+    Facets,
+    Synonyms,
+    Rules,
+    Variants,
+    DefaultCurrency,
+    Display,
+}
+
 fn invalid(reason: impl std::fmt::Display) -> ApiError {
     ApiError::new(ErrorCode::InvalidSettings, reason.to_string())
 }
@@ -64,6 +78,8 @@ async fn update(
 }
 
 /// `GET /v1/indexes/{index}/settings/history`: every saved version, newest first.
+#[utoipa::path(get, path = "/v1/indexes/{index}/settings/history", operation_id = "settingsHistory", tag = "settings", params(("index" = IndexName, Path)),
+    responses((status = OK, description = "Newest first.", body = Vec<vitrine_indexer::SettingsVersion>)))]
 pub async fn history(
     State(state): State<AppState>,
     Path(index): Path<String>,
@@ -76,6 +92,8 @@ pub async fn history(
 
 /// `POST /v1/indexes/{index}/settings/history/{version}/restore`: brings an older version back
 /// (recorded as a new version that says so).
+#[utoipa::path(post, path = "/v1/indexes/{index}/settings/history/{version}/restore", operation_id = "restoreSettings", tag = "settings", params(("index" = IndexName, Path), ("version" = u64, Path, minimum = 1), ("X-Vitrine-Actor" = Option<String>, Header, description = "Who makes the change, for the settings history (default `admin`).")),
+    responses((status = OK, body = IndexSettings), (status = NOT_FOUND, description = "`settings_version_not_found`."), (status = BAD_REQUEST, description = "`invalid_settings`: its rules no longer fit the index.")))]
 pub async fn restore(
     State(state): State<AppState>,
     Path((index, version)): Path<(String, u64)>,
@@ -113,6 +131,8 @@ fn with_part(settings: &IndexSettings, part: &str, value: Value) -> Result<Index
 }
 
 /// `GET /v1/indexes/{index}/settings`.
+#[utoipa::path(get, path = "/v1/indexes/{index}/settings", operation_id = "getSettings", tag = "settings", params(("index" = IndexName, Path)),
+    responses((status = OK, body = IndexSettings)))]
 pub async fn get_settings(
     State(state): State<AppState>,
     Path(index): Path<String>,
@@ -122,6 +142,8 @@ pub async fn get_settings(
 
 /// `PUT /v1/indexes/{index}/settings`: replaces the whole settings (creating the index if
 /// needed); missing parts take their defaults.
+#[utoipa::path(put, path = "/v1/indexes/{index}/settings", operation_id = "putSettings", tag = "settings", params(("index" = IndexName, Path), ("X-Vitrine-Actor" = Option<String>, Header, description = "Who makes the change, for the settings history (default `admin`).")), request_body = IndexSettings,
+    responses((status = OK, body = IndexSettings), (status = BAD_REQUEST, description = "`invalid_settings`.")))]
 pub async fn put_settings(
     State(state): State<AppState>,
     Path(index): Path<String>,
@@ -136,6 +158,8 @@ pub async fn put_settings(
 }
 
 /// `DELETE /v1/indexes/{index}/settings`: every part back to its default.
+#[utoipa::path(delete, path = "/v1/indexes/{index}/settings", operation_id = "resetSettings", tag = "settings", params(("index" = IndexName, Path), ("X-Vitrine-Actor" = Option<String>, Header, description = "Who makes the change, for the settings history (default `admin`).")),
+    responses((status = OK, body = IndexSettings)))]
 pub async fn reset_settings(
     State(state): State<AppState>,
     Path(index): Path<String>,
@@ -145,6 +169,8 @@ pub async fn reset_settings(
 }
 
 /// `GET /v1/indexes/{index}/settings/{part}`.
+#[utoipa::path(get, path = "/v1/indexes/{index}/settings/{part}", operation_id = "getSettingsPart", tag = "settings", params(("index" = IndexName, Path), ("part" = inline(SettingsPart), Path)),
+    responses((status = OK, description = "The part, as in the whole settings document.", body = Value)))]
 pub async fn get_part(
     State(state): State<AppState>,
     Path((index, part)): Path<(String, String)>,
@@ -154,6 +180,8 @@ pub async fn get_part(
 }
 
 /// `PUT /v1/indexes/{index}/settings/{part}`: replaces one part, keeping the others.
+#[utoipa::path(put, path = "/v1/indexes/{index}/settings/{part}", operation_id = "putSettingsPart", tag = "settings", params(("index" = IndexName, Path), ("part" = inline(SettingsPart), Path), ("X-Vitrine-Actor" = Option<String>, Header, description = "Who makes the change, for the settings history (default `admin`).")), request_body(content = Value, description = "The part's new value, as in the whole settings document."),
+    responses((status = OK, description = "The part as saved.", body = Value), (status = BAD_REQUEST, description = "`invalid_settings`.")))]
 pub async fn put_part(
     State(state): State<AppState>,
     Path((index, part)): Path<(String, String)>,
@@ -171,6 +199,8 @@ pub async fn put_part(
 }
 
 /// `DELETE /v1/indexes/{index}/settings/{part}`: one part back to its default.
+#[utoipa::path(delete, path = "/v1/indexes/{index}/settings/{part}", operation_id = "resetSettingsPart", tag = "settings", params(("index" = IndexName, Path), ("part" = inline(SettingsPart), Path), ("X-Vitrine-Actor" = Option<String>, Header, description = "Who makes the change, for the settings history (default `admin`).")),
+    responses((status = OK, description = "The part, back to its default.", body = Value)))]
 pub async fn reset_part(
     State(state): State<AppState>,
     Path((index, part)): Path<(String, String)>,
