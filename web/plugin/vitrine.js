@@ -15,11 +15,41 @@
  * names a user itself.
  *
  * Search boxes and result grids on one page find each other by `index` (a search box can also
- * name its grid with `for="id"`). Theme with CSS custom properties on any ancestor:
- * --vitrine-accent, --vitrine-text, --vitrine-muted, --vitrine-surface, --vitrine-radius,
- * --vitrine-font. The components send view, click and add-to-cart events themselves (an
- * anonymous session id kept in localStorage). Everything is plain DOM with ARIA roles and
- * keyboard handling; the server must allow the page's origin (--cors-origin).
+ * name its grid with `for="id"`).
+ *
+ * Per index, the shop's display settings (GET /v1/indexes/{index} → `display`, read with the search
+ * key) give the search box its placeholder (`search_placeholder`; an element's own `placeholder`
+ * attribute wins), the facet headings (`facet_labels`, e.g. {"color": "Colour"}) and a `title`
+ * (sent to the page as a `vitrine-display` event on `document`, detail { index, display }). A
+ * server without them gets "Search products — typos welcome" and the facet names capitalised.
+ * When a search answer carries `facet_order` ({"size": ["XS","S","M",…]}: the shop's configured
+ * order of each facet's values), the facet lists follow it; without it, most products first.
+ *
+ * URL state (opt-in): <vitrine-results url-state> keeps its search in the page's URL, so a link
+ * reproduces the view and Back/Forward undo and redo. One history entry per shopper action (a
+ * submitted search, a ticked facet value, a price range, a sort, a page; typing does not push);
+ * Back and Forward (popstate) restore the state and search again. The encoding is readable, facet
+ * names as keys, defaults left out:
+ *
+ *   ?q=hoodie&color=Black&color=White&price=10-50&sort=price_asc&page=2
+ *
+ *   q          the query (absent: empty, i.e. browse when the grid has `browse`)
+ *   <facet>    one parameter per chosen value of each facet in `facets` (repeated for several);
+ *              `category` (a tree) holds one path, e.g. category=Home/Kitchen
+ *   price      the price range, `min-max`, either side may be empty: price=10-, price=-50
+ *   sort       price_asc | price_desc | popularity | newest (absent: relevance)
+ *   page       from 2 (absent: 1)
+ *
+ * A facet named q, sort or page is written `f.<name>`. Every other parameter of the page (its own,
+ * e.g. the demo's `index` and `facets`, or utm_…) is kept as it is. `url-state="s_"` prefixes
+ * every key (s_q=…&s_color=…) for a page whose own parameters would clash, or with two grids.
+ * Without `url-state` the plug-in never touches the URL or the history.
+ *
+ * Theme with CSS custom properties on any ancestor: --vitrine-accent, --vitrine-text,
+ * --vitrine-muted, --vitrine-surface, --vitrine-radius, --vitrine-font. The components send view,
+ * click and add-to-cart events themselves (an anonymous session id kept in localStorage).
+ * Everything is plain DOM with ARIA roles and keyboard handling; the server must allow the page's
+ * origin (--cors-origin).
  *
  * Payments: a card number never leaves the browser. The cart turns the card into the payment
  * provider's token (`payment_method: "pm_…"`) and sends only that. By default it tokenises with
@@ -125,15 +155,10 @@
       return this.call("GET", this.indexPath(`/suggest?q=${encodeURIComponent(q)}&limit=${limit}`));
     }
 
+    /** Recommendations with their products: each item carries its `document` (absent when the
+     * product is gone from the index), so a carousel is one request. */
     recommend(request) {
-      return this.call("POST", this.indexPath("/recommendations"), request);
-    }
-
-    /** The stored products of `ids`, in order (null for one that cannot be read). */
-    documents(ids) {
-      return Promise.all(
-        ids.map((id) => this.call("GET", this.indexPath(`/documents/${encodeURIComponent(id)}`)).catch(() => null)),
-      );
+      return this.call("POST", this.indexPath("/recommendations"), { ...request, documents: true });
     }
 
     /** Fire and forget: an analytics failure never breaks the page. */
@@ -143,6 +168,50 @@
       if (!this.signedIn) event.session_id = sessionId();
       this.call("POST", this.indexPath("/events"), [event]).catch(() => {});
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // What an index shows the shopper: GET /v1/indexes/{index} → `display` (placeholder, facet
+  // labels, title), with defaults for a server or index that has none.
+
+  const DEFAULT_PLACEHOLDER = "Search products — typos welcome";
+  const displays = new Map();
+
+  /** An index's display settings, fetched once per server, index and credential for the page. */
+  function displayOf(client) {
+    const key = `${client.server}|${client.index}|${client.shopperToken || client.key || ""}`;
+    if (!displays.has(key)) {
+      const loading = client
+        .call("GET", client.indexPath(""))
+        .then((summary) => summary && summary.display, () => null)
+        .then((given) => {
+          const display = normalDisplay(given);
+          document.dispatchEvent(new CustomEvent("vitrine-display", { detail: { server: client.server, index: client.index, display } }));
+          return display;
+        });
+      displays.set(key, loading);
+    }
+    return displays.get(key);
+  }
+
+  const text = (value) => (typeof value === "string" && value.trim() ? value : null);
+
+  /** `display` as the server sent it (or not), every field present. */
+  function normalDisplay(given) {
+    const display = given && typeof given === "object" ? given : {};
+    const labels = {};
+    if (display.facet_labels && typeof display.facet_labels === "object") {
+      for (const [name, label] of Object.entries(display.facet_labels)) if (text(label)) labels[name] = label;
+    }
+    return { search_placeholder: text(display.search_placeholder), facet_labels: labels, title: text(display.title) };
+  }
+
+  /** A facet's heading: the shop's label, else its name capitalised ("eco_collection" → "Eco collection"). */
+  function facetLabel(display, name) {
+    const label = display && display.facet_labels[name];
+    if (label) return label;
+    const words = name.replace(/[_-]+/g, " ").trim();
+    return words.charAt(0).toUpperCase() + words.slice(1);
   }
 
   const productCard = (hit, extra = "") => {
@@ -159,7 +228,10 @@
 
   class VitrineSearch extends HTMLElement {
     connectedCallback() {
-      if (this.shadowRoot) return;
+      if (this.shadowRoot) {
+        document.addEventListener("vitrine-query", this.onQuery);
+        return;
+      }
       this.client = new Client(this);
       const root = this.attachShadow({ mode: "open" });
       const listId = "vitrine-suggestions";
@@ -174,7 +246,7 @@
         <form role="search">
           <input type="search" part="input" aria-label="Search products" autocomplete="off" role="combobox"
                  aria-autocomplete="list" aria-expanded="false" aria-controls="${listId}"
-                 placeholder="${escapeHtml(this.getAttribute("placeholder") || "Search")}">
+                 placeholder="${escapeHtml(this.getAttribute("placeholder") || "")}">
           <button type="submit" class="primary" part="button">Search</button>
           <ul id="${listId}" role="listbox" hidden></ul>
         </form>`;
@@ -191,6 +263,38 @@
         this.submit(this.input.value);
       });
       this.input.addEventListener("blur", () => setTimeout(() => this.close(), 150));
+      // The index's placeholder, unless the page gave one.
+      if (!this.hasAttribute("placeholder")) {
+        displayOf(this.client).then((display) => {
+          if (!this.hasAttribute("placeholder")) this.input.placeholder = display.search_placeholder || DEFAULT_PLACEHOLDER;
+        });
+      }
+      // A grid that keeps its search in the URL says which query it shows (on load, Back, Forward).
+      this.onQuery = (event) => {
+        if (this.mine(event.detail)) this.show(event.detail.q);
+      };
+      document.addEventListener("vitrine-query", this.onQuery);
+      for (const results of document.querySelectorAll("vitrine-results")) {
+        if (results.urlState && results.state && this.mine({ index: results.client.index, id: results.id })) this.show(results.state.q);
+      }
+    }
+
+    disconnectedCallback() {
+      document.removeEventListener("vitrine-query", this.onQuery);
+    }
+
+    /** Whether the grid `{ index, id }` is this box's. */
+    mine({ index, id }) {
+      const target = this.getAttribute("for");
+      return target ? target === id : index === this.client.index;
+    }
+
+    /** Puts `q` in the box (no suggestions: the shopper did not type it). */
+    show(q) {
+      clearTimeout(this.timer);
+      this.asked = (this.asked || 0) + 1;
+      this.input.value = q;
+      this.close();
     }
 
     async suggest() {
@@ -261,21 +365,47 @@
   }
 
   // ---------------------------------------------------------------------------------------------
-  // <vitrine-results>: grid, disjunctive facets, price range, sort, pagination, fallback.
+  // <vitrine-results>: grid, disjunctive facets, price range, sort, pagination, fallback, and
+  // (with `url-state`) the search kept in the page's URL.
+
+  const SORTS = ["relevance", "price_asc", "price_desc", "popularity", "newest"];
+  /** The URL keys of the search itself: a facet of one of these names is written `f.<name>`. */
+  const STATE_KEYS = ["q", "sort", "page"];
+
+  /** A query-string part, readable: spaces as `+`, and `/ , :` left as they are. */
+  const encodeParam = (text) =>
+    encodeURIComponent(text).replace(/%20/g, "+").replace(/%2F/gi, "/").replace(/%2C/gi, ",").replace(/%3A/gi, ":");
+
+  const decodeParam = (text) => {
+    try {
+      return decodeURIComponent(text.replace(/\+/g, " "));
+    } catch {
+      return text;
+    }
+  };
+
+  /** A price bound as the URL writes it (no trailing zeros, no exponent). */
+  const bound = (value) => (value === undefined ? "" : String(Number(value)));
 
   class VitrineResults extends HTMLElement {
     connectedCallback() {
-      if (this.shadowRoot) return;
+      if (this.shadowRoot) {
+        this.listen();
+        return;
+      }
       this.client = new Client(this);
-      this.state = { q: this.getAttribute("query") || "", filter: {}, sort: "relevance", page: 1, price: {} };
       this.perPage = Number(this.getAttribute("per-page") || 24);
       this.facetNames = (this.getAttribute("facets") || "category,price").split(",").map((name) => name.trim()).filter(Boolean);
+      this.urlState = this.hasAttribute("url-state");
+      this.urlPrefix = this.getAttribute("url-state") || "";
+      const fromUrl = this.urlState ? this.readUrl() : null;
+      this.state = fromUrl || this.initialState();
       const root = this.attachShadow({ mode: "open" });
       root.innerHTML = `<style>${STYLE}
           .layout { display: grid; grid-template-columns: minmax(10em, 14em) 1fr; gap: 1.2em; }
           @media (max-width: 640px) { .layout { grid-template-columns: 1fr; } }
           aside fieldset { border: none; padding: 0; margin: 0 0 1em; }
-          aside legend { font-weight: 600; margin-bottom: .3em; text-transform: capitalize; }
+          aside legend { font-weight: 600; margin-bottom: .3em; }
           aside label { display: flex; gap: .4em; align-items: center; padding: .1em 0; }
           .bar { display: flex; justify-content: space-between; align-items: center; margin-bottom: .6em; gap: .6em; flex-wrap: wrap; }
           .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(12em, 1fr)); gap: .8em; list-style: none; padding: 0; margin: 0; }
@@ -300,23 +430,136 @@
       this.grid = root.querySelector(".grid");
       this.summary = root.querySelector(".summary");
       this.pages = root.querySelector(".pages");
-      root.querySelector("select").addEventListener("change", (event) => {
-        this.state.sort = event.target.value;
-        this.state.page = 1;
-        this.run();
-      });
+      this.sortSelect = root.querySelector("select");
+      this.sortSelect.value = this.state.sort;
+      this.sortSelect.addEventListener("change", (event) => this.go({ sort: event.target.value, page: 1 }));
       this.onSearch = (event) => {
         const { q, index, target } = event.detail;
         if (target ? target !== this.id : index !== this.client.index) return;
-        this.state = { ...this.state, q, filter: {}, price: {}, page: 1 };
-        this.run();
+        this.go({ q, filter: {}, price: {}, page: 1 });
       };
-      document.addEventListener("vitrine-search", this.onSearch);
-      if (this.hasAttribute("query") || this.hasAttribute("browse")) this.run();
+      // Back and Forward: the state of that history entry, searched again (nothing pushed).
+      this.onPopState = () => {
+        const state = this.readUrl() || this.initialState();
+        if (this.serialize(state) === this.serialize(this.state)) return;
+        this.state = state;
+        this.announce();
+        this.show();
+      };
+      this.listen();
+      displayOf(this.client); // the facet labels, asked for alongside the first search
+      if (fromUrl) this.announce();
+      this.show();
     }
 
     disconnectedCallback() {
       document.removeEventListener("vitrine-search", this.onSearch);
+      window.removeEventListener("popstate", this.onPopState);
+    }
+
+    listen() {
+      document.addEventListener("vitrine-search", this.onSearch);
+      if (this.urlState) window.addEventListener("popstate", this.onPopState);
+    }
+
+    /** The state without anything from the URL: the `query` attribute, or nothing. */
+    initialState() {
+      return { q: this.getAttribute("query") || "", filter: {}, sort: "relevance", page: 1, price: {} };
+    }
+
+    /** Searches for the state, or shows nothing when there is nothing to search for yet. */
+    show() {
+      this.sortSelect.value = this.state.sort;
+      const idle = this.serialize(this.state) === this.serialize(this.initialState()) && !this.hasAttribute("query") && !this.hasAttribute("browse");
+      if (!idle) return this.run();
+      this.ticket = (this.ticket || 0) + 1; // an answer still on its way is not shown
+      this.answer = null;
+      this.summary.textContent = "";
+      this.grid.innerHTML = "";
+      this.aside.innerHTML = "";
+      this.pages.innerHTML = "";
+    }
+
+    /** A shopper's action: the state changes, the URL records it (one history entry), and it runs. */
+    go(changes) {
+      this.state = { ...this.state, ...changes };
+      if (this.urlState) this.writeUrl(true);
+      this.run();
+    }
+
+    /** Tells search boxes which query this grid shows (when it did not come from them). */
+    announce() {
+      document.dispatchEvent(new CustomEvent("vitrine-query", { detail: { q: this.state.q, index: this.client.index, id: this.id } }));
+    }
+
+    /** The URL key of a facet. */
+    facetKey(name) {
+      return this.urlPrefix + (STATE_KEYS.includes(name) ? `f.${name}` : name);
+    }
+
+    /** `state` as URL parameters, `[key, value]` in a fixed order, defaults left out. */
+    serialize(state) {
+      const pairs = [];
+      if (state.q) pairs.push([this.urlPrefix + "q", state.q]);
+      for (const name of this.facetNames) {
+        if (name === "price") {
+          const { gte, lte } = state.price;
+          if (gte !== undefined || lte !== undefined) pairs.push([this.facetKey(name), `${bound(gte)}-${bound(lte)}`]);
+          continue;
+        }
+        const chosen = state.filter[name];
+        for (const value of Array.isArray(chosen) ? chosen : chosen ? [chosen] : []) pairs.push([this.facetKey(name), String(value)]);
+      }
+      if (state.sort && state.sort !== "relevance") pairs.push([this.urlPrefix + "sort", state.sort]);
+      if (state.page > 1) pairs.push([this.urlPrefix + "page", String(state.page)]);
+      return pairs.map(([key, value]) => `${encodeParam(key)}=${encodeParam(value)}`).join("&");
+    }
+
+    /** Every URL key this grid owns. */
+    ownKeys() {
+      return new Set([...STATE_KEYS.map((key) => this.urlPrefix + key), ...this.facetNames.map((name) => this.facetKey(name))]);
+    }
+
+    /** The state the URL holds, or null when it holds none of this grid's keys. */
+    readUrl() {
+      const params = new URLSearchParams(location.search);
+      const own = [...this.ownKeys()].filter((key) => params.has(key));
+      if (!own.length) return null;
+      const state = { q: "", filter: {}, sort: "relevance", page: 1, price: {} };
+      if (params.has(this.urlPrefix + "q")) state.q = params.get(this.urlPrefix + "q");
+      for (const name of this.facetNames) {
+        const values = [...new Set(params.getAll(this.facetKey(name)).filter((value) => value !== ""))];
+        if (!values.length) continue;
+        if (name === "price") {
+          const range = /^\s*(\d+(?:\.\d+)?)?\s*-\s*(\d+(?:\.\d+)?)?\s*$/.exec(values[0]);
+          if (range && range[1] !== undefined) state.price.gte = Number(range[1]);
+          if (range && range[2] !== undefined) state.price.lte = Number(range[2]);
+        } else if (name === "category") {
+          state.filter.category = values[0];
+        } else {
+          state.filter[name] = values;
+        }
+      }
+      const sort = params.get(this.urlPrefix + "sort");
+      if (SORTS.includes(sort)) state.sort = sort;
+      const page = Number(params.get(this.urlPrefix + "page"));
+      if (Number.isInteger(page) && page > 1) state.page = Math.min(page, Math.max(1, Math.ceil(MAX_RESULT_WINDOW / this.perPage)));
+      return state;
+    }
+
+    /** Writes the state into the URL, keeping the page's other parameters as they are. */
+    writeUrl(push) {
+      const own = this.ownKeys();
+      const kept = location.search
+        .slice(1)
+        .split("&")
+        .filter((pair) => pair && !own.has(decodeParam(pair.split("=")[0])));
+      const ours = this.serialize(this.state);
+      const query = [...kept, ...(ours ? [ours] : [])].join("&");
+      const url = location.pathname + (query ? `?${query}` : "") + location.hash;
+      if (url === location.pathname + location.search + location.hash) return;
+      if (push) history.pushState(history.state, "", url);
+      else history.replaceState(history.state, "", url);
     }
 
     request() {
@@ -328,23 +571,40 @@
     }
 
     async run() {
+      // Only the latest search is shown: Back pressed twice quickly does not end on the older answer.
+      const ticket = (this.ticket = (this.ticket || 0) + 1);
       this.setAttribute("aria-busy", "true");
       const started = performance.now();
       try {
-        const answer = await this.client.search(this.request());
+        const [answer, display] = await Promise.all([this.client.search(this.request()), displayOf(this.client)]);
+        if (ticket !== this.ticket) return;
+        // A page past the last one (an old link): the last page instead.
+        const lastPage = Math.max(1, Math.ceil(Math.min(answer.total, MAX_RESULT_WINDOW) / this.perPage));
+        if (answer.total > 0 && this.state.page > lastPage) {
+          this.state = { ...this.state, page: lastPage };
+          if (this.urlState) this.writeUrl(false);
+          return this.run();
+        }
         this.answer = answer;
+        this.display = display;
         this.render(answer);
-        this.dispatchEvent(new CustomEvent("vitrine-results", { bubbles: true, composed: true, detail: { q: this.state.q, total: answer.total, ms: performance.now() - started } }));
-        if (answer.total === 0) await this.fallback();
+        const { q, page, sort, filter, price } = this.state;
+        this.dispatchEvent(new CustomEvent("vitrine-results", {
+          bubbles: true,
+          composed: true,
+          detail: { q, page, sort, filter, price, total: answer.total, ms: performance.now() - started },
+        }));
+        if (answer.total === 0) await this.fallback(ticket);
       } catch (error) {
-        this.summary.textContent = `Search failed: ${error.message}`;
+        if (ticket === this.ticket) this.summary.textContent = `Search failed: ${error.message}`;
       } finally {
-        this.removeAttribute("aria-busy");
+        if (ticket === this.ticket) this.removeAttribute("aria-busy");
       }
     }
 
     render(answer) {
       const { page } = this.state;
+      this.sortSelect.value = this.state.sort;
       const first = answer.total === 0 ? 0 : (page - 1) * this.perPage + 1;
       const last = first === 0 ? 0 : first + answer.hits.length - 1;
       this.summary.textContent = answer.total === 0 ? `No results for “${this.state.q}”` : `${first}–${last} of ${answer.total} results`;
@@ -366,24 +626,40 @@
       this.renderPages(answer.total);
     }
 
+    /** A facet's values and counts, in the shop's order when the answer has it (`facet_order`), else most products first. */
+    facetValues(answer, name) {
+      const counts = (answer.facets || {})[name] || {};
+      const byCount = (entries) => entries.sort((a, b) => b[1] - a[1]);
+      const order = answer.facet_order && answer.facet_order[name];
+      if (!Array.isArray(order)) return byCount(Object.entries(counts));
+      const placed = new Set();
+      const values = [];
+      for (const value of order.map(String)) {
+        if (placed.has(value) || !Object.prototype.hasOwnProperty.call(counts, value)) continue;
+        placed.add(value);
+        values.push([value, counts[value]]);
+      }
+      return values.concat(byCount(Object.entries(counts).filter(([value]) => !placed.has(value))));
+    }
+
     renderFacets(answer) {
       const parts = [];
       for (const name of this.facetNames) {
-        const counts = (answer.facets || {})[name];
+        const legend = `<legend>${escapeHtml(facetLabel(this.display, name))}</legend>`;
         if (name === "price") {
           const stats = (answer.facet_stats || {}).price;
           if (!stats) continue;
           const { gte = "", lte = "" } = this.state.price;
-          parts.push(`<fieldset><legend>Price</legend><div class="range">
+          parts.push(`<fieldset data-facet="price">${legend}<div class="range">
               <input type="number" min="0" step="any" aria-label="Minimum price" placeholder="${Math.floor(stats.min)}" value="${gte}" data-bound="gte">
               <span>–</span>
               <input type="number" min="0" step="any" aria-label="Maximum price" placeholder="${Math.ceil(stats.max)}" value="${lte}" data-bound="lte">
               <button type="button" class="apply-price">Go</button></div></fieldset>`);
           continue;
         }
-        if (!counts || Object.keys(counts).length === 0) continue;
+        const values = this.facetValues(answer, name);
+        if (values.length === 0) continue;
         const selected = name === "category" ? [this.state.filter.category].filter(Boolean) : this.state.filter[name] || [];
-        const values = Object.entries(counts).sort((a, b) => b[1] - a[1]);
         const items = values
           .map(([value, count]) => {
             const checked = selected.includes(value) ? "checked" : "";
@@ -392,38 +668,42 @@
           })
           .join("");
         const back = name === "category" && selected.length ? `<button type="button" class="up">All categories</button>` : "";
-        parts.push(`<fieldset><legend>${escapeHtml(name.replace(/_/g, " "))}</legend>${back}${items}</fieldset>`);
+        parts.push(`<fieldset data-facet="${escapeHtml(name)}">${legend}${back}${items}</fieldset>`);
       }
       this.aside.innerHTML = parts.join("");
       this.aside.querySelectorAll("input[type=checkbox]").forEach((box) =>
         box.addEventListener("change", () => {
           const name = box.dataset.facet;
+          const filter = { ...this.state.filter };
           if (name === "category") {
             // A category tree: choosing a node narrows to it; its children are the next facet values.
-            if (box.checked) this.state.filter.category = box.value;
-            else delete this.state.filter.category;
+            if (box.checked) filter.category = box.value;
+            else delete filter.category;
           } else {
-            const current = new Set(this.state.filter[name] || []);
+            const current = new Set(filter[name] || []);
             box.checked ? current.add(box.value) : current.delete(box.value);
-            if (current.size) this.state.filter[name] = [...current];
-            else delete this.state.filter[name];
+            if (current.size) filter[name] = [...current];
+            else delete filter[name];
           }
-          this.state.page = 1;
-          this.run();
+          this.go({ filter, page: 1 });
         }),
       );
       const up = this.aside.querySelector("button.up");
-      if (up) up.addEventListener("click", () => { delete this.state.filter.category; this.state.page = 1; this.run(); });
+      if (up) {
+        up.addEventListener("click", () => {
+          const filter = { ...this.state.filter };
+          delete filter.category;
+          this.go({ filter, page: 1 });
+        });
+      }
       const apply = this.aside.querySelector("button.apply-price");
       if (apply) {
         apply.addEventListener("click", () => {
           const price = {};
           this.aside.querySelectorAll("input[data-bound]").forEach((input) => {
-            if (input.value !== "") price[input.dataset.bound] = Number(input.value);
+            if (input.value !== "" && Number.isFinite(Number(input.value))) price[input.dataset.bound] = Number(input.value);
           });
-          this.state.price = price;
-          this.state.page = 1;
-          this.run();
+          this.go({ price, page: 1 });
         });
       }
     }
@@ -443,14 +723,14 @@
       this.pages.innerHTML = buttons.join("");
       this.pages.querySelectorAll("button").forEach((button) =>
         button.addEventListener("click", () => {
-          this.state.page = Number(button.dataset.page);
-          this.run();
+          const page = Number(button.dataset.page);
+          if (page !== this.state.page) this.go({ page });
         }),
       );
     }
 
     /** No result: offer what the query almost said, and what sells. */
-    async fallback() {
+    async fallback(ticket) {
       const parts = [];
       try {
         const suggestions = await this.client.suggest(this.state.q, 5);
@@ -462,21 +742,18 @@
       } catch {}
       try {
         const popular = await this.client.recommend({ kind: "trending", k: 8 });
-        const ids = popular.items.map((item) => item.id);
-        if (ids.length) {
-          const documents = await this.client.documents(ids);
-          const cards = ids.map((id, i) => documents[i] && { id, document: documents[i] }).filter(Boolean);
-          if (cards.length) {
-            parts.push(`<li class="muted" style="grid-column: 1 / -1">Popular right now</li>`);
-            parts.push(...cards.map((hit) => `<li class="card">${productCard(hit)}</li>`));
-          }
+        const cards = popular.items.filter((item) => item.document).map((item) => ({ id: item.id, document: item.document }));
+        if (cards.length) {
+          parts.push(`<li class="muted" style="grid-column: 1 / -1">Popular right now</li>`);
+          parts.push(...cards.map((hit) => `<li class="card">${productCard(hit)}</li>`));
         }
       } catch {}
+      if (ticket !== this.ticket) return;
       this.grid.innerHTML = parts.join("");
       this.grid.querySelectorAll("button.retry").forEach((button) =>
         button.addEventListener("click", () => {
-          this.state = { ...this.state, q: button.dataset.q, page: 1, filter: {}, price: {} };
-          this.run();
+          this.go({ q: button.dataset.q, page: 1, filter: {}, price: {} });
+          this.announce();
         }),
       );
     }
@@ -542,11 +819,11 @@
           this.track.innerHTML = `<li class="muted">Nothing to recommend yet.</li>`;
           return;
         }
-        // Titles and prices come from the index.
-        const documents = await client.documents(answer.items.map((item) => item.id));
+        // Titles and prices come with the answer (`documents: true`); a product gone from the
+        // index has no document and no card.
         this.track.innerHTML = answer.items
-          .map((item, i) => {
-            const document = documents[i];
+          .map((item) => {
+            const document = item.document;
             if (!document) return "";
             return `<li class="card" data-reason="${escapeHtml(item.reason)}">${productCard({ id: item.id, document }, `<button class="add" data-product="${escapeHtml(item.id)}">Add to cart</button>`)}</li>`;
           })
@@ -561,6 +838,11 @@
         );
         this.dispatchEvent(new CustomEvent("vitrine-recommendations", { bubbles: true, composed: true, detail: { model: answer.model_version, count: answer.items.length } }));
       } catch (error) {
+        // An index without a model yet has nothing to recommend: not the shopper's problem.
+        if (error.code === "model_not_trained") {
+          this.track.innerHTML = `<li class="muted" data-code="model_not_trained">Nothing to recommend yet.</li>`;
+          return;
+        }
         this.track.innerHTML = `<li class="muted">Recommendations unavailable (${escapeHtml(error.code || error.message)}).</li>`;
       }
     }
@@ -661,7 +943,8 @@
           return this.add(productId, quantity);
         }
         this.message.className = "message error";
-        this.message.textContent = error.code === "out_of_stock" ? "Sorry, not enough in stock." : `Could not add: ${error.message}`;
+        this.message.textContent =
+          error.code === "out_of_stock" ? "Sorry, not enough in stock." : error.code === "product_not_for_sale" ? "Sorry, this product is not for sale here." : `Could not add: ${error.message}`;
       }
     }
 
