@@ -91,7 +91,7 @@ pub(super) fn verify(token: &str, secret: &str) -> Result<ShopperClaims, AccessE
 fn check_user_id(user_id: &str) -> Result<(), AccessError> {
     if user_id.trim().is_empty() || user_id.chars().count() > MAX_USER_ID_CHARS {
         return Err(AccessError::InvalidToken(format!(
-            "`sub` must be a user id of 1 to {MAX_USER_ID_CHARS} characters"
+            "the user id (`user_id`; a token's `sub`) must be 1 to {MAX_USER_ID_CHARS} characters"
         )));
     }
     Ok(())

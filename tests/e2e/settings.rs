@@ -326,3 +326,11 @@ async fn the_search_key_reads_an_index_display_and_searches_facet_values() {
     let missing = server.post("/v1/indexes/nowhere/facets/brand/values", Some(SEARCH), &json!({})).await;
     assert_eq!(missing.error_code(), "index_not_found");
 }
+
+#[tokio::test]
+async fn a_settings_version_that_is_not_a_number_is_named_in_the_refusal() {
+    let server = shop().await;
+    let answer = server.post("/v1/indexes/shop/settings/history/abc/restore", Some(ADMIN), &json!({})).await;
+    assert_eq!((answer.status, answer.error_code()), (StatusCode::BAD_REQUEST, "invalid_parameter".to_owned()));
+    assert!(answer.json()["message"].as_str().is_some_and(|message| message.contains("abc")), "{}", answer.text);
+}

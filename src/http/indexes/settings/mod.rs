@@ -7,6 +7,7 @@
 pub mod drafts;
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use serde_json::Value;
 use vitrine_models::IndexName;
@@ -96,9 +97,12 @@ pub async fn history(
     responses((status = OK, body = IndexSettings), (status = NOT_FOUND, description = "`settings_version_not_found`."), (status = BAD_REQUEST, description = "`invalid_settings`: its rules no longer fit the index.")))]
 pub async fn restore(
     State(state): State<AppState>,
-    Path((index, version)): Path<(String, u64)>,
+    path: Result<Path<(String, u64)>, PathRejection>,
     ChangeAuthor(actor): ChangeAuthor,
 ) -> Result<Json<IndexSettings>, ApiError> {
+    // A version that is not a number is named in the answer (axum's own rejection says only
+    // "Bad Request").
+    let Path((index, version)) = path?;
     let name = IndexName::new(index)?;
     let settings = blocking(move || {
         let index = state.catalog.get(&name)?;
