@@ -31,9 +31,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{from_fn_with_state, map_response};
-use std::sync::Arc;
-
-use axum::routing::get;
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -54,8 +51,7 @@ pub use state::AppState;
 
 /// The whole HTTP service.
 pub fn app(state: AppState) -> Router {
-    let (routes, api) = api(Some(&state)).split_for_parts();
-    let document = Arc::new(openapi::finish(api));
+    let routes: Router<AppState> = api(Some(&state)).into();
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         // One span per request; responses and failures at DEBUG (`VITRINE_LOG=tower_http=debug`):
@@ -74,9 +70,6 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
 
     routes
-        .route("/openapi.json", get(move || std::future::ready(axum::Json(document.as_ref().clone()))))
-        .route("/docs", get(web::api_reference))
-        .route("/docs/docs.js", get(web::api_reference_script))
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
@@ -110,6 +103,9 @@ fn api(state: Option<&AppState>) -> ApiRouter {
         .routes(routes!(web::plugin_script))
         .routes(routes!(web::console_page))
         .routes(routes!(web::console_script))
+        .routes(routes!(web::api_reference))
+        .routes(routes!(web::api_reference_script))
+        .routes(routes!(openapi::document))
         // The payment provider's: signed webhooks (the signature is the credential) and the
         // simulated provider's 3-D Secure page.
         .routes(routes!(commerce::webhooks::receive))

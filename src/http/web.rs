@@ -58,11 +58,17 @@ pub async fn storefront(State(state): State<AppState>) -> impl IntoResponse {
 
 /// `GET /docs`: the API reference, rendered in the browser from `/openapi.json` by a script of
 /// its own (no CDN: it works offline); the console's headers (it calls nothing but its origin).
+#[utoipa::path(get, path = "/docs", operation_id = "apiReferencePage", tag = "pages", responses(
+    (status = OK, description = "The API reference page.", content_type = "text/html", body = String),
+))]
 pub async fn api_reference() -> impl IntoResponse {
     (CONSOLE_HEADERS, Html(include_str!("../../web/docs/index.html")))
 }
 
 /// `GET /docs/docs.js`: the API reference's script.
+#[utoipa::path(get, path = "/docs/docs.js", operation_id = "apiReferenceScript", tag = "pages", responses(
+    (status = OK, description = "The API reference's script.", content_type = "text/javascript", body = String),
+))]
 pub async fn api_reference_script() -> impl IntoResponse {
     (
         CONSOLE_HEADERS,
