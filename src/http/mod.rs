@@ -26,6 +26,8 @@ mod state;
 mod unread_body;
 mod web;
 
+use std::sync::OnceLock;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -81,6 +83,15 @@ pub fn openapi_document() -> serde_json::Value {
     openapi::finish(api(None).into_openapi())
 }
 
+/// `GET /openapi.json`: this document (built once, on first request).
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openapiDocument", tag = "pages", responses(
+    (status = OK, description = "The API's OpenAPI 3.1 document (this document).", content_type = "application/json", body = Object),
+))]
+async fn openapi_json() -> axum::Json<serde_json::Value> {
+    static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
+    axum::Json(DOCUMENT.get_or_init(openapi_document).clone())
+}
+
 /// Every route with its description, each group behind its guard — the guards only with the
 /// `state` they check against (without one, the routes are built for their description alone).
 /// Each group names the action it needs and the rate-limit budget it spends (docs/security.md
@@ -105,7 +116,7 @@ fn api(state: Option<&AppState>) -> ApiRouter {
         .routes(routes!(web::console_script))
         .routes(routes!(web::api_reference))
         .routes(routes!(web::api_reference_script))
-        .routes(routes!(openapi::document))
+        .routes(routes!(openapi_json))
         // The payment provider's: signed webhooks (the signature is the credential) and the
         // simulated provider's 3-D Secure page.
         .routes(routes!(commerce::webhooks::receive))

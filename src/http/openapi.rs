@@ -15,11 +15,10 @@
 //!   answer (`408` after the request timeout, `500`), those of a body (`400`, `413`, `415`), of
 //!   parameters (`400`) and of an `{index}` (`404`).
 //!
-//! The document is served at `/openapi.json` ([`document`], itself in the document) and rendered
-//! at `/docs`; `docs/openapi.json` is a copy the tests keep identical to it.
+//! The document is served at `/openapi.json` (itself in the document) and rendered at `/docs`;
+//! `docs/openapi.json` is a copy the tests keep identical to it.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
@@ -63,15 +62,6 @@ pub fn require(mut router: ApiRouter, needs: Needs) -> ApiRouter {
         }
     }
     router
-}
-
-/// `GET /openapi.json`: this document (built once, on first request).
-#[utoipa::path(get, path = "/openapi.json", operation_id = "openapiDocument", tag = "pages", responses(
-    (status = OK, description = "The API's OpenAPI 3.1 document (this document).", content_type = "application/json", body = Object),
-))]
-pub async fn document() -> axum::Json<Value> {
-    static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    axum::Json(DOCUMENT.get_or_init(super::openapi_document).clone())
 }
 
 /// The shared answer of each error status: its component name.
