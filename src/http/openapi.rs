@@ -18,7 +18,7 @@
 //! The document is served at `/openapi.json` (itself in the document) and rendered at `/docs`;
 //! `docs/openapi.json` is a copy the tests keep identical to it.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
@@ -72,14 +72,15 @@ fn response_name(status: StatusCode) -> String {
 /// The document as served: `api` (the routes' descriptions) with the parts decided here.
 pub fn finish(api: OpenApi) -> Value {
     let mut document = serde_json::to_value(api).unwrap_or_else(|_| json!({}));
-    let mut used = BTreeMap::<u16, ()>::new();
+    // The error statuses some operation answers: each gets its shared answer.
+    let mut used = BTreeSet::<u16>::new();
     if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in paths.iter_mut() {
             let Some(item) = item.as_object_mut() else { continue };
             for operation in item.values_mut().filter_map(Value::as_object_mut) {
                 complete_operation(path, operation);
                 if let Some(responses) = operation.get("responses").and_then(Value::as_object) {
-                    used.extend(responses.keys().filter_map(|status| status.parse().ok()).map(|status| (status, ())));
+                    used.extend(responses.keys().filter_map(|status| status.parse::<u16>().ok()));
                 }
             }
         }
@@ -119,7 +120,7 @@ pub fn finish(api: OpenApi) -> Value {
             schemas[name] = serde_json::to_value(schema).unwrap_or_default();
         }
         let responses: Map<String, Value> = used
-            .keys()
+            .iter()
             .filter_map(|status| StatusCode::from_u16(*status).ok())
             .filter(|status| status.is_client_error() || status.is_server_error())
             .map(|status| (response_name(status), error_response(status)))
