@@ -1,25 +1,11 @@
 //! Facet-value search and facet value order on the bundled Magento Luma catalog (colours and
 //! sizes of clothing variants).
 
-use std::path::Path;
-
-use indicatif::{MultiProgress, ProgressDrawTarget};
 use serde_json::{Value, json};
-use vitrine_indexer::Catalog;
 use vitrine_models::settings::{IndexSettings, NamedValueOrder, ValueOrder};
-use vitrine_models::{DataDir, IndexName};
 use vitrine_query::{FacetValuesRequest, QueryError, SearchRequest, facet_values, search};
 
-fn luma() -> (Catalog, IndexName, tempfile::TempDir) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/magento-luma/products.csv.gz");
-    let progress = MultiProgress::with_draw_target(ProgressDrawTarget::hidden());
-    let (products, _) = vitrine_pipelines::load_luma(&path, &progress).expect("Luma loads");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let catalog = Catalog::new(DataDir::new(dir.path()));
-    let name = IndexName::new("luma").expect("name");
-    catalog.upsert(&name, products).expect("index");
-    (catalog, name, dir)
-}
+use crate::variants::Luma;
 
 fn settings() -> IndexSettings {
     let mut settings = IndexSettings::default();
@@ -33,8 +19,8 @@ fn request(value: Value) -> FacetValuesRequest {
 
 #[test]
 fn typed_text_finds_facet_values_with_typos_and_counts_under_the_search() {
-    let (catalog, name, _dir) = luma();
-    let index = catalog.get(&name).expect("index");
+    let luma = Luma::load();
+    let index = luma.catalog.get(&luma.name).expect("index");
     let settings = settings();
     let values = |value: Value| facet_values(&index, &settings, "color", &request(value)).expect("values").values;
 
@@ -68,8 +54,8 @@ fn typed_text_finds_facet_values_with_typos_and_counts_under_the_search() {
 
 #[test]
 fn only_brand_and_attribute_values_are_searchable() {
-    let (catalog, name, _dir) = luma();
-    let index = catalog.get(&name).expect("index");
+    let luma = Luma::load();
+    let index = luma.catalog.get(&luma.name).expect("index");
     let settings = settings();
     let error = facet_values(&index, &settings, "price", &request(json!({"q": "1"}))).expect_err("price");
     assert!(matches!(error, QueryError::FacetNotSearchable(_)), "{error:?}");
@@ -81,8 +67,8 @@ fn only_brand_and_attribute_values_are_searchable() {
 
 #[test]
 fn sizes_in_natural_order_and_colours_in_an_explicit_one() {
-    let (catalog, name, _dir) = luma();
-    let index = catalog.get(&name).expect("index");
+    let luma = Luma::load();
+    let index = luma.catalog.get(&luma.name).expect("index");
     let mut settings = settings();
     settings.facets.value_order.insert("size".into(), ValueOrder::Named(NamedValueOrder::Natural));
     settings.facets.value_order.insert("color".into(), ValueOrder::Explicit(vec!["Red".into(), "Blue".into()]));

@@ -12,14 +12,15 @@ use vitrine_models::settings::IndexSettings;
 use vitrine_models::{AttributeValue, DataDir, IndexName, ProductId};
 use vitrine_query::{SearchRequest, SearchResponse, search};
 
-struct Luma {
-    catalog: Catalog,
-    name: IndexName,
+/// The bundled Luma catalog in a scratch index (also used by `facet_values.rs`).
+pub(crate) struct Luma {
+    pub(crate) catalog: Catalog,
+    pub(crate) name: IndexName,
     _dir: tempfile::TempDir,
 }
 
 impl Luma {
-    fn load() -> Luma {
+    pub(crate) fn load() -> Luma {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/magento-luma/products.csv.gz");
         let progress = MultiProgress::with_draw_target(ProgressDrawTarget::hidden());
         let (products, _) = vitrine_pipelines::load_luma(&path, &progress).expect("Luma loads");
