@@ -7,8 +7,12 @@
 //!   Recall, NDCG, MAP, HitRate, coverage, Gini, novelty — for popularity and the product's models
 //!   (co-occurrence, iALS, EASE, content, the serving hybrid). `vitrine eval` drives both.
 //! - [`report`]: both as self-contained HTML pages with plots.
+//! - [`experiments`]: the statistics of online experiments — A/B tests and interleaving on counts per
+//!   shopper identity (delta-method ratios, fixed-horizon and always-valid mSPRT tests, the
+//!   sample-ratio check).
 
 mod error;
+pub mod experiments;
 pub mod recs;
 pub mod report;
 pub mod scale;
