@@ -54,6 +54,11 @@ pub struct SearchRequest {
     /// The shopper, for analytics and personalisation.
     #[serde(default)]
     pub user_id: Option<String>,
+    /// A guest shopper's session (the storefront's own id for the visitor): assigns them to a
+    /// running experiment's variant; ignored for a signed-in shopper, whom the shopper token names.
+    #[serde(default)]
+    #[schema(max_length = 256)]
+    pub session_id: Option<String>,
     /// A filter the shopper cannot lift (a shopper token's: customer groups, B2B catalogues):
     /// applied to every result and every facet count. Set by the server, never read from a body.
     #[serde(skip)]
