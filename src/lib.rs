@@ -10,6 +10,7 @@ pub mod analytics;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod experiments;
 pub mod http;
 pub mod interactions;
 pub mod outbox_relay;

@@ -45,6 +45,8 @@ struct Inner {
     data_dir: DataDir,
     params: ServeParams,
     slots: Mutex<HashMap<IndexName, Slot>>,
+    /// Versions other than the current one that experiments recommend with, by index and id.
+    pinned: Mutex<HashMap<(IndexName, String), Arc<Recommender>>>,
 }
 
 #[derive(Debug, Default)]
@@ -58,7 +60,14 @@ struct Slot {
 impl Recommenders {
     /// The models under `data_dir`, served with `params`.
     pub fn new(data_dir: DataDir, params: ServeParams) -> Recommenders {
-        Recommenders { inner: Arc::new(Inner { data_dir, params, slots: Mutex::new(HashMap::new()) }) }
+        Recommenders {
+            inner: Arc::new(Inner {
+                data_dir,
+                params,
+                slots: Mutex::new(HashMap::new()),
+                pinned: Mutex::new(HashMap::new()),
+            }),
+        }
     }
 
     /// The index's current model, `None` when it has never been trained. Blocking (may load).
@@ -183,6 +192,37 @@ impl Recommenders {
     pub fn activate(&self, index: &IndexName, model_id: &str) -> Result<Option<Arc<Recommender>>, StoreError> {
         self.store(index).activate(model_id)?;
         self.reload(index)
+    }
+
+    /// The version `model_id` of `index`, whether current or not (an experiment's variant
+    /// recommends with it): the loaded current version when it is that one, else loaded once
+    /// (inline, blocking) and kept while `keep` says the version is still wanted. Versions no
+    /// longer wanted are dropped on the next call.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownVersion`], or the version cannot be read.
+    pub fn version(
+        &self,
+        index: &IndexName,
+        model_id: &str,
+        keep: impl Fn(&IndexName, &str) -> bool,
+    ) -> Result<Arc<Recommender>, StoreError> {
+        if let Some(current) = self.get(index)?
+            && current.model_id() == model_id
+        {
+            return Ok(current);
+        }
+        let key = (index.clone(), model_id.to_owned());
+        {
+            let mut pinned = self.inner.pinned.lock().unwrap_or_else(PoisonError::into_inner);
+            pinned.retain(|(index, id), _| keep(index, id));
+            if let Some(loaded) = pinned.get(&key) {
+                return Ok(loaded.clone());
+            }
+        }
+        let loaded = Arc::new(Recommender::new(self.store(index).load(model_id)?, self.inner.params.clone()));
+        let mut pinned = self.inner.pinned.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(pinned.entry(key).or_insert(loaded).clone())
     }
 
     /// The model store of `index`.

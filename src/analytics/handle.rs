@@ -8,8 +8,9 @@ use prometheus_client::registry::Registry;
 use tokio::sync::{mpsc, oneshot};
 use vitrine_models::IndexName;
 
+use super::experiments::{Baselines, ExperimentData, OrderRow, StoredExperiment};
 use super::report::{self, AnalyticsReport, ReportParams};
-use super::store::{AnalyticsError, Database, Event, SearchLog};
+use super::store::{AnalyticsError, Database, Event, ExposureLog, SearchLog};
 use super::writer::{Counters, QUEUE_CAPACITY, WriterCommand, write_searches};
 
 /// The analytics database of one data directory. Cheap to clone; the clones share the database
@@ -74,6 +75,76 @@ impl Analytics {
         if self.writer.try_send(WriterCommand::Log(Box::new(entry))).is_err() {
             self.counters.dropped.inc();
         }
+    }
+
+    /// Logs an answer served under an experiment without waiting, like [`Analytics::log_search`]
+    /// (dropped and counted when the queue is full).
+    pub fn log_exposure(&self, exposure: ExposureLog) {
+        if self.writer.try_send(WriterCommand::Expose(Box::new(exposure))).is_err() {
+            self.counters.dropped.inc();
+        }
+    }
+
+    /// Stores a new running experiment; `false` when another already runs on its index and
+    /// surface.
+    pub async fn create_experiment(&self, experiment: &StoredExperiment) -> Result<bool, AnalyticsError> {
+        self.database.insert_experiment(experiment).await
+    }
+
+    /// The experiments of `index`, newest first.
+    pub async fn experiments(&self, index: &IndexName) -> Result<Vec<StoredExperiment>, AnalyticsError> {
+        self.database.experiments(index).await
+    }
+
+    /// One experiment of `index`.
+    pub async fn experiment(
+        &self,
+        index: &IndexName,
+        id: uuid::Uuid,
+    ) -> Result<Option<StoredExperiment>, AnalyticsError> {
+        self.database.experiment(index, id).await
+    }
+
+    /// Every running experiment.
+    pub async fn running_experiments(&self) -> Result<Vec<StoredExperiment>, AnalyticsError> {
+        self.database.running_experiments().await
+    }
+
+    /// Stops a running experiment, or records its promoted variant (which stops it too);
+    /// `false` when there was nothing to do (not running; already promoted).
+    pub async fn stop_experiment(
+        &self,
+        id: uuid::Uuid,
+        at: chrono::DateTime<chrono::Utc>,
+        promoted: Option<&str>,
+    ) -> Result<bool, AnalyticsError> {
+        self.database.stop_experiment(id, at, promoted).await
+    }
+
+    /// `index`'s rates over the `days` before `until` (the priors of a new experiment).
+    pub async fn baselines(
+        &self,
+        index: &IndexName,
+        until: chrono::DateTime<chrono::Utc>,
+        days: i64,
+    ) -> Result<Baselines, AnalyticsError> {
+        self.database.baselines(index, until - chrono::Duration::days(days), until).await
+    }
+
+    /// Records an order placed through the storefront's checkout (revenue per search).
+    pub async fn record_order(&self, index: &IndexName, order: &OrderRow) -> Result<(), AnalyticsError> {
+        self.database.insert_order(index, order).await
+    }
+
+    /// What the results of `experiment` are computed from, up to `until` (exposures written
+    /// before the call first).
+    pub async fn experiment_data(
+        &self,
+        experiment: &StoredExperiment,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<ExperimentData, AnalyticsError> {
+        self.flush().await;
+        self.database.experiment_data(experiment, until).await
     }
 
     /// Returns once every search logged before the call is written (or its write has failed and

@@ -3,7 +3,9 @@
 //!
 //! Two tables (`migrations/analytics/`): `searches`, one row per search answered, and `events`,
 //! what shoppers did afterwards (views, clicks, add-to-cart, purchases), pointing back to a search
-//! by its `query_id` when the storefront knows it.
+//! by its `query_id` when the storefront knows it. Online experiments add three
+//! (`experiments.rs`): their definitions, `exposures` (which shopper saw which variant of an
+//! answer, by the answer's `query_id`) and the storefront's `orders` (for revenue per search).
 //!
 //! - Searches are logged without slowing them down: [`Analytics::log_search`] hands the entry to
 //!   a bounded channel and returns; a background writer inserts them in batches (one transaction
@@ -21,12 +23,16 @@
 //! a `query_id` that was never logged (or belongs to another index) are counted by kind but not in
 //! the rates. A rate with nothing to divide by (no search with results) is `None` (JSON `null`).
 
+mod experiments;
 mod handle;
 mod report;
 mod store;
 mod writer;
 
+pub use experiments::{
+    Baselines, ExperimentData, ExperimentStatus, ExposureRow, OrderRow, OutcomeRow, StoredExperiment,
+};
 pub use handle::Analytics;
 pub use report::{AnalyticsReport, MIN_SEARCHES_TO_SUGGEST, ReportParams, TopQuery, ZeroResultQuery};
-pub use store::{AnalyticsError, Event, SearchLog};
+pub use store::{AnalyticsError, Event, ExposureLog, SearchLog};
 pub use writer::{BATCH_WINDOW, MAX_BATCH, QUEUE_CAPACITY};

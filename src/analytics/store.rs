@@ -35,6 +35,9 @@ pub enum AnalyticsError {
     /// The schema could not be brought up to date.
     #[error("analytics database migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored row cannot be read back (an experiment's definition, an id, a time).
+    #[error("analytics database: a stored row cannot be read: {0}")]
+    Corrupt(String),
 }
 
 /// One search, as logged.
@@ -55,6 +58,23 @@ pub struct SearchLog {
     /// The signed-in shopper, if the storefront said.
     pub user_id: Option<UserId>,
     /// When the search was answered.
+    pub at: DateTime<Utc>,
+}
+
+/// One answer served under an experiment, as logged (without waiting, like searches).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExposureLog {
+    /// The answer's `query_id`.
+    pub query_id: Uuid,
+    /// The experiment.
+    pub experiment_id: Uuid,
+    /// The variant served, or `interleaved`.
+    pub variant: String,
+    /// `user:ID` or `session:ID`.
+    pub identity: String,
+    /// Interleaving: the product ids of the page each team contributed (control first).
+    pub credits: Option<[Vec<String>; 2]>,
+    /// When it was served.
     pub at: DateTime<Utc>,
 }
 
@@ -115,10 +135,15 @@ impl Database {
         Ok(&self.pool)
     }
 
-    /// Inserts a batch of searches in one transaction.
-    pub(super) async fn insert_searches(&self, batch: &[Box<SearchLog>]) -> Result<(), AnalyticsError> {
+    /// Inserts a batch of searches and experiment exposures in one transaction.
+    pub(super) async fn insert_batch(
+        &self,
+        batch: &[Box<SearchLog>],
+        exposures: &[Box<ExposureLog>],
+    ) -> Result<(), AnalyticsError> {
         let pool = self.pool().await?;
         let mut transaction = pool.begin().await?;
+        Database::insert_exposures(&mut transaction, exposures).await?;
         for entry in batch {
             let filters = match &entry.filters {
                 None | Some(Value::Null) => None,
@@ -168,7 +193,7 @@ impl Database {
         Ok(events.len() as u64)
     }
 
-    /// Removes every search and event of `index`.
+    /// Removes every search, event, experiment (with its exposures) and order of `index`.
     pub(super) async fn delete_index(&self, index: &IndexName) -> Result<(), AnalyticsError> {
         let pool = self.pool().await?;
         let mut transaction = pool.begin().await?;
@@ -177,6 +202,15 @@ impl Database {
             .execute(&mut *transaction)
             .await?;
         sqlx::query("DELETE FROM events WHERE index_name = ?").bind(index.as_str()).execute(&mut *transaction).await?;
+        sqlx::query("DELETE FROM exposures WHERE experiment_id IN (SELECT id FROM experiments WHERE index_name = ?)")
+            .bind(index.as_str())
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("DELETE FROM experiments WHERE index_name = ?")
+            .bind(index.as_str())
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("DELETE FROM orders WHERE index_name = ?").bind(index.as_str()).execute(&mut *transaction).await?;
         transaction.commit().await?;
         Ok(())
     }

@@ -1,7 +1,9 @@
-//! The background writer of the search log: searches are queued by [`Analytics::log_search`]
-//! (never waited for) and written in batches, one transaction each.
+//! The background writer of the search log: searches (and experiment exposures) are queued by
+//! [`Analytics::log_search`] and [`Analytics::log_exposure`] (never waited for) and written in
+//! batches, one transaction each.
 //!
 //! [`Analytics::log_search`]: super::Analytics::log_search
+//! [`Analytics::log_exposure`]: super::Analytics::log_exposure
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +11,7 @@ use std::time::Duration;
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::{mpsc, oneshot};
 
-use super::store::{Database, SearchLog};
+use super::store::{Database, ExposureLog, SearchLog};
 
 /// Searches waiting to be written; more are dropped (and counted) rather than waited for.
 pub const QUEUE_CAPACITY: usize = 10_000;
@@ -21,6 +23,7 @@ pub const BATCH_WINDOW: Duration = Duration::from_millis(100);
 #[derive(Debug)]
 pub(super) enum WriterCommand {
     Log(Box<SearchLog>),
+    Expose(Box<ExposureLog>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -44,6 +47,7 @@ pub(super) async fn write_searches(
 ) {
     let mut received = Vec::with_capacity(MAX_BATCH);
     let mut batch: Vec<Box<SearchLog>> = Vec::with_capacity(MAX_BATCH);
+    let mut exposures: Vec<Box<ExposureLog>> = Vec::new();
     let mut flushes = Vec::new();
     while commands.recv_many(&mut received, MAX_BATCH).await > 0 {
         let deadline = tokio::time::Instant::now() + BATCH_WINDOW;
@@ -51,28 +55,30 @@ pub(super) async fn write_searches(
             for command in received.drain(..) {
                 match command {
                     WriterCommand::Log(entry) => batch.push(entry),
+                    WriterCommand::Expose(exposure) => exposures.push(exposure),
                     WriterCommand::Flush(done) => flushes.push(done),
                 }
             }
-            if batch.len() >= MAX_BATCH || !flushes.is_empty() {
+            if batch.len() + exposures.len() >= MAX_BATCH || !flushes.is_empty() {
                 break;
             }
-            let more = commands.recv_many(&mut received, MAX_BATCH - batch.len());
+            let more = commands.recv_many(&mut received, MAX_BATCH - batch.len() - exposures.len());
             match tokio::time::timeout_at(deadline, more).await {
                 Ok(0) | Err(_) => break, // the channel is closed, or the window is over
                 Ok(_) => {}
             }
         }
-        if !batch.is_empty() {
+        if !batch.is_empty() || !exposures.is_empty() {
             let count = batch.len() as u64;
-            match database.insert_searches(&batch).await {
+            match database.insert_batch(&batch, &exposures).await {
                 Ok(()) => counters.logged.inc_by(count),
                 Err(error) => {
-                    tracing::error!(%error, searches = count, "cannot write searches to the analytics database");
+                    tracing::error!(%error, searches = count, exposures = exposures.len(), "cannot write searches to the analytics database");
                     counters.failed.inc_by(count)
                 }
             };
             batch.clear();
+            exposures.clear();
         }
         for done in flushes.drain(..) {
             // The flusher may have stopped waiting; nothing to do then.

@@ -95,6 +95,14 @@ pub enum ErrorCode {
     SettingsVersionNotFound,
     /// A judgments file (to evaluate a settings draft on) is not valid.
     InvalidJudgments,
+    /// An experiment definition is not valid (variants, weights, drafts, model versions).
+    InvalidExperiment,
+    /// No experiment with this id on this index.
+    ExperimentNotFound,
+    /// Another experiment already runs on this index and surface.
+    ExperimentAlreadyRunning,
+    /// The experiment cannot do that in its state (stop a stopped one, promote twice).
+    InvalidExperimentState,
     /// The payment gateway failed; nothing was charged.
     PaymentGatewayError,
     /// No such order.
@@ -171,7 +179,7 @@ pub enum ErrorType {
 
 impl ErrorCode {
     /// Every code (the OpenAPI document lists them; a test checks they are unique).
-    pub const ALL: [ErrorCode; 62] = [
+    pub const ALL: [ErrorCode; 66] = [
         ErrorCode::RouteNotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::MalformedPayload,
@@ -207,6 +215,10 @@ impl ErrorCode {
         ErrorCode::CouponExhausted,
         ErrorCode::SettingsVersionNotFound,
         ErrorCode::InvalidJudgments,
+        ErrorCode::InvalidExperiment,
+        ErrorCode::ExperimentNotFound,
+        ErrorCode::ExperimentAlreadyRunning,
+        ErrorCode::InvalidExperimentState,
         ErrorCode::PaymentGatewayError,
         ErrorCode::OrderNotFound,
         ErrorCode::InvalidOrderState,
@@ -279,6 +291,10 @@ impl ErrorCode {
             ErrorCode::CouponExhausted => ("coupon_exhausted", StatusCode::CONFLICT, InvalidRequest),
             ErrorCode::SettingsVersionNotFound => ("settings_version_not_found", StatusCode::NOT_FOUND, InvalidRequest),
             ErrorCode::InvalidJudgments => ("invalid_judgments", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::InvalidExperiment => ("invalid_experiment", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::ExperimentNotFound => ("experiment_not_found", StatusCode::NOT_FOUND, InvalidRequest),
+            ErrorCode::ExperimentAlreadyRunning => ("experiment_already_running", StatusCode::CONFLICT, InvalidRequest),
+            ErrorCode::InvalidExperimentState => ("invalid_experiment_state", StatusCode::CONFLICT, InvalidRequest),
             ErrorCode::PaymentGatewayError => ("payment_gateway_error", StatusCode::BAD_GATEWAY, InvalidRequest),
             ErrorCode::OrderNotFound => ("order_not_found", StatusCode::NOT_FOUND, InvalidRequest),
             ErrorCode::InvalidOrderState => ("invalid_order_state", StatusCode::CONFLICT, InvalidRequest),

@@ -185,7 +185,11 @@ fn api(state: Option<&AppState>) -> ApiRouter {
         .routes(routes!(indexes::settings::drafts::preview))
         .routes(routes!(indexes::settings::drafts::evaluate_draft))
         .routes(routes!(indexes::settings::restore))
-        .routes(routes!(indexes::settings::get_part, indexes::settings::put_part, indexes::settings::reset_part));
+        .routes(routes!(indexes::settings::get_part, indexes::settings::put_part, indexes::settings::reset_part))
+        .routes(routes!(indexes::experiments::create, indexes::experiments::list))
+        .routes(routes!(indexes::experiments::get))
+        .routes(routes!(indexes::experiments::stop))
+        .routes(routes!(indexes::experiments::promote));
 
     open.merge(guard(reads, Needs::action(Action::Search)))
         .merge(guard(search, Needs::spending(Action::Search, Budget::Search)).layer(query_body))

@@ -214,7 +214,7 @@ fn error_response(status: StatusCode) -> Value {
 }
 
 /// The operations' groups, in the order a reader meets them.
-const TAGS: [(&str, &str); 17] = [
+const TAGS: [(&str, &str); 18] = [
     ("search", "Search, autocomplete and facet-value search (the public search key)."),
     ("recommendations", "Recommendations from the index's current model version."),
     ("events", "Shoppers' views, clicks, add-to-carts and purchases."),
@@ -226,6 +226,7 @@ const TAGS: [(&str, &str); 17] = [
     ("settings", "Typo tolerance, ranking, facets, synonyms, rules, variants, display; versions and drafts."),
     ("analytics", "Search analytics."),
     ("models", "Recommendation model versions."),
+    ("experiments", "Online A/B tests and interleaving of search settings and recommendation models."),
     ("commerce admin", "Stock, prices, coupons and fulfilment."),
     ("payments", "The payment provider's webhooks and the simulated provider's 3-D Secure page."),
     ("keys", "API keys and shopper tokens."),

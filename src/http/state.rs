@@ -19,6 +19,7 @@ use super::metrics::HttpMetrics;
 use crate::access::AccessControl;
 use crate::analytics::Analytics;
 use crate::config::ServerConfig;
+use crate::experiments::Experiments;
 use crate::interactions::InteractionLog;
 
 /// Everything the handlers share. Cheap to clone.
@@ -44,6 +45,8 @@ pub struct AppState {
     pub access: AccessControl,
     /// The rate limiters.
     pub limits: RateLimits,
+    /// The running experiments.
+    pub experiments: Experiments,
     ready: Arc<AtomicBool>,
 }
 
@@ -88,6 +91,7 @@ impl AppState {
             commerce,
             access,
             limits: RateLimits::new(&config.rate_limits),
+            experiments: Experiments::new(analytics.clone()),
             config: Arc::new(config),
             recommenders,
             item_numbering: ItemNumbering::default(),
@@ -132,24 +136,28 @@ impl axum::extract::FromRef<AppState> for Arc<HttpMetrics> {
     }
 }
 
-/// Which index document is which item of the index's loaded model ([`ItemNumbers`]), kept
-/// per index while its model stays the same. Cheap to clone.
+/// How many models' numberings are kept per index: the current model's, and those of an
+/// experiment's variants.
+const NUMBERINGS_PER_INDEX: usize = 3;
+
+/// Which index document is which item of the index's loaded models ([`ItemNumbers`]), kept per
+/// index and model (the most recently used few). Cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct ItemNumbering {
-    per_index: Arc<Mutex<HashMap<IndexName, Arc<ItemNumbers>>>>,
+    per_index: Arc<Mutex<HashMap<IndexName, Vec<Arc<ItemNumbers>>>>>,
 }
 
 impl ItemNumbering {
-    /// The numbering of `recommender`'s items for `index` (a new one when the model changed).
+    /// The numbering of `recommender`'s items for `index` (a new one for a model not seen lately).
     pub(crate) fn of(&self, index: &IndexName, recommender: &Recommender) -> Arc<ItemNumbers> {
         let mut per_index = self.per_index.lock().unwrap_or_else(PoisonError::into_inner);
-        match per_index.get(index) {
-            Some(numbers) if numbers.model() == recommender.model_id() => numbers.clone(),
-            _ => {
-                let numbers = Arc::new(ItemNumbers::new(recommender.model_id(), recommender.n_items()));
-                per_index.insert(index.clone(), numbers.clone());
-                numbers
-            }
-        }
+        let kept = per_index.entry(index.clone()).or_default();
+        let numbers = match kept.iter().position(|numbers| numbers.model() == recommender.model_id()) {
+            Some(position) => kept.remove(position),
+            None => Arc::new(ItemNumbers::new(recommender.model_id(), recommender.n_items())),
+        };
+        kept.insert(0, numbers.clone());
+        kept.truncate(NUMBERINGS_PER_INDEX);
+        numbers
     }
 }

@@ -5,6 +5,7 @@ mod architecture;
 mod cli;
 mod commerce;
 mod common;
+mod experiments;
 mod hardening;
 mod http;
 mod interactions;

@@ -316,3 +316,62 @@ async fn activation_takes_only_versions_of_the_index_and_recommendation_filters_
         recommend(&server, &json!({"kind": "trending", "filter": {"category": ["home/candles"]}})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_experiment_serves_each_shopper_their_variants_model_version_and_promotes_one() {
+    let server = trained_shop().await;
+    let first =
+        server.get("/v1/indexes/shop/models", None).await.json()["current"].as_str().expect("current").to_owned();
+    let second = train(&server);
+    let (status, body) =
+        server.post(&format!("/v1/indexes/shop/models/{first}/activate"), None, &json!({})).await.parts();
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let definition = json!({"name": "new model", "kind": "ab", "surface": "similar",
+        "variants": [{"name": "current", "model_version": first}, {"name": "retrained", "model_version": second}]});
+    let (status, created) = server.post("/v1/indexes/shop/experiments", None, &definition).await.parts();
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().expect("id").to_owned();
+    let unknown = json!({"name": "x", "kind": "ab", "surface": "trending",
+        "variants": [{"name": "a"}, {"name": "b", "model_version": "no-such-version"}]});
+    let (status, body) = server.post("/v1/indexes/shop/experiments", None, &unknown).await.parts();
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_experiment")), "{body}");
+
+    let mut seen = std::collections::HashSet::new();
+    for session in 0..40 {
+        let request = json!({"kind": "similar", "product_id": "candle-0", "session_id": format!("s-{session}")});
+        let (status, body) = recommend(&server, &request).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let variant = body["experiment"]["variant"].as_str().expect("an experiment answer");
+        let expected = if variant == "current" { &first } else { &second };
+        assert_eq!(body["model_version"], expected.as_str(), "the variant's version answers: {body}");
+        assert!(body["query_id"].is_string(), "{body}");
+        seen.insert(variant.to_owned());
+    }
+    assert_eq!(seen.len(), 2, "both variants serve");
+    // Other kinds, and requests without a shopper, are outside the experiment.
+    let (_, body) = recommend(&server, &json!({"kind": "trending", "session_id": "s-1"})).await;
+    assert!(body.get("experiment").is_none() && body.get("query_id").is_none(), "{body}");
+    let (_, body) = recommend(&server, &json!({"kind": "similar", "product_id": "candle-0"})).await;
+    assert_eq!((body.get("experiment"), body["model_version"].as_str()), (None, Some(first.as_str())));
+
+    let (status, promoted) = server
+        .post(&format!("/v1/indexes/shop/experiments/{id}/promote"), None, &json!({"variant": "retrained"}))
+        .await
+        .parts();
+    assert_eq!((status, promoted["model_version"].as_str()), (StatusCode::OK, Some(second.as_str())), "{promoted}");
+    assert_eq!(server.get("/v1/indexes/shop/models", None).await.json()["current"], second.as_str());
+
+    // Interleaving two versions: one list, every item from one of theirs.
+    let definition = json!({"name": "blend", "kind": "interleaving", "surface": "similar",
+        "variants": [{"name": "a", "model_version": first}, {"name": "b", "model_version": second}]});
+    let (status, created) = server.post("/v1/indexes/shop/experiments", None, &definition).await.parts();
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (_, body) =
+        recommend(&server, &json!({"kind": "similar", "product_id": "mug-0", "k": 4, "session_id": "s-9"})).await;
+    assert_eq!(body["experiment"]["variant"], "interleaved", "{body}");
+    let merged = ids(&body);
+    assert!(!merged.is_empty() && merged.len() <= 4, "{body}");
+    let unique: std::collections::HashSet<&String> = merged.iter().collect();
+    assert_eq!(unique.len(), merged.len(), "no item twice: {merged:?}");
+}

@@ -25,6 +25,8 @@ use vitrine_models::IndexName;
 
 use super::headers::{CART_TOKEN, IDEMPOTENCY_KEY};
 use super::idempotency::{KeyScope, idempotent};
+use crate::analytics::OrderRow;
+use crate::experiments::assign::Identity;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ErrorCode};
 use crate::http::extract::{ApiJson, cart_token, may_use_cart};
@@ -43,6 +45,11 @@ pub struct CheckoutBody {
     /// The storefront's index: the order's purchases go to its interaction log.
     #[serde(default)]
     index: Option<String>,
+    /// A guest shopper's session, as their searches sent it: the order counts in the revenue of
+    /// the experiments they took part in (a signed-in shopper is known by the cart).
+    #[serde(default)]
+    #[schema(max_length = 256)]
+    session_id: Option<String>,
 }
 
 /// The payment part of a checkout: the provider's token of the shopper's payment method.
@@ -212,7 +219,7 @@ pub async fn checkout(
                 shipping_address: body.shipping_address,
             };
             let outcome = shop.place_order(&request).await?;
-            answer(&state, &shop, outcome, body.index.as_deref()).await
+            answer(&state, &shop, outcome, body.index.as_deref(), body.session_id.as_deref()).await
         })
         .await
     });
@@ -226,6 +233,10 @@ pub struct ConfirmBody {
     /// The storefront's index: the order's purchases go to its interaction log.
     #[serde(default)]
     index: Option<String>,
+    /// A guest shopper's session, as for `POST /v1/checkout`.
+    #[serde(default)]
+    #[schema(max_length = 256)]
+    session_id: Option<String>,
 }
 
 /// `POST /v1/checkout/{id}/confirm`: after the shopper's authentication (3-D Secure), goes on
@@ -249,17 +260,16 @@ pub async fn confirm(
     Path(checkout_id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let index = if body.iter().all(u8::is_ascii_whitespace) {
-        None
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        ConfirmBody::default()
     } else {
         serde_json::from_slice::<ConfirmBody>(&body)
             .map_err(|error| ApiError::new(ErrorCode::MalformedPayload, error.to_string()))?
-            .index
     };
     let shop = checkout_holder(&state, &caller, &headers, &checkout_id).await?;
     let task = tokio::spawn(async move {
         let outcome = shop.confirm_checkout(&checkout_id).await?;
-        answer(&state, &shop, outcome, index.as_deref()).await
+        answer(&state, &shop, outcome, body.index.as_deref(), body.session_id.as_deref()).await
     });
     let (status, body) = task.await.map_err(ApiError::internal)??;
     Ok((status, ApiJson(body)).into_response())
@@ -310,9 +320,10 @@ async fn answer(
     shop: &Shop,
     outcome: CheckoutOutcome,
     index: Option<&str>,
+    session_id: Option<&str>,
 ) -> Result<(StatusCode, CheckoutAnswer), ApiError> {
     if let (Some(index), Some(order_id), true) = (index, &outcome.order_id, outcome.is_placed()) {
-        log_purchases(state, shop, index, order_id).await;
+        log_purchases(state, shop, index, order_id, session_id).await;
     }
     let status = if outcome.is_placed() { StatusCode::CREATED } else { StatusCode::ACCEPTED };
     Ok((status, describe(state, &outcome)?))
@@ -350,9 +361,23 @@ fn describe(state: &AppState, outcome: &CheckoutOutcome) -> Result<CheckoutAnswe
 }
 
 /// Appends the order's purchases to the interaction log of `index` (recommendations learn from
-/// them). A failure is logged, not answered: the order stands.
-async fn log_purchases(state: &AppState, shop: &Shop, index: &str, order_id: &str) {
+/// them), and records the order for experiments' revenue (by its shopper: the cart's owner, else
+/// the guest's `session_id`). A failure is logged, not answered: the order stands.
+async fn log_purchases(state: &AppState, shop: &Shop, index: &str, order_id: &str, session_id: Option<&str>) {
     let Ok(Some(order)) = shop.store.order(order_id).await else { return };
+    let identity = Identity::of(order.user_id.as_deref(), true, session_id);
+    if let (Some(identity), Ok(name)) = (identity, IndexName::new(index)) {
+        let row = OrderRow {
+            order_id: order.id.clone(),
+            identity: identity.as_str().to_owned(),
+            total_cents: order.total_cents,
+            currency: order.currency.clone(),
+            at_ms: chrono::Utc::now().timestamp_millis(),
+        };
+        if let Err(error) = state.analytics.record_order(&name, &row).await {
+            tracing::warn!(order_id, %error, "the order could not be recorded for experiments");
+        }
+    }
     let purchases = order.purchases(chrono::Utc::now());
     let data_dir = state.catalog.data_dir().clone();
     let index = index.to_owned();

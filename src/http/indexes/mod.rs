@@ -1,10 +1,11 @@
 //! `/v1/indexes/…`: the indexes and everything that belongs to one — its documents, search and
-//! autocomplete, facet-value search, settings (with drafts), recommendations and model versions, shoppers' events
-//! and analytics. One module per sub-resource; this one answers for the indexes themselves.
+//! autocomplete, facet-value search, settings (with drafts), recommendations and model versions, shoppers' events,
+//! analytics and experiments. One module per sub-resource; this one answers for the indexes themselves.
 
 pub mod analytics;
 pub mod documents;
 pub mod events;
+pub mod experiments;
 pub mod facets;
 pub mod models;
 pub mod recommendations;
@@ -56,5 +57,6 @@ pub async fn delete(State(state): State<AppState>, Path(index): Path<String>) ->
     let (catalog, deleted) = (state.catalog.clone(), name.clone());
     blocking(move || Ok(catalog.delete(&deleted)?)).await?;
     state.analytics.delete_index(&name).await?;
+    state.experiments.index_deleted(&name);
     Ok(StatusCode::NO_CONTENT)
 }
