@@ -147,8 +147,15 @@
       return `/v1/indexes/${encodeURIComponent(this.index)}${rest}`;
     }
 
+    /** What names a guest to the server: their session id (a signed-in shopper is named by the
+     * token). Searches, recommendations and checkouts carry it, so that a running experiment
+     * keeps showing a guest the same variant and counts what they do. */
+    identity() {
+      return this.signedIn ? {} : { session_id: sessionId() };
+    }
+
     search(request) {
-      return this.call("POST", this.indexPath("/search"), request);
+      return this.call("POST", this.indexPath("/search"), { ...request, ...this.identity() });
     }
 
     suggest(q, limit = 6) {
@@ -158,7 +165,7 @@
     /** Recommendations with their products: each item carries its `document` (absent when the
      * product is gone from the index), so a carousel is one request. */
     recommend(request) {
-      return this.call("POST", this.indexPath("/recommendations"), { ...request, documents: true });
+      return this.call("POST", this.indexPath("/recommendations"), { ...request, ...this.identity(), documents: true });
     }
 
     /** Fire and forget: an analytics failure never breaks the page. */
@@ -620,7 +627,7 @@
         }),
       );
       this.grid.querySelectorAll("button.add").forEach((button) =>
-        button.addEventListener("click", () => addToCart(this.client, button.dataset.product)),
+        button.addEventListener("click", () => addToCart(this.client, button.dataset.product, 1, { query_id: answer.query_id })),
       );
       this.renderFacets(answer);
       this.renderPages(answer.total);
@@ -828,10 +835,12 @@
             return `<li class="card" data-reason="${escapeHtml(item.reason)}">${productCard({ id: item.id, document }, `<button class="add" data-product="${escapeHtml(item.id)}">Add to cart</button>`)}</li>`;
           })
           .join("");
-        this.track.querySelectorAll("button.add").forEach((button) => button.addEventListener("click", () => addToCart(client, button.dataset.product)));
+        const fromList = answer.query_id ? { query_id: answer.query_id } : {};
+        this.track.querySelectorAll("button.add").forEach((button) => button.addEventListener("click", () => addToCart(client, button.dataset.product, 1, fromList)));
         this.track.querySelectorAll("a[data-product]").forEach((link) =>
           link.addEventListener("click", (event) => {
-            client.event("click", link.dataset.product);
+            // A list served under an experiment has an id; its clicks point back to it.
+            client.event("click", link.dataset.product, fromList);
             this.dispatchEvent(new CustomEvent("vitrine-product", { bubbles: true, composed: true, detail: { productId: link.dataset.product, index: client.index } }));
             if (link.getAttribute("href") === "#") event.preventDefault();
           }),
@@ -851,9 +860,10 @@
   // ---------------------------------------------------------------------------------------------
   // <vitrine-cart>: mini cart and checkout against the commerce API.
 
-  /** Tells every cart on the page to add a product (and records the add-to-cart event). */
-  function addToCart(client, productId, quantity = 1) {
-    client.event("add_to_cart", productId);
+  /** Tells every cart on the page to add a product (and records the add-to-cart event, with the
+   * `query_id` of the search or list it was added from, if any). */
+  function addToCart(client, productId, quantity = 1, from = {}) {
+    client.event("add_to_cart", productId, from);
     document.dispatchEvent(new CustomEvent("vitrine-add-to-cart", { detail: { productId, quantity, index: client.index } }));
   }
 
@@ -1015,12 +1025,13 @@
           index: this.client.index,
           payment: { payment_method: paymentMethod },
           shipping_address: { city: this.form.city.value },
+          ...this.client.identity(),
         };
         const headers = { "X-Cart-Token": cart.token };
         let answer = await this.client.call("POST", "/v1/checkout", body, { ...headers, "Idempotency-Key": key });
         if (answer.status === "requires_action") {
           const passed = await this.authenticate(answer.next_action.url);
-          answer = await this.client.call("POST", `/v1/checkout/${encodeURIComponent(answer.checkout_id)}/confirm`, { index: this.client.index }, headers);
+          answer = await this.client.call("POST", `/v1/checkout/${encodeURIComponent(answer.checkout_id)}/confirm`, { index: this.client.index, ...this.client.identity() }, headers);
           if (answer.status === "requires_action" && !passed) throw Object.assign(new Error("authentication abandoned"), { code: "authentication_abandoned" });
         }
         answer = await this.settle(answer, headers);

@@ -166,6 +166,13 @@ export interface InstantSearchClientOptions {
   /** A Vitrine client to use instead of one made from the options above. */
   client?: Vitrine;
   /**
+   * A guest shopper's session id (a function is asked at every request), sent with every search
+   * and recommendation request so that a running experiment keeps showing the guest one variant
+   * and counts what they do; a signed-in shopper is named by `shopperToken` instead. New
+   * experiments need no change here.
+   */
+  sessionId?: string | (() => string | undefined);
+  /**
    * Which InstantSearch attributes are the levels of Vitrine's `category` tree: a function from
    * attribute to level (0-based) or undefined. Default: `<name>.lvl<N>` for `hierarchicalCategories`,
    * `categories` and `category`.
@@ -577,6 +584,7 @@ class Adapter {
   readonly vitrine: Vitrine;
   readonly separator: string;
   private readonly defaultIndex: string | undefined;
+  private readonly sessionId: string | (() => string | undefined) | undefined;
   private readonly levelOf: (attribute: string) => number | undefined;
   private readonly facetNames: Record<string, string>;
   private readonly useCache: boolean;
@@ -593,6 +601,7 @@ class Adapter {
       new Vitrine({ server: options.server, apiKey: options.apiKey, shopperToken: options.shopperToken, fetch: options.fetch });
     this.separator = options.categorySeparator ?? " > ";
     this.defaultIndex = options.index;
+    this.sessionId = options.shopperToken ? undefined : options.sessionId;
     this.levelOf = options.categoryLevel ?? defaultCategoryLevel;
     this.facetNames = options.facetNames ?? {};
     this.useCache = options.cache ?? true;
@@ -711,11 +720,18 @@ class Adapter {
     return facets.every((facet) => removed.every((field) => field === facet));
   }
 
+  /** The guest's session id for this request, if the options give one. */
+  private session(): string | undefined {
+    return typeof this.sessionId === "function" ? this.sessionId() : this.sessionId;
+  }
+
   /** Sends (or takes from the cache) one Vitrine search. */
   private send(call: Call, sent: { requests: number; cached: number }): Promise<SearchAnswer> {
     const body: SearchRequest = { q: call.q, facets: [...call.facets].sort(), page: call.page, per_page: call.perPage };
     if (Object.keys(call.filter).length) body.filter = call.filter;
     if (call.sort) body.sort = call.sort;
+    const session = this.session();
+    if (session) body.session_id = session;
     const key = `${call.index}\u0000${canonical(body)}`;
     const cached = this.useCache ? this.answers.get(key) : undefined;
     if (cached) {
@@ -970,6 +986,8 @@ class Adapter {
         if (query.maxRecommendations) body.k = Math.min(100, Math.max(1, query.maxRecommendations));
         if (Object.keys(filter).length) body.filter = filter;
         body.documents = true;
+        const session = this.session();
+        if (session) body.session_id = session;
         requests++;
         let answer: Recommendations;
         try {

@@ -307,3 +307,20 @@ test("every method sends its operation of the OpenAPI document, path parameters 
   assert.equal(sent[7].body, "id,title\np1,Mug\n", "a CSV body is sent as written");
   assert.equal(sent[6].body, '[{"id":"p1","title":"Mug"}]');
 });
+
+test("a guest's session id goes with every search and recommendation request (experiments)", async () => {
+  const { fetch, sent } = fakeFetch((method, path) =>
+    path.endsWith("/recommendations") ? [200, { items: [], model_version: "m1", took_ms: 1 }] : [200, searchAnswer()],
+  );
+  let session = "s-1";
+  const client = instantSearchClient({ server: "http://vitrine.test", index: "fashion", fetch, sessionId: () => session, cache: false });
+  await client.search([{ indexName: "fashion", params: { query: "hoodie", hitsPerPage: 10 } }]);
+  session = "s-2";
+  await client.getRecommendations([{ indexName: "fashion", model: "trending-items" }]);
+  assert.equal(sent[0].body.session_id, "s-1");
+  assert.equal(sent[1].body.session_id, "s-2");
+  // A signed-in shopper is named by the token, never by a session id.
+  const signedIn = instantSearchClient({ server: "http://vitrine.test", shopperToken: "jwt", fetch, sessionId: "s-3" });
+  await signedIn.search([{ indexName: "fashion", params: { query: "hoodie", hitsPerPage: 10 } }]);
+  assert.equal(sent[2].body.session_id, undefined);
+});
