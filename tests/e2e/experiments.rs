@@ -234,3 +234,65 @@ async fn an_interleaving_test_merges_both_rankings_and_credits_each_click_to_its
     assert!(after.get("experiment").is_none());
     assert_eq!(ids(&after)[..10], live[..10], "the live ranking again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_placed_through_the_storefronts_checkout_count_as_their_variants_revenue() {
+    use axum::http::Method;
+
+    use crate::commerce::{cart, send, stock};
+
+    let server = Server::with_analytics(vitrine::config::ApiKeys::default()).await;
+    let products = json!([{"id": "p1", "title": "Candle holder", "price": 2.95, "currency": "GBP"}]);
+    let (status, body) = server.post(&format!("{INDEX}/documents"), None, &products).await.parts();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    stock(&server, "p1", 100, 2.95).await;
+    let definition = json!({"name": "a/a", "kind": "ab", "primary_metric": "revenue_per_search",
+        "variants": [{"name": "a"}, {"name": "b"}]});
+    let (status, created) = server.post(&format!("{INDEX}/experiments"), None, &definition).await.parts();
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().expect("id").to_owned();
+
+    let mut revenue: HashMap<String, i64> = HashMap::new();
+    for guest in 0..12 {
+        let session = format!("buyer-{guest}");
+        let (status, answer) =
+            server.post(&format!("{INDEX}/search"), None, &json!({"q": "candle", "session_id": session})).await.parts();
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let variant = answer["experiment"]["variant"].as_str().expect("variant").to_owned();
+        revenue.entry(variant.clone()).or_default();
+        if guest % 3 == 0 {
+            continue; // a third leave without buying
+        }
+        let (cart_id, token) = cart(&server, &[("p1", 1 + guest % 2)]).await;
+        let body = json!({"cart_id": cart_id, "index": "shop", "session_id": session,
+            "payment": {"payment_method": "pm_card_visa"}, "shipping_address": {"city": "London"}});
+        let key = format!("order-{guest}");
+        let headers = [("idempotency-key", key.as_str()), ("x-cart-token", token.as_str())];
+        let (status, order) = send(&server, Method::POST, "/v1/checkout", Some(&body), &headers).await.parts();
+        assert_eq!(status, StatusCode::CREATED, "{order}");
+        *revenue.entry(variant).or_default() += order["totals"]["total_cents"].as_i64().expect("total");
+    }
+    // An order by someone who never searched counts nowhere.
+    let (cart_id, token) = cart(&server, &[("p1", 1)]).await;
+    let body = json!({"cart_id": cart_id, "index": "shop", "session_id": "never-searched",
+        "payment": {"payment_method": "pm_card_visa"}, "shipping_address": {"city": "London"}});
+    let answer = send(
+        &server,
+        Method::POST,
+        "/v1/checkout",
+        Some(&body),
+        &[("idempotency-key", "stranger"), ("x-cart-token", &token)],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+
+    let (_, results) = server.get(&format!("{INDEX}/experiments/{id}"), None).await.parts();
+    assert_eq!(results["results"]["currency"], "GBP");
+    for variant in results["results"]["variants"].as_array().expect("variants") {
+        let name = variant["name"].as_str().expect("name");
+        assert_eq!(variant["revenue"].as_i64(), Some(revenue[name]), "{name}: {results}");
+        let searches = variant["searches"].as_f64().expect("searches");
+        assert!((variant["revenue_per_search"].as_f64().expect("rps") - revenue[name] as f64 / searches).abs() < 1e-9);
+    }
+    assert_eq!(results["results"]["comparisons"][0]["metric"], "revenue_per_search");
+}
