@@ -235,6 +235,10 @@ pub struct BenchSearchArgs {
     /// Concurrent clients.
     #[arg(long, default_value_t = 2)]
     pub concurrency: usize,
+    /// Also time the same searches while an experiment runs on the index — an A/B test (live
+    /// against a draft) and an interleaving test — in the same run, each shopper a session id.
+    #[arg(long)]
+    pub with_experiments: bool,
 }
 
 /// Arguments of `vitrine bench recs`.
