@@ -158,3 +158,43 @@ def test_a_call_after_a_refusal_answered_unread_goes_through(search_client: Clie
     for _ in range(40):
         assert error_of(lambda: search_client.upsert_documents(shop, documents)).code == "forbidden_for_key"
         assert search_client.get_index(shop)["name"] == shop
+
+
+def test_an_experiment_assigns_sessions_counts_their_clicks_and_is_promoted(
+    admin: Client, search_client: Client, scratch: str
+) -> None:
+    synonyms = {"synonyms": [{"type": "multi_way", "terms": ["lantern", "lamp"]}]}
+    created = admin.create_experiment(
+        scratch, "lamp synonyms", [{"name": "live"}, {"name": "lanterns", "settings": synonyms}]
+    )
+    experiment_id = created["id"]
+    assert created["status"] == "running"
+    assert admin.list_experiments(scratch)[0]["id"] == experiment_id
+    conflict = error_of(lambda: admin.create_experiment(scratch, "again", [{"name": "a"}, {"name": "b"}]))
+    assert (conflict.status, conflict.code) == (409, "experiment_already_running")
+
+    clicked: dict[str, int] = {"live": 0, "lanterns": 0}
+    for session in range(40):
+        answer = search_client.search(scratch, "lamp", session_id=f"py-{session}")
+        variant = answer["experiment"]["variant"]
+        assert (answer["total"] > 0) == (variant == "lanterns")
+        if answer["hits"]:
+            search_client.record_events(
+                scratch,
+                {
+                    "type": "click",
+                    "product_id": answer["hits"][0]["id"],
+                    "query_id": answer["query_id"],
+                    "session_id": f"py-{session}",
+                },
+            )
+            clicked[variant] += 1
+    results = admin.get_experiment(scratch, experiment_id)["results"]
+    assert {row["name"]: row["clicked_searches"] for row in results["variants"]} == clicked
+    assert {row["name"]: row["searches"] for row in results["variants"]}["lanterns"] == clicked["lanterns"]
+
+    promoted = admin.promote_experiment(scratch, experiment_id, "lanterns")
+    assert promoted["experiment"]["promoted"] == "lanterns"
+    assert admin.get_settings(scratch)["synonyms"] == synonyms["synonyms"]
+    again = error_of(lambda: admin.stop_experiment(scratch, experiment_id))
+    assert again.code == "invalid_experiment_state"

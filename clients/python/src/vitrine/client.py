@@ -610,6 +610,53 @@ class Client:
 
         return analytics_frames(report)
 
+    # -- experiments -----------------------------------------------------------------------
+
+    def create_experiment(
+        self,
+        index: str,
+        name: str,
+        variants: Sequence[Mapping[str, Any]],
+        *,
+        kind: Literal["ab", "interleaving"] = "ab",
+        surface: str | None = None,
+        primary_metric: str | None = None,
+        alpha: float | None = None,
+    ) -> dict[str, Any]:
+        """Starts an online experiment (docs/experiments.md): ``variants`` are
+        ``{"name", "weight"?, "settings": "live" | {draft parts}, "model_version"?}``, the first
+        being the control. Answers the experiment with its (empty) results."""
+        body = _without_none(
+            {
+                "name": name,
+                "kind": kind,
+                "surface": surface,
+                "variants": [dict(variant) for variant in variants],
+                "primary_metric": primary_metric,
+                "alpha": alpha,
+            }
+        )
+        return cast(dict[str, Any], self._request("POST", self._index(index, "experiments"), json=body))
+
+    def list_experiments(self, index: str) -> list[dict[str, Any]]:
+        """The index's experiments, newest first."""
+        answer = cast(dict[str, Any], self._request("GET", self._index(index, "experiments")))
+        return cast(list[dict[str, Any]], answer["results"])
+
+    def get_experiment(self, index: str, experiment_id: str) -> dict[str, Any]:
+        """The experiment with its results as of now."""
+        return cast(dict[str, Any], self._request("GET", self._index(index, "experiments", experiment_id)))
+
+    def stop_experiment(self, index: str, experiment_id: str) -> dict[str, Any]:
+        """Stops it; shoppers see the live settings again. Answers it with its results."""
+        return cast(dict[str, Any], self._request("POST", self._index(index, "experiments", experiment_id, "stop")))
+
+    def promote_experiment(self, index: str, experiment_id: str, variant: str) -> dict[str, Any]:
+        """Publishes ``variant`` (its draft as a settings version, or its model version) and
+        stops the experiment."""
+        path = self._index(index, "experiments", experiment_id, "promote")
+        return cast(dict[str, Any], self._request("POST", path, json={"variant": variant}, actor=True))
+
     # -- models ----------------------------------------------------------------------------
 
     def list_models(self, index: str) -> ModelVersions:

@@ -82,6 +82,13 @@ class SearchHit(TypedDict):
     pinned: NotRequired[bool]
 
 
+class ExperimentTag(TypedDict):
+    """Which experiment and variant answered (``"interleaved"`` for interleaving)."""
+
+    id: str
+    variant: str
+
+
 class SearchResponse(TypedDict):
     hits: list[SearchHit]
     total: int
@@ -91,6 +98,7 @@ class SearchResponse(TypedDict):
     query_id: str
     ignored_words: NotRequired[list[str]]
     applied_rules: NotRequired[list[str]]
+    experiment: NotRequired[ExperimentTag]
 
 
 class Suggestions(TypedDict):
@@ -119,6 +127,8 @@ class Recommendations(TypedDict):
     items: list[Recommendation]
     model_version: str
     took_ms: float
+    query_id: NotRequired[str]
+    experiment: NotRequired[ExperimentTag]
 
 
 class Event(TypedDict, total=False):
