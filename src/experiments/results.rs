@@ -18,7 +18,7 @@ use vitrine_eval::experiments::{
     running_min, sample_ratio_mismatch,
 };
 
-use super::definition::{ExperimentKind, ExperimentSpec, Metric, Priors};
+use super::definition::{ExperimentKind, ExperimentSpec, Metric, Priors, Surface, VariantSpec};
 use crate::analytics::{ExperimentData, ExperimentStatus, StoredExperiment};
 
 /// How many points of the experiment's history the always-valid p-value is taken at.
@@ -42,9 +42,18 @@ pub struct ExperimentView {
     /// The index it runs on.
     #[schema(value_type = String)]
     pub index: vitrine_models::IndexName,
-    /// Its definition.
-    #[serde(flatten)]
-    pub spec: ExperimentSpec,
+    /// What it is for people.
+    pub name: String,
+    /// `ab` or `interleaving`.
+    pub kind: ExperimentKind,
+    /// Where it runs.
+    pub surface: Surface,
+    /// Its variants, the control first.
+    pub variants: Vec<VariantSpec>,
+    /// What decides it.
+    pub primary_metric: Metric,
+    /// The significance level of its tests and intervals.
+    pub alpha: f64,
     /// Running or stopped.
     pub status: ExperimentStatus,
     /// When it was created.
@@ -63,7 +72,12 @@ impl ExperimentView {
         ExperimentView {
             id: experiment.id,
             index: experiment.index.clone(),
-            spec: experiment.spec.clone(),
+            name: experiment.spec.name.clone(),
+            kind: experiment.spec.kind,
+            surface: experiment.spec.surface,
+            variants: experiment.spec.variants.clone(),
+            primary_metric: experiment.spec.primary_metric,
+            alpha: experiment.spec.alpha,
             status: experiment.status,
             created_at: experiment.created_at,
             stopped_at: experiment.stopped_at,
@@ -426,7 +440,7 @@ mod tests {
 
     use super::*;
     use crate::analytics::{ExposureRow, OrderRow, OutcomeRow};
-    use crate::experiments::definition::{Surface, VariantSettings, VariantSpec};
+    use crate::experiments::definition::VariantSettings;
 
     fn experiment(kind: ExperimentKind, weights: [f64; 2]) -> StoredExperiment {
         let variant = |name: &str, weight| VariantSpec {
