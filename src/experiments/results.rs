@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use vitrine_eval::experiments::{
-    Comparison, DEFAULT_RELATIVE_EFFECT, Preference, RatioEstimate, SampleRatio, compare, default_tau, preference,
+    Comparison, DEFAULT_RELATIVE_EFFECT, Preference, RatioEstimate, SampleRatio, compare, default_tau, preference_of,
     running_min, sample_ratio_mismatch,
 };
 
@@ -251,8 +251,26 @@ fn estimate(units: &[Unit], variant: usize, metric: Metric) -> RatioEstimate {
     RatioEstimate::from_units(&pairs)
 }
 
+/// The variance of a rate whose delta-method variance is 0 (no variation inside the arm: every
+/// answer clicked, or none), which would say the arm's rate is known exactly: the binomial
+/// variance `p̃(1 − p̃)/n` at Laplace's smoothed rate `p̃ = (x + 1)/(n + 2)`. Revenue is left as
+/// it is.
+fn floored(mut arm: RatioEstimate, metric: Metric) -> RatioEstimate {
+    if metric != Metric::RevenuePerSearch && arm.variance == 0.0 && arm.denominator > 0.0 {
+        arm.variance = laplace_variance(arm.numerator, arm.denominator);
+    }
+    arm
+}
+
+/// `p̃(1 − p̃)/n` with `p̃ = (x + 1)/(n + 2)`.
+fn laplace_variance(successes: f64, trials: f64) -> f64 {
+    let smoothed = (successes + 1.0) / (trials + 2.0);
+    smoothed * (1.0 - smoothed) / trials
+}
+
 fn compare_at(units: &[Unit], treatment: usize, metric: Metric, alpha: f64, priors: &Priors) -> Comparison {
     let (control, treatment) = (estimate(units, 0, metric), estimate(units, treatment, metric));
+    let (control, treatment) = (floored(control, metric), floored(treatment, metric));
     // Without a fixed prior (revenue, when the index had no orders before), its scale comes
     // from both arms pooled, so that a control at 0 cannot make it vanish.
     let tau = priors.tau(metric).unwrap_or_else(|| {
@@ -262,9 +280,15 @@ fn compare_at(units: &[Unit], treatment: usize, metric: Metric, alpha: f64, prio
     compare(&control, &treatment, alpha, tau)
 }
 
+/// The interleaving preference; a share with no variation (every decided answer won by one
+/// side) gets Laplace's variance, as in [`floored`].
 fn preference_at(units: &[Unit], alpha: f64) -> Preference {
     let pairs: Vec<(f64, f64)> = units.iter().map(|unit| (unit.treatment_wins, unit.decided)).collect();
-    preference(&pairs, alpha, default_tau(0.5, DEFAULT_RELATIVE_EFFECT))
+    let mut share = RatioEstimate::from_units(&pairs);
+    if share.variance == 0.0 && share.denominator > 0.0 {
+        share.variance = laplace_variance(share.numerator, share.denominator);
+    }
+    preference_of(&share, alpha, default_tau(0.5, DEFAULT_RELATIVE_EFFECT))
 }
 
 /// The cut-off times of the checkpoints: after each [`CHECKPOINTS`]th of the exposures.
@@ -509,6 +533,22 @@ mod tests {
         // p-value is far above the fixed-horizon one.
         assert!(ctr.comparison.fixed_p_value < 0.05, "{:?}", ctr.comparison);
         assert!(ctr.comparison.always_valid_p_value > ctr.comparison.fixed_p_value, "{:?}", ctr.comparison);
+    }
+
+    #[test]
+    fn arms_without_variation_still_get_an_interval_and_a_test() {
+        // Every treatment answer clicked, no control one: the delta method's variances are 0.
+        let experiment = experiment(ExperimentKind::Ab, [1.0, 1.0]);
+        let mut data = ExperimentData::default();
+        shoppers(&mut data, "control", 30, 0);
+        shoppers(&mut data, "treatment", 30, 30);
+        let results = compute(&experiment, &data, DateTime::from_timestamp_millis(10_000).expect("time")).results;
+        let ctr = &results.comparisons[0].comparison;
+        // Laplace: p̃ = 1/32 and 31/32, each with variance p̃(1 − p̃)/30.
+        let variance: f64 = 2.0 * (1.0 / 32.0) * (31.0 / 32.0) / 30.0;
+        assert!((ctr.standard_error - variance.sqrt()).abs() < 1e-12, "{ctr:?}");
+        assert!(ctr.fixed_p_value < 1e-9 && ctr.fixed_interval.0 > 0.8, "{ctr:?}");
+        assert!(ctr.significant, "{ctr:?}");
     }
 
     #[test]

@@ -30,7 +30,9 @@ async function rankings() {
 /**
  * `count` shoppers one after another, each in a browser context of its own (so the plug-in makes
  * each a new session id): opens the storefront, searches QUERY, clicks the first result. Returns
- * every search the storefront sent with the server's answer, and the clicks it sent.
+ * every search the storefront sent with the server's answer (all of them, however late: a
+ * search-as-you-type request may still be in flight when the results show), and per shopper the
+ * click it sent.
  */
 async function shoppers(page, count) {
   const searches = [];
@@ -38,40 +40,43 @@ async function shoppers(page, count) {
   for (let shopper = 0; shopper < count; shopper++) {
     const context = await page.context().browser().newContext();
     const guest = await context.newPage();
-    const answers = [];
-    guest.on("response", (response) => {
-      const request = response.request();
-      if (request.method() !== "POST") return;
-      if (request.url().endsWith(`${INDEX}/search`)) answers.push(response.json().then((answer) => ({ request: request.postDataJSON(), answer })));
-      if (request.url().endsWith(`${INDEX}/events`)) clicks.push(...request.postDataJSON().filter((event) => event.type === "click"));
+    const sent = [];
+    guest.on("request", (request) => {
+      if (request.method() === "POST" && request.url().endsWith(`${INDEX}/search`)) sent.push(request);
     });
     await guest.goto(`${base}/`);
     await searchStorefront(guest, QUERY);
-    searches.push(...(await Promise.all(answers)));
-    const sent = guest.waitForResponse((response) => response.url().endsWith(`${INDEX}/events`));
+    const event = guest.waitForRequest((request) => request.url().endsWith(`${INDEX}/events`) && request.postDataJSON().some((e) => e.type === "click"));
     await guest.locator("vitrine-results .grid li a.title").first().click();
-    await sent;
+    clicks.push((await event).postDataJSON().find((e) => e.type === "click"));
+    await guest.waitForLoadState("networkidle");
+    for (const request of sent) searches.push({ request: request.postDataJSON(), answer: await (await request.response()).json() });
     await context.close();
   }
   return { searches, clicks };
 }
 
-/** The searches of `traffic` the experiment `id` answered, by variant: [answers, answers to QUERY]. */
+/** The searches of `traffic` the experiment `id` answered, by variant: how many, and the answers to QUERY by query id. */
 function byVariant(traffic, id) {
   const counted = {};
   for (const { request, answer } of traffic.searches) {
     assert.ok(request.session_id, `the plug-in names the guest: ${JSON.stringify(request)}`);
     assert.equal(answer.experiment?.id, id, `every answer belongs to the experiment: ${JSON.stringify(answer.experiment)}`);
-    const entry = (counted[answer.experiment.variant] ??= { searches: 0, answers: [] });
+    const entry = (counted[answer.experiment.variant] ??= { searches: 0, answers: new Map() });
     entry.searches++;
-    if (request.q === QUERY) entry.answers.push(answer);
+    if (request.q === QUERY) entry.answers.set(answer.query_id, answer);
   }
   return counted;
 }
 
-// An earlier run that crashed may have left its experiment running.
-for (const experiment of (await admin("GET", `${INDEX}/experiments`)).results) {
-  if (experiment.status === "running" && experiment.name.startsWith("browser ")) await admin("POST", `${INDEX}/experiments/${experiment.id}/stop`);
+/** The answer each click names, and that the shopper clicked its first result. */
+function clickedAnswers(traffic, answers) {
+  return traffic.clicks.map((click) => {
+    const answer = answers.get(click.query_id);
+    assert.ok(answer, `the click names a search of the shopper: ${JSON.stringify(click)}`);
+    assert.deepEqual([click.product_id, click.position], [answer.hits[0].id, 1]);
+    return answer;
+  });
 }
 
 await test("an interleaving test: storefront searches and clicks are counted and credited to the ranking that showed the product", async (page) => {
@@ -82,14 +87,14 @@ await test("an interleaving test: storefront searches and clicks are counted and
     const traffic = await shoppers(page, SHOPPERS);
     const counted = byVariant(traffic, experiment.id);
     assert.deepEqual(Object.keys(counted), ["interleaved"]);
-    // The first result is each ranking's top pick: the live top, or the pinned product.
+    // The first result is each ranking's top pick: the live top, or the pinned product; the
+    // click on it is a win for that ranking.
     let [controlWins, treatmentWins] = [0, 0];
-    for (const answer of counted.interleaved.answers) {
+    for (const answer of clickedAnswers(traffic, counted.interleaved.answers)) {
       const top = answer.hits[0].id;
       assert.ok(top === live[0] || top === pinned, `the first result is one ranking's top: ${top}`);
       if (top === pinned) treatmentWins++;
       else controlWins++;
-      assert.ok(traffic.clicks.some((click) => click.query_id === answer.query_id && click.product_id === top && click.position === 1), "the click names its search");
     }
     const results = (await admin("GET", `${INDEX}/experiments/${experiment.id}`)).results;
     assert.equal(results.variants[0].searches, counted.interleaved.searches, "every storefront search counted, the page's browse included");
@@ -110,14 +115,16 @@ await test("an A/B test: each shopper keeps a variant, the results count it, and
     const traffic = await shoppers(page, SHOPPERS);
     const counted = byVariant(traffic, experiment.id);
     for (const [variant, { answers }] of Object.entries(counted)) {
-      for (const answer of answers) assert.equal(answer.hits[0].id, variant === "pinned" ? pinned : live[0], `${variant} answers with its settings`);
+      for (const answer of answers.values()) assert.equal(answer.hits[0].id, variant === "pinned" ? pinned : live[0], `${variant} answers with its settings`);
     }
     const results = (await admin("GET", `${INDEX}/experiments/${experiment.id}`)).results;
     for (const variant of results.variants) {
-      const mine = counted[variant.name] ?? { searches: 0, answers: [] };
+      const mine = counted[variant.name] ?? { searches: 0, answers: new Map() };
       assert.equal(variant.searches, mine.searches, `${variant.name}: searches`);
-      assert.equal(variant.clicked_searches, mine.answers.length, `${variant.name}: one click per shopper`);
+      const clicked = traffic.clicks.filter((click) => mine.answers.has(click.query_id)).length;
+      assert.equal(variant.clicked_searches, clicked, `${variant.name}: clicked searches`);
     }
+    assert.equal(results.variants.reduce((sum, variant) => sum + variant.clicked_searches, 0), SHOPPERS);
     const promoted = await admin("POST", `${INDEX}/experiments/${experiment.id}/promote`, { variant: "pinned" });
     assert.equal(promoted.experiment.promoted, "pinned");
     const history = await admin("GET", `${INDEX}/settings/history`);

@@ -29,6 +29,6 @@ mod stats;
 
 pub use stats::{
     Comparison, DEFAULT_ALPHA, DEFAULT_RELATIVE_EFFECT, MIN_TAU, Preference, RatioEstimate, SRM_THRESHOLD, SampleRatio,
-    compare, default_tau, msprt_interval, msprt_p_value, preference, running_min, sample_ratio_mismatch,
+    compare, default_tau, msprt_interval, msprt_p_value, preference, preference_of, running_min, sample_ratio_mismatch,
     two_proportion_z_test,
 };

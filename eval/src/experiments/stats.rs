@@ -310,8 +310,13 @@ pub struct Preference {
 /// intersected with [0, 1], which keeps their coverage (the share cannot leave [0, 1]); an
 /// interval that says nothing is therefore [0, 1].
 pub fn preference(units: &[(f64, f64)], alpha: f64, tau: f64) -> Preference {
+    preference_of(&RatioEstimate::from_units(units), alpha, tau)
+}
+
+/// [`preference`] from the share's estimate already made (a caller that adjusts its variance, e.g.
+/// with a floor, passes it here).
+pub fn preference_of(estimate: &RatioEstimate, alpha: f64, tau: f64) -> Preference {
     let alpha = usable_alpha(alpha);
-    let estimate = RatioEstimate::from_units(units);
     let share = if estimate.denominator > 0.0 { estimate.ratio } else { 0.5 };
     let inference = NormalInference::new(share, 0.5, estimate.variance, alpha, tau);
     Preference {
