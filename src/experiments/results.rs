@@ -449,8 +449,12 @@ fn ab_verdict(spec: &ExperimentSpec, comparisons: &[VariantComparison], sample_r
             format!("`{}` is {direction} than `{}`", row.variant, spec.variants[0].name)
         })
         .collect();
-    let metric = serde_json::to_value(spec.primary_metric).ok().and_then(|value| value.as_str().map(str::to_owned));
-    let metric = metric.unwrap_or_default();
+    let metric = match spec.primary_metric {
+        Metric::ClickThroughRate => "click-through rate",
+        Metric::AddToCartRate => "add-to-cart rate",
+        Metric::ConversionRate => "conversion rate",
+        Metric::RevenuePerSearch => "revenue per search",
+    };
     if winners.is_empty() {
         format!("no significant difference in {metric} yet")
     } else {

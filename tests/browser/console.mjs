@@ -1,13 +1,15 @@
 // Browser tests of the merchandiser console (/console), against the same running `vitrine demo`
 // as storefront.mjs (index `retail`, keys set: the console signs in with the admin key, ADMIN_KEY),
 // with the shared harness (harness.mjs).
-// The demo's settings are left as they were found: what is published is rolled back.
+// The demo's settings are left as they were found: what is published is rolled back, and every
+// experiment started is stopped.
 import { strict as assert } from "node:assert";
+import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { base, finish, searchStorefront, test } from "./harness.mjs";
+import { artifacts, base, finish, searchStorefront, test } from "./harness.mjs";
 
 const INDEX = "retail";
 // A word the demo shop has no product for, and the word its shoppers mean by it.
@@ -219,6 +221,385 @@ await test("a mistake in the draft is explained and never published", async (pag
   await page.getByRole("button", { name: "Discard draft" }).click();
   await page.locator("#draftbar[data-state=clean]").waitFor();
   assert.equal((await api("GET", `${settingsPath}/history`)).length, versions, "nothing was saved");
+});
+
+// ---------------------------------------------------------------------------------------------
+// The Experiments page: A/B and interleaving tests of a draft, on shoppers this test plays
+// itself (searches and clicks sent with the search key, as a storefront sends them, each shopper
+// a session id). Every experiment started here is stopped, and what a promotion published is
+// rolled back.
+
+const experimentsPath = `/v1/indexes/${INDEX}/experiments`;
+const SEARCH_KEY = process.env.SEARCH_KEY || "";
+const PREFIX = "console test: ";
+const RUN = Date.now().toString(36);
+
+/** What a storefront sends (the search key's credentials); a 429 is waited out as it says. */
+async function storefrontCall(path, body) {
+  const headers = { "Content-Type": "application/json", ...(SEARCH_KEY ? { Authorization: `Bearer ${SEARCH_KEY}` } : {}) };
+  for (let attempt = 0; ; attempt++) {
+    const response = await fetch(base + path, { method: "POST", headers, body: JSON.stringify(body) });
+    const text = await response.text();
+    if (response.status === 429 && attempt < 20) {
+      await new Promise((resolve) => setTimeout(resolve, 1000 * Number(response.headers.get("retry-after") || 1)));
+      continue;
+    }
+    if (!response.ok) throw new Error(`POST ${path}: HTTP ${response.status} ${text}`);
+    return JSON.parse(text);
+  }
+}
+
+/** A shopper's search: `session` names the shopper, so a running experiment answers it. */
+const shopperSearch = (q, session) => storefrontCall(`/v1/indexes/${INDEX}/search`, { q, session_id: session, per_page: 10 });
+
+/** A click on the first result of `answer`, as the storefront reports it. */
+const firstResultClick = (answer, session) => ({ type: "click", product_id: answer.hits[0].id, query_id: answer.query_id, session_id: session, position: 1 });
+
+/** The variant the server assigns `session` to (docs/experiments.md, "Assignment"; src/experiments/assign.rs). */
+function assignedVariant(experiment, session) {
+  const hash = createHash("sha256");
+  for (const part of ["assign", experiment.id, `session:${session}`]) {
+    const bytes = Buffer.from(part, "utf8");
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(bytes.length));
+    hash.update(length);
+    hash.update(bytes);
+  }
+  const point = (Number(hash.digest().readBigUInt64LE(0) >> 11n) / 2 ** 53) * experiment.variants.reduce((sum, variant) => sum + variant.weight, 0);
+  let edge = 0;
+  for (const variant of experiment.variants) {
+    edge += variant.weight;
+    if (point < edge) return variant.name;
+  }
+  return experiment.variants.at(-1).name;
+}
+
+/**
+ * The experiment's results once they count what was sent: `expected` maps each variant to its
+ * searches (exposures reach the analytics database a moment after their answer).
+ */
+async function countedResults(id, expected) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const experiment = await api("GET", `${experimentsPath}/${id}`);
+    const counted = Object.fromEntries(experiment.results.variants.map((variant) => [variant.name, variant.searches]));
+    if (Object.entries(expected).every(([name, searches]) => counted[name] === searches)) return experiment;
+    if (Date.now() > deadline) throw new Error(`the results count ${JSON.stringify(counted)}, not the ${JSON.stringify(expected)} searches sent`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Stops `id` if it still runs (a test that failed half-way leaves nothing running). */
+async function stopIfRunning(id) {
+  if (!id) return;
+  const experiment = await api("GET", `${experimentsPath}/${id}`);
+  if (experiment.status === "running") await api("POST", `${experimentsPath}/${id}/stop`);
+}
+
+/** Rolls the settings back to `version` if something was published since. */
+async function restoreSettings(version) {
+  const newest = (await api("GET", `${settingsPath}/history`))[0]?.version;
+  if (newest !== undefined && newest !== version) {
+    await api("POST", `${settingsPath}/history/${version ?? 1}/restore`, undefined, { "X-Vitrine-Actor": encodeURIComponent(NAME) });
+  }
+}
+
+/** From the console with a draft (a synonym), starts an experiment in the Experiments page's form; returns its id. */
+async function startExperiment(page, { name, kind, metric }) {
+  await page.getByRole("link", { name: "Experiments" }).click();
+  assert.match(new URL(page.url()).hash, /^#experiments/);
+  const form = page.locator("#experiment-form");
+  await form.getByLabel("Name").fill(name);
+  await form.getByLabel("Type of test").selectOption(kind);
+  if (metric) await form.getByLabel("Primary metric").selectOption(metric);
+  else assert.ok(await form.getByLabel("Primary metric").isDisabled(), "interleaving has no primary metric to choose");
+  assert.match(await page.locator("#experiment-variants-summary").innerText(), /“live”.*“draft” \(its synonyms\)/);
+  await form.getByRole("button", { name: "Start the experiment" }).click();
+  await page.locator("#status", { hasText: `Experiment “${name}” started` }).waitFor();
+  const detail = page.locator("#experiment-detail[data-status=running]");
+  await detail.waitFor();
+  const id = await detail.getAttribute("data-id");
+  assert.equal(new URL(page.url()).hash, `#experiments/${id}`, "the address names the experiment shown");
+  assert.equal(await page.locator("#experiment-title").getByText(name).count(), 1);
+  const row = page.locator(`#experiment-table tr[data-id="${id}"]`);
+  assert.equal(await row.locator("[data-cell=status] [data-status]").getAttribute("data-status"), "running");
+  assert.equal(await row.locator("[data-cell=kind]").innerText(), kind === "ab" ? "A/B test" : "Interleaving");
+  assert.equal(await row.locator("[data-cell=surface]").innerText(), "search");
+  assert.equal(await page.locator("#experiment-table tbody tr").first().getAttribute("data-id"), id, "newest first");
+  return id;
+}
+
+/** Waits until the page shows, by itself, `experiment`'s counts per variant. */
+async function pageShowsCounts(page, experiment) {
+  const expected = experiment.results.variants.map((variant) => [variant.name, variant.identities, variant.searches, variant.clicked_searches]);
+  await page.waitForFunction((expected) => expected.every(([name, ...numbers]) => {
+    const row = document.querySelector(`#experiment-counts tr[data-variant="${name}"]`);
+    if (!row) return false;
+    const shown = ["identities", "searches", "clicked_searches"].map((cell) => row.querySelector(`[data-cell=${cell}]`).textContent.trim());
+    return shown.every((text, i) => text === String(numbers[i]));
+  }), expected, { timeout: 15_000 });
+}
+
+// An earlier run that crashed may have left its experiment running.
+for (const experiment of (await api("GET", experimentsPath)).results) {
+  if (experiment.status === "running" && experiment.name.startsWith(PREFIX)) await api("POST", `${experimentsPath}/${experiment.id}/stop`);
+}
+
+await test("an A/B test of a draft: started from the console, its results refreshing by themselves, the draft promoted", async (page) => {
+  const before = (await api("GET", `${settingsPath}/history`))[0]?.version;
+  const name = `${PREFIX}a/b “${WORD}” ${RUN}`;
+  let id = null;
+  try {
+    await openConsole(page);
+    await page.getByLabel("Your name").fill(NAME);
+    await addOneWaySynonym(page, WORD, TARGET);
+    id = await startExperiment(page, { name, kind: "ab", metric: "click_through_rate" });
+    const created = await api("GET", `${experimentsPath}/${id}`);
+    assert.equal(created.primary_metric, "click_through_rate");
+    assert.deepEqual(created.variants.map((variant) => [variant.name, variant.weight]), [["live", 1], ["draft", 1]]);
+    assert.equal(created.variants[0].settings, "live");
+    assert.deepEqual(Object.keys(created.variants[1].settings), ["synonyms"], "the draft's changed parts only");
+    assert.ok(created.variants[1].settings.synonyms.some((synonym) => synonym.input === WORD && synonym.synonyms.includes(TARGET)));
+    const firstComputed = await page.locator("#experiment-detail").getAttribute("data-computed-at");
+
+    // 40 shoppers search “brolly”: the draft finds umbrellas, live nothing. Two of three draft
+    // shoppers click; every fourth shopper also searches “umbrella” (both find it) and clicks.
+    const searches = { live: 0, draft: 0 };
+    const shoppers = { live: 0, draft: 0 };
+    const clicked = { live: 0, draft: 0 };
+    const clicks = [];
+    for (let shopper = 0; shopper < 40; shopper++) {
+      const session = `console-ab-${RUN}-${shopper}`;
+      const answer = await shopperSearch(WORD, session);
+      assert.equal(answer.experiment?.id, id, `the experiment answers: ${JSON.stringify(answer.experiment)}`);
+      const variant = answer.experiment.variant;
+      if (variant === "live") assert.equal(answer.total, 0, "live finds nothing for the word");
+      else assert.ok(answer.total >= 3, "the draft finds the umbrellas");
+      searches[variant]++;
+      shoppers[variant]++;
+      if (answer.hits.length && shopper % 3 !== 0) {
+        clicks.push(firstResultClick(answer, session));
+        clicked[variant]++;
+      }
+      if (shopper % 4 === 0) {
+        const again = await shopperSearch(TARGET, session);
+        assert.equal(again.experiment?.variant, variant, "a shopper keeps their variant");
+        searches[variant]++;
+        clicks.push(firstResultClick(again, session));
+        clicked[variant]++;
+      }
+    }
+    assert.ok(shoppers.live > 0 && shoppers.draft > 0, `both variants have shoppers: ${JSON.stringify(shoppers)}`);
+    await storefrontCall(`/v1/indexes/${INDEX}/events`, clicks);
+    const results = await countedResults(id, searches);
+    for (const variant of results.results.variants) {
+      assert.equal(variant.identities, shoppers[variant.name], `${variant.name}: shoppers`);
+      assert.equal(variant.clicked_searches, clicked[variant.name], `${variant.name}: clicked searches`);
+    }
+
+    // The page follows by itself (nobody clicks Refresh).
+    const started = Date.now();
+    await pageShowsCounts(page, results);
+    console.log(`     experiment results on the page (traffic counted → shown, refreshing every 5 s): ${Date.now() - started} ms`);
+    assert.notEqual(await page.locator("#experiment-detail").getAttribute("data-computed-at"), firstComputed);
+    assert.match(await page.locator("#experiment-updated").innerText(), /refreshes every 5 s/);
+    const shown = await api("GET", `${experimentsPath}/${id}`);
+    await page.locator("#experiment-verdict [data-cell=verdict]", { hasText: shown.results.verdict }).waitFor();
+    // Each comparison with the control: its interval drawn around 0 when it has one, "—" when not.
+    const comparisons = page.locator("#experiment-comparisons tbody tr");
+    assert.equal(await comparisons.count(), shown.results.comparisons.length);
+    assert.equal(await comparisons.first().getAttribute("data-metric"), "click_through_rate", "the primary metric first");
+    for (const comparison of shown.results.comparisons) {
+      const row = page.locator(`#experiment-comparisons tr[data-variant=draft][data-metric=${comparison.metric}]`);
+      const hasInterval = comparison.always_valid_interval.every((bound) => typeof bound === "number");
+      assert.equal(await row.locator("[data-cell=interval]").getAttribute("data-bounded"), String(hasInterval), comparison.metric);
+      assert.equal(await row.locator("svg.interval rect.bar").count(), hasInterval ? 1 : 0);
+      if (hasInterval) assert.equal(await row.locator("svg.interval line.zero").count(), 1, "the line of no difference");
+      else assert.equal(await row.locator("[data-cell=always-valid-interval]").innerText(), "—");
+      assert.match(await row.locator("[data-cell=always-valid-p]").innerText(), /^(< 0\.001|[01]\.\d{3})$/);
+      assert.match(await row.locator("[data-cell=fixed-p]").innerText(), /^(< 0\.001|[01]\.\d{3})/);
+    }
+    const ctr = page.locator("#experiment-comparisons tr[data-metric=click_through_rate]");
+    assert.equal(await ctr.locator("[data-cell=interval]").getAttribute("data-bounded"), "true", "clicks on both sides: an interval");
+    assert.match(await ctr.locator("[data-cell=always-valid-interval]").innerText(), /^[−+±]\d+\.\d pp to [−+±]\d+\.\d pp$/);
+    assert.equal(await page.locator("#srm-warning").count(), shown.results.sample_ratio?.mismatch ? 1 : 0);
+    await page.screenshot({ path: `${artifacts}/console-experiment-ab-running.png`, fullPage: true });
+
+    // Promote the draft: a confirmation first.
+    await page.locator("#experiment-variants tr[data-variant=draft]").getByRole("button", { name: "Promote draft" }).click();
+    const dialog = page.getByRole("dialog");
+    assert.match(await dialog.innerText(), /published as a new settings version/);
+    await dialog.getByRole("button", { name: "Promote" }).click();
+    const status = page.locator("#status", { hasText: "promoted" });
+    await status.waitFor();
+    const version = Number((await status.innerText()).match(/version (\d+)/)[1]);
+    await page.locator("#experiment-detail[data-status=stopped]").waitFor();
+    assert.equal(await page.locator("#experiment-title [data-promoted]").getAttribute("data-promoted"), "draft");
+    assert.equal(await page.locator("[data-experiment=stop]").count(), 0, "nothing to stop");
+    assert.equal(await page.locator("[data-experiment=promote]").count(), 0, "promoted once");
+    assert.doesNotMatch(await page.locator("#experiment-updated").innerText(), /refreshes/, "a stopped experiment is not refreshed");
+    const row = page.locator(`#experiment-table tr[data-id="${id}"]`);
+    await row.locator("[data-status=stopped]").waitFor();
+    assert.equal(await row.locator("[data-promoted]").getAttribute("data-promoted"), "draft");
+    const promoted = await api("GET", `${experimentsPath}/${id}`);
+    assert.equal(promoted.status, "stopped");
+    assert.equal(promoted.promoted, "draft");
+    // The promoted draft is the live settings now: the draft has nothing left to publish.
+    await page.locator("#draftbar[data-state=clean]").waitFor();
+
+    // The audit log has the new version, with who promoted it and from which experiment.
+    await page.getByRole("link", { name: "Settings" }).click();
+    const newest = page.locator("#history-table tbody tr").first();
+    await page.locator(`#history-table tbody tr[data-version="${version}"]`).waitFor();
+    assert.equal(await newest.getAttribute("data-version"), String(version));
+    assert.equal(await newest.locator(".badge.live").count(), 1);
+    const actor = await newest.locator("[data-cell=actor]").innerText();
+    assert.ok(actor.startsWith(NAME) && actor.includes(name) && actor.includes("draft"), `the audit log names who and which experiment: ${actor}`);
+    assert.match(await newest.locator("[data-cell=changed]").innerText(), /synonyms/);
+    assert.equal((await api("GET", `${settingsPath}/history`))[0].version, version);
+    const after = await shopperSearch(WORD, `console-ab-${RUN}-after`);
+    assert.equal(after.experiment, undefined, "no experiment runs");
+    assert.ok(after.total >= 3, "live finds the umbrellas now");
+  } finally {
+    await stopIfRunning(id);
+    await restoreSettings(before);
+  }
+});
+
+await test("an experiment whose shoppers reach only one variant is flagged (sample ratio mismatch), then stopped", async (page) => {
+  const versions = (await api("GET", `${settingsPath}/history`)).length;
+  const name = `${PREFIX}srm ${RUN}`;
+  let id = null;
+  try {
+    await openConsole(page);
+    await addOneWaySynonym(page, WORD, TARGET);
+    id = await startExperiment(page, { name, kind: "ab", metric: "add_to_cart_rate" });
+    const experiment = await api("GET", `${experimentsPath}/${id}`);
+    assert.equal(experiment.primary_metric, "add_to_cart_rate");
+    assert.equal(await page.locator("#experiment-counts th .badge.primary").count(), 1);
+    assert.equal(await page.locator("#srm-warning").count(), 0, "no shoppers, no mismatch");
+
+    // Broken assignment, as the check exists to catch: only the control's shoppers arrive. The
+    // test knows each session's variant before it searches (the assignment is a pure hash), so
+    // the draft's shoppers never send anything, not even one search.
+    const sent = 20;
+    let skipped = 0;
+    for (let candidate = 0, arrived = 0; arrived < sent; candidate++) {
+      const session = `console-srm-${RUN}-${candidate}`;
+      if (assignedVariant(experiment, session) !== "live") {
+        skipped++;
+        continue;
+      }
+      const answer = await shopperSearch(TARGET, session);
+      assert.equal(answer.experiment?.variant, "live", "the server assigns the session as predicted");
+      arrived++;
+    }
+    assert.ok(skipped > 0);
+    const results = await countedResults(id, { live: sent, draft: 0 });
+    assert.equal(results.results.sample_ratio.mismatch, true, JSON.stringify(results.results.sample_ratio));
+
+    // The page flags it by itself.
+    const warning = page.locator("#srm-warning");
+    await warning.waitFor({ timeout: 15_000 });
+    assert.match(await warning.innerText(), /Sample ratio mismatch: do not trust these results/);
+    assert.match(await warning.innerText(), /live 20 shoppers, draft 0 shoppers; expected live 50 %, draft 50 %/);
+    await pageShowsCounts(page, results);
+    assert.match(await page.locator("#experiment-verdict").getAttribute("class"), /untrusted/);
+    await page.locator("#experiment-verdict [data-cell=verdict]", { hasText: results.results.verdict }).waitFor();
+    await page.screenshot({ path: `${artifacts}/console-experiment-srm.png`, fullPage: true });
+
+    // The Refresh button asks again at once; on the Settings page nothing is asked.
+    const computed = await page.locator("#experiment-detail").getAttribute("data-computed-at");
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.waitForFunction((computed) => document.querySelector("#experiment-detail").dataset.computedAt !== computed, computed);
+    let asked = 0;
+    const count = (request) => {
+      if (request.url().includes("/experiments")) asked++;
+    };
+    page.on("request", count);
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.waitForTimeout(6_000);
+    assert.equal(asked, 0, "no refresh while the Experiments page is not shown");
+    await page.getByRole("link", { name: "Experiments" }).click();
+    await page.locator("#experiment-updated", { hasText: "refreshes every 5 s" }).waitFor();
+    assert.ok(asked > 0, "shown again, it refreshes");
+    page.off("request", count);
+
+    // A second experiment on the same surface is refused while this one runs: the server's message is shown.
+    const form = page.locator("#experiment-form");
+    await form.getByLabel("Name").fill(`${PREFIX}second ${RUN}`);
+    await form.getByRole("button", { name: "Start the experiment" }).click();
+    const error = page.locator("#error[data-code=experiment_already_running]");
+    await error.waitFor();
+    assert.match(await error.innerText(), /The experiment could not be started: an experiment already runs on .*stop it first/);
+    assert.equal((await api("GET", experimentsPath)).results.filter((listed) => listed.status === "running").length, 1);
+
+    // Stop it, after a confirmation: the results stay, nothing is published.
+    await page.getByRole("button", { name: "Stop experiment" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Stop experiment" }).click();
+    await page.locator("#status", { hasText: `Experiment “${name}” stopped` }).waitFor();
+    await page.locator("#experiment-detail[data-status=stopped]").waitFor();
+    assert.equal(await page.locator("[data-experiment=stop]").count(), 0);
+    assert.equal(await page.locator("#experiment-title [data-promoted]").count(), 0);
+    assert.equal(await page.locator("#experiment-counts tr[data-variant=live] [data-cell=searches]").innerText(), String(sent), "the results stay");
+    await page.locator(`#experiment-table tr[data-id="${id}"] [data-status=stopped]`).waitFor();
+    const stopped = await api("GET", `${experimentsPath}/${id}`);
+    assert.equal(stopped.status, "stopped");
+    assert.equal(stopped.promoted, null);
+    assert.equal((await shopperSearch(TARGET, `console-srm-${RUN}-after`)).experiment, undefined);
+    assert.equal((await api("GET", `${settingsPath}/history`)).length, versions, "stopping publishes nothing");
+
+  } finally {
+    await stopIfRunning(id);
+  }
+});
+
+await test("an interleaving test of a draft: which ranking shoppers prefer, with its interval", async (page) => {
+  const name = `${PREFIX}interleaving ${RUN}`;
+  let id = null;
+  try {
+    await openConsole(page);
+    await addOneWaySynonym(page, WORD, TARGET);
+    id = await startExperiment(page, { name, kind: "interleaving" });
+    // Shoppers search “brolly”, which only the draft's ranking answers, and click: wins for the draft.
+    let draftOnlyClicks = 0;
+    const clicks = [];
+    for (let shopper = 0; shopper < 12; shopper++) {
+      const session = `console-interleaving-${RUN}-${shopper}`;
+      const answer = await shopperSearch(WORD, session);
+      assert.equal(answer.experiment?.variant, "interleaved");
+      if (shopper % 4 !== 3) {
+        clicks.push(firstResultClick(answer, session));
+        draftOnlyClicks++;
+      }
+    }
+    await storefrontCall(`/v1/indexes/${INDEX}/events`, clicks);
+    await countedResults(id, { interleaved: 12 });
+    let results;
+    for (const deadline = Date.now() + 10_000; ; ) {
+      results = await api("GET", `${experimentsPath}/${id}`);
+      if (results.results.interleaving.preference.searches_decided === draftOnlyClicks || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const interleaving = results.results.interleaving;
+    assert.equal(interleaving.treatment_wins, draftOnlyClicks, "a click on the draft's only ranking is its win");
+    assert.equal(interleaving.control_wins, 0);
+
+    await pageShowsCounts(page, results);
+    const preference = page.locator("#experiment-preference");
+    await preference.locator(`[data-cell=treatment_wins]`, { hasText: String(draftOnlyClicks) }).waitFor();
+    assert.equal(await preference.locator("[data-cell=control_wins]").innerText(), "0");
+    assert.equal(await preference.locator("[data-cell=ties]").innerText(), String(interleaving.ties));
+    assert.equal(await preference.locator("[data-cell=share]").innerText(), `${Math.round(interleaving.preference.share * 100)} %`);
+    assert.equal(await preference.locator("svg.interval line.zero").count(), 1, "the line of no preference");
+    assert.equal(await preference.locator("svg.interval rect.bar").count(), 1, "the interval");
+    assert.match(await preference.locator("[data-cell=always-valid-interval]").innerText(), /^\d+ % to \d+ %$/);
+    assert.equal(await page.locator("#experiment-comparisons").count(), 0, "interleaving compares no metrics");
+    await page.locator("#experiment-verdict [data-cell=verdict]", { hasText: results.results.verdict }).waitFor();
+    await page.screenshot({ path: `${artifacts}/console-experiment-interleaving.png`, fullPage: true });
+  } finally {
+    await stopIfRunning(id);
+  }
 });
 
 await finish();

@@ -4,7 +4,10 @@
  * It edits a DRAFT of an index's settings (a deep copy of the live settings; nothing reaches the
  * shop until "Publish draft"), previews a query with the live settings and with the draft side by
  * side, runs the offline evaluation of the draft on a judgments file, and shows the audit log of
- * published versions with rollback. It talks to the page's own origin:
+ * published versions with rollback (the Settings page). The Experiments page (`#experiments`,
+ * `#experiments/{id}`) tests the draft on real shoppers: an A/B or interleaving test of live
+ * against the draft's changed parts, its results refreshed while it runs, stop and promote
+ * (docs/experiments.md). It talks to the page's own origin:
  *
  *   GET  /v1/indexes                                      the index picker
  *   GET  /v1/indexes/{index}/settings                     live settings (the draft starts as a copy)
@@ -13,6 +16,11 @@
  *   POST /v1/indexes/{index}/settings/evaluate            {draft, judgments, typos} → comparison
  *   GET  /v1/indexes/{index}/settings/history             the audit log, newest first
  *   POST /v1/indexes/{index}/settings/history/{v}/restore roll back
+ *   GET  /v1/indexes/{index}/experiments                  the index's experiments, newest first
+ *   POST /v1/indexes/{index}/experiments                  start one: live against the draft
+ *   GET  /v1/indexes/{index}/experiments/{id}             one experiment with its results
+ *   POST /v1/indexes/{index}/experiments/{id}/stop        stop it
+ *   POST /v1/indexes/{index}/experiments/{id}/promote     {variant}: publish it, stop the experiment
  *
  * The console signs in with an API key (`GET /v1/keys/self` says what it may do: editing needs
  * `settings.write`, on the indexes the key reaches). The key is kept in sessionStorage and sent as `Authorization: Bearer`; the merchandiser's
@@ -240,6 +248,8 @@
     lastPreview: null,
     evaluating: false,
     loadFailed: false,
+    /** The page shown: `settings` or `experiments` (the address's hash). */
+    page: "settings",
   };
 
   // ---------------------------------------------------------------------------------------------
@@ -344,7 +354,14 @@
 
   async function loadIndex(name) {
     const load = ++state.loads;
+    const previous = state.index;
     state.index = name;
+    // Another index has other experiments (the first load keeps the one the address names).
+    if (previous !== null && previous !== name) {
+      resetExperiments();
+      if (route().id) history.replaceState(null, "", "#experiments");
+    }
+    if (state.page === "experiments") refreshExperiments();
     const url = new URL(location.href);
     url.searchParams.set("index", name);
     history.replaceState(null, "", url);
@@ -443,6 +460,7 @@
       elements.publish.disabled = true;
       elements.evaluateButton.disabled = true;
       elements.problems.hidden = true;
+      renderExperimentForm();
       return;
     }
     const parts = changedParts();
@@ -460,6 +478,7 @@
       dot.textContent = changed ? "•" : "";
       dot.title = changed ? "changed in the draft" : "";
     }
+    renderExperimentForm();
     if (preview && (state.lastPreview !== null || elements.previewQuery.value.trim())) schedulePreview();
   }
 
@@ -1529,6 +1548,726 @@
   });
 
   // ---------------------------------------------------------------------------------------------
+  // Pages: Settings (the draft, its preview and evaluation, the audit log) and Experiments. The
+  // address says which: `#experiments`, or `#experiments/{id}` for one experiment.
+
+  const PAGES = ["settings", "experiments"];
+
+  function route() {
+    const [page, id] = location.hash.replace(/^#/, "").split("/");
+    return { page: page === "experiments" ? "experiments" : "settings", id: id ? decodeURIComponent(id) : null };
+  }
+
+  function showPage() {
+    const { page, id } = route();
+    state.page = page;
+    for (const name of PAGES) {
+      $(`#view-${name}`).hidden = name !== page;
+      const link = $(`#nav-${name}`);
+      if (name === page) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    }
+    document.title = page === "experiments" ? "Experiments · Vitrine console" : "Vitrine console";
+    if (page === "experiments") openExperiments(id);
+    else scheduleExperimentRefresh();
+  }
+
+  window.addEventListener("hashchange", showPage);
+
+  // ---------------------------------------------------------------------------------------------
+  // Experiments: A/B and interleaving tests of the draft on real shoppers, their results
+  // (refreshed every REFRESH_SECONDS while the page is shown and the experiment runs), stop and
+  // promote. The numbers and the verdict are the server's; the page only lays them out.
+
+  const REFRESH_SECONDS = 5;
+
+  /** [metric, label, what it counts] as the server names them; every metric is higher-is-better. */
+  const METRICS = [
+    ["click_through_rate", "Click-through rate", "searches with a click ÷ searches"],
+    ["add_to_cart_rate", "Add-to-cart rate", "searches with an add-to-cart ÷ searches"],
+    ["conversion_rate", "Conversion rate", "searches with a purchase ÷ searches"],
+    ["revenue_per_search", "Revenue per search", "order revenue of the variant's shoppers ÷ searches"],
+  ];
+  const METRIC_LABELS = Object.fromEntries(METRICS.map(([metric, label]) => [metric, label]));
+  const KIND_LABELS = { ab: "A/B test", interleaving: "Interleaving" };
+  const SURFACE_LABELS = {
+    search: "search",
+    similar: "similar products",
+    bought_together: "bought together",
+    for_user: "for the shopper",
+    cart: "cart",
+    trending: "trending",
+  };
+  const KIND_HINTS = {
+    ab: "Each shopper sees the live settings or the draft; every metric is compared.",
+    interleaving: "Each shopper sees one list merged from both rankings; clicks say which ranking they prefer. Needs far fewer searches, measures no revenue.",
+  };
+
+  const experimentElements = {
+    list: $("#experiment-list"),
+    form: $("#experiment-form"),
+    name: $("#experiment-name"),
+    nameError: $("#experiment-name-error"),
+    kind: $("#experiment-kind"),
+    kindHint: $("#experiment-kind-hint"),
+    metric: $("#experiment-metric"),
+    metricHint: $("#experiment-metric-hint"),
+    summary: $("#experiment-variants-summary"),
+    create: $("#experiment-create"),
+    detail: $("#experiment-detail"),
+  };
+
+  /** The experiments page's state: `state.page` says whether it is shown. */
+  const lab = {
+    /** The index's experiments (views, newest first), or null before they are listed. */
+    list: null,
+    /** The experiment shown: its id, and the experiment with its results once loaded. */
+    selected: null,
+    detail: null,
+    /** What the frame (title, actions, variants) was last drawn for: redrawn only when it changes. */
+    frameKey: "",
+    /** Each refresh's number: an answer for an older one is dropped. */
+    refreshes: 0,
+    timer: null,
+    creating: false,
+    /** The id the address names when the index has no such experiment. */
+    missing: null,
+    /** Experiments whose sample-ratio mismatch was already announced. */
+    srmAnnounced: new Set(),
+    /** The list shows the newest LIST_LENGTH (and the one shown) until asked for all. */
+    showAll: false,
+  };
+
+  const LIST_LENGTH = 10;
+
+  // Formatting: rates as percentages (differences in percentage points), revenue in its currency.
+
+  const isRevenue = (metric) => metric === "revenue_per_search";
+
+  /** A bound the server could not compute is JSON null (or, without data, a huge number). */
+  const finite = (value) => typeof value === "number" && Number.isFinite(value) && Math.abs(value) < 1e12;
+  const bounded = (interval) => Array.isArray(interval) && interval.length === 2 && finite(interval[0]) && finite(interval[1]);
+
+  const percent = (rate, digits = 1) => (finite(rate) ? `${(rate * 100).toFixed(digits)} %` : "—");
+
+  /** Minor units of `currency` as money (a plain number when no order named a currency). */
+  function minorUnits(value, currency, { sign = false } = {}) {
+    if (!finite(value)) return "—";
+    const prefix = sign ? (value > 0 ? "+" : value < 0 ? "−" : "±") : value < 0 ? "−" : "";
+    if (currency) {
+      try {
+        const format = new Intl.NumberFormat(undefined, { style: "currency", currency });
+        return prefix + format.format(Math.abs(value) / 10 ** format.resolvedOptions().maximumFractionDigits);
+      } catch {}
+    }
+    return prefix + (Math.abs(value) / 100).toFixed(2);
+  }
+
+  const metricValue = (metric, value, currency) => (isRevenue(metric) ? minorUnits(value, currency) : percent(value));
+  const metricDifference = (metric, value, currency) =>
+    isRevenue(metric) ? minorUnits(value, currency, { sign: true }) : finite(value) ? `${signed(value * 100, 1)} pp` : "—";
+
+  const pValue = (p) => (typeof p !== "number" || Number.isNaN(p) ? "—" : p < 0.001 ? "< 0.001" : p.toFixed(3));
+  /** “p = 0.144”, or “p < 0.001”, in a sentence. */
+  const pClause = (p) => (typeof p === "number" && p < 0.001 ? "p < 0.001" : `p = ${pValue(p)}`);
+  const confidence = (alpha) => `${Number(((1 - alpha) * 100).toFixed(1))} %`;
+
+  /**
+   * An interval drawn as a small horizontal bar around `center` (0 for a difference, ½ for a
+   * share): the always-valid interval as the bar, the fixed-horizon one as a line through it, the
+   * estimate as a dot, `center` as the vertical line. `domain` fixes the scale (else it is
+   * symmetric around `center` and fits everything drawn).
+   */
+  function intervalBar({ interval, fixed, estimate, center = 0, domain = null, tone = "", label }) {
+    // Without data there is no interval to draw (its bounds say "—").
+    if (!bounded(interval) && !bounded(fixed)) return "";
+    const width = 160;
+    const height = 22;
+    const pad = 6;
+    let [low, high] = domain || [];
+    if (!domain) {
+      const values = [estimate, ...(bounded(interval) ? interval : []), ...(bounded(fixed) ? fixed : [])].filter(finite);
+      const reach = Math.max(...values.map((value) => Math.abs(value - center)), 0) * 1.15 || 1;
+      [low, high] = [center - reach, center + reach];
+    }
+    const x = (value) => (pad + ((Math.min(high, Math.max(low, value)) - low) / (high - low)) * (width - 2 * pad)).toFixed(1);
+    const parts = [`<line class="axis" x1="${pad}" x2="${width - pad}" y1="11" y2="11"/>`];
+    if (bounded(interval)) {
+      const [from, to] = [x(interval[0]), x(interval[1])];
+      parts.push(`<rect class="bar" x="${from}" y="4" width="${Math.max(1.5, to - from).toFixed(1)}" height="14" rx="3"/>`);
+    }
+    if (bounded(fixed)) parts.push(`<line class="fixed" x1="${x(fixed[0])}" x2="${x(fixed[1])}" y1="11" y2="11"/>`);
+    parts.push(`<line class="zero" x1="${x(center)}" x2="${x(center)}" y1="1" y2="21"/>`);
+    if (finite(estimate)) parts.push(`<circle class="estimate" cx="${x(estimate)}" cy="11" r="3.2"/>`);
+    return `<svg class="interval ${tone}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(label)}">
+        <title>${escapeHtml(label)}</title>${parts.join("")}</svg>`;
+  }
+
+  const describeInterval = (interval, format) => (bounded(interval) ? `${format(interval[0])} to ${format(interval[1])}` : "—");
+
+  /** What a variant answers with, in words. */
+  function variantSettings(variant, surface) {
+    if (surface !== "search") {
+      return variant.model_version ? `model version <code>${escapeHtml(variant.model_version)}</code>` : "the current model";
+    }
+    if (!variant.settings || variant.settings === "live") return "the live settings";
+    const parts = Object.keys(variant.settings).map((part) => PART_LABELS[part] || part);
+    return `<details class="variant-settings"><summary>a draft: ${escapeHtml(parts.join(", ") || "no change")}</summary>
+        <pre>${escapeHtml(JSON.stringify(variant.settings, null, 2))}</pre></details>`;
+  }
+
+  const statusBadge = (experiment) =>
+    experiment.status === "running"
+      ? `<span class="badge running" data-status="running">running</span>`
+      : `<span class="badge off" data-status="stopped">stopped</span>`;
+
+  const promotedBadge = (experiment) =>
+    experiment.promoted ? ` <span class="badge live" data-promoted="${escapeHtml(experiment.promoted)}">promoted: ${escapeHtml(experiment.promoted)}</span>` : "";
+
+  // The form: the current draft against live.
+
+  experimentElements.metric.innerHTML = METRICS.map(([metric, label]) => `<option value="${metric}">${escapeHtml(label)}</option>`).join("");
+
+  /** The draft parts that differ from live, as an experiment's variant sends them. */
+  const draftVariantSettings = () => Object.fromEntries(changedParts().map((part) => [part, clone(state.draft[part])]));
+
+  function renderExperimentForm() {
+    const kind = experimentElements.kind.value;
+    const interleaving = kind === "interleaving";
+    experimentElements.kindHint.textContent = KIND_HINTS[kind];
+    experimentElements.metric.disabled = interleaving;
+    const metric = METRICS.find(([name]) => name === experimentElements.metric.value);
+    experimentElements.metricHint.textContent = interleaving
+      ? "Interleaving decides by which ranking's products get the clicks."
+      : `Decides the verdict (${metric[2]}); every metric is reported.`;
+    const parts = changedParts();
+    const wrong = problems();
+    let summary;
+    if (!state.draft) summary = "Loading the settings…";
+    else if (!parts.length) summary = "The draft matches the live settings: change it on the Settings page first (a synonym, a rule, a weight…).";
+    else if (wrong.length) summary = "The draft has problems (listed at the top): fix them first.";
+    else {
+      const changes = parts.map((part) => PART_LABELS[part]).join(", ");
+      summary = interleaving
+        ? `Variants: “live” (the live settings) and “draft” (its ${changes}), interleaved in every shopper's results.`
+        : `Variants: “live” (the control: the live settings) and “draft” (its ${changes}), half the shoppers each.`;
+    }
+    experimentElements.summary.textContent = summary;
+    experimentElements.create.disabled = lab.creating || !state.draft || !parts.length || wrong.length > 0 || !state.index;
+  }
+
+  experimentElements.form.addEventListener("change", renderExperimentForm);
+  experimentElements.name.addEventListener("input", () => {
+    experimentElements.nameError.textContent = "";
+    experimentElements.name.removeAttribute("aria-invalid");
+  });
+
+  experimentElements.form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!state.draft || !changedParts().length || problems().length || lab.creating) return;
+    const name = experimentElements.name.value.trim();
+    if (!name) {
+      experimentElements.nameError.textContent = "Give the experiment a name: the list shows it, and the audit log if a variant is promoted.";
+      experimentElements.name.setAttribute("aria-invalid", "true");
+      experimentElements.name.focus();
+      return;
+    }
+    const kind = experimentElements.kind.value;
+    const body = {
+      name,
+      kind,
+      surface: "search",
+      variants: [
+        { name: "live", settings: "live" },
+        { name: "draft", settings: draftVariantSettings() },
+      ],
+    };
+    if (kind === "ab") body.primary_metric = experimentElements.metric.value;
+    clearError();
+    lab.creating = true;
+    renderExperimentForm();
+    try {
+      const experiment = await api("POST", indexPath("/experiments"), body);
+      experimentElements.name.value = "";
+      lab.selected = experiment.id;
+      lab.detail = experiment;
+      lab.frameKey = "";
+      showStatus(`Experiment “${experiment.name}” started: ${kind === "ab" ? "half the shoppers now see the draft" : "every shopper now sees the live and draft rankings interleaved"}. Its results refresh here every ${REFRESH_SECONDS} s.`);
+      location.hash = `#experiments/${encodeURIComponent(experiment.id)}`;
+      renderExperiment();
+      await refreshExperiments();
+    } catch (error) {
+      showError(error, "The experiment could not be started");
+    } finally {
+      lab.creating = false;
+      renderExperimentForm();
+    }
+  });
+
+  // The list.
+
+  function renderExperimentList() {
+    const list = lab.list;
+    if (!list) return;
+    // Drawn again at every refresh: the keyboard stays on the experiment it was on.
+    const focused = document.activeElement && experimentElements.list.contains(document.activeElement)
+      ? document.activeElement.closest("tr[data-id]")?.dataset.id
+      : null;
+    drawExperimentList(list);
+    if (focused) $(`tr[data-id="${CSS.escape(focused)}"] a`, experimentElements.list)?.focus();
+  }
+
+  function drawExperimentList(all) {
+    const list = lab.showAll ? all : all.filter((experiment, i) => i < LIST_LENGTH || experiment.id === lab.selected);
+    if (!list.length) {
+      experimentElements.list.innerHTML = `<p class="muted" id="experiment-none">No experiment on “${escapeHtml(state.index)}” yet: change the draft on the
+        Settings page, then start one here.</p>`;
+      return;
+    }
+    const rows = list.map((experiment) => {
+      const selected = experiment.id === lab.selected;
+      return `<tr data-id="${escapeHtml(experiment.id)}" class="${selected ? "selected" : ""}">
+          <th scope="row"><a href="#experiments/${encodeURIComponent(experiment.id)}" ${selected ? 'aria-current="true"' : ""}>${escapeHtml(experiment.name)}</a></th>
+          <td data-cell="status">${statusBadge(experiment)}${promotedBadge(experiment)}</td>
+          <td data-cell="kind">${escapeHtml(KIND_LABELS[experiment.kind] || experiment.kind)}</td>
+          <td data-cell="surface">${escapeHtml(SURFACE_LABELS[experiment.surface] || experiment.surface)}</td>
+          <td data-cell="created" style="white-space:nowrap"><time datetime="${escapeHtml(experiment.created_at)}" title="${escapeHtml(experiment.created_at)}">${escapeHtml(localTime(experiment.created_at))}</time></td>
+        </tr>`;
+    });
+    experimentElements.list.innerHTML = `<table id="experiment-table">
+        <caption class="sr-only">Experiments of ${escapeHtml(state.index)}, newest first</caption>
+        <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Kind</th><th scope="col">Surface</th><th scope="col">Created</th></tr></thead>
+        <tbody>${rows.join("")}</tbody>
+      </table>
+      ${all.length > list.length ? `<div class="actions"><button type="button" data-experiments="all">Show all ${all.length} experiments</button></div>` : ""}`;
+  }
+
+  experimentElements.list.addEventListener("click", (event) => {
+    if (!event.target.closest("button[data-experiments=all]")) return;
+    lab.showAll = true;
+    renderExperimentList();
+    $(`#experiment-table tbody tr:nth-child(${LIST_LENGTH + 1}) a`, experimentElements.list)?.focus();
+  });
+
+  // One experiment: a frame (title, actions, variants), drawn again only when the experiment's
+  // state changes, so that a refresh never takes the keyboard focus away; and its numbers.
+
+  function renderExperiment() {
+    const experiment = lab.detail;
+    if (!experiment) {
+      lab.frameKey = "";
+      experimentElements.detail.innerHTML = lab.selected && lab.missing === lab.selected
+        ? `<p class="muted">“${escapeHtml(state.index)}” has no experiment with the id <code>${escapeHtml(lab.selected)}</code>: choose one in the list.</p>`
+        : lab.list && !lab.list.length
+          ? `<p class="muted">Results appear here once an experiment runs.</p>`
+          : `<p class="muted">${lab.selected ? "Loading…" : "Choose an experiment in the list."}</p>`;
+      delete experimentElements.detail.dataset.id;
+      return;
+    }
+    const key = `${experiment.id}|${experiment.status}|${experiment.promoted ?? ""}`;
+    if (key !== lab.frameKey) {
+      lab.frameKey = key;
+      experimentElements.detail.innerHTML = experimentFrame(experiment);
+    }
+    const detail = experimentElements.detail;
+    detail.dataset.id = experiment.id;
+    detail.dataset.status = experiment.status;
+    detail.dataset.computedAt = experiment.results.computed_at;
+    $("#experiment-numbers", detail).innerHTML = experimentNumbers(experiment);
+    updateRefreshNote();
+  }
+
+  function experimentFrame(experiment) {
+    const running = experiment.status === "running";
+    const total = experiment.variants.reduce((sum, variant) => sum + (variant.weight ?? 1), 0);
+    const interleaving = experiment.kind === "interleaving";
+    const variantRows = experiment.variants.map((variant, i) => {
+      const promoted = experiment.promoted === variant.name;
+      const share = interleaving ? (i === 0 ? "team A" : "team B") : percent((variant.weight ?? 1) / total, 0);
+      const action = experiment.promoted
+        ? promoted ? `<span class="badge live">promoted</span>` : ""
+        : `<button type="button" class="small" data-experiment="promote" data-variant="${escapeHtml(variant.name)}"
+              aria-label="Promote ${escapeHtml(variant.name)}">Promote</button>`;
+      return `<tr data-variant="${escapeHtml(variant.name)}">
+          <th scope="row">${escapeHtml(variant.name)} ${i === 0 ? `<span class="badge">control</span>` : ""}</th>
+          <td data-cell="settings">${variantSettings(variant, experiment.surface)}</td>
+          <td class="number" data-cell="share">${escapeHtml(share)}</td>
+          <td data-cell="promote">${action}</td>
+        </tr>`;
+    });
+    const when = [`started <time datetime="${escapeHtml(experiment.created_at)}">${escapeHtml(localTime(experiment.created_at))}</time>`];
+    if (experiment.stopped_at) when.push(`stopped <time datetime="${escapeHtml(experiment.stopped_at)}">${escapeHtml(localTime(experiment.stopped_at))}</time>`);
+    const metric = interleaving ? "click preference" : `primary metric: ${METRIC_LABELS[experiment.primary_metric] || experiment.primary_metric}`;
+    return `<div class="panel-head">
+        <h2 id="experiment-title">${escapeHtml(experiment.name)} ${statusBadge(experiment)}${promotedBadge(experiment)}</h2>
+        <div class="actions" style="margin:0">
+          <span class="muted" id="experiment-updated"></span>
+          <button type="button" data-experiment="refresh">Refresh</button>
+          ${running ? `<button type="button" class="danger" data-experiment="stop">Stop experiment</button>` : ""}
+        </div>
+      </div>
+      <p class="muted experiment-meta">${escapeHtml(KIND_LABELS[experiment.kind] || experiment.kind)} on the
+        ${escapeHtml(SURFACE_LABELS[experiment.surface] || experiment.surface)} · ${escapeHtml(metric)} ·
+        α = ${escapeHtml(experiment.alpha)} · ${when.join(" · ")} · id <code>${escapeHtml(experiment.id)}</code></p>
+      <h3>Variants</h3>
+      <div class="table-wrap"><table id="experiment-variants">
+        <caption class="sr-only">What each variant shows, and promotion</caption>
+        <thead><tr><th scope="col">Variant</th><th scope="col">Answers with</th><th scope="col" class="number">${interleaving ? "Ranking" : "Shoppers' share"}</th>
+          <th scope="col"><span class="sr-only">Promote</span></th></tr></thead>
+        <tbody>${variantRows.join("")}</tbody>
+      </table></div>
+      ${experiment.promoted ? "" : `<p class="hint">Promoting publishes the variant's settings as a new settings version (the audit log names the experiment) and stops the experiment.</p>`}
+      <div id="experiment-numbers"></div>`;
+  }
+
+  function experimentNumbers(experiment) {
+    const results = experiment.results;
+    const mismatch = Boolean(results.sample_ratio && results.sample_ratio.mismatch);
+    const primary = (results.comparisons || []).filter((comparison) => comparison.primary);
+    const decided = primary.some((comparison) => comparison.significant) || Boolean(results.interleaving && results.interleaving.preference.significant);
+    const verdictClass = mismatch ? "untrusted" : decided ? "decided" : "";
+    const parts = [`<p class="verdict ${verdictClass}" id="experiment-verdict"><strong>Verdict:</strong> <span data-cell="verdict">${escapeHtml(results.verdict)}</span></p>`];
+    if (mismatch) parts.push(sampleRatioWarning(experiment));
+    parts.push(countsTable(experiment));
+    if (experiment.kind === "ab") {
+      const ratio = results.sample_ratio;
+      if (ratio && !mismatch) {
+        parts.push(`<p class="hint" id="sample-ratio">Shoppers per variant match the shares (sample-ratio test: χ² = ${formatNumber(ratio.chi_square, 2)},
+          ${pClause(ratio.p_value)}).</p>`);
+      }
+      parts.push(comparisonsTable(experiment));
+    }
+    if (results.interleaving) parts.push(preferenceTable(experiment));
+    return parts.join("");
+  }
+
+  function sampleRatioWarning(experiment) {
+    const results = experiment.results;
+    const ratio = results.sample_ratio;
+    const total = experiment.variants.reduce((sum, variant) => sum + (variant.weight ?? 1), 0);
+    const reached = results.variants.map((variant) => `${variant.name} ${plural(variant.identities, "shopper")}`).join(", ");
+    const expected = experiment.variants.map((variant) => `${variant.name} ${percent((variant.weight ?? 1) / total, 0)}`).join(", ");
+    // Announced once per experiment: the warning is drawn again at every refresh.
+    const announce = !lab.srmAnnounced.has(experiment.id);
+    lab.srmAnnounced.add(experiment.id);
+    return `<div class="srm" id="srm-warning" ${announce ? 'role="alert"' : ""}>
+        <strong>⚠ Sample ratio mismatch: do not trust these results.</strong>
+        <p>Shoppers did not reach the variants in the shares they were given (${escapeHtml(reached)}; expected ${escapeHtml(expected)};
+          χ² = ${formatNumber(ratio.chi_square, 1)}, ${pClause(ratio.p_value)}). Something loses or misroutes one variant's shoppers —
+          a broken assignment, a cache serving one variant, answers abandoned before they are logged. Find the cause before reading the
+          comparisons; a restarted experiment starts afresh.</p>
+      </div>`;
+  }
+
+  function countsTable(experiment) {
+    const results = experiment.results;
+    const currency = results.currency;
+    const primary = experiment.kind === "ab" ? experiment.primary_metric : null;
+    const head = (metric, label) => `<th scope="col" class="number">${escapeHtml(label)}${metric === primary ? ` <span class="badge primary">primary</span>` : ""}</th>`;
+    const rows = results.variants.map((variant) => `<tr data-variant="${escapeHtml(variant.name)}">
+        <th scope="row">${escapeHtml(variant.name === "interleaved" ? "interleaved (both rankings)" : variant.name)}</th>
+        <td class="number" data-cell="identities">${variant.identities.toLocaleString()}</td>
+        <td class="number" data-cell="searches">${variant.searches.toLocaleString()}</td>
+        <td class="number" data-cell="clicked_searches">${variant.clicked_searches.toLocaleString()}</td>
+        <td class="number" data-cell="click_through_rate">${percent(variant.click_through_rate)}</td>
+        <td class="number" data-cell="add_to_cart_searches">${variant.add_to_cart_searches.toLocaleString()}</td>
+        <td class="number" data-cell="add_to_cart_rate">${percent(variant.add_to_cart_rate)}</td>
+        <td class="number" data-cell="converted_searches">${variant.converted_searches.toLocaleString()}</td>
+        <td class="number" data-cell="conversion_rate">${percent(variant.conversion_rate)}</td>
+        <td class="number" data-cell="revenue">${minorUnits(variant.revenue, currency)}</td>
+        <td class="number" data-cell="revenue_per_search">${minorUnits(variant.revenue_per_search, currency)}</td>
+      </tr>`);
+    return `<h3 class="section-title">Per variant</h3>
+      <div class="table-wrap"><table id="experiment-counts">
+        <caption class="sr-only">Each variant's shoppers, searches and outcomes</caption>
+        <thead><tr><th scope="col">Variant</th><th scope="col" class="number">Shoppers</th><th scope="col" class="number">Searches</th>
+          <th scope="col" class="number">Clicked</th>${head("click_through_rate", "Click-through")}
+          <th scope="col" class="number">Added to cart</th>${head("add_to_cart_rate", "Add-to-cart rate")}
+          <th scope="col" class="number">Bought</th>${head("conversion_rate", "Conversion")}
+          <th scope="col" class="number">Revenue</th>${head("revenue_per_search", "Revenue per search")}</tr></thead>
+        <tbody>${rows.join("")}</tbody>
+      </table></div>`;
+  }
+
+  function comparisonsTable(experiment) {
+    const results = experiment.results;
+    const currency = results.currency;
+    const level = confidence(experiment.alpha);
+    const order = METRICS.map(([metric]) => metric);
+    const comparisons = [...(results.comparisons || [])].sort((a, b) => Number(b.primary) - Number(a.primary) || order.indexOf(a.metric) - order.indexOf(b.metric));
+    if (!comparisons.length) return "";
+    const rows = comparisons.map((comparison) => {
+      const metric = comparison.metric;
+      const format = (value) => metricDifference(metric, value, currency);
+      const better = comparison.significant && comparison.difference > 0;
+      const worse = comparison.significant && comparison.difference < 0;
+      const tone = better ? "better" : worse ? "worse" : "";
+      const relative = finite(comparison.relative_difference) ? `<span class="bounds">${signed(comparison.relative_difference * 100, 1)} %</span>` : "";
+      const label = bounded(comparison.always_valid_interval)
+        ? `${METRIC_LABELS[metric] || metric}, ${comparison.variant} minus control: ${format(comparison.difference)}, always-valid ${level} interval ${describeInterval(comparison.always_valid_interval, format)}`
+        : `${METRIC_LABELS[metric] || metric}: no interval yet (not enough data)`;
+      return `<tr data-variant="${escapeHtml(comparison.variant)}" data-metric="${escapeHtml(metric)}" class="${comparison.primary ? "primary" : ""}">
+          <th scope="row">${escapeHtml(METRIC_LABELS[metric] || metric)}${comparison.primary ? ` <span class="badge primary">primary</span>` : ""}
+            <span class="muted">${escapeHtml(comparison.variant)}</span></th>
+          <td class="number" data-cell="control">${metricValue(metric, comparison.control, currency)}</td>
+          <td class="number" data-cell="treatment">${metricValue(metric, comparison.treatment, currency)}</td>
+          <td class="number difference ${tone}" data-cell="difference">${format(comparison.difference)}${relative}</td>
+          <td class="interval-cell" data-cell="interval" data-bounded="${bounded(comparison.always_valid_interval)}">
+            ${intervalBar({ interval: comparison.always_valid_interval, fixed: comparison.fixed_interval, estimate: comparison.difference, tone, label })}
+            <span class="bounds" data-cell="always-valid-interval">${describeInterval(comparison.always_valid_interval, format)}</span></td>
+          <td class="number" data-cell="always-valid-p">${pValue(comparison.always_valid_p_value)}</td>
+          <td class="number" data-cell="fixed-p">${pValue(comparison.fixed_p_value)}
+            <span class="bounds muted" data-cell="fixed-interval">${describeInterval(comparison.fixed_interval, format)}</span></td>
+          <td data-cell="significant">${better ? `<span class="significant">✓ better</span>` : worse ? `<span class="down">✗ worse</span>` : `<span class="muted">not yet</span>`}</td>
+        </tr>`;
+    });
+    return `<h3 class="section-title">Against the control</h3>
+      <div class="table-wrap"><table id="experiment-comparisons">
+        <caption class="sr-only">Each variant against the control, per metric, with ${level} intervals and p-values</caption>
+        <thead><tr><th scope="col">Metric</th><th scope="col" class="number">Control</th><th scope="col" class="number">Variant</th>
+          <th scope="col" class="number">Difference</th><th scope="col">${level} interval of the difference</th>
+          <th scope="col" class="number">p (always valid)</th><th scope="col" class="number">p (fixed horizon)</th><th scope="col">Significant</th></tr></thead>
+        <tbody>${rows.join("")}</tbody>
+      </table></div>
+      ${intervalLegend("no difference")}
+      <p class="hint">Read the always-valid p-value and interval: they stay valid however often you look. The fixed-horizon ones are
+        valid only when read once, at a sample size fixed in advance. Significant: always-valid p ≤ α = ${escapeHtml(experiment.alpha)}.
+        Rates differ in percentage points (pp).</p>`;
+  }
+
+  const intervalLegend = (centerLabel) => `<p class="legend hint" aria-hidden="true">
+      <span><svg class="interval" viewBox="0 0 40 22"><rect class="bar" x="2" y="4" width="36" height="14" rx="3"/></svg> always-valid interval</span>
+      <span><svg class="interval" viewBox="0 0 40 22"><line class="fixed" x1="2" x2="38" y1="11" y2="11"/></svg> fixed-horizon interval</span>
+      <span><svg class="interval" viewBox="0 0 40 22"><circle class="estimate" cx="20" cy="11" r="3.2"/></svg> estimate</span>
+      <span><svg class="interval" viewBox="0 0 40 22"><line class="zero" x1="20" x2="20" y1="1" y2="21"/></svg> ${escapeHtml(centerLabel)}</span>
+    </p>`;
+
+  function preferenceTable(experiment) {
+    const interleaving = experiment.results.interleaving;
+    const preference = interleaving.preference;
+    const level = confidence(experiment.alpha);
+    const share = (value) => percent(value, 0);
+    const better = preference.significant && preference.share > 0.5;
+    const worse = preference.significant && preference.share < 0.5;
+    const tone = better ? "better" : worse ? "worse" : "";
+    const label = bounded(preference.always_valid_interval)
+      ? `${interleaving.treatment}'s share of the decided searches: ${share(preference.share)}, always-valid ${level} interval ${describeInterval(preference.always_valid_interval, share)}`
+      : `${interleaving.treatment}'s share: no interval yet`;
+    const decided = preference.searches_decided;
+    return `<h3 class="section-title">Which ranking shoppers prefer</h3>
+      <p>Of ${plural(decided, "clicked search", "clicked searches")} where one ranking's products got more clicks,
+        <strong>${escapeHtml(interleaving.treatment)}</strong> won ${interleaving.treatment_wins.toLocaleString()} and
+        <strong>${escapeHtml(interleaving.control)}</strong> won ${interleaving.control_wins.toLocaleString()}; ${plural(interleaving.ties, "tie")}.</p>
+      <div class="table-wrap"><table id="experiment-preference">
+        <caption class="sr-only">The interleaving preference with its ${level} interval</caption>
+        <thead><tr><th scope="col" class="number">${escapeHtml(interleaving.control)} wins</th><th scope="col" class="number">${escapeHtml(interleaving.treatment)} wins</th>
+          <th scope="col" class="number">Ties</th><th scope="col" class="number">${escapeHtml(interleaving.treatment)}'s share</th>
+          <th scope="col">${level} interval of the share (½: no preference)</th><th scope="col" class="number">p (always valid)</th>
+          <th scope="col" class="number">p (fixed horizon)</th><th scope="col">Significant</th></tr></thead>
+        <tbody><tr>
+          <td class="number" data-cell="control_wins">${interleaving.control_wins.toLocaleString()}</td>
+          <td class="number" data-cell="treatment_wins">${interleaving.treatment_wins.toLocaleString()}</td>
+          <td class="number" data-cell="ties">${interleaving.ties.toLocaleString()}</td>
+          <td class="number difference ${tone}" data-cell="share">${decided ? share(preference.share) : "—"}</td>
+          <td class="interval-cell" data-cell="interval" data-bounded="${bounded(preference.always_valid_interval)}">
+            ${intervalBar({ interval: preference.always_valid_interval, fixed: preference.interval, estimate: decided ? preference.share : NaN, center: 0.5, domain: [0, 1], tone, label })}
+            <span class="bounds" data-cell="always-valid-interval">${describeInterval(preference.always_valid_interval, share)}</span></td>
+          <td class="number" data-cell="always-valid-p">${pValue(preference.always_valid_p_value)}</td>
+          <td class="number" data-cell="fixed-p">${pValue(preference.fixed_p_value)}
+            <span class="bounds muted" data-cell="fixed-interval">${describeInterval(preference.interval, share)}</span></td>
+          <td data-cell="significant">${better ? `<span class="significant">✓ ${escapeHtml(interleaving.treatment)} preferred</span>` : worse ? `<span class="down">✓ ${escapeHtml(interleaving.control)} preferred</span>` : `<span class="muted">not yet</span>`}</td>
+        </tr></tbody>
+      </table></div>
+      ${intervalLegend("no preference (½)")}`;
+  }
+
+  function updateRefreshNote() {
+    const note = $("#experiment-updated", experimentElements.detail);
+    if (!note || !lab.detail) return;
+    const at = new Date(lab.detail.results.computed_at);
+    const time = Number.isNaN(at.getTime()) ? "" : at.toLocaleTimeString();
+    note.textContent = `Updated ${time}${lab.timer !== null ? ` · refreshes every ${REFRESH_SECONDS} s` : ""}`;
+  }
+
+  // Loading and refreshing.
+
+  /** Shows the page: the experiment `id`, or else the running one (else the newest). */
+  function openExperiments(id) {
+    if (id !== lab.selected) {
+      // Without an id the page chooses again (and keeps showing the last one meanwhile).
+      lab.selected = id;
+      if (id && lab.detail && lab.detail.id !== id) lab.detail = null;
+      renderExperimentList();
+      renderExperiment();
+    }
+    renderExperimentForm();
+    refreshExperiments();
+  }
+
+  /** Says on the experiments page why no index is loaded (loading one refreshes the page itself). */
+  function experimentsWithoutIndex() {
+    if (state.page === "experiments" && !state.index) refreshExperiments();
+  }
+
+  /** Forgets the experiments of the index shown before. */
+  function resetExperiments() {
+    clearTimeout(lab.timer);
+    lab.timer = null;
+    lab.refreshes++;
+    lab.list = null;
+    lab.showAll = false;
+    lab.selected = null;
+    lab.detail = null;
+    lab.frameKey = "";
+    experimentElements.list.innerHTML = `<p class="muted">Loading…</p>`;
+    renderExperiment();
+  }
+
+  /** Lists the index's experiments and loads the one shown (again). */
+  async function refreshExperiments() {
+    clearTimeout(lab.timer);
+    lab.timer = null;
+    const refresh = ++lab.refreshes;
+    const index = state.index;
+    if (!index) {
+      // The draft bar says why there is none: loading, no key, a key without settings.write, no index.
+      experimentElements.list.innerHTML = `<p class="muted">${escapeHtml(elements.draftState.textContent)}</p>`;
+      experimentElements.detail.innerHTML = "";
+      lab.frameKey = "";
+      return;
+    }
+    try {
+      const answer = await api("GET", indexPath("/experiments"));
+      if (refresh !== lab.refreshes) return;
+      lab.list = (answer && answer.results) || [];
+      if (!lab.selected && lab.list.length) lab.selected = (lab.list.find((experiment) => experiment.status === "running") || lab.list[0]).id;
+      if (lab.selected) {
+        const experiment = await api("GET", indexPath(`/experiments/${encodeURIComponent(lab.selected)}`));
+        if (refresh !== lab.refreshes) return;
+        lab.detail = experiment;
+      }
+      clearError("Experiments");
+    } catch (error) {
+      if (refresh !== lab.refreshes) return;
+      showError(error, "Experiments");
+      if (error.code === "experiment_not_found") {
+        lab.detail = null;
+        lab.missing = lab.selected;
+      }
+      if (!lab.list) experimentElements.list.innerHTML = `<p class="muted">The experiments could not be listed (see the message above).</p>`;
+    }
+    renderExperimentList();
+    renderExperiment();
+    scheduleExperimentRefresh();
+  }
+
+  /** Every REFRESH_SECONDS while the page is shown (and the tab visible) and the experiment runs. */
+  function scheduleExperimentRefresh() {
+    clearTimeout(lab.timer);
+    lab.timer = null;
+    if (state.page === "experiments" && !document.hidden && lab.detail && lab.detail.status === "running") {
+      lab.timer = setTimeout(refreshExperiments, REFRESH_SECONDS * 1000);
+    }
+    updateRefreshNote();
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && state.page === "experiments" && lab.detail && lab.detail.status === "running") refreshExperiments();
+    else scheduleExperimentRefresh();
+  });
+
+  // Refresh, stop and promote.
+
+  experimentElements.detail.addEventListener("click", async (event) => {
+    const button = event.target.closest("button[data-experiment]");
+    const experiment = lab.detail;
+    if (!button || !experiment) return;
+    const action = button.dataset.experiment;
+    if (action === "refresh") {
+      await refreshExperiments();
+      return;
+    }
+    if (action === "stop") {
+      const confirmed = await confirmDialog(
+        `Stop “${experiment.name}”?`,
+        "Every shopper sees the live settings again from the next search. The results stay here, and you can still promote a variant.",
+        "Stop experiment",
+      );
+      if (!confirmed) return button.focus();
+      clearError();
+      button.disabled = true;
+      try {
+        lab.detail = await api("POST", indexPath(`/experiments/${encodeURIComponent(experiment.id)}/stop`));
+        lab.refreshes++; // a refresh on its way would show it running
+        showStatus(`Experiment “${experiment.name}” stopped: every shopper sees the live settings again. Its results stay here.`);
+      } catch (error) {
+        button.disabled = false;
+        showError(error, "Stopping failed");
+      }
+      await refreshExperiments();
+      $("[data-experiment=refresh]", experimentElements.detail)?.focus();
+      return;
+    }
+    if (action === "promote") {
+      const name = button.dataset.variant;
+      const variant = experiment.variants.find((candidate) => candidate.name === name);
+      if (!variant) return;
+      const draft = variant.settings && variant.settings !== "live";
+      const effect = experiment.surface !== "search"
+        ? variant.model_version ? `Model version ${variant.model_version} becomes the active one.` : "The current model stays active."
+        : draft
+          ? `Its settings (${Object.keys(variant.settings).map((part) => PART_LABELS[part] || part).join(", ")}) are published as a new settings version: the shop uses them from the next search. The audit log names the experiment.`
+          : "The live settings stay as they are.";
+      const confirmed = await confirmDialog(
+        `Promote “${name}” of “${experiment.name}”?`,
+        `${effect} The experiment ${experiment.status === "running" ? "stops" : "is closed"}; this cannot be undone here (roll back in the audit log).`,
+        "Promote",
+      );
+      if (!confirmed) return button.focus();
+      clearError();
+      button.disabled = true;
+      try {
+        const promotion = await api("POST", indexPath(`/experiments/${encodeURIComponent(experiment.id)}/promote`), { variant: name });
+        lab.refreshes++;
+        lab.detail = promotion.experiment;
+        const what = promotion.settings_version != null
+          ? `its settings are live as version ${promotion.settings_version} (see the audit log on the Settings page)`
+          : promotion.model_version
+            ? `model version ${promotion.model_version} is active`
+            : "the live settings stay as they were";
+        showStatus(`“${promotion.variant}” of “${experiment.name}” promoted: ${what}. The experiment is stopped.${nameTip()}`);
+        if (promotion.settings_version != null) {
+          await followLive();
+          await refreshHistory();
+        }
+      } catch (error) {
+        button.disabled = false;
+        showError(error, "Promotion failed");
+      }
+      await refreshExperiments();
+      $("[data-experiment=refresh]", experimentElements.detail)?.focus();
+    }
+  });
+
+  /**
+   * Live settings changed under the draft (a promotion published one): the draft's own changes
+   * stay, its other parts follow the new live settings. A draft without changes becomes a copy.
+   */
+  async function followLive() {
+    const live = await api("GET", indexPath("/settings"));
+    if (!state.live || !state.draft || !changedParts().length) return adoptLive(live);
+    const draft = clone(live);
+    for (const part of changedParts()) draft[part] = state.draft[part];
+    state.live = live;
+    state.draft = draft;
+    state.fieldErrors.clear();
+    state.ruleUi = new WeakMap();
+    state.editingSynonym = null;
+    renderEditors();
+    draftChanged();
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // The top bar
 
   elements.actor.value = recall("local", ACTOR_STORAGE);
@@ -1538,8 +2277,11 @@
   // A new key may open what the old one could not: load again (a draft being edited is kept).
   elements.key.addEventListener("change", () => {
     clearError();
-    if (!state.live) loadIndexes();
-    else refreshHistory();
+    if (!state.live) loadIndexes().then(experimentsWithoutIndex);
+    else {
+      refreshHistory();
+      if (state.page === "experiments") refreshExperiments();
+    }
   });
 
   elements.index.addEventListener("change", async () => {
@@ -1567,5 +2309,6 @@
 
   renderEditors();
   draftChanged({ preview: false });
-  loadIndexes();
+  showPage();
+  loadIndexes().then(experimentsWithoutIndex);
 })();
