@@ -191,6 +191,81 @@ pub enum BenchCommand {
     /// typo, with and without facets and a filter, at 1, 2 and 16 clients. A table, and a JSON
     /// line per size appended to `--out`.
     Scale(BenchScaleArgs),
+    /// The online experiments' statistics, by simulated shoppers over HTTP (in-process server on
+    /// the Home Depot index, or `--server`): queries from the development judgments, clicks from a
+    /// position-biased cascade model of the judged relevance. Over repeated experiments: the A/A
+    /// false-positive rate, and the power of A/B and interleaving to find a known better ranking
+    /// (live vs a plain BM25 draft) at several traffic sizes, with the searches each needs.
+    Experiments(BenchExperimentsArgs),
+}
+
+/// The experiments `vitrine bench experiments` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExperimentConfiguration {
+    /// An A/B test of the live settings against themselves.
+    Aa,
+    /// An A/B test: a plain BM25 draft (control) against the live settings.
+    Ab,
+    /// Team-draft interleaving of the same pair.
+    Interleaving,
+}
+
+/// Arguments of `vitrine bench experiments`.
+#[derive(Debug, Args)]
+pub struct BenchExperimentsArgs {
+    /// The Home Depot relevance folder (judged queries; titles for the in-process index).
+    #[arg(long, value_name = "DIR", default_value = "../shared/datasets/homedepot-relevance")]
+    pub dataset: PathBuf,
+    /// Experiments per configuration (each a new experiment, split and set of shoppers).
+    #[arg(long, default_value_t = 20)]
+    pub runs: usize,
+    /// Searches per experiment.
+    #[arg(long, default_value_t = 4_000)]
+    pub max_searches: usize,
+    /// The results are read every this many searches.
+    #[arg(long, value_name = "SEARCHES", default_value_t = 250)]
+    pub look_every: usize,
+    /// Traffic sizes reported, comma-separated (each at the look at or below it) [default: an
+    /// eighth, a quarter, a half and all of --max-searches]
+    #[arg(long, value_delimiter = ',')]
+    pub sizes: Vec<usize>,
+    /// The configurations to run, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "aa,ab,interleaving")]
+    pub configurations: Vec<ExperimentConfiguration>,
+    /// Significance level of every experiment.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Click model: probability of examining the next result after one not clicked (γ).
+    #[arg(long, default_value_t = 0.9)]
+    pub continue_probability: f64,
+    /// Click model: probability of examining the next result after a click (γ′).
+    #[arg(long, default_value_t = 0.5)]
+    pub continue_after_click: f64,
+    /// Shoppers searching at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Seed of the shoppers' queries and clicks.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// A running server (`http://HOST:PORT`) whose index holds the Home Depot titles, instead of
+    /// the in-process one.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// The index of `--server` [default: homedepot]
+    #[arg(long, value_name = "NAME", requires = "server")]
+    pub index: Option<String>,
+    /// The admin key of `--server` (experiments, settings evaluation).
+    #[arg(long, env = "VITRINE_ADMIN_KEY", hide_env_values = true, value_name = "KEY")]
+    pub admin_key: Option<String>,
+    /// The search key of `--server` (searches, events).
+    #[arg(long, env = "VITRINE_SEARCH_KEY", hide_env_values = true, value_name = "KEY")]
+    pub search_key: Option<String>,
+    /// Build the in-process index afresh even when one with every title exists.
+    #[arg(long, conflicts_with = "server")]
+    pub rebuild: bool,
+    /// The JSON file of every run's looks [default: DATA_DIR/eval/experiments-bench.json]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// Arguments of `vitrine bench scale`.
@@ -429,6 +504,8 @@ mod tests {
             &["serve", "--commerce-hold-at-add-to-cart", "--payment-latency-ms", "80", "--payment-failure-rate", "0.1"],
             &["bench", "indexer", "--kafka-brokers", "127.0.0.1:9092", "--rate", "500", "--commit-interval-ms", "50"],
             &["bench", "scale", "--sizes", "1000,10000", "--requests", "100"],
+            &["bench", "experiments", "--runs", "3", "--max-searches", "600", "--configurations", "aa,interleaving"],
+            &["bench", "experiments", "--server", "http://127.0.0.1:7700", "--index", "hd", "--admin-key", "k"],
             &["--data-dir", "/tmp/x", "serve"],
             &[
                 "serve",
@@ -448,6 +525,7 @@ mod tests {
             &["eval", "search", "--index", "shop"][..],
             &["eval", "search", "--judgments", "j.csv"],
             &["eval", "recs", "--cutoff", "2010-09-01", "--test-fraction", "0.2"],
+            &["bench", "experiments", "--index", "hd"],
         ] {
             assert!(
                 Cli::try_parse_from(std::iter::once("vitrine").chain(refused.iter().copied())).is_err(),

@@ -261,18 +261,38 @@ impl Database {
         until: DateTime<Utc>,
     ) -> Result<Baselines, AnalyticsError> {
         let pool = self.pool().await?;
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS searches,
-                COALESCE(SUM(EXISTS (SELECT 1 FROM events e WHERE e.query_id = s.query_id AND e.kind = 'click')), 0) AS clicked,
-                COALESCE(SUM(EXISTS (SELECT 1 FROM events e WHERE e.query_id = s.query_id AND e.kind = 'add_to_cart')), 0) AS carted,
-                COALESCE(SUM(EXISTS (SELECT 1 FROM events e WHERE e.query_id = s.query_id AND e.kind = 'purchase')), 0) AS bought
-             FROM searches s WHERE s.index_name = ? AND s.at_ms >= ? AND s.at_ms < ?",
+        // Searches by the time index; outcomes from the window's events (by their time index),
+        // each joined to its search by the search's key: the work follows the rows of the window,
+        // never one subquery per search.
+        let searches: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM searches WHERE index_name = ? AND at_ms >= ? AND at_ms < ?")
+                .bind(index.as_str())
+                .bind(from.timestamp_millis())
+                .bind(until.timestamp_millis())
+                .fetch_one(pool)
+                .await?;
+        let outcomes = sqlx::query(
+            "SELECT e.kind AS kind, COUNT(DISTINCT e.query_id) AS answers
+             FROM events e JOIN searches s ON s.query_id = e.query_id
+             WHERE e.index_name = ? AND e.at_ms >= ? AND e.kind IN ('click', 'add_to_cart', 'purchase')
+               AND s.index_name = ? AND s.at_ms >= ? AND s.at_ms < ?
+             GROUP BY e.kind",
         )
         .bind(index.as_str())
         .bind(from.timestamp_millis())
+        .bind(index.as_str())
+        .bind(from.timestamp_millis())
         .bind(until.timestamp_millis())
-        .fetch_one(pool)
+        .fetch_all(pool)
         .await?;
+        let answered = |kind: &str| -> Result<i64, sqlx::Error> {
+            for row in &outcomes {
+                if row.try_get::<String, _>("kind")? == kind {
+                    return row.try_get("answers");
+                }
+            }
+            Ok(0)
+        };
         let revenue: i64 = sqlx::query_scalar(
             "SELECT COALESCE(SUM(total_cents), 0) FROM orders WHERE index_name = ? AND at_ms >= ? AND at_ms < ?",
         )
@@ -281,14 +301,13 @@ impl Database {
         .bind(until.timestamp_millis())
         .fetch_one(pool)
         .await?;
-        let searches: i64 = row.try_get("searches")?;
         let per_search = |count: i64| if searches > 0 { count as f64 / searches as f64 } else { 0.0 };
         Ok(Baselines {
             searches: u64::try_from(searches).unwrap_or_default(),
             rates: [
-                per_search(row.try_get("clicked")?),
-                per_search(row.try_get("carted")?),
-                per_search(row.try_get("bought")?),
+                per_search(answered("click")?),
+                per_search(answered("add_to_cart")?),
+                per_search(answered("purchase")?),
             ],
             revenue_per_search: per_search(revenue),
         })

@@ -395,6 +395,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn baselines_are_the_shares_of_recent_searches_with_each_outcome() {
+        let folder = tempfile::tempdir().expect("temp dir");
+        let analytics = Analytics::open(&folder.path().join("analytics.sqlite")).await.expect("open");
+        let mut searches: Vec<SearchLog> = (0..8).map(|_| search("shop", "mug", 3, 1)).collect();
+        searches.push(search("shop", "mug", 3, 45)); // outside the window
+        searches.push(search("other", "mug", 3, 1)); // another index
+        let ids = log_all(&analytics, searches).await;
+        let shop = index("shop");
+        let events = [
+            event(InteractionKind::Click, Some(ids[0])),
+            event(InteractionKind::Click, Some(ids[0])), // one answer, clicked twice
+            event(InteractionKind::Click, Some(ids[1])),
+            event(InteractionKind::AddToCart, Some(ids[1])),
+            event(InteractionKind::Purchase, Some(ids[2])),
+            event(InteractionKind::Click, Some(ids[8])), // its search is older than the window
+            event(InteractionKind::View, Some(ids[3])),
+        ];
+        analytics.record_events(&shop, &events).await.expect("record");
+        let baselines = analytics.baselines(&shop, Utc::now(), 30).await.expect("baselines");
+        assert_eq!(baselines.searches, 8);
+        assert_eq!(baselines.rates, [2.0 / 8.0, 1.0 / 8.0, 1.0 / 8.0]);
+        assert_eq!(baselines.revenue_per_search, 0.0);
+    }
+
+    #[tokio::test]
     async fn logged_searches_are_counted_in_the_metrics() {
         let folder = tempfile::tempdir().expect("temp dir");
         let analytics = Analytics::open(&folder.path().join("analytics.sqlite")).await.expect("open");

@@ -5,9 +5,13 @@
 //!
 //! The randomisation unit is the shopper (identity), so every metric is a ratio of sums over
 //! shoppers (delta method). The always-valid p-value is the running minimum of the mixture SPRT's
-//! p-value over [`CHECKPOINTS`] points in the experiment's history (the data as it stood after
-//! each twentieth of its exposures, and now): looking at the results as often as one likes does
-//! not raise the false-positive rate, and the p-value never rises again once it has fallen.
+//! p-value over fixed points of the experiment's history: the data as it stood after its
+//! [`FIRST_CHECKPOINT`]th exposure, then each time the exposures have grown by a factor
+//! 2^(1/[`CHECKPOINTS_PER_DOUBLING`]) (≈ 9 %), and, once it is stopped, at its end. Those points
+//! do not move as the experiment grows and their data no longer changes, so the p-value never
+//! rises again once it has fallen, and it does not depend on when anyone looked; looking as often
+//! as one likes does not raise the false-positive rate. Computing them costs about twelve passes
+//! over the exposures (the prefixes' sizes form a geometric series).
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,8 +25,10 @@ use vitrine_eval::experiments::{
 use super::definition::{ExperimentKind, ExperimentSpec, Metric, Priors, Surface, VariantSpec};
 use crate::analytics::{ExperimentData, ExperimentStatus, StoredExperiment};
 
-/// How many points of the experiment's history the always-valid p-value is taken at.
-pub const CHECKPOINTS: usize = 20;
+/// The exposures after which the always-valid p-value is first taken.
+pub const FIRST_CHECKPOINT: usize = 50;
+/// Checkpoints each time the exposures double (they grow by 2^(1/8) ≈ 9 % from one to the next).
+pub const CHECKPOINTS_PER_DOUBLING: i32 = 8;
 
 /// An experiment with its results, as `GET …/experiments/{id}` answers.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -291,14 +297,19 @@ fn preference_at(units: &[Unit], alpha: f64) -> Preference {
     preference_of(&share, alpha, default_tau(0.5, DEFAULT_RELATIVE_EFFECT))
 }
 
-/// The cut-off times of the checkpoints: after each [`CHECKPOINTS`]th of the exposures.
-fn checkpoints(data: &ExperimentData, now_ms: i64) -> Vec<i64> {
-    let n = data.exposures.len();
-    let mut times: Vec<i64> = (1..CHECKPOINTS)
-        .filter_map(|j| data.exposures.get((j * n / CHECKPOINTS).checked_sub(1)?))
-        .map(|e| e.at_ms)
-        .collect();
-    times.push(now_ms);
+/// The cut-off times of the checkpoints: the times of the exposures number
+/// ⌈[`FIRST_CHECKPOINT`] · 2^(k / [`CHECKPOINTS_PER_DOUBLING`])⌉, k = 0, 1, … (those that exist),
+/// and the end of a stopped experiment.
+fn checkpoints(data: &ExperimentData, stopped_at_ms: Option<i64>) -> Vec<i64> {
+    let mut times = Vec::new();
+    for k in 0.. {
+        let count = (FIRST_CHECKPOINT as f64 * 2f64.powf(f64::from(k) / f64::from(CHECKPOINTS_PER_DOUBLING))).ceil();
+        match data.exposures.get(count as usize - 1) {
+            Some(exposure) => times.push(exposure.at_ms),
+            None => break,
+        }
+    }
+    times.extend(stopped_at_ms);
     times.dedup();
     times
 }
@@ -345,8 +356,11 @@ pub fn compute(experiment: &StoredExperiment, data: &ExperimentData, now: DateTi
             }
         })
         .collect();
-    let history: Vec<Vec<Unit>> =
-        checkpoints(data, now_ms).into_iter().map(|until| units(spec, data, currency.as_deref(), until)).collect();
+    let stopped_at_ms = experiment.stopped_at.map(|at| at.timestamp_millis());
+    let history: Vec<Vec<Unit>> = checkpoints(data, stopped_at_ms)
+        .into_iter()
+        .map(|until| units(spec, data, currency.as_deref(), until))
+        .collect();
     let (comparisons, sample_ratio, interleaving, verdict) = match spec.kind {
         ExperimentKind::Ab => {
             let mut metrics = vec![spec.primary_metric];
@@ -358,9 +372,7 @@ pub fn compute(experiment: &StoredExperiment, data: &ExperimentData, now: DateTi
                     let over_time = history
                         .iter()
                         .map(|units| compare_at(units, treatment, *metric, spec.alpha, &experiment.priors));
-                    comparison.always_valid_p_value = running_min(
-                        over_time.map(|at| at.always_valid_p_value).chain([comparison.always_valid_p_value]),
-                    );
+                    comparison.always_valid_p_value = running_min(over_time.map(|at| at.always_valid_p_value));
                     comparison.significant = comparison.always_valid_p_value <= spec.alpha;
                     comparisons.push(VariantComparison {
                         variant: spec.variants[treatment].name.clone(),
@@ -380,12 +392,8 @@ pub fn compute(experiment: &StoredExperiment, data: &ExperimentData, now: DateTi
         }
         ExperimentKind::Interleaving => {
             let mut tested = preference_at(&all, spec.alpha);
-            tested.always_valid_p_value = running_min(
-                history
-                    .iter()
-                    .map(|units| preference_at(units, spec.alpha).always_valid_p_value)
-                    .chain([tested.always_valid_p_value]),
-            );
+            tested.always_valid_p_value =
+                running_min(history.iter().map(|units| preference_at(units, spec.alpha).always_valid_p_value));
             tested.significant = tested.always_valid_p_value <= spec.alpha;
             let (control_wins, treatment_wins, ties) = interleaving_counts(data, now_ms);
             let (control, treatment) = (spec.variants[0].name.clone(), spec.variants[1].name.clone());
@@ -553,6 +561,28 @@ mod tests {
         assert!((ctr.standard_error - variance.sqrt()).abs() < 1e-12, "{ctr:?}");
         assert!(ctr.fixed_p_value < 1e-9 && ctr.fixed_interval.0 > 0.8, "{ctr:?}");
         assert!(ctr.significant, "{ctr:?}");
+    }
+
+    #[test]
+    fn the_always_valid_p_value_never_rises_as_the_experiment_grows() {
+        let experiment = experiment(ExperimentKind::Ab, [1.0, 1.0]);
+        let mut data = ExperimentData::default();
+        // An A/A-like stream whose fixed-horizon p wanders: clicks in bursts.
+        shoppers(&mut data, "control", 1500, 450);
+        shoppers(&mut data, "treatment", 1500, 480);
+        let now = DateTime::from_timestamp_millis(1_000_000).expect("time");
+        let mut last = 1.0;
+        for end in (100..=data.exposures.len()).step_by(97) {
+            let cut = data.exposures[end - 1].at_ms;
+            let seen = ExperimentData {
+                exposures: data.exposures[..end].to_vec(),
+                outcomes: data.outcomes.iter().filter(|outcome| outcome.at_ms <= cut).cloned().collect(),
+                orders: Vec::new(),
+            };
+            let p = compute(&experiment, &seen, now).results.comparisons[0].comparison.always_valid_p_value;
+            assert!(p <= last, "after {end} exposures p = {p}, before {last}");
+            last = p;
+        }
     }
 
     #[test]

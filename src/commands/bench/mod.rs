@@ -3,6 +3,7 @@
 
 pub(super) mod ann;
 pub(super) mod checkout;
+pub(super) mod experiments;
 mod http_load;
 pub(super) mod indexer;
 pub(super) mod recs;
