@@ -267,6 +267,8 @@ await test("a product's recommendations open: one request per carousel", async (
   await page.waitForFunction(() => window.__carousels.includes("similar") && window.__carousels.includes("together"));
   await page.waitForTimeout(500); // quiet: a stray request would be seen here
   const product = await page.locator("#similar").getAttribute("product-id");
+  const session = await page.evaluate(() => localStorage.getItem("vitrine.session"));
+  assert.match(session ?? "", /^s-/, "the plug-in keeps the guest's session id");
   const line = requests.map((request) => `${request.method} ${request.path}${request.body?.kind ? ` (${request.body.kind})` : ""}`);
   const recommendations = requests.filter((request) => request.path === "/v1/indexes/retail/recommendations");
   const events = requests.filter((request) => request.method === "POST" && request.path === "/v1/indexes/retail/events");
@@ -274,8 +276,9 @@ await test("a product's recommendations open: one request per carousel", async (
   assert.deepEqual(
     recommendations.map((request) => request.body).sort((a, b) => (a.kind < b.kind ? -1 : 1)),
     [
-      { kind: "bought_together", k: 10, product_id: product, documents: true },
-      { kind: "similar", k: 10, product_id: product, documents: true },
+      // The guest's session id: a running experiment keeps showing them one variant.
+      { kind: "bought_together", k: 10, product_id: product, documents: true, session_id: session },
+      { kind: "similar", k: 10, product_id: product, documents: true, session_id: session },
     ],
     "one recommendations request per carousel, with its products",
   );
