@@ -79,8 +79,9 @@ function clickedAnswers(traffic, answers) {
   });
 }
 
-await test("an interleaving test: storefront searches and clicks are counted and credited to the ranking that showed the product", async (page) => {
+await test("an interleaving test: storefront searches and clicks are counted and credited to the ranking that showed the product, then the winner promoted", async (page) => {
   const { live, pinned } = await rankings();
+  const before = await admin("GET", `${INDEX}/settings`);
   const draft = { rules: [{ id: "browser-test-pin", condition: { query: QUERY }, pin: [{ id: pinned, position: 1 }] }] };
   const experiment = await admin("POST", `${INDEX}/experiments`, { name: "browser interleaving", kind: "interleaving", variants: [{ name: "live" }, { name: "pinned", settings: draft }] });
   try {
@@ -101,8 +102,13 @@ await test("an interleaving test: storefront searches and clicks are counted and
     assert.equal(results.variants[0].clicked_searches, SHOPPERS);
     assert.deepEqual([results.interleaving.control_wins, results.interleaving.treatment_wins], [controlWins, treatmentWins]);
     assert.equal(results.interleaving.preference.searches_decided, SHOPPERS);
+    // Promoting the pinned ranking publishes its draft.
+    const promoted = await admin("POST", `${INDEX}/experiments/${experiment.id}/promote`, { variant: "pinned" });
+    assert.equal(promoted.experiment.promoted, "pinned");
+    assert.deepEqual((await admin("GET", `${INDEX}/settings`)).rules.map((rule) => rule.id), ["browser-test-pin"]);
   } finally {
     await admin("POST", `${INDEX}/experiments/${experiment.id}/stop`).catch(() => {});
+    await admin("PUT", `${INDEX}/settings`, before);
   }
 });
 
