@@ -16,7 +16,7 @@ use serde_json::Value;
 use vitrine_models::{IndexName, Product, ProductId};
 use vitrine_recommender::serve::{Kind, Recommendation, Request};
 
-use super::search::ExperimentTag;
+use super::search::{ExperimentTag, record_exposure};
 use crate::experiments::Arm;
 use crate::experiments::assign::{Identity, interleaving_seed};
 use crate::experiments::definition::Surface;
@@ -195,21 +195,10 @@ pub async fn recommend(
         Ok((answer, assignment.map(|assignment| (assignment, credits))))
     })
     .await?;
-    if let Some((assignment, credits)) = exposure
-        && let Some(identity) = assignment.identity.as_ref()
-    {
+    if let Some((assignment, credits)) = exposure {
         let query_id = uuid::Uuid::now_v7();
-        state.analytics.log_exposure(crate::analytics::ExposureLog {
-            query_id,
-            experiment_id: assignment.running.stored.id,
-            variant: assignment.variant_name().to_owned(),
-            identity: identity.as_str().to_owned(),
-            credits,
-            at: chrono::Utc::now(),
-        });
-        answer.query_id = Some(query_id);
-        answer.experiment =
-            Some(ExperimentTag { id: assignment.running.stored.id, variant: assignment.variant_name().to_owned() });
+        answer.experiment = record_exposure(&state.analytics, &assignment, query_id, credits, chrono::Utc::now());
+        answer.query_id = answer.experiment.is_some().then_some(query_id);
     }
     Ok(Json(answer))
 }

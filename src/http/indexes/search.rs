@@ -41,6 +41,28 @@ pub struct ExperimentTag {
     pub variant: String,
 }
 
+/// Logs an answer served under `assignment` as an exposure (without waiting) and returns the
+/// answer's tag — only when the request named a shopper: an anonymous answer is not counted.
+pub(super) fn record_exposure(
+    analytics: &crate::analytics::Analytics,
+    assignment: &crate::experiments::Assignment,
+    query_id: uuid::Uuid,
+    credits: Option<[Vec<String>; 2]>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Option<ExperimentTag> {
+    let identity = assignment.identity.as_ref()?;
+    let (id, variant) = (assignment.running.stored.id, assignment.variant_name().to_owned());
+    analytics.log_exposure(crate::analytics::ExposureLog {
+        query_id,
+        experiment_id: id,
+        variant: variant.clone(),
+        identity: identity.as_str().to_owned(),
+        credits,
+        at,
+    });
+    Some(ExperimentTag { id, variant })
+}
+
 /// The search of `request` on `index` with `settings`, personalised for its shopper when the
 /// settings ask for it.
 fn search_with(
@@ -161,18 +183,8 @@ pub async fn search(
     .await?;
     let query_id = uuid::Uuid::now_v7();
     let now = chrono::Utc::now();
-    let experiment = exposure.and_then(|(assignment, credits)| {
-        let identity = assignment.identity.as_ref()?;
-        state.analytics.log_exposure(crate::analytics::ExposureLog {
-            query_id,
-            experiment_id: assignment.running.stored.id,
-            variant: assignment.variant_name().to_owned(),
-            identity: identity.as_str().to_owned(),
-            credits,
-            at: now,
-        });
-        Some(ExperimentTag { id: assignment.running.stored.id, variant: assignment.variant_name().to_owned() })
-    });
+    let experiment = exposure
+        .and_then(|(assignment, credits)| record_exposure(&state.analytics, &assignment, query_id, credits, now));
     // Queued, not written: logging never slows the answer down.
     state.analytics.log_search(crate::analytics::SearchLog {
         query_id,
