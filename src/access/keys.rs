@@ -300,7 +300,11 @@ mod tests {
 
         let reopened = KeyStore::open(folder.path()).expect("reopened");
         assert_eq!(reopened.verify(&secret, now).expect("survives a restart").key_id, record.id);
-        let forged = format!("{}0", &secret[..secret.len() - 1]);
+        // Change the last hex digit to a different one (a fixed '0' would
+        // leave one secret in sixteen unchanged).
+        let last = if secret.ends_with('0') { '1' } else { '0' };
+        let forged = format!("{}{last}", &secret[..secret.len() - 1]);
+        assert_ne!(forged, secret);
         assert_eq!(reopened.verify(&forged, now), Err(AccessError::InvalidKey));
         assert!(reopened.delete(&record.id).expect("deleted"));
         assert_eq!(reopened.verify(&secret, now), Err(AccessError::Revoked(record.id)));
