@@ -44,6 +44,9 @@ pub enum Command {
     /// Measure speed: HTTP search latency and throughput on loopback; the Kafka indexer's freshness and rates.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Snapshots of the data directory: create one (while a server runs, too), restore, verify, list.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
     /// Print the API's OpenAPI 3.1 document (what `GET /openapi.json` answers; `docs/openapi.json`).
     Openapi,
 }
@@ -123,6 +126,54 @@ pub struct PublishArgs {
     /// Create the topic with this many partitions if it does not exist [default: it must exist]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
     pub partitions: Option<i32>,
+}
+
+/// What `vitrine snapshot` can do (docs/operations.md).
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Write a snapshot of the data directory: every index at one commit point with its Kafka
+    /// offsets, settings and histories, interaction logs, model versions, keys, aliases, and the
+    /// analytics and SQLite commerce databases (online), with a manifest of checksums. Safe while a
+    /// server serves and indexes.
+    Create(SnapshotCreateArgs),
+    /// Restore a snapshot as a new data directory (`--data-dir NEW`: it must not exist, or be
+    /// empty), after checking every file and figure against its manifest.
+    Restore(SnapshotArchiveArg),
+    /// Check a snapshot as a restore would, without keeping anything.
+    Verify(SnapshotArchiveArg),
+    /// List the snapshots of a folder.
+    List(SnapshotListArgs),
+}
+
+/// Arguments of `vitrine snapshot create`.
+#[derive(Debug, Args)]
+pub struct SnapshotCreateArgs {
+    /// Where to write the archive [default: DATA_DIR/snapshots]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Then keep only the newest N snapshots of that folder.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep: Option<u64>,
+    /// The commerce database the server uses, if not the data directory's SQLite one (a
+    /// PostgreSQL one is left out of the snapshot: back it up with `pg_dump`).
+    #[arg(long, env = "VITRINE_COMMERCE_DB", value_name = "URL", hide_env_values = true)]
+    pub commerce_db: Option<String>,
+}
+
+/// The archive of `vitrine snapshot restore` and `verify`.
+#[derive(Debug, Args)]
+pub struct SnapshotArchiveArg {
+    /// The snapshot archive (`….tar.zst`).
+    #[arg(value_name = "ARCHIVE")]
+    pub archive: PathBuf,
+}
+
+/// Arguments of `vitrine snapshot list`.
+#[derive(Debug, Args)]
+pub struct SnapshotListArgs {
+    /// The folder [default: DATA_DIR/snapshots]
+    #[arg(value_name = "DIR")]
+    pub folder: Option<PathBuf>,
 }
 
 /// Arguments of `vitrine train`.

@@ -267,6 +267,19 @@ pub struct ServerOptions {
     /// providers' limit, 99,999,999 minor units: £999,999.99]
     #[arg(long, env = "VITRINE_COMMERCE_MAX_PRICE", value_name = "AMOUNT")]
     pub commerce_max_price: Option<f64>,
+    // ---- Operations (docs/operations.md).
+    /// Write a snapshot of the data directory this often while serving (`6h`, `30m`, `1d`;
+    /// the first one interval after the start) [default: never]
+    #[arg(long, env = "VITRINE_SNAPSHOT_INTERVAL", value_name = "DURATION")]
+    pub snapshot_interval: Option<String>,
+    /// Keep only the newest N snapshots of the snapshot folder: older ones are deleted once a
+    /// scheduled snapshot is written [default: keep all]
+    #[arg(long, env = "VITRINE_SNAPSHOT_KEEP", value_name = "N")]
+    pub snapshot_keep: Option<usize>,
+    /// Where snapshots are written (scheduled ones and `POST /v1/admin/snapshots`)
+    /// [default: DATA_DIR/snapshots]
+    #[arg(long, env = "VITRINE_SNAPSHOT_DIR", value_name = "DIR")]
+    pub snapshot_dir: Option<PathBuf>,
 }
 
 impl ServerOptions {
@@ -308,6 +321,9 @@ impl ServerOptions {
             commerce_max_held_per_line: self.commerce_max_held_per_line.or(file.commerce_max_held_per_line),
             commerce_max_held_per_cart: self.commerce_max_held_per_cart.or(file.commerce_max_held_per_cart),
             commerce_max_price: self.commerce_max_price.or(file.commerce_max_price),
+            snapshot_interval: self.snapshot_interval.or(file.snapshot_interval),
+            snapshot_keep: self.snapshot_keep.or(file.snapshot_keep),
+            snapshot_dir: self.snapshot_dir.or(file.snapshot_dir),
         }
     }
 
@@ -364,6 +380,20 @@ impl ServerOptions {
         {
             return Err(ConfigError::MaxPrice(price));
         }
+        let snapshot_interval = match self.snapshot_interval.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let interval = humantime::parse_duration(text)
+                    .map_err(|error| ConfigError::Snapshots(format!("--snapshot-interval `{text}`: {error}")))?;
+                if interval < Duration::from_secs(1) {
+                    return Err(ConfigError::Snapshots("--snapshot-interval must be at least 1s".to_owned()));
+                }
+                Some(interval)
+            }
+        };
+        if self.snapshot_keep == Some(0) {
+            return Err(ConfigError::Snapshots("--snapshot-keep must be at least 1".to_owned()));
+        }
         Ok(ServerConfig {
             listen: self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             keys: ApiKeys { admin: admin_key, search: search_key },
@@ -396,6 +426,9 @@ impl ServerOptions {
             commerce_hold_limits,
             commerce_max_price: self.commerce_max_price,
             commerce_deadlines: CommerceDeadlines::default(),
+            snapshot_interval,
+            snapshot_keep: self.snapshot_keep,
+            snapshot_dir: self.snapshot_dir,
         })
     }
 }
@@ -500,6 +533,12 @@ pub struct ServerConfig {
     pub commerce_max_price: Option<f64>,
     /// When the background sweep finishes or compensates a checkout that stopped moving.
     pub commerce_deadlines: CommerceDeadlines,
+    /// A snapshot is written this often while serving (`None`: only on request).
+    pub snapshot_interval: Option<Duration>,
+    /// Scheduled snapshots keep the newest this many (`None`: all).
+    pub snapshot_keep: Option<usize>,
+    /// Where snapshots go (`None`: `DATA_DIR/snapshots`).
+    pub snapshot_dir: Option<PathBuf>,
 }
 
 /// When the commerce sweep acts: a checkout whose state has not moved for `stuck_after` lost its
@@ -591,6 +630,9 @@ pub enum ConfigError {
         "--production needs both an admin key (--admin-key / VITRINE_ADMIN_KEY) and a search key (--search-key / VITRINE_SEARCH_KEY)"
     )]
     ProductionWithoutKeys,
+    /// A snapshot option is not valid.
+    #[error("{0}")]
+    Snapshots(String),
     /// A key was given but is blank.
     #[error("the {0} is blank")]
     BlankKey(&'static str),

@@ -6,6 +6,7 @@
 //! [`app`] builds the whole HTTP service; the end-to-end tests drive it without a socket.
 
 pub mod access;
+pub mod aliases;
 pub mod analytics;
 pub mod cli;
 pub mod commands;
@@ -14,5 +15,6 @@ pub mod experiments;
 pub mod http;
 pub mod interactions;
 pub mod outbox_relay;
+pub mod snapshots;
 
 pub use http::{AppState, app};

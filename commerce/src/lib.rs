@@ -25,6 +25,7 @@
 //! Invariant: commerce never trusts a price or a stock figure from a client or a search hit; it
 //! re-reads them from its own tables.
 
+mod backup;
 mod cart;
 mod checkout;
 mod coupons;
@@ -42,6 +43,7 @@ mod shop;
 mod store;
 mod webhooks;
 
+pub use backup::{CommerceSummary, backup_sqlite, summarise_sqlite};
 pub use cart::{Adjustment, Cart, CartLine, MAX_QUANTITY, MergeReport};
 pub use checkout::{
     Checkout, CheckoutOutcome, CheckoutRequest, CheckoutSettings, CheckoutState, HoldLimits, RecoveryReport,

@@ -18,6 +18,7 @@ mod error;
 mod kafka;
 mod product_index;
 mod schema;
+mod snapshot;
 
 pub use catalog::{Catalog, IndexSummary};
 pub use checkpoint::{ApplyReport, Checkpoint, SourcePosition};
@@ -32,3 +33,4 @@ pub use product_index::{BASELINE_ACTOR, ProductIndex, SettingsVersion};
 pub use schema::{
     EXACT_ANALYZER, ProductFields, STEMMED_ANALYZER, TextField, exact_analyzer, group_key, stemmed_analyzer,
 };
+pub use snapshot::{CommitPoint, copy_commit_point, link_or_copy, read_commit_point};

@@ -17,6 +17,10 @@ use crate::ids::IndexName;
 ///     dead-letters.jsonl     events the Kafka indexer could not use (local dead-letter store)
 ///   analytics.sqlite         search analytics of every index: searches, clicks, purchases (SQLite)
 ///   commerce.db              carts, checkouts, orders, stock (SQLite, unless --commerce-db)
+///   access/                  API keys made through the keys API, and their master secret
+///   aliases.json             index aliases (alias → index)
+///   snapshots/               snapshot archives (`vitrine snapshot create`, `--snapshot-interval`)
+///   .snapshot-staging/       a snapshot being assembled (hard links; deleted when it is archived)
 ///   sources/                 the bundled demo files, unpacked for their loaders
 ///   eval/                    offline evaluation: its scratch data directory and its reports
 ///   bench-NAME/              a benchmark's scratch folder (deleted before and after it runs)
@@ -96,6 +100,22 @@ impl DataDir {
     /// The API keys made through the keys API and the master secret they derive from.
     pub fn access(&self) -> PathBuf {
         self.root.join("access")
+    }
+
+    /// Where snapshots are written by default (`vitrine snapshot create`, scheduled snapshots).
+    pub fn snapshots(&self) -> PathBuf {
+        self.root.join("snapshots")
+    }
+
+    /// Where a snapshot is assembled before it is archived: inside the data directory, so its
+    /// files can be hard links to the live ones (one file system). Deleted after each snapshot.
+    pub fn snapshot_staging(&self) -> PathBuf {
+        self.root.join(".snapshot-staging")
+    }
+
+    /// The index aliases: alias name → index name (JSON, replaced atomically).
+    pub fn aliases(&self) -> PathBuf {
+        self.root.join("aliases.json")
     }
 
     /// Where the bundled demo files are unpacked for their loaders.

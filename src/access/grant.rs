@@ -36,13 +36,17 @@ pub enum Action {
     CommerceWrite,
     /// Manage API keys.
     Keys,
+    /// Write and list snapshots of the data directory (`/v1/admin/snapshots`).
+    Snapshots,
+    /// Create, switch and delete index aliases (`/v1/aliases`).
+    AliasesWrite,
     /// Everything.
     All,
 }
 
 impl Action {
     /// Every action, `*` last.
-    pub const EVERY: [Action; 14] = [
+    pub const EVERY: [Action; 16] = [
         Action::Search,
         Action::Carts,
         Action::ActAsUser,
@@ -56,6 +60,8 @@ impl Action {
         Action::OrdersAdmin,
         Action::CommerceWrite,
         Action::Keys,
+        Action::Snapshots,
+        Action::AliasesWrite,
         Action::All,
     ];
 
@@ -75,6 +81,8 @@ impl Action {
             Action::OrdersAdmin => "orders.admin",
             Action::CommerceWrite => "commerce.write",
             Action::Keys => "keys",
+            Action::Snapshots => "snapshots",
+            Action::AliasesWrite => "aliases.write",
             Action::All => "*",
         }
     }

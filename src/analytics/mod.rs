@@ -23,12 +23,14 @@
 //! a `query_id` that was never logged (or belongs to another index) are counted by kind but not in
 //! the rates. A rate with nothing to divide by (no search with results) is `None` (JSON `null`).
 
+mod backup;
 mod experiments;
 mod handle;
 mod report;
 mod store;
 mod writer;
 
+pub use backup::{AnalyticsSummary, backup as backup_database, summarise as summarise_database};
 pub use experiments::{
     Baselines, ExperimentData, ExperimentStatus, ExposureRow, OrderRow, OutcomeRow, StoredExperiment,
 };

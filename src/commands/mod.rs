@@ -17,6 +17,7 @@ mod index;
 mod publish;
 mod runtime;
 mod serve;
+mod snapshot;
 mod train;
 
 /// The data directory used when neither flag, environment nor config file names one.
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(ImportCommand::Products(args)) => import::products(&data_dir, &args),
         Command::Import(ImportCommand::Interactions(args)) => import::interactions(&data_dir, &args),
         Command::Train(args) => train::run(&data_dir, &args),
+        Command::Snapshot(command) => snapshot::run(&data_dir, command),
         Command::Openapi => {
             let document = serde_json::to_string_pretty(&crate::http::openapi_document())?;
             println!("{document}");

@@ -79,14 +79,33 @@ pub(super) async fn open_analytics(data_dir: &DataDir) -> anyhow::Result<Analyti
 
 /// Serves until `shutdown` completes (see [`shutdown_signal`]), then finishes the requests in
 /// flight and writes the searches still queued for analytics and the interactions still queued
-/// for the interaction logs.
+/// for the interaction logs. Scheduled snapshots (`--snapshot-interval`) run while it serves.
 pub(super) async fn serve_until(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (analytics, interactions) = (state.analytics.clone(), state.interactions.clone());
+    let snapshots = state.config.snapshot_interval.map(|interval| {
+        let plan = crate::snapshots::SnapshotSchedule {
+            interval,
+            keep: state.config.snapshot_keep,
+            folder: state.snapshot_folder(),
+        };
+        println!(
+            "a snapshot every {} into {}{}",
+            humantime::format_duration(interval),
+            plan.folder.display(),
+            plan.keep.map(|keep| format!(", keeping the newest {keep}")).unwrap_or_default()
+        );
+        tokio_util::task::AbortOnDropHandle::new(crate::snapshots::schedule(
+            state.catalog.data_dir().clone(),
+            state.snapshot_commerce(),
+            plan,
+        ))
+    });
     let served = crate::http::serve(listener, state, shutdown).await.context("server failed");
+    drop(snapshots);
     analytics.flush().await;
     interactions.flush().await;
     served

@@ -79,6 +79,10 @@ pub async fn guard(State((state, needs)): State<(AppState, Needs)>, request: Req
     if let Ok(params) = RawPathParams::from_request_parts(&mut parts, &state).await
         && let Some((_, index)) = params.iter().find(|(name, _)| *name == "index")
         && !caller.grant.covers_index(index)
+        && !parts
+            .extensions
+            .get::<super::aliases::AliasedFrom>()
+            .is_some_and(|alias| caller.grant.covers_index(&alias.0))
     {
         let message = format!("this key may not reach the index `{index}`");
         return ApiError::new(ErrorCode::ForbiddenForKey, message).into_response();

@@ -103,6 +103,15 @@ pub enum ErrorCode {
     ExperimentAlreadyRunning,
     /// The experiment cannot do that in its state (stop a stopped one, promote twice).
     InvalidExperimentState,
+    /// A snapshot of the data directory is already being made (by the server, its schedule or
+    /// `vitrine snapshot create`).
+    SnapshotInProgress,
+    /// An alias name that is not a valid index name, or an alias of an alias.
+    InvalidAlias,
+    /// No alias has this name.
+    AliasNotFound,
+    /// The name is taken: an alias cannot have an index's name, nor an index an alias's.
+    AliasConflict,
     /// The payment gateway failed; nothing was charged.
     PaymentGatewayError,
     /// No such order.
@@ -179,7 +188,7 @@ pub enum ErrorType {
 
 impl ErrorCode {
     /// Every code (the OpenAPI document lists them; a test checks they are unique).
-    pub const ALL: [ErrorCode; 66] = [
+    pub const ALL: [ErrorCode; 70] = [
         ErrorCode::RouteNotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::MalformedPayload,
@@ -219,6 +228,10 @@ impl ErrorCode {
         ErrorCode::ExperimentNotFound,
         ErrorCode::ExperimentAlreadyRunning,
         ErrorCode::InvalidExperimentState,
+        ErrorCode::SnapshotInProgress,
+        ErrorCode::InvalidAlias,
+        ErrorCode::AliasNotFound,
+        ErrorCode::AliasConflict,
         ErrorCode::PaymentGatewayError,
         ErrorCode::OrderNotFound,
         ErrorCode::InvalidOrderState,
@@ -295,6 +308,10 @@ impl ErrorCode {
             ErrorCode::ExperimentNotFound => ("experiment_not_found", StatusCode::NOT_FOUND, InvalidRequest),
             ErrorCode::ExperimentAlreadyRunning => ("experiment_already_running", StatusCode::CONFLICT, InvalidRequest),
             ErrorCode::InvalidExperimentState => ("invalid_experiment_state", StatusCode::CONFLICT, InvalidRequest),
+            ErrorCode::SnapshotInProgress => ("snapshot_in_progress", StatusCode::CONFLICT, InvalidRequest),
+            ErrorCode::InvalidAlias => ("invalid_alias", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::AliasNotFound => ("alias_not_found", StatusCode::NOT_FOUND, InvalidRequest),
+            ErrorCode::AliasConflict => ("alias_conflict", StatusCode::CONFLICT, InvalidRequest),
             ErrorCode::PaymentGatewayError => ("payment_gateway_error", StatusCode::BAD_GATEWAY, InvalidRequest),
             ErrorCode::OrderNotFound => ("order_not_found", StatusCode::NOT_FOUND, InvalidRequest),
             ErrorCode::InvalidOrderState => ("invalid_order_state", StatusCode::CONFLICT, InvalidRequest),
@@ -474,6 +491,17 @@ impl From<RecommendError> for ApiError {
 impl From<crate::analytics::AnalyticsError> for ApiError {
     fn from(error: crate::analytics::AnalyticsError) -> Self {
         ApiError::internal(error)
+    }
+}
+
+impl From<crate::snapshots::SnapshotError> for ApiError {
+    fn from(error: crate::snapshots::SnapshotError) -> Self {
+        match error {
+            crate::snapshots::SnapshotError::InProgress => {
+                ApiError::new(ErrorCode::SnapshotInProgress, error.to_string())
+            }
+            other => ApiError::internal(other),
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //!
 //! [`app`] builds the whole service as a `Router`, so tests drive it without opening a socket.
 
+mod aliases;
 mod auth;
 mod blocking;
 mod commerce;
@@ -22,6 +23,7 @@ mod limits;
 mod metrics;
 mod openapi;
 mod server;
+mod snapshots;
 mod state;
 mod unread_body;
 mod web;
@@ -71,11 +73,14 @@ pub fn app(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
 
-    routes
+    let alias_table = state.aliases.clone();
+    let routed = routes
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
-        .layer(layers)
+        .layer(layers);
+    // Aliases are resolved before routing (a layer of the routes themselves runs after it).
+    Router::new().fallback_service(routed).layer(from_fn_with_state(alias_table, aliases::resolve))
 }
 
 /// The OpenAPI document of [`app`] (`GET /openapi.json`), as `docs/openapi.json` holds it.
@@ -174,6 +179,18 @@ fn api(state: Option<&AppState>) -> ApiRouter {
         .merge(guard(
             ApiRouter::new().routes(routes!(indexes::models::list)).routes(routes!(indexes::models::activate)),
             Needs::action(Action::ModelsWrite),
+        ))
+        .merge(guard(
+            ApiRouter::new().routes(routes!(snapshots::create, snapshots::list)),
+            Needs::action(Action::Snapshots),
+        ))
+        .merge(guard(
+            ApiRouter::new().routes(routes!(aliases::list)).routes(routes!(
+                aliases::put,
+                aliases::get,
+                aliases::delete
+            )),
+            Needs::action(Action::AliasesWrite),
         ));
     let settings = ApiRouter::new()
         .routes(routes!(

@@ -230,7 +230,7 @@ const TAGS: [(&str, &str); 18] = [
     ("commerce admin", "Stock, prices, coupons and fulfilment."),
     ("payments", "The payment provider's webhooks and the simulated provider's 3-D Secure page."),
     ("keys", "API keys and shopper tokens."),
-    ("operations", "Metrics."),
+    ("operations", "Metrics, snapshots of the data directory, index aliases."),
     ("health", "Liveness and readiness."),
     ("pages", "The storefront plug-in, the demo storefront and the console."),
 ];

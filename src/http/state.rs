@@ -47,6 +47,8 @@ pub struct AppState {
     pub limits: RateLimits,
     /// The running experiments.
     pub experiments: Experiments,
+    /// The index aliases (`/v1/aliases`), resolved before routing.
+    pub aliases: crate::aliases::Aliases,
     ready: Arc<AtomicBool>,
 }
 
@@ -87,9 +89,14 @@ impl AppState {
         if let Err(error) = access.store() {
             tracing::error!(%error, "keys made through the keys API are refused until the key store can be read");
         }
+        let aliases = crate::aliases::Aliases::open(catalog.data_dir()).unwrap_or_else(|error| {
+            tracing::error!(%error, "the aliases cannot be read: none apply until they can");
+            crate::aliases::Aliases::empty(catalog.data_dir())
+        });
         AppState {
             commerce,
             access,
+            aliases,
             limits: RateLimits::new(&config.rate_limits),
             experiments: Experiments::new(analytics.clone()),
             config: Arc::new(config),
@@ -123,6 +130,20 @@ impl AppState {
     }
 
     /// Fails with `index_not_found` unless the index exists (looked up off the async workers).
+    /// Where snapshots of this server's data directory go (`--snapshot-dir`, else
+    /// `DATA_DIR/snapshots`).
+    pub fn snapshot_folder(&self) -> std::path::PathBuf {
+        self.config.snapshot_dir.clone().unwrap_or_else(|| self.catalog.data_dir().snapshots())
+    }
+
+    /// Where a snapshot finds this server's commerce database.
+    pub fn snapshot_commerce(&self) -> crate::snapshots::CommerceSource {
+        crate::snapshots::CommerceSource::of(
+            self.catalog.data_dir(),
+            self.config.commerce_db.as_ref().map(vitrine_commerce::DatabaseUrl::expose),
+        )
+    }
+
     pub(crate) async fn require_index(&self, name: &IndexName) -> Result<(), ApiError> {
         let (catalog, lookup) = (self.catalog.clone(), name.clone());
         let exists = blocking(move || Ok(catalog.exists(&lookup))).await?;

@@ -20,7 +20,7 @@ use vitrine_indexer::IndexSummary;
 use vitrine_models::IndexName;
 
 use super::blocking::blocking;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::state::AppState;
 
 /// The indexes of the server.
@@ -49,9 +49,18 @@ pub async fn get(State(state): State<AppState>, Path(index): Path<String>) -> Re
 /// `DELETE /v1/indexes/{index}` (admin): removes an index and its data (analytics included).
 #[utoipa::path(delete, path = "/v1/indexes/{index}", operation_id = "deleteIndex", tag = "indexes", params(("index" = IndexName, Path)), responses(
     (status = NO_CONTENT, description = "Deleted."),
+    (status = CONFLICT, description = "`alias_conflict`: the name is an alias, or an alias names the index (switch or delete it first)."),
 ))]
 pub async fn delete(State(state): State<AppState>, Path(index): Path<String>) -> Result<StatusCode, ApiError> {
     let name = IndexName::new(index)?;
+    if state.aliases.is_alias(name.as_str()) {
+        let message = format!("`{name}` is an alias: delete the alias (DELETE /v1/aliases/{name}) or name the index");
+        return Err(ApiError::new(ErrorCode::AliasConflict, message));
+    }
+    if let Some(alias) = state.aliases.naming(name.as_str()).first() {
+        let message = format!("alias `{alias}` names index `{name}`: switch or delete the alias first");
+        return Err(ApiError::new(ErrorCode::AliasConflict, message));
+    }
     // Interactions still queued for its log are written first, and deleted with it.
     state.interactions.flush().await;
     let (catalog, deleted) = (state.catalog.clone(), name.clone());
