@@ -13,6 +13,7 @@ mod kafka;
 mod kafka_crash;
 mod kafka_support;
 mod openapi;
+mod operations;
 mod payments;
 mod recommendations;
 mod security;
