@@ -14,13 +14,14 @@ use indicatif::ProgressBar;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
-use vitrine::snapshots::{CommerceContents, restore_snapshot, verify_snapshot};
-use vitrine_e2e::vitrine_bin;
+use vitrine::snapshots::{CommerceContents, CommerceSource, create_snapshot, restore_snapshot, verify_snapshot};
+use vitrine_e2e::{kafka_brokers, unique_topic, vitrine_bin};
 use vitrine_indexer::Catalog;
 use vitrine_models::{DataDir, IndexName};
 
 use crate::commerce::{cart, send, stock};
 use crate::common::Server;
+use crate::kafka_support::{Indexer, config, create_topic, producer, send_events, upserted};
 
 const WORDS: [&str; 12] =
     ["mug", "lamp", "candle", "vase", "cushion", "plate", "bowl", "clock", "frame", "tray", "jug", "basket"];
@@ -424,4 +425,77 @@ async fn an_alias_switched_to_a_rebuilt_index_under_load_fails_no_request() {
         server.post("/v1/indexes/shop/search", None, &json!({"q": "mug"})).await.error_code(),
         "index_not_found"
     );
+}
+
+/// A snapshot taken while a Kafka indexer consumes a topic under load holds one commit point with
+/// its offsets; restored, a new indexer resumes exactly there (it consumes what came after, no
+/// more, no less) and ends with the same products as the live index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_snapshot_during_kafka_load_restores_and_an_indexer_resumes_from_its_offsets() {
+    const CHUNKS: u64 = 30;
+    const PER_CHUNK: u64 = 100;
+    let Some(brokers) = kafka_brokers("a_snapshot_during_kafka_load_restores_and_an_indexer_resumes_from_its_offsets")
+    else {
+        return;
+    };
+    let topic = unique_topic("vitrine-snapshot");
+    create_topic(&brokers, &topic, 3).await;
+    let live = tempfile::tempdir().expect("temp dir");
+    let data_dir = DataDir::new(live.path());
+    let indexer = Indexer::start(&data_dir, config(&brokers, &topic, None));
+    let load = {
+        let (brokers, topic) = (brokers.clone(), topic.clone());
+        tokio::spawn(async move {
+            let producer = producer(&brokers);
+            for chunk in 0..CHUNKS {
+                // Each chunk upserts 100 of 500 products at a newer version.
+                let events: Vec<Value> = (0..PER_CHUNK)
+                    .map(|n| {
+                        let id = format!("p{}", (chunk * PER_CHUNK + n) % 500);
+                        let title = format!("{} {} v{chunk}", COLOURS[n as usize % 6], WORDS[n as usize % 12]);
+                        upserted(&id, chunk + 1, json!({"title": title, "price": 4.5, "currency": "EUR"}))
+                    })
+                    .collect();
+                send_events(&producer, &topic, &events).await;
+                tokio::time::sleep(Duration::from_millis(40)).await;
+            }
+        })
+    };
+    // Snapshots while the load runs, once the indexer has committed some of it.
+    let index = indexer.index.clone();
+    crate::kafka_support::wait_for("a third of the load indexed", || {
+        let index = index.clone();
+        async move { index.len() >= 300 }
+    })
+    .await;
+    let folder = data_dir.snapshots();
+    let commerce = CommerceSource::Sqlite(data_dir.commerce_db());
+    let report = create_snapshot(&data_dir, &commerce, &folder, &ProgressBar::hidden()).await.expect("snapshot");
+    assert!(!load.is_finished(), "the snapshot was taken during the load");
+    load.await.expect("load");
+    indexer.wait_consumed(CHUNKS * PER_CHUNK).await;
+    let live_products = crate::kafka_support::products(&indexer.index);
+    let stats = indexer.handle.stop_and_join().expect("a clean stop");
+    assert_eq!(stats.consumed, CHUNKS * PER_CHUNK);
+
+    let entry = report.manifest.indexes.iter().find(|index| index.name == "products").expect("the index");
+    let offsets = entry.offsets.get(&topic).expect("the topic's offsets");
+    let consumed_before: i64 = offsets.values().sum();
+    assert!(consumed_before > 0 && (consumed_before as u64) < CHUNKS * PER_CHUNK, "taken mid-load: {offsets:?}");
+
+    let restored_dir = live.path().join("restored");
+    let restored = restore_snapshot(&report.archive, &restored_dir, &ProgressBar::hidden()).await.expect("restores");
+    assert_eq!(restored.manifest, report.manifest);
+    let resumed = Indexer::start(&DataDir::new(&restored_dir), config(&brokers, &topic, None));
+    assert_eq!(resumed.index.len(), entry.documents, "the restored index starts as the manifest says");
+    resumed.wait_consumed(CHUNKS * PER_CHUNK - consumed_before as u64).await;
+    assert_eq!(crate::kafka_support::products(&resumed.index), live_products, "the same products at the same versions");
+    eprintln!(
+        "snapshot during Kafka load: {} of {} events in it ({} products), the restored indexer consumed the other {}",
+        consumed_before,
+        CHUNKS * PER_CHUNK,
+        entry.documents,
+        CHUNKS * PER_CHUNK - consumed_before as u64
+    );
+    resumed.handle.stop_and_join().expect("a clean stop");
 }
