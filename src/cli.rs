@@ -47,6 +47,12 @@ pub enum Command {
     /// Snapshots of the data directory: create one (while a server runs, too), restore, verify, list.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Write the data directory's catalogue as plain files a newer Vitrine loads: products (JSON
+    /// Lines), settings with their history, synonyms, interactions (Parquet), aliases.
+    Dump(DumpArgs),
+    /// Load a dump into a new data directory (`--data-dir NEW`: it must not exist, or be empty),
+    /// indexing its products with this version's analyzers.
+    Load(LoadArgs),
     /// Print the API's OpenAPI 3.1 document (what `GET /openapi.json` answers; `docs/openapi.json`).
     Openapi,
 }
@@ -174,6 +180,22 @@ pub struct SnapshotListArgs {
     /// The folder [default: DATA_DIR/snapshots]
     #[arg(value_name = "DIR")]
     pub folder: Option<PathBuf>,
+}
+
+/// Arguments of `vitrine dump`.
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// The folder to write (it must not exist, or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// Arguments of `vitrine load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The dump folder (`vitrine dump --out DIR`).
+    #[arg(value_name = "DUMP")]
+    pub dump: PathBuf,
 }
 
 /// Arguments of `vitrine train`.

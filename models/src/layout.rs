@@ -113,6 +113,12 @@ impl DataDir {
         self.root.join(".snapshot-staging")
     }
 
+    /// Where `vitrine dump` keeps its copies of the indexes' commit points while it reads them
+    /// (hard links, as a snapshot's; deleted when the dump is written).
+    pub fn dump_staging(&self) -> PathBuf {
+        self.root.join(".dump-staging")
+    }
+
     /// The index aliases: alias name → index name (JSON, replaced atomically).
     pub fn aliases(&self) -> PathBuf {
         self.root.join("aliases.json")

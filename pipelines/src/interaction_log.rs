@@ -407,6 +407,33 @@ fn part_id() -> String {
     format!("{nanos:020}-{}-{sequence}", std::process::id())
 }
 
+/// Writes the live log of `folder` to `path` as Parquet in the documented import columns
+/// (`user_id`, `session_id`, `product_id`, `kind`, `quantity`, `timestamp` as a UTC datetime), which
+/// [`read_interactions_parquet`] and `vitrine import interactions` read back. Returns the rows
+/// written; an empty or missing log writes no file and returns 0.
+///
+/// # Errors
+/// A part cannot be read, or the file cannot be written.
+pub fn export_interactions(folder: &Path, path: &Path) -> Result<u64, PipelineError> {
+    use polars::prelude::{DataType, TimeUnit, TimeZone};
+
+    let Some(mut frame) = collect_interactions(folder, |frame| frame)? else {
+        return Ok(0);
+    };
+    if frame.height() == 0 {
+        return Ok(0);
+    }
+    let timestamps = frame
+        .column(log_columns::TIMESTAMP_MS)?
+        .cast(&DataType::Int64)?
+        .cast(&DataType::Datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC)))?
+        .with_name("timestamp".into());
+    frame.with_column(timestamps)?;
+    let frame = frame.drop(log_columns::TIMESTAMP_MS)?;
+    write_parquet(&frame, path)?;
+    Ok(frame.height() as u64)
+}
+
 /// Reads interactions from a Parquet file with the documented columns (`user_id` or
 /// `session_id`, `product_id`, `kind` or `event`, `quantity`, `timestamp`; see
 /// [`vitrine_models::feed`]). `timestamp` may be a Parquet datetime, Unix seconds or

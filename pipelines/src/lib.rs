@@ -43,8 +43,8 @@ pub use error::PipelineError;
 pub use grocery::load_grocery;
 pub use interaction_log::{
     Compaction, LARGE_PART_BYTES, MAX_LOG_PARTS, REPLACES_KEY, TimeRange, append_interactions, collect_interactions,
-    compact_interactions, interaction_parts, interaction_time_range, log_columns, log_interactions,
-    read_interactions_parquet, scan_interactions,
+    compact_interactions, export_interactions, interaction_parts, interaction_time_range, log_columns,
+    log_interactions, read_interactions_parquet, scan_interactions,
 };
 pub use luma::load_luma;
 pub use model_version::{catalog_item, new_model_id, train_index};

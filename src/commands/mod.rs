@@ -11,6 +11,7 @@ use crate::config::ConfigFile;
 
 mod bench;
 mod demo;
+mod dump;
 mod eval;
 mod import;
 mod index;
@@ -41,6 +42,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(ImportCommand::Products(args)) => import::products(&data_dir, &args),
         Command::Import(ImportCommand::Interactions(args)) => import::interactions(&data_dir, &args),
         Command::Train(args) => train::run(&data_dir, &args),
+        Command::Dump(args) => dump::dump(&data_dir, &args),
+        Command::Load(args) => dump::load(&data_dir, &args),
         Command::Snapshot(command) => snapshot::run(&data_dir, command),
         Command::Openapi => {
             let document = serde_json::to_string_pretty(&crate::http::openapi_document())?;

@@ -148,7 +148,7 @@ fn stage_files(
 }
 
 /// The indexes of a data directory (folders with a valid name and a search index).
-fn index_names(data_dir: &DataDir) -> Result<Vec<IndexName>, SnapshotError> {
+pub fn index_names(data_dir: &DataDir) -> Result<Vec<IndexName>, SnapshotError> {
     let folder = data_dir.indexes();
     let entries = match std::fs::read_dir(&folder) {
         Ok(entries) => entries,

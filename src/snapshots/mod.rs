@@ -19,7 +19,7 @@ mod schedule;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-pub use create::create_snapshot;
+pub use create::{create_snapshot, index_names};
 pub use manifest::{AnalyticsContents, CommerceContents, FORMAT, FileEntry, IndexContents, Manifest};
 pub use restore::{RestoreReport, read_manifest, restore_snapshot, verify_snapshot};
 pub use schedule::{SnapshotSchedule, schedule};

@@ -499,3 +499,90 @@ async fn a_snapshot_during_kafka_load_restores_and_an_indexer_resumes_from_its_o
     );
     resumed.handle.stop_and_join().expect("a clean stop");
 }
+
+/// `vitrine dump` then `vitrine load` into a new data directory: the same products at the same
+/// versions, settings, settings history, synonyms, interactions and aliases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dump_loads_into_a_new_data_directory_with_everything_it_names() {
+    let Some(binary) = vitrine_bin("a_dump_loads_into_a_new_data_directory_with_everything_it_names") else {
+        return;
+    };
+    let server = Server::open();
+    upsert(&server, "shop", &products(250, 3)).await;
+    let synonyms = json!([{"type": "multi_way", "terms": ["jug", "pitcher"]}]);
+    assert_eq!(server.put("/v1/indexes/shop/settings/synonyms", None, &synonyms).await.status, StatusCode::OK);
+    let display = json!({"title": "The shop", "facet_labels": {}});
+    assert_eq!(server.put("/v1/indexes/shop/settings/display", None, &display).await.status, StatusCode::OK);
+    let events: Vec<Value> = (0..40)
+        .map(|n| json!({"type": if n % 4 == 0 { "purchase" } else { "click" }, "product_id": format!("p{}", n % 9), "user_id": format!("u{}", n % 7)}))
+        .collect();
+    assert_eq!(server.post("/v1/indexes/shop/events", None, &json!(events)).await.status, StatusCode::ACCEPTED);
+    server.state.interactions.flush().await;
+    assert_eq!(server.put("/v1/aliases/store", None, &json!({"index": "shop"})).await.status, StatusCode::OK);
+
+    let work = tempfile::tempdir().expect("temp dir");
+    let (dump, loaded) = (work.path().join("dump"), work.path().join("loaded"));
+    let data = server.state.catalog.data_dir().root().to_string_lossy().into_owned();
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(&binary).args(args).output().expect("run vitrine");
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let printed = run(&["--data-dir", &data, "dump", "--out", &dump.to_string_lossy()]);
+    assert!(
+        printed.contains("index shop: 250 products, 3 settings versions, 1 synonym rules, 40 interactions"),
+        "{printed}"
+    );
+    for file in ["products.jsonl", "settings.json", "settings.history.jsonl", "synonyms.jsonl", "interactions.parquet"]
+    {
+        assert!(dump.join("indexes/shop").join(file).is_file(), "{file}");
+    }
+    run(&["--data-dir", &loaded.to_string_lossy(), "load", &dump.to_string_lossy()]);
+
+    let copy = Server::over(Catalog::new(DataDir::new(&loaded)));
+    let shop = IndexName::new("shop").expect("name");
+    let all = |server: &Server| {
+        let mut products = server.state.catalog.products(&shop).expect("products");
+        products.sort_by(|a, b| a.id.cmp(&b.id));
+        products
+    };
+    assert_eq!(all(&copy), all(&server), "the same products at the same versions");
+    assert_eq!(
+        copy.get("/v1/indexes/shop/settings", None).await.json(),
+        server.get("/v1/indexes/shop/settings", None).await.json()
+    );
+    assert_eq!(
+        copy.get("/v1/indexes/shop/settings/history", None).await.json(),
+        server.get("/v1/indexes/shop/settings/history", None).await.json()
+    );
+    let request = json!({"q": "pitcher", "per_page": 50});
+    let (original, restored) = (
+        server.post("/v1/indexes/store/search", None, &request).await.json(),
+        copy.post("/v1/indexes/store/search", None, &request).await.json(),
+    );
+    assert_eq!(restored["total"], original["total"], "the alias and the synonyms came along");
+    let logged = |dir: &Path| {
+        vitrine_pipelines::collect_interactions(&DataDir::new(dir).interactions(&shop), |frame| frame)
+            .expect("log")
+            .map_or(0, |frame| frame.height())
+    };
+    assert_eq!(logged(&loaded), 40);
+    assert_eq!(logged(server.state.catalog.data_dir().root()), 40);
+
+    // A second load into a used data directory is refused, and a dump without its manifest too.
+    let again = std::process::Command::new(&binary)
+        .args(["--data-dir", &loaded.to_string_lossy(), "load", &dump.to_string_lossy()])
+        .output()
+        .expect("run");
+    assert!(!again.status.success());
+    std::fs::remove_file(dump.join("dump.json")).expect("remove");
+    let incomplete = std::process::Command::new(&binary)
+        .args(["--data-dir", &work.path().join("other").to_string_lossy(), "load", &dump.to_string_lossy()])
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&incomplete.stderr).contains("incomplete"),
+        "{}",
+        String::from_utf8_lossy(&incomplete.stderr)
+    );
+}
