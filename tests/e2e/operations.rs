@@ -86,11 +86,11 @@ async fn snapshots_taken_while_selling_and_indexing_restore_to_their_manifest_an
     let stop = Arc::new(AtomicBool::new(false));
     let sold = Arc::new(AtomicU64::new(0));
     let mut load = Vec::new();
-    for buyer in 0..4 {
+    for sku in SKUS {
         let (server, stop, sold) = (server.clone(), stop.clone(), sold.clone());
         load.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                if buy_one(&server, SKUS[buyer]).await {
+                if buy_one(&server, sku).await {
                     sold.fetch_add(1, Ordering::Relaxed);
                 }
             }
