@@ -27,13 +27,8 @@ use tantivy::tokenizer::{
 };
 use vitrine_models::settings::{IndexSettings, Language};
 
-use crate::schema::TextField;
+use crate::schema::{EXACT_ANALYZER, TextField};
 
-/// Analyzer of the exact text fields (and of query words matched against them).
-pub const EXACT_ANALYZER: &str = "vitrine_exact";
-/// Analyzer name of every stemmed field of an index created before text fields had their own
-/// languages: all five share it, so such an index has one language for all its fields.
-pub const STEMMED_ANALYZER: &str = "vitrine_stemmed";
 /// Tokens longer than this are dropped (they are noise: hashes, URLs).
 const MAX_TOKEN_LEN: usize = 40;
 

@@ -22,8 +22,7 @@ mod product_index;
 mod schema;
 
 pub use analysis::{
-    EXACT_ANALYZER, STEMMED_ANALYZER, exact_analyzer, language_change, query_word_splitter, stemmed_analyzer,
-    text_languages, word_folder, word_stemmer,
+    exact_analyzer, language_change, query_word_splitter, stemmed_analyzer, text_languages, word_folder, word_stemmer,
 };
 pub use catalog::{Catalog, IndexSummary};
 pub use checkpoint::{ApplyReport, Checkpoint, SourcePosition};
@@ -35,4 +34,4 @@ pub use kafka::{
     dead_letter_topic,
 };
 pub use product_index::{BASELINE_ACTOR, ProductIndex, SettingsVersion};
-pub use schema::{ProductFields, TextField, group_key};
+pub use schema::{EXACT_ANALYZER, ProductFields, STEMMED_ANALYZER, TextField, group_key};

@@ -442,8 +442,7 @@ mod tests {
     use vitrine_models::settings::Language;
 
     use super::*;
-    use crate::analysis::STEMMED_ANALYZER;
-    use crate::schema::TextField;
+    use crate::schema::{STEMMED_ANALYZER, TextField};
 
     fn product(id: &str, title: &str) -> Product {
         Product::try_from(ProductDraft { id: id.into(), title: title.into(), ..Default::default() }).expect("product")

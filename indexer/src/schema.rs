@@ -15,7 +15,13 @@ use tantivy::schema::{
 };
 use vitrine_models::{AttributeValue, Product};
 
-use crate::analysis::{EXACT_ANALYZER, STEMMED_ANALYZER};
+/// Analyzer of the exact text fields (and of query words matched against them).
+pub const EXACT_ANALYZER: &str = "vitrine_exact";
+/// Analyzer name of every stemmed field of an index created before text fields had their own
+/// languages: all five share it, so such an index has one language for all its fields. Newer
+/// indexes have one name per field (`vitrine_stemmed_title`), registered in the field's language
+/// (`analysis.rs`).
+pub const STEMMED_ANALYZER: &str = "vitrine_stemmed";
 
 /// The searchable text fields, each with a stemmed and an exact copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
