@@ -26,6 +26,11 @@ pub enum CatalogError {
     /// Settings given to an index are not valid (a user error: the message says why).
     #[error("invalid settings: {0}")]
     InvalidSettings(String),
+    /// Settings that change the language of an index's text (`language`, `field_languages`) while
+    /// it holds products, which were analysed in the old one, or in a draft tried on them. A user
+    /// error: the change needs a reindex into a new index; the message says which fields.
+    #[error("{0}")]
+    LanguageChangeRequiresReindex(String),
     /// An index's settings file is not valid.
     #[error("settings file {path} is not valid: {reason}")]
     Settings {

@@ -14,9 +14,10 @@ use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searche
 use vitrine_models::settings::IndexSettings;
 use vitrine_models::{Change, DataDir, Product, ProductEvent, ProductId};
 
+use crate::analysis::{analyzers, language_change, register_analyzers};
 use crate::checkpoint::{ApplyReport, Checkpoint};
 use crate::error::CatalogError;
-use crate::schema::{ProductFields, register_analyzers};
+use crate::schema::ProductFields;
 
 /// Indexing threads of the writer. Each thread that got documents writes its own segment at a
 /// commit, and every file of a segment is fsynced: with one thread a Kafka batch of a hundred
@@ -89,14 +90,20 @@ impl ProductIndex {
         settings.check().map_err(|reason| CatalogError::Settings { path: settings_path.to_owned(), reason })?;
         std::fs::create_dir_all(folder).map_err(|source| CatalogError::Io { path: folder.to_owned(), source })?;
         let directory = MmapDirectory::open(folder).map_err(|error| CatalogError::search(folder, error.into()))?;
-        let (schema, _) = ProductFields::schema();
-        let index_settings = tantivy::IndexSettings { docstore_blocksize: DOC_STORE_BLOCK_BYTES, ..Default::default() };
-        let index = Index::builder()
-            .schema(schema)
-            .settings(index_settings)
-            .open_or_create(directory)
-            .map_err(|error| CatalogError::search(folder, error))?;
-        register_analyzers(&index);
+        let exists = Index::exists(&directory).map_err(|error| CatalogError::search(folder, error.into()))?;
+        let index = if exists {
+            // With the schema it was created with: an index from before text fields had their own
+            // languages has one analyzer name for all its stemmed fields.
+            Index::open(directory)
+        } else {
+            let (schema, _) = ProductFields::schema();
+            let index_settings =
+                tantivy::IndexSettings { docstore_blocksize: DOC_STORE_BLOCK_BYTES, ..Default::default() };
+            Index::create(directory, schema, index_settings)
+        }
+        .map_err(|error| CatalogError::search(folder, error))?;
+        register_analyzers(&index, &settings)
+            .map_err(|reason| CatalogError::Settings { path: settings_path.to_owned(), reason })?;
         let fields =
             ProductFields::from_schema(&index.schema()).map_err(|error| CatalogError::search(folder, error))?;
         let reader = index
@@ -133,16 +140,69 @@ impl ProductIndex {
 
     /// Checks, replaces and saves the settings (atomically: temporary file, then rename). They take
     /// effect for the next search; nothing is reindexed.
+    ///
+    /// # Errors
+    /// Settings that fail their check; settings that change the language of a text field while
+    /// the index holds products, which were analysed in the old one
+    /// ([`CatalogError::LanguageChangeRequiresReindex`]); a file that cannot be written.
     pub fn set_settings(&self, settings: IndexSettings) -> Result<(), CatalogError> {
         settings.check().map_err(CatalogError::InvalidSettings)?;
-        let path = &self.settings_path;
-        let temporary = path.with_extension("json.tmp");
-        let bytes = serde_json::to_vec_pretty(&settings)
-            .map_err(|error| CatalogError::Settings { path: path.clone(), reason: error.to_string() })?;
-        std::fs::write(&temporary, bytes).map_err(|source| CatalogError::Io { path: temporary.clone(), source })?;
-        std::fs::rename(&temporary, path).map_err(|source| CatalogError::Io { path: path.clone(), source })?;
+        let _writer = self.writer_if_language_changes(&settings);
+        self.refuse_language_change(&settings)?;
+        self.put_in_force(settings)
+    }
+
+    /// The writer, held while settings that change the language of a text field are checked and
+    /// put in force: no batch is indexed meanwhile, and the next batch's segment is created with
+    /// the analyzers registered by then (tantivy reads them when it creates a segment).
+    fn writer_if_language_changes(&self, settings: &IndexSettings) -> Option<MutexGuard<'_, IndexWriter>> {
+        language_change(&self.settings(), settings).map(|_| self.writer())
+    }
+
+    /// Refuses settings that change the language of a text field of an index that holds products,
+    /// or that its schema cannot analyse (fields sharing one analyzer in different languages).
+    fn refuse_language_change(&self, settings: &IndexSettings) -> Result<(), CatalogError> {
+        let Some(change) = language_change(&self.settings(), settings) else {
+            return Ok(());
+        };
+        let products = self.len();
+        if products > 0 {
+            let noun = if products == 1 { "product was" } else { "products were" };
+            return Err(CatalogError::LanguageChangeRequiresReindex(format!(
+                "the language of an index's text cannot change once it holds products ({change}): its \
+                 {products} {noun} analysed in the old language; reindex into a new index created with the \
+                 new language (or set the language while the index is empty)"
+            )));
+        }
+        analyzers(&self.index, settings).map(|_| ()).map_err(CatalogError::LanguageChangeRequiresReindex)
+    }
+
+    /// Saves checked settings and puts them in force, with the analyzers of their languages when
+    /// these change (see [`ProductIndex::refuse_language_change`]; the caller holds the writer).
+    fn put_in_force(&self, settings: IndexSettings) -> Result<(), CatalogError> {
+        let changes_language = language_change(&self.settings(), &settings).is_some();
+        if changes_language {
+            register_analyzers(&self.index, &settings).map_err(CatalogError::LanguageChangeRequiresReindex)?;
+        }
+        if let Err(error) = self.save_settings(&settings) {
+            if changes_language {
+                // The settings still in force keep their analyzers.
+                register_analyzers(&self.index, &self.settings()).map_err(CatalogError::InvalidSettings)?;
+            }
+            return Err(error);
+        }
         *self.settings.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(settings);
         Ok(())
+    }
+
+    /// Writes settings to the settings file.
+    fn save_settings(&self, settings: &IndexSettings) -> Result<(), CatalogError> {
+        let path = &self.settings_path;
+        let temporary = path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec_pretty(settings)
+            .map_err(|error| CatalogError::Settings { path: path.clone(), reason: error.to_string() })?;
+        std::fs::write(&temporary, bytes).map_err(|source| CatalogError::Io { path: temporary.clone(), source })?;
+        std::fs::rename(&temporary, path).map_err(|source| CatalogError::Io { path: path.clone(), source })
     }
 
     /// Saves `settings` as a new version in the index's settings history (the audit log: who, when,
@@ -152,7 +212,7 @@ impl ProductIndex {
     /// (by [`BASELINE_ACTOR`], nothing changed), so that the first change can be rolled back too.
     ///
     /// # Errors
-    /// Settings that fail their check, or a file that cannot be written.
+    /// As [`ProductIndex::set_settings`].
     pub fn set_settings_as(
         &self,
         settings: IndexSettings,
@@ -161,6 +221,9 @@ impl ProductIndex {
     ) -> Result<SettingsVersion, CatalogError> {
         settings.check().map_err(CatalogError::InvalidSettings)?;
         let _writing = self.settings_write.lock().unwrap_or_else(PoisonError::into_inner);
+        // A refused language change leaves no version behind.
+        let _writer = self.writer_if_language_changes(&settings);
+        self.refuse_language_change(&settings)?;
         let current = self.settings();
         let before = serde_json::to_value(&*current).unwrap_or_default();
         let after = serde_json::to_value(&settings).unwrap_or_default();
@@ -191,7 +254,7 @@ impl ProductIndex {
             settings: settings.clone(),
         };
         self.append_version(&version)?;
-        self.set_settings(settings)?;
+        self.put_in_force(settings)?;
         Ok(version)
     }
 
@@ -370,5 +433,90 @@ impl ProductIndex {
             change: Change::Deleted,
         };
         Ok(self.apply([event], None)?.deleted > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vitrine_models::ProductDraft;
+    use vitrine_models::settings::Language;
+
+    use super::*;
+    use crate::schema::{STEMMED_ANALYZER, TextField};
+
+    fn product(id: &str, title: &str) -> Product {
+        Product::try_from(ProductDraft { id: id.into(), title: title.into(), ..Default::default() }).expect("product")
+    }
+
+    fn in_language(language: Language) -> IndexSettings {
+        IndexSettings { language, ..IndexSettings::default() }
+    }
+
+    /// How many products have `term` in their stemmed title.
+    fn stemmed_titles_with(index: &ProductIndex, term: &str) -> u64 {
+        let term = Term::from_field_text(index.fields().stemmed(TextField::Title), term);
+        index.searcher().doc_freq(&term).expect("doc freq")
+    }
+
+    fn open(dir: &Path) -> ProductIndex {
+        ProductIndex::open_or_create(&dir.join("search"), &dir.join("settings.json")).expect("open")
+    }
+
+    #[test]
+    fn an_empty_index_takes_a_language_and_keeps_it_once_it_holds_products() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let index = open(dir.path());
+        index.set_settings_as(in_language(Language::French), "test", None).expect("an empty index may change");
+        index.upsert([product("1", "Animaux en chocolat")]).expect("index");
+        assert_eq!(stemmed_titles_with(&index, "animal"), 1, "analysed in French: `animaux` is `animal`");
+
+        let history = index.settings_history().expect("history").len();
+        let refused = index.set_settings_as(in_language(Language::German), "test", None).expect_err("not empty");
+        let CatalogError::LanguageChangeRequiresReindex(message) = refused else { panic!("{refused:?}") };
+        assert!(message.contains("`title`: fr → de") && message.contains("reindex into a new index"), "{message}");
+        assert_eq!(index.settings().language, Language::French, "nothing changed");
+        assert_eq!(index.settings_history().expect("history").len(), history, "no version recorded");
+        let mut override_one = in_language(Language::French);
+        override_one.field_languages.description = Some(Language::German);
+        assert!(matches!(index.set_settings(override_one), Err(CatalogError::LanguageChangeRequiresReindex(_))));
+        let mut same_language = in_language(Language::French);
+        same_language.field_languages.title = Some(Language::French);
+        same_language.ranking.title = 5.0;
+        index.set_settings(same_language).expect("other parts, and naming the same language, are fine");
+
+        drop(index);
+        let reopened = open(dir.path());
+        reopened.upsert([product("2", "Chevaux de bois")]).expect("index");
+        assert_eq!(stemmed_titles_with(&reopened, "cheval"), 1, "reopened in French");
+    }
+
+    #[test]
+    fn emptied_index_may_change_language_and_indexes_in_the_new_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let index = open(dir.path());
+        index.upsert([product("1", "Eaux gazeuses")]).expect("index");
+        assert_eq!(stemmed_titles_with(&index, "eaux"), 1, "English: `eaux` stays");
+        assert!(index.delete(&ProductId::new("1").expect("id")).expect("delete"));
+        index.set_settings(in_language(Language::French)).expect("empty again");
+        index.upsert([product("2", "Eaux gazeuses")]).expect("index");
+        assert_eq!((stemmed_titles_with(&index, "eau"), stemmed_titles_with(&index, "gazeux")), (1, 1));
+    }
+
+    #[test]
+    fn an_index_from_before_field_languages_has_one_language_for_all_fields() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (schema, _) = ProductFields::schema_with(|_| STEMMED_ANALYZER.to_owned());
+        let folder = dir.path().join("search");
+        std::fs::create_dir_all(&folder).expect("folder");
+        drop(Index::create_in_dir(&folder, schema).expect("an index with the old schema"));
+
+        let index = open(dir.path());
+        index.set_settings(in_language(Language::French)).expect("one language for every field");
+        let mut mixed = in_language(Language::French);
+        mixed.field_languages.description = Some(Language::German);
+        let refused = index.set_settings(mixed).expect_err("its fields share one analyzer");
+        assert!(refused.to_string().contains("reindex into a new index"), "{refused}");
+        index.upsert([product("1", "Eaux gazeuses")]).expect("index");
+        assert_eq!(stemmed_titles_with(&index, "gazeux"), 1);
     }
 }

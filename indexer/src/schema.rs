@@ -1,57 +1,27 @@
 //! The tantivy schema derived from the product model, and the analyzers it uses.
 //!
-//! Every text field exists twice: **stemmed** (English stemming and stop words: `mugs` finds
-//! `mug`) for recall and BM25, and **exact** (lower-cased and ASCII-folded only) for typo
-//! matching, prefixes and the exactness bonus. Numbers that ranking and filters read are fast
+//! Every text field exists twice: **stemmed** (in the field's language: stemming and stop words,
+//! `mugs` finds `mug`) for recall and BM25, and **exact** (lower-cased and ASCII-folded only) for
+//! typo matching, prefixes and the exactness bonus; `analysis.rs` has the analyzers. Numbers that ranking and filters read are fast
 //! fields; facets are a hierarchical facet field (category), a fast string field (brand) and a
 //! JSON fast field holding every attribute (`attrs.colour`).
 
 use std::collections::BTreeMap;
 
+use tantivy::TantivyDocument;
 use tantivy::schema::{
     FAST, FacetOptions, Field, IndexRecordOption, JsonObjectOptions, OwnedValue, STORED, STRING, Schema,
     TextFieldIndexing, TextOptions,
 };
-use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
-};
-use tantivy::{Index, TantivyDocument};
 use vitrine_models::{AttributeValue, Product};
 
-/// Analyzer of the stemmed text fields.
-pub const STEMMED_ANALYZER: &str = "vitrine_stemmed";
 /// Analyzer of the exact text fields (and of query words matched against them).
 pub const EXACT_ANALYZER: &str = "vitrine_exact";
-/// Tokens longer than this are dropped (they are noise: hashes, URLs).
-const MAX_TOKEN_LEN: usize = 40;
-
-/// The stemmed analyzer: split on non-alphanumerics, lower-case, fold accents, drop English
-/// stop words, stem.
-pub fn stemmed_analyzer() -> TextAnalyzer {
-    let builder = TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(MAX_TOKEN_LEN))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter);
-    match StopWordFilter::new(Language::English) {
-        Some(stop_words) => builder.filter(stop_words).filter(Stemmer::new(Language::English)).build(),
-        None => builder.filter(Stemmer::new(Language::English)).build(),
-    }
-}
-
-/// The exact analyzer: split on non-alphanumerics, lower-case, fold accents. Nothing else.
-pub fn exact_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(MAX_TOKEN_LEN))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .build()
-}
-
-/// Registers Vitrine's analyzers on an index (needed after every open).
-pub fn register_analyzers(index: &Index) {
-    index.tokenizers().register(STEMMED_ANALYZER, stemmed_analyzer());
-    index.tokenizers().register(EXACT_ANALYZER, exact_analyzer());
-}
+/// Analyzer name of every stemmed field of an index created before text fields had their own
+/// languages: all five share it, so such an index has one language for all its fields. Newer
+/// indexes have one name per field (`vitrine_stemmed_title`), registered in the field's language
+/// (`analysis.rs`).
+pub const STEMMED_ANALYZER: &str = "vitrine_stemmed";
 
 /// The searchable text fields, each with a stemmed and an exact copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -82,6 +52,17 @@ impl TextField {
             TextField::Attributes => "attributes",
             TextField::Description => "description",
         }
+    }
+
+    /// The name of its stemmed copy in the schema.
+    pub(crate) fn stemmed_field_name(self) -> &'static str {
+        TEXT_FIELD_NAMES[self as usize].0
+    }
+
+    /// The analyzer name of its stemmed copy in the schema of an index created now: one per field
+    /// (`vitrine_stemmed_title`), so that each field can have its own language.
+    fn stemmed_analyzer_name(self) -> String {
+        format!("{STEMMED_ANALYZER}_{}", self.name())
     }
 }
 
@@ -140,6 +121,11 @@ const TEXT_FIELD_NAMES: [(&str, &str); 5] = [
 impl ProductFields {
     /// The product schema and its field handles.
     pub fn schema() -> (Schema, ProductFields) {
+        Self::schema_with(TextField::stemmed_analyzer_name)
+    }
+
+    /// The product schema with the stemmed fields' analyzer names from `stemmed_analyzer`.
+    pub(crate) fn schema_with(stemmed_analyzer: impl Fn(TextField) -> String) -> (Schema, ProductFields) {
         let mut builder = Schema::builder();
         let text = |analyzer: &str| {
             TextOptions::default().set_indexing_options(
@@ -148,7 +134,8 @@ impl ProductFields {
                     .set_index_option(IndexRecordOption::WithFreqsAndPositions),
             )
         };
-        let stemmed = TEXT_FIELD_NAMES.map(|(stemmed, _)| builder.add_text_field(stemmed, text(STEMMED_ANALYZER)));
+        let stemmed = TextField::ALL
+            .map(|field| builder.add_text_field(field.stemmed_field_name(), text(&stemmed_analyzer(field))));
         let exact = TEXT_FIELD_NAMES.map(|(_, exact)| builder.add_text_field(exact, text(EXACT_ANALYZER)));
         let fields = ProductFields {
             id: builder.add_text_field("id", STRING | STORED | FAST),
@@ -298,24 +285,7 @@ fn attribute_object(attributes: &BTreeMap<String, AttributeValue>) -> BTreeMap<S
 
 #[cfg(test)]
 mod tests {
-    use tantivy::tokenizer::TokenStream;
-
     use super::*;
-
-    fn tokens(mut analyzer: TextAnalyzer, text: &str) -> Vec<String> {
-        let mut stream = analyzer.token_stream(text);
-        let mut out = Vec::new();
-        while stream.advance() {
-            out.push(stream.token().text.clone());
-        }
-        out
-    }
-
-    #[test]
-    fn stemmed_text_drops_stop_words_and_stems_exact_text_keeps_words() {
-        assert_eq!(tokens(stemmed_analyzer(), "The Crème Mugs of Candles"), ["creme", "mug", "candl"]);
-        assert_eq!(tokens(exact_analyzer(), "The Crème Mugs of Candles"), ["the", "creme", "mugs", "of", "candles"]);
-    }
 
     #[test]
     fn the_schema_round_trips_through_its_field_names() {

@@ -1,5 +1,5 @@
-//! Per-index settings: typo tolerance, ranking weights, facets, synonyms, merchandising rules.
-//! Stored beside each index as `settings.json`; every field has a default, so `{}` is a valid
+//! Per-index settings: the text's language, typo tolerance, ranking weights, facets, synonyms,
+//! merchandising rules. Stored beside each index as `settings.json`; every field has a default, so `{}` is a valid
 //! settings document and unknown keys are refused.
 
 use std::collections::{BTreeMap, HashSet};
@@ -31,6 +31,174 @@ pub struct IndexSettings {
     pub default_currency: Option<String>,
     /// How a storefront presents the index: the search box's placeholder, facet labels, a title.
     pub display: DisplaySettings,
+    /// The language of the index's text, as an ISO 639-1 code (default `"en"`): how its stemmed
+    /// copy of every text field is analysed (that language's stemmer and stop words) and how query
+    /// words are stemmed to match it. Accents and case never matter (`creme` finds `crème`, typos
+    /// included): see `docs/languages.md`. Analysis happens when a product is indexed, so the
+    /// language of an index that holds products cannot change: refused with
+    /// `language_change_requires_reindex` (reindex into a new index instead); it can be set when
+    /// the index is created or while it is empty.
+    pub language: Language,
+    /// A language per text field (`title`, `brand`, `category`, `attributes`, `description`) for
+    /// catalogues whose fields are in different languages, e.g. `{"description": "de"}`; a field
+    /// not named here is in `language`. Changes like `language`.
+    pub field_languages: FieldLanguages,
+}
+
+/// A language the text of an index can be analysed in: the languages tantivy has a Snowball
+/// stemmer for, named by their ISO 639-1 codes. Stop words are removed from the stemmed copy of
+/// the text too, except in Arabic, Greek, Romanian, Tamil and Turkish, which tantivy has no list
+/// for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+pub enum Language {
+    /// Arabic (stemming only).
+    #[serde(rename = "ar")]
+    Arabic,
+    /// Danish.
+    #[serde(rename = "da")]
+    Danish,
+    /// German.
+    #[serde(rename = "de")]
+    German,
+    /// Greek (stemming only).
+    #[serde(rename = "el")]
+    Greek,
+    /// English (the default).
+    #[default]
+    #[serde(rename = "en")]
+    English,
+    /// Spanish.
+    #[serde(rename = "es")]
+    Spanish,
+    /// Finnish.
+    #[serde(rename = "fi")]
+    Finnish,
+    /// French.
+    #[serde(rename = "fr")]
+    French,
+    /// Hungarian.
+    #[serde(rename = "hu")]
+    Hungarian,
+    /// Italian.
+    #[serde(rename = "it")]
+    Italian,
+    /// Dutch.
+    #[serde(rename = "nl")]
+    Dutch,
+    /// Norwegian (Bokmål).
+    #[serde(rename = "no")]
+    Norwegian,
+    /// Portuguese.
+    #[serde(rename = "pt")]
+    Portuguese,
+    /// Romanian (stemming only).
+    #[serde(rename = "ro")]
+    Romanian,
+    /// Russian.
+    #[serde(rename = "ru")]
+    Russian,
+    /// Swedish.
+    #[serde(rename = "sv")]
+    Swedish,
+    /// Tamil (stemming only).
+    #[serde(rename = "ta")]
+    Tamil,
+    /// Turkish (stemming only).
+    #[serde(rename = "tr")]
+    Turkish,
+}
+
+impl Language {
+    /// Every language, by code.
+    pub const ALL: [Language; 18] = [
+        Language::Arabic,
+        Language::Danish,
+        Language::German,
+        Language::Greek,
+        Language::English,
+        Language::Spanish,
+        Language::Finnish,
+        Language::French,
+        Language::Hungarian,
+        Language::Italian,
+        Language::Dutch,
+        Language::Norwegian,
+        Language::Portuguese,
+        Language::Romanian,
+        Language::Russian,
+        Language::Swedish,
+        Language::Tamil,
+        Language::Turkish,
+    ];
+
+    /// Its ISO 639-1 code (`"fr"`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::Arabic => "ar",
+            Language::Danish => "da",
+            Language::German => "de",
+            Language::Greek => "el",
+            Language::English => "en",
+            Language::Spanish => "es",
+            Language::Finnish => "fi",
+            Language::French => "fr",
+            Language::Hungarian => "hu",
+            Language::Italian => "it",
+            Language::Dutch => "nl",
+            Language::Norwegian => "no",
+            Language::Portuguese => "pt",
+            Language::Romanian => "ro",
+            Language::Russian => "ru",
+            Language::Swedish => "sv",
+            Language::Tamil => "ta",
+            Language::Turkish => "tr",
+        }
+    }
+
+    /// The language of an ISO 639-1 code, if Vitrine can analyse it.
+    pub fn from_code(code: &str) -> Option<Language> {
+        Language::ALL.into_iter().find(|language| language.code() == code)
+    }
+}
+
+impl std::fmt::Display for Language {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Language {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Language::from_code(&code).ok_or_else(|| {
+            let codes: Vec<&str> = Language::ALL.iter().map(|language| language.code()).collect();
+            serde::de::Error::custom(format!(
+                "`{code}` is not a language Vitrine can analyse; the languages are (ISO 639-1 codes) {}",
+                codes.join(", ")
+            ))
+        })
+    }
+}
+
+/// The language of each text field that is not in the index's `language`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct FieldLanguages {
+    /// The product title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<Language>,
+    /// The brand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand: Option<Language>,
+    /// The category names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<Language>,
+    /// The text attribute values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Language>,
+    /// The description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<Language>,
 }
 
 /// How a storefront presents an index (read by the plug-in from `GET /v1/indexes/{index}`, which
@@ -141,8 +309,18 @@ impl Default for VariantSettings {
 
 /// The settings' parts, each readable and replaceable on its own
 /// (`/v1/indexes/{index}/settings/{part}`).
-pub const SETTINGS_PARTS: [&str; 8] =
-    ["typo_tolerance", "ranking", "facets", "synonyms", "rules", "variants", "default_currency", "display"];
+pub const SETTINGS_PARTS: [&str; 10] = [
+    "typo_tolerance",
+    "ranking",
+    "facets",
+    "synonyms",
+    "rules",
+    "variants",
+    "default_currency",
+    "display",
+    "language",
+    "field_languages",
+];
 
 impl IndexSettings {
     /// These settings with some parts replaced (a draft laid over live settings): each key of
@@ -574,6 +752,7 @@ impl Default for FacetSettings {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+    use serde_json::json;
 
     use super::*;
 
@@ -636,6 +815,35 @@ mod tests {
         assert_eq!(partial.typo_tolerance.min_word_len_one_typo, 4);
         assert_eq!(partial.typo_tolerance.min_word_len_two_typos, 9);
         assert!(serde_json::from_str::<IndexSettings>(r#"{"typos": {}}"#).is_err());
+    }
+
+    #[test]
+    fn the_language_is_an_iso_code_defaulting_to_english_with_optional_field_languages() {
+        let settings: IndexSettings = serde_json::from_str("{}").expect("empty settings");
+        assert_eq!((settings.language, settings.field_languages), (Language::English, FieldLanguages::default()));
+        let written = serde_json::to_value(&settings).expect("json");
+        assert_eq!((written["language"].clone(), written["field_languages"].clone()), (json!("en"), json!({})));
+
+        let mixed: IndexSettings =
+            serde_json::from_str(r#"{"language": "fr", "field_languages": {"description": "de"}}"#).expect("mixed");
+        assert_eq!(mixed.language, Language::French);
+        assert_eq!(mixed.field_languages, FieldLanguages { description: Some(Language::German), ..Default::default() });
+        assert_eq!(serde_json::to_value(mixed.field_languages).expect("json"), json!({"description": "de"}));
+
+        let refused = serde_json::from_str::<IndexSettings>(r#"{"language": "pl"}"#).expect_err("no Polish stemmer");
+        assert!(refused.to_string().contains("`pl` is not a language Vitrine can analyse"), "{refused}");
+        assert!(refused.to_string().contains("de, el, en, es"), "the message lists the codes: {refused}");
+        assert!(serde_json::from_str::<IndexSettings>(r#"{"language": "French"}"#).is_err(), "codes, not names");
+        let field = serde_json::from_str::<IndexSettings>(r#"{"field_languages": {"colour": "de"}}"#);
+        assert!(field.expect_err("not a text field").to_string().contains("unknown field `colour`"));
+
+        for language in Language::ALL {
+            assert_eq!(Language::from_code(language.code()), Some(language));
+            assert_eq!(serde_json::to_value(language).expect("json"), json!(language.code()));
+        }
+        let parts = json!({"language": "de", "field_languages": {"category": "en"}});
+        let drafted = settings.with_parts(parts.as_object().expect("an object")).expect("both are parts");
+        assert_eq!((drafted.language, drafted.field_languages.category), (Language::German, Some(Language::English)));
     }
 
     #[test]

@@ -79,7 +79,7 @@ pub fn search_unless_abandoned(
         request.facet_names()?.into_iter().map(|name| FacetField::resolve(name, settings)).collect::<Result<_, _>>()?;
     let give_up_if_abandoned = || if abandoned() { Err(QueryError::Abandoned) } else { Ok(()) };
     give_up_if_abandoned()?;
-    let (words, ignored_words) = query_words(&request.q);
+    let (words, ignored_words) = query_words(&request.q, settings);
     let default_sort = if words.is_empty() { "popularity" } else { "relevance" };
     let sort = SortOrder::parse(Some(request.sort.as_deref().unwrap_or(default_sort)))?;
     let searcher = index.searcher();

@@ -28,7 +28,7 @@ use vitrine_models::settings::{IndexSettings, QueryMatch, Rule};
 
 use crate::error::QueryError;
 use crate::filters::{FilterClause, parse_filters};
-use crate::words::{QueryWord, query_words};
+use crate::words::{QueryWord, exact_words};
 
 /// What the live rules triggered by one search ask for.
 #[derive(Debug, Default)]
@@ -45,7 +45,7 @@ pub(crate) struct Merchandising {
 
 /// The exact-analyzer words of a text, for comparing queries.
 fn normalised(text: &str) -> Vec<String> {
-    query_words(text).0.into_iter().map(|word| word.exact).collect()
+    exact_words(text)
 }
 
 /// Whether a live rule's condition matches the query's words.
@@ -189,6 +189,7 @@ mod tests {
     use vitrine_models::settings::{Pin, RuleCondition};
 
     use super::*;
+    use crate::words::query_words;
 
     fn rule(id: &str, query: Option<(&str, QueryMatch)>) -> Rule {
         Rule {
@@ -229,7 +230,7 @@ mod tests {
         later.hide = vec![id("a")];
         let settings = IndexSettings { rules: vec![first, second, later], ..IndexSettings::default() };
         let merchandising =
-            Merchandising::for_query(&settings, &fields, &query_words("fan").0, Utc::now()).expect("rules");
+            Merchandising::for_query(&settings, &fields, &query_words("fan", &settings).0, Utc::now()).expect("rules");
         assert_eq!(merchandising.applied, ["first", "second"]);
         let pins: Vec<(&str, usize)> = merchandising.pins.iter().map(|(id, at)| (id.as_str(), *at)).collect();
         assert_eq!(pins, [("a", 1), ("d", 2)]);

@@ -72,7 +72,7 @@ pub fn suggest_with_popular(
     if q.chars().count() > MAX_QUERY_CHARS {
         return Err(QueryError::QueryTooLong { max: MAX_QUERY_CHARS });
     }
-    let (words, _) = query_words(q);
+    let (words, _) = query_words(q, settings);
     let Some((last, head)) = words.split_last() else {
         return Ok(Suggestions { queries: Vec::new(), products: Vec::new() });
     };

@@ -4,7 +4,7 @@
 //! right. The text query (`text.rs`) turns each span into "its words as typed, or any synonym
 //! phrase in full".
 
-use vitrine_models::settings::Synonym;
+use vitrine_models::settings::{IndexSettings, Synonym};
 
 use crate::words::{QueryWord, query_words};
 
@@ -17,8 +17,8 @@ pub(crate) struct SynonymSpan {
 }
 
 /// The words of a synonym phrase, analysed like query words (all finished).
-fn phrase_words(phrase: &str) -> Vec<QueryWord> {
-    let (mut words, _) = query_words(phrase);
+fn phrase_words(phrase: &str, settings: &IndexSettings) -> Vec<QueryWord> {
+    let (mut words, _) = query_words(phrase, settings);
     words.iter_mut().for_each(|word| word.is_prefix = false);
     words
 }
@@ -31,17 +31,23 @@ fn stands_for(query: &QueryWord, phrase: &QueryWord) -> bool {
         || (query.is_prefix && phrase.exact.starts_with(&query.exact))
 }
 
-/// Finds, left to right, the longest synonym phrase at each position; spans do not overlap.
-pub(crate) fn synonym_spans(words: &[QueryWord], synonyms: &[Synonym]) -> Vec<SynonymSpan> {
-    if synonyms.is_empty() {
+/// Finds, left to right, the longest phrase of the synonym rules of `settings` at each position
+/// (phrases analysed in the index's languages, like the query); spans do not overlap.
+pub(crate) fn synonym_spans(words: &[QueryWord], settings: &IndexSettings) -> Vec<SynonymSpan> {
+    if settings.synonyms.is_empty() {
         return Vec::new();
     }
-    let rules: Vec<(Vec<QueryWord>, Vec<Vec<QueryWord>>)> = synonyms
+    let rules: Vec<(Vec<QueryWord>, Vec<Vec<QueryWord>>)> = settings
+        .synonyms
         .iter()
         .flat_map(Synonym::expansions)
         .map(|(input, alternatives)| {
-            let alternatives = alternatives.into_iter().map(phrase_words).filter(|words| !words.is_empty()).collect();
-            (phrase_words(input), alternatives)
+            let alternatives = alternatives
+                .into_iter()
+                .map(|phrase| phrase_words(phrase, settings))
+                .filter(|words| !words.is_empty())
+                .collect();
+            (phrase_words(input, settings), alternatives)
         })
         .filter(|(input, _)| !input.is_empty())
         .collect();
@@ -79,22 +85,39 @@ mod tests {
 
     #[test]
     fn synonym_spans_take_the_longest_phrase_by_word_stem_or_prefix() {
-        let rules = vec![
-            Synonym::MultiWay { terms: vec!["sofa bed".into(), "sleeper sofa".into()] },
-            Synonym::MultiWay { terms: vec!["sofa".into(), "couch".into()] },
-            Synonym::OneWay { input: "tv".into(), synonyms: vec!["television".into()] },
-        ];
-        let (words, _) = query_words("cheap sofa beds");
+        let rules = IndexSettings {
+            synonyms: vec![
+                Synonym::MultiWay { terms: vec!["sofa bed".into(), "sleeper sofa".into()] },
+                Synonym::MultiWay { terms: vec!["sofa".into(), "couch".into()] },
+                Synonym::OneWay { input: "tv".into(), synonyms: vec!["television".into()] },
+            ],
+            ..IndexSettings::default()
+        };
+        let (words, _) = query_words("cheap sofa beds", &rules);
         let spans = synonym_spans(&words, &rules);
         assert_eq!(spans.len(), 1);
         assert_eq!((spans[0].start, spans[0].end), (1, 3), "`sofa beds` is `sofa bed` by stem, longest first");
         assert_eq!(spans[0].alternatives[0].iter().map(|w| w.exact.as_str()).collect::<Vec<_>>(), ["sleeper", "sofa"]);
 
-        let (words, _) = query_words("big tv");
+        let (words, _) = query_words("big tv", &rules);
         assert_eq!(synonym_spans(&words, &rules)[0].alternatives[0][0].exact, "television");
-        let (words, _) = query_words("television");
+        let (words, _) = query_words("television", &rules);
         assert!(synonym_spans(&words, &rules).is_empty(), "one-way rules do not run backwards");
-        let (words, _) = query_words("grey cou");
+        let (words, _) = query_words("grey cou", &rules);
         assert_eq!(synonym_spans(&words, &rules)[0].alternatives[0][0].exact, "sofa", "a prefix while typing");
+    }
+
+    #[test]
+    fn synonym_phrases_are_stemmed_in_the_index_language() {
+        let french = IndexSettings {
+            language: vitrine_models::settings::Language::French,
+            synonyms: vec![Synonym::OneWay { input: "pâte à tartiner".into(), synonyms: vec!["nutella".into()] }],
+            ..IndexSettings::default()
+        };
+        // `pates` is `pâte` by its French stem; `a` is the stop word `à`, folded.
+        let (words, _) = query_words("pates a tartiner ", &french);
+        let spans = synonym_spans(&words, &french);
+        assert_eq!(spans.len(), 1, "{words:?}");
+        assert_eq!((spans[0].start, spans[0].end), (0, 3));
     }
 }

@@ -106,7 +106,7 @@ fn exact_terms(
     let mut exact = Vec::new();
     for text_field in TextField::ALL {
         let weight = field_weight(settings, text_field);
-        let stemmed = word.stem.as_ref().map(|stem| Term::from_field_text(fields.stemmed(text_field), stem));
+        let stemmed = word.stem_in(text_field).map(|stem| Term::from_field_text(fields.stemmed(text_field), stem));
         for term in std::iter::once(Term::from_field_text(fields.exact(text_field), &word.exact)).chain(stemmed) {
             if searcher.doc_freq(&term)? > 0 {
                 exact.push(scored(term, weight));
@@ -208,7 +208,7 @@ pub(crate) fn text_query(
     if words.is_empty() {
         return Ok(None);
     }
-    let spans = synonym_spans(words, &settings.synonyms);
+    let spans = synonym_spans(words, settings);
     let mut text = TextQuery { words: Vec::new(), extras: Vec::new() };
     let mut position = 0;
     while position < words.len() {
@@ -246,7 +246,8 @@ pub(crate) fn text_query(
     let stems: Vec<(usize, Term)> = words
         .iter()
         .filter_map(|word| {
-            let stem = word.stem.as_ref()?;
+            word.stem.as_ref()?;
+            let stem = word.stem_in(TextField::Title)?;
             Some((word.position, Term::from_field_text(index.fields().stemmed(TextField::Title), stem)))
         })
         .collect();

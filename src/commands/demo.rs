@@ -14,7 +14,7 @@ use indicatif::MultiProgress;
 use serde::{Deserialize, Serialize};
 use vitrine_commerce::SkuSeed;
 use vitrine_indexer::Catalog;
-use vitrine_models::settings::{DisplaySettings, IndexSettings, NamedValueOrder, ValueOrder};
+use vitrine_models::settings::{DisplaySettings, FieldLanguages, IndexSettings, Language, NamedValueOrder, ValueOrder};
 use vitrine_models::{DataDir, IndexName};
 
 use super::runtime::{runtime, shutdown_signal};
@@ -174,6 +174,7 @@ pub(in crate::commands) fn load_demo_shop(data_dir: &DataDir) -> anyhow::Result<
         let (products, report) = vitrine_pipelines::load_grocery(source, &MultiProgress::new())?;
         println!("{report}");
         declare_facets(catalog, index, &GROCERY_FACETS)?;
+        set_grocery_languages(catalog, index)?;
         Ok(Loaded { products: catalog.upsert(index, products)?.inserted, interactions: 0, interactions_until: None })
     })?;
     load_once(data_dir, FASHION_INDEX, &MAGENTO_LUMA, |catalog, index, source| {
@@ -281,6 +282,22 @@ fn present_demo_indexes(catalog: &Catalog) -> anyhow::Result<()> {
         index.set_settings(settings)?;
     }
     Ok(())
+}
+
+/// The grocery catalog's languages, set while its index is empty (they cannot change later).
+/// Titles and descriptions (`generic_name`) are in each product's own language: French is the
+/// most common one among the products sold in France, Belgium and Switzerland and the one the
+/// demo's shoppers are assumed to type; there are Polish, Portuguese, English, Dutch, Spanish,
+/// Italian and German titles too, and one language per field is all an index has. Categories
+/// and attribute values (labels, countries, allergens) are Open Food Facts' English taxonomy
+/// names. `docs/languages.md` has the measured difference with English everywhere.
+fn set_grocery_languages(catalog: &Catalog, index: &IndexName) -> anyhow::Result<()> {
+    let opened = catalog.get_or_create(index)?;
+    let mut settings = IndexSettings::clone(&opened.settings());
+    settings.language = Language::French;
+    settings.field_languages =
+        FieldLanguages { category: Some(Language::English), attributes: Some(Language::English), ..Default::default() };
+    Ok(opened.set_settings(settings)?)
 }
 
 /// Makes these attributes facets of the index (creating it).

@@ -142,7 +142,11 @@ impl VariantSpec {
     pub fn draft_over(&self, index: &vitrine_indexer::ProductIndex) -> Result<Option<IndexSettings>, String> {
         match &self.settings {
             VariantSettings::Live(_) => Ok(None),
-            VariantSettings::Draft(parts) => vitrine_eval::search::draft_settings(index, parts).map(Some),
+            VariantSettings::Draft(parts) => match vitrine_eval::search::draft_settings(index, parts) {
+                Ok(settings) => Ok(Some(settings)),
+                Err(vitrine_indexer::CatalogError::InvalidSettings(reason)) => Err(reason),
+                Err(other) => Err(other.to_string()),
+            },
         }
     }
 }

@@ -64,6 +64,10 @@ pub enum ErrorCode {
     TooManyFilterValues,
     /// The settings are not valid.
     InvalidSettings,
+    /// The settings (or a draft of them) change the language of an index's text (`language`,
+    /// `field_languages`) while it holds products, which were analysed in the old one: reindex
+    /// into a new index created with the new language.
+    LanguageChangeRequiresReindex,
     /// A recommendation request lacks what its kind needs, or has an unknown kind.
     InvalidRecommendationRequest,
     /// The index has no trained recommendation model yet (`vitrine train`).
@@ -188,7 +192,7 @@ pub enum ErrorType {
 
 impl ErrorCode {
     /// Every code (the OpenAPI document lists them; a test checks they are unique).
-    pub const ALL: [ErrorCode; 70] = [
+    pub const ALL: [ErrorCode; 71] = [
         ErrorCode::RouteNotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::MalformedPayload,
@@ -209,6 +213,7 @@ impl ErrorCode {
         ErrorCode::TooManyFacets,
         ErrorCode::TooManyFilterValues,
         ErrorCode::InvalidSettings,
+        ErrorCode::LanguageChangeRequiresReindex,
         ErrorCode::InvalidRecommendationRequest,
         ErrorCode::ModelNotTrained,
         ErrorCode::ModelVersionNotFound,
@@ -287,6 +292,9 @@ impl ErrorCode {
             ErrorCode::TooManyFacets => ("too_many_facets", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::TooManyFilterValues => ("too_many_filter_values", StatusCode::BAD_REQUEST, InvalidRequest),
             ErrorCode::InvalidSettings => ("invalid_settings", StatusCode::BAD_REQUEST, InvalidRequest),
+            ErrorCode::LanguageChangeRequiresReindex => {
+                ("language_change_requires_reindex", StatusCode::CONFLICT, InvalidRequest)
+            }
             ErrorCode::InvalidRecommendationRequest => {
                 ("invalid_recommendation_request", StatusCode::BAD_REQUEST, InvalidRequest)
             }
@@ -462,6 +470,9 @@ impl From<CatalogError> for ApiError {
                 ApiError::new(ErrorCode::IndexNotFound, format!("index `{name}` not found"))
             }
             CatalogError::InvalidSettings(reason) => ApiError::new(ErrorCode::InvalidSettings, reason),
+            CatalogError::LanguageChangeRequiresReindex(reason) => {
+                ApiError::new(ErrorCode::LanguageChangeRequiresReindex, reason)
+            }
             other => ApiError::internal(other),
         }
     }

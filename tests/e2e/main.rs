@@ -12,6 +12,7 @@ mod interactions;
 mod kafka;
 mod kafka_crash;
 mod kafka_support;
+mod languages;
 mod openapi;
 mod operations;
 mod payments;

@@ -14,20 +14,31 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use vitrine_indexer::ProductIndex;
+use vitrine_indexer::{CatalogError, ProductIndex, language_change};
 use vitrine_models::settings::IndexSettings;
 
 use super::evaluate::{QueryVariant, RelevanceReport};
 use super::significance::{ComparisonRow, compare_reports};
 
 /// The live settings of `index` with the parts of `draft` laid over them, checked like settings
-/// being saved (rule filters against the index's fields).
+/// being saved (rule filters against the index's fields). A draft cannot change the language of
+/// the text (`language`, `field_languages`): the index's terms were analysed in the live one, and
+/// query words stemmed in another would find nothing; a language is tried on a new index.
 ///
 /// # Errors
-/// The draft's reason for being refused, for the person who wrote it.
-pub fn draft_settings(index: &ProductIndex, draft: &Map<String, Value>) -> Result<IndexSettings, String> {
-    let settings = index.settings().with_parts(draft)?;
-    vitrine_query::check_rule_filters(&settings, index.fields()).map_err(|reason| reason.to_string())?;
+/// [`CatalogError::InvalidSettings`] with the draft's reason for being refused, for the person who
+/// wrote it; [`CatalogError::LanguageChangeRequiresReindex`] for a draft changing the language.
+pub fn draft_settings(index: &ProductIndex, draft: &Map<String, Value>) -> Result<IndexSettings, CatalogError> {
+    let live = index.settings();
+    let settings = live.with_parts(draft).map_err(CatalogError::InvalidSettings)?;
+    vitrine_query::check_rule_filters(&settings, index.fields())
+        .map_err(|reason| CatalogError::InvalidSettings(reason.to_string()))?;
+    if let Some(change) = language_change(&live, &settings) {
+        return Err(CatalogError::LanguageChangeRequiresReindex(format!(
+            "a draft cannot change the language of the text ({change}): the index's products were analysed in \
+             the live one. Reindex into a new index with the new language and compare the two"
+        )));
+    }
     Ok(settings)
 }
 

@@ -27,6 +27,7 @@ fn key() -> impl Strategy<Value = String> {
             "rating", "margin", "phrase", "out_of_stock_penalty", "personalization", "attributes", "price_buckets",
             "max_values_per_facet", "type", "terms", "input", "synonyms", "id", "condition", "query", "match", "pin",
             "hide", "boost", "bury", "filter", "weight", "position", "valid_from", "valid_until", "collapse",
+            "language", "field_languages",
         ])
         .prop_map(str::to_owned),
         1 => "[a-z_]{0,8}",
@@ -54,6 +55,8 @@ fn json_value() -> impl Strategy<Value = Value> {
             "2026-01-01T00:00:00Z",
             "not a date",
             "colour",
+            "fr",
+            "de",
         ])
         .prop_map(|text| Value::String(text.to_owned())),
         any::<String>().prop_map(Value::String),
@@ -73,7 +76,7 @@ const VALID: &str = r#"{"typo_tolerance": {"enabled": true, "min_word_len_one_ty
  "synonyms": [{"type": "multi_way", "terms": ["tv", "television"]}, {"type": "one_way", "input": "phone", "synonyms": ["smartphone"]}],
  "rules": [{"id": "r1", "condition": {"query": "lamp", "match": "contains"}, "pin": [{"id": "p1", "position": 1}],
    "hide": ["p2"], "boost": [{"filter": {"brand": ["Glow"]}, "weight": 2}], "valid_from": "2026-01-01T00:00:00Z"}],
- "variants": {"collapse": false}}"#;
+ "variants": {"collapse": false}, "language": "fr", "field_languages": {"category": "en"}}"#;
 
 /// Decoded settings that pass their check serialise and decode back to themselves.
 fn checked_settings_round_trip(settings: &IndexSettings) -> Result<(), TestCaseError> {

@@ -3,6 +3,7 @@
 mod allowed;
 mod decoders;
 mod facet_values;
+mod languages;
 mod limits;
 mod merchandising;
 mod search;

@@ -105,7 +105,7 @@ fn read_draft(path: &Path, index: &ProductIndex) -> anyhow::Result<IndexSettings
     let draft: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
     let parts = draft.as_object().with_context(|| format!("{}: settings are a JSON object", path.display()))?;
-    draft_settings(index, parts).map_err(|reason| anyhow::anyhow!("{}: not valid settings: {reason}", path.display()))
+    draft_settings(index, parts).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))
 }
 
 /// Runs the judged queries through the live settings (the index's), a draft (`--settings`) and a

@@ -535,7 +535,7 @@ class Client:
 
     def get_settings_part(self, index: str, part: SettingsPart | str) -> Any:
         """One part: ``typo_tolerance``, ``ranking``, ``facets``, ``synonyms``, ``rules``,
-        ``variants``, ``default_currency`` or ``display``."""
+        ``variants``, ``default_currency``, ``display``, ``language`` or ``field_languages``."""
         return self._request("GET", self._index(index, "settings", part))
 
     def put_settings_part(self, index: str, part: SettingsPart | str, value: Any) -> Any:

@@ -18,7 +18,16 @@ EventType: TypeAlias = Literal["view", "click", "add_to_cart", "purchase"]
 RecommendationKind: TypeAlias = Literal["similar", "bought_together", "for_user", "cart", "trending"]
 SortOrder: TypeAlias = Literal["relevance", "price_asc", "price_desc", "popularity", "newest"]
 SettingsPart: TypeAlias = Literal[
-    "typo_tolerance", "ranking", "facets", "synonyms", "rules", "variants", "default_currency", "display"
+    "typo_tolerance",
+    "ranking",
+    "facets",
+    "synonyms",
+    "rules",
+    "variants",
+    "default_currency",
+    "display",
+    "language",
+    "field_languages",
 ]
 
 

@@ -8,7 +8,8 @@
 //!   each metric's difference with its paired randomization test.
 //!
 //! A draft is any subset of the settings' parts laid over the live settings
-//! ([`vitrine_eval::search::draft_settings`]); publishing it is `PUT …/settings`, rolling back is
+//! ([`vitrine_eval::search::draft_settings`]), except the language of the text, which only a new
+//! index can try (`language_change_requires_reindex`); publishing it is `PUT …/settings`, rolling back is
 //! `POST …/settings/history/{version}/restore`.
 
 use std::collections::HashSet;
@@ -59,14 +60,10 @@ pub struct Preview {
     draft: SearchResponse,
 }
 
-fn invalid_settings(reason: String) -> ApiError {
-    ApiError::new(ErrorCode::InvalidSettings, reason)
-}
-
 /// `POST /v1/indexes/{index}/settings/preview` (admin): the query answered with the live settings
 /// and with the draft. Nothing is saved and nothing is logged as a shopper's search.
 #[utoipa::path(post, path = "/v1/indexes/{index}/settings/preview", operation_id = "previewSettings", tag = "settings", params(("index" = IndexName, Path)),
-    request_body = PreviewRequest, responses((status = OK, body = Preview), (status = BAD_REQUEST, description = "`invalid_settings`: the draft is not valid.")))]
+    request_body = PreviewRequest, responses((status = OK, body = Preview), (status = BAD_REQUEST, description = "`invalid_settings`: the draft is not valid."), (status = CONFLICT, description = "`language_change_requires_reindex`: the draft changes `language` or `field_languages`.")))]
 pub async fn preview(
     State(state): State<AppState>,
     Path(index): Path<String>,
@@ -76,7 +73,7 @@ pub async fn preview(
     let preview = blocking(move || {
         let index = state.catalog.get(&name)?;
         let live = index.settings();
-        let draft = draft_settings(&index, &request.draft).map_err(invalid_settings)?;
+        let draft = draft_settings(&index, &request.draft)?;
         let search = SearchRequest {
             q: request.q,
             filter: request.filter,
@@ -132,7 +129,7 @@ pub struct Evaluation {
 /// against the live settings on the uploaded judgments (the queries run through the search API's
 /// own path, `vitrine_query::search`, on the index as it is now).
 #[utoipa::path(post, path = "/v1/indexes/{index}/settings/evaluate", operation_id = "evaluateSettings", tag = "settings", params(("index" = IndexName, Path)),
-    request_body = EvaluateRequest, responses((status = OK, body = Evaluation), (status = BAD_REQUEST, description = "`invalid_settings`, `invalid_judgments`.")))]
+    request_body = EvaluateRequest, responses((status = OK, body = Evaluation), (status = BAD_REQUEST, description = "`invalid_settings`, `invalid_judgments`."), (status = CONFLICT, description = "`language_change_requires_reindex`: the draft changes `language` or `field_languages`.")))]
 pub async fn evaluate_draft(
     State(state): State<AppState>,
     Path(index): Path<String>,
@@ -147,7 +144,7 @@ pub async fn evaluate_draft(
     let evaluation = blocking(move || {
         let index = state.catalog.get(&name)?;
         let live = index.settings();
-        let draft = draft_settings(&index, &request.draft).map_err(invalid_settings)?;
+        let draft = draft_settings(&index, &request.draft)?;
         let ids: HashSet<String> =
             state.catalog.products(&name)?.into_iter().map(|product| product.id.to_string()).collect();
         let (queries, unknown) =

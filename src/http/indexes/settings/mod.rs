@@ -1,8 +1,9 @@
 //! `/v1/indexes/{index}/settings…` (admin key): the whole settings document and each of its
-//! parts (`synonyms`, `rules`, `ranking`, `typo_tolerance`, `facets`, `variants`), read, replaced
-//! or reset to the defaults; every saved version (`…/history`) and rolling back to one. Every
-//! change applies to the next search without reindexing. Drafts tried without saving are in
-//! [`drafts`].
+//! parts (`synonyms`, `rules`, `ranking`, `typo_tolerance`, `facets`, `variants`, `language`, …),
+//! read, replaced or reset to the defaults; every saved version (`…/history`) and rolling back to
+//! one. Every change applies to the next search without reindexing, except a change of the text's
+//! language (`language`, `field_languages`), which an index holding products refuses
+//! (`language_change_requires_reindex`). Drafts tried without saving are in [`drafts`].
 
 pub mod drafts;
 
@@ -40,6 +41,8 @@ enum SettingsPart {
     Variants,
     DefaultCurrency,
     Display,
+    Language,
+    FieldLanguages,
 }
 
 fn invalid(reason: impl std::fmt::Display) -> ApiError {
@@ -94,7 +97,7 @@ pub async fn history(
 /// `POST /v1/indexes/{index}/settings/history/{version}/restore`: brings an older version back
 /// (recorded as a new version that says so).
 #[utoipa::path(post, path = "/v1/indexes/{index}/settings/history/{version}/restore", operation_id = "restoreSettings", tag = "settings", params(("index" = IndexName, Path), ("version" = u64, Path, minimum = 1), ("X-Vitrine-Actor" = Option<String>, Header, description = "Who makes the change, for the settings history (default `admin`).")),
-    responses((status = OK, body = IndexSettings), (status = NOT_FOUND, description = "`settings_version_not_found`."), (status = BAD_REQUEST, description = "`invalid_settings`: its rules no longer fit the index.")))]
+    responses((status = OK, body = IndexSettings), (status = NOT_FOUND, description = "`settings_version_not_found`."), (status = BAD_REQUEST, description = "`invalid_settings`: its rules no longer fit the index."), (status = CONFLICT, description = "`language_change_requires_reindex`: it had another language, and the index holds products.")))]
 pub async fn restore(
     State(state): State<AppState>,
     path: Result<Path<(String, u64)>, PathRejection>,
@@ -147,7 +150,7 @@ pub async fn get_settings(
 /// `PUT /v1/indexes/{index}/settings`: replaces the whole settings (creating the index if
 /// needed); missing parts take their defaults.
 #[utoipa::path(put, path = "/v1/indexes/{index}/settings", operation_id = "putSettings", tag = "settings", params(("index" = IndexName, Path), ("X-Vitrine-Actor" = Option<String>, Header, description = "Who makes the change, for the settings history (default `admin`).")), request_body = IndexSettings,
-    responses((status = OK, body = IndexSettings), (status = BAD_REQUEST, description = "`invalid_settings`.")))]
+    responses((status = OK, body = IndexSettings), (status = BAD_REQUEST, description = "`invalid_settings`."), (status = CONFLICT, description = "`language_change_requires_reindex`: the language of an index holding products.")))]
 pub async fn put_settings(
     State(state): State<AppState>,
     Path(index): Path<String>,
@@ -163,7 +166,7 @@ pub async fn put_settings(
 
 /// `DELETE /v1/indexes/{index}/settings`: every part back to its default.
 #[utoipa::path(delete, path = "/v1/indexes/{index}/settings", operation_id = "resetSettings", tag = "settings", params(("index" = IndexName, Path), ("X-Vitrine-Actor" = Option<String>, Header, description = "Who makes the change, for the settings history (default `admin`).")),
-    responses((status = OK, body = IndexSettings)))]
+    responses((status = OK, body = IndexSettings), (status = CONFLICT, description = "`language_change_requires_reindex`: the index holds products analysed in another language than the default.")))]
 pub async fn reset_settings(
     State(state): State<AppState>,
     Path(index): Path<String>,
@@ -185,7 +188,7 @@ pub async fn get_part(
 
 /// `PUT /v1/indexes/{index}/settings/{part}`: replaces one part, keeping the others.
 #[utoipa::path(put, path = "/v1/indexes/{index}/settings/{part}", operation_id = "putSettingsPart", tag = "settings", params(("index" = IndexName, Path), ("part" = inline(SettingsPart), Path), ("X-Vitrine-Actor" = Option<String>, Header, description = "Who makes the change, for the settings history (default `admin`).")), request_body(content = Value, description = "The part's new value, as in the whole settings document."),
-    responses((status = OK, description = "The part as saved.", body = Value), (status = BAD_REQUEST, description = "`invalid_settings`.")))]
+    responses((status = OK, description = "The part as saved.", body = Value), (status = BAD_REQUEST, description = "`invalid_settings`."), (status = CONFLICT, description = "`language_change_requires_reindex`: the language of an index holding products.")))]
 pub async fn put_part(
     State(state): State<AppState>,
     Path((index, part)): Path<(String, String)>,
@@ -204,7 +207,7 @@ pub async fn put_part(
 
 /// `DELETE /v1/indexes/{index}/settings/{part}`: one part back to its default.
 #[utoipa::path(delete, path = "/v1/indexes/{index}/settings/{part}", operation_id = "resetSettingsPart", tag = "settings", params(("index" = IndexName, Path), ("part" = inline(SettingsPart), Path), ("X-Vitrine-Actor" = Option<String>, Header, description = "Who makes the change, for the settings history (default `admin`).")),
-    responses((status = OK, description = "The part, back to its default.", body = Value)))]
+    responses((status = OK, description = "The part, back to its default.", body = Value), (status = CONFLICT, description = "`language_change_requires_reindex`: the index holds products analysed in another language than the default.")))]
 pub async fn reset_part(
     State(state): State<AppState>,
     Path((index, part)): Path<(String, String)>,
