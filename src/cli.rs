@@ -264,6 +264,9 @@ pub enum BenchCommand {
     /// typo, with and without facets and a filter, at 1, 2 and 16 clients. A table, and a JSON
     /// line per size appended to `--out`.
     Scale(BenchScaleArgs),
+    /// What a snapshot costs: snapshot the data directory (or a generated catalogue of
+    /// `--products N`), restore and verify it; sizes and times.
+    Snapshot(BenchSnapshotArgs),
     /// The online experiments' statistics, by simulated shoppers over HTTP (in-process server on
     /// the Home Depot index, or `--server`): queries from the development judgments, clicks from a
     /// position-biased cascade model of the judged relevance. Over repeated experiments: the A/A
@@ -364,6 +367,30 @@ pub struct BenchScaleArgs {
     #[arg(long)]
     pub keep: bool,
     /// File the JSON lines are appended to [default: DATA_DIR/eval/scale.jsonl].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `vitrine bench snapshot`.
+#[derive(Debug, Args)]
+pub struct BenchSnapshotArgs {
+    /// Snapshot a scratch data directory holding this many generated products (from the Home
+    /// Depot titles) instead of the data directory itself.
+    #[arg(long, value_name = "N")]
+    pub products: Option<usize>,
+    /// The Home Depot relevance folder (titles; read, never copied), with `--products`.
+    #[arg(long, value_name = "DIR", default_value = "../shared/datasets/homedepot-relevance")]
+    pub dataset: PathBuf,
+    /// Seed of the generated catalogue.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The commerce database, if not the data directory's SQLite one.
+    #[arg(long, value_name = "URL")]
+    pub commerce_db: Option<String>,
+    /// Keep the scratch folder (DATA_DIR/bench-snapshot: archive, restore, generated data).
+    #[arg(long)]
+    pub keep: bool,
+    /// File the JSON line is appended to [default: DATA_DIR/eval/snapshot.jsonl].
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }

@@ -57,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Checkout(args)) => bench::checkout::run(&data_dir, &args),
         Command::Bench(BenchCommand::Indexer(args)) => bench::indexer::run(&data_dir, &args),
         Command::Bench(BenchCommand::Scale(args)) => bench::scale::run(&data_dir, &args),
+        Command::Bench(BenchCommand::Snapshot(args)) => bench::snapshot::run(&data_dir, &args),
         Command::Bench(BenchCommand::Experiments(args)) => bench::experiments::run(&data_dir, &args),
         Command::Eval(EvalCommand::Recs(args)) => eval::recs::run(&data_dir, &args),
     }

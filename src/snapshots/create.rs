@@ -13,20 +13,21 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::Utc;
 use indicatif::ProgressBar;
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 use vitrine_models::{DataDir, IndexName};
 
+use super::error::SnapshotError;
+use super::files::{ARCHIVE_SUFFIX, SnapshotLock, checksum, private_file, relative_path, sync_folder};
 use super::manifest::{
-    AnalyticsContents, CommerceContents, DATA_PREFIX, FORMAT, FileEntry, IndexContents, MANIFEST_ENTRY, Manifest,
+    AnalyticsContents, CommerceContents, CommerceSource, DATA_PREFIX, FORMAT, FileEntry, IndexContents, MANIFEST_ENTRY,
+    Manifest, SnapshotReport,
 };
-use super::{ARCHIVE_SUFFIX, CommerceSource, SnapshotError, SnapshotLock, SnapshotReport, relative_path, sync_folder};
 
 /// How many times a listing of interaction-log parts is retried while compactions replace them.
 const PART_ATTEMPTS: usize = 20;
@@ -353,23 +354,6 @@ fn collect_files(folder: &Path, into: &mut Vec<PathBuf>) -> Result<(), SnapshotE
     Ok(())
 }
 
-/// A file's size and SHA-256 (hex).
-pub(super) fn checksum(path: &Path) -> Result<(u64, String), SnapshotError> {
-    let mut file = File::open(path).map_err(|source| SnapshotError::io(path, source))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0; 1 << 16];
-    let mut bytes = 0u64;
-    loop {
-        let read = file.read(&mut buffer).map_err(|source| SnapshotError::io(path, source))?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-        bytes += read as u64;
-    }
-    Ok((bytes, hex::encode(hasher.finalize())))
-}
-
 /// Writes the archive: the manifest, then every file it lists, tar in zstd, under a hidden
 /// temporary name renamed into place once synced.
 fn write_archive(
@@ -381,7 +365,7 @@ fn write_archive(
     std::fs::create_dir_all(out).map_err(|source| SnapshotError::io(out, source))?;
     let archive = out.join(format!("{}{ARCHIVE_SUFFIX}", manifest.name));
     let partial = out.join(format!(".{}{ARCHIVE_SUFFIX}.partial", manifest.name));
-    let file = File::create(&partial).map_err(|source| SnapshotError::io(&partial, source))?;
+    let file = private_file(&partial)?;
     let encoder = zstd::Encoder::new(BufWriter::new(file), 3).map_err(|source| SnapshotError::io(&partial, source))?;
     let mut tar = tar::Builder::new(encoder);
     let manifest_json = serde_json::to_vec_pretty(manifest)

@@ -1,9 +1,12 @@
 //! A snapshot's manifest: what it holds, and every file's size and SHA-256. It is the archive's
 //! first entry, so listing snapshots reads only that.
 
+use std::path::PathBuf;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use vitrine_commerce::CommerceSummary;
+use vitrine_models::DataDir;
 
 use crate::analytics::AnalyticsSummary;
 
@@ -160,4 +163,43 @@ pub struct FileEntry {
     pub bytes: u64,
     /// Its SHA-256, hex.
     pub sha256: String,
+}
+
+/// Where a snapshot finds the commerce database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommerceSource {
+    /// The embedded SQLite database at this path (none yet: nothing to copy).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database: left out of the snapshot (`pg_dump`, docs/operations.md).
+    Postgresql,
+}
+
+impl CommerceSource {
+    /// The source for a server's commerce URL (`None`: the data directory's embedded database).
+    pub fn of(data_dir: &DataDir, url: Option<&str>) -> Self {
+        match url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                CommerceSource::Postgresql
+            }
+            Some(url) => {
+                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                CommerceSource::Sqlite(PathBuf::from(path.split('?').next().unwrap_or(path)))
+            }
+            None => CommerceSource::Sqlite(data_dir.commerce_db()),
+        }
+    }
+}
+
+/// What a snapshot wrote.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct SnapshotReport {
+    /// The archive.
+    #[schema(value_type = String)]
+    pub archive: PathBuf,
+    /// Its size.
+    pub archive_bytes: u64,
+    /// Time taken, in seconds.
+    pub seconds: f64,
+    /// What it holds.
+    pub manifest: Manifest,
 }

@@ -17,8 +17,9 @@ use indicatif::ProgressBar;
 use sha2::{Digest, Sha256};
 use vitrine_models::{DataDir, IndexName};
 
-use super::manifest::{CommerceContents, DATA_PREFIX, FORMAT, MANIFEST_ENTRY, Manifest};
-use super::{SnapshotError, sync_folder};
+use super::error::SnapshotError;
+use super::files::{private_file, sync_folder};
+use super::manifest::{AnalyticsContents, CommerceContents, DATA_PREFIX, FORMAT, MANIFEST_ENTRY, Manifest};
 
 /// The largest manifest read (a million files' entries fit many times over).
 const MAX_MANIFEST_BYTES: u64 = 256 * 1024 * 1024;
@@ -191,7 +192,7 @@ fn unpack(archive: &Path, scratch: &Path, progress: &ProgressBar) -> Result<(Man
         if let Some(folder) = target.parent() {
             std::fs::create_dir_all(folder).map_err(|source| SnapshotError::io(folder, source))?;
         }
-        let mut file = File::create(&target).map_err(|source| SnapshotError::io(&target, source))?;
+        let mut file = private_file(&target)?;
         let mut hasher = Sha256::new();
         let mut buffer = vec![0; 1 << 16];
         let mut written = 0u64;
@@ -263,7 +264,7 @@ async fn check_contents(manifest: &Manifest, restored: &DataDir) -> Result<(), S
         let summary = crate::analytics::summarise_database(&restored.analytics_db())
             .await
             .map_err(|error| SnapshotError::Database(error.to_string()))?;
-        if super::AnalyticsContents::from(summary) != analytics {
+        if AnalyticsContents::from(summary) != analytics {
             return Err(mismatch("analytics database".to_owned()));
         }
     }

@@ -8,7 +8,9 @@ use indicatif::ProgressBar;
 use tokio::task::JoinHandle;
 use vitrine_models::DataDir;
 
-use super::{CommerceSource, create_snapshot, prune_snapshots};
+use super::create::create_snapshot;
+use super::listing::prune_snapshots;
+use super::manifest::CommerceSource;
 
 /// When and where scheduled snapshots are written.
 #[derive(Debug, Clone, PartialEq, Eq)]

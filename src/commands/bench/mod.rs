@@ -9,3 +9,4 @@ pub(super) mod indexer;
 pub(super) mod recs;
 pub(super) mod scale;
 pub(super) mod search;
+pub(super) mod snapshot;

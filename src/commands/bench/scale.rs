@@ -40,15 +40,7 @@ pub(in crate::commands) fn run(data_dir: &DataDir, args: &BenchScaleArgs) -> any
     anyhow::ensure!(args.requests >= 1, "--requests must be at least 1");
     let dataset = HomeDepot::load(&args.dataset)
         .with_context(|| format!("cannot load the Home Depot titles and queries from {}", args.dataset.display()))?;
-    // The titles the product validation accepts (a few carry control characters).
-    let titles: Vec<String> = dataset
-        .products
-        .iter()
-        .filter(|(uid, title)| {
-            Product::try_from(ProductDraft { id: uid.clone(), title: title.clone(), ..ProductDraft::default() }).is_ok()
-        })
-        .map(|(_, title)| title.clone())
-        .collect();
+    let titles = valid_titles(&dataset);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed);
     let typed: Vec<String> = dataset.queries.iter().map(|query| query.text.clone()).collect();
     let typos: Vec<String> = typed.iter().map(|text| inject_typo(text, &mut rng)).collect();
@@ -108,20 +100,7 @@ fn measure_size(
     let generator = ScaleCatalog::new(titles, args.seed);
 
     // Import: generate and upsert in batches (what `vitrine import` does with one feed).
-    let bar = import_bar(size, "importing")?;
-    let mut import_seconds = 0.0;
-    for start in (0..size).step_by(IMPORT_BATCH) {
-        let end = (start + IMPORT_BATCH).min(size);
-        let products = (start..end)
-            .map(|i| Product::try_from(generator.product(i)))
-            .collect::<Result<Vec<_>, _>>()
-            .context("a generated product is invalid")?;
-        let started = Instant::now();
-        catalog.upsert(&name, products)?;
-        import_seconds += started.elapsed().as_secs_f64();
-        bar.inc((end - start) as u64);
-    }
-    bar.finish_and_clear();
+    let import_seconds = import_generated(&catalog, &name, &generator, size)?;
     let disk_bytes = directory_bytes(&scratch_dir.search_index(&name));
     let import_per_second = size as f64 / import_seconds;
 
@@ -266,8 +245,45 @@ fn import_over_http(data_dir: &DataDir, generator: &ScaleCatalog<'_>, size: usiz
     Ok(size as f64 / seconds)
 }
 
+/// The Home Depot titles the product validation accepts (a few carry control characters).
+pub(super) fn valid_titles(dataset: &HomeDepot) -> Vec<String> {
+    dataset
+        .products
+        .iter()
+        .filter(|(uid, title)| {
+            Product::try_from(ProductDraft { id: uid.clone(), title: title.clone(), ..ProductDraft::default() }).is_ok()
+        })
+        .map(|(_, title)| title.clone())
+        .collect()
+}
+
+/// Imports `size` products of `generator` into the index `name` of `catalog`, in batches (what
+/// `vitrine import` does with one feed); returns the seconds spent in the upserts.
+pub(super) fn import_generated(
+    catalog: &Catalog,
+    name: &IndexName,
+    generator: &ScaleCatalog<'_>,
+    size: usize,
+) -> anyhow::Result<f64> {
+    let bar = import_bar(size, "importing")?;
+    let mut import_seconds = 0.0;
+    for start in (0..size).step_by(IMPORT_BATCH) {
+        let end = (start + IMPORT_BATCH).min(size);
+        let products = (start..end)
+            .map(|i| Product::try_from(generator.product(i)))
+            .collect::<Result<Vec<_>, _>>()
+            .context("a generated product is invalid")?;
+        let started = Instant::now();
+        catalog.upsert(name, products)?;
+        import_seconds += started.elapsed().as_secs_f64();
+        bar.inc((end - start) as u64);
+    }
+    bar.finish_and_clear();
+    Ok(import_seconds)
+}
+
 /// Removes a scratch directory left by an earlier run.
-fn clear(scratch: &Path) -> anyhow::Result<()> {
+pub(super) fn clear(scratch: &Path) -> anyhow::Result<()> {
     if scratch.exists() {
         std::fs::remove_dir_all(scratch).with_context(|| format!("cannot clear {}", scratch.display()))?;
     }
@@ -283,7 +299,7 @@ fn import_bar(size: usize, message: &'static str) -> anyhow::Result<ProgressBar>
 }
 
 /// Bytes of every file below `dir`.
-fn directory_bytes(dir: &Path) -> u64 {
+pub(super) fn directory_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir).map_or(0, |entries| {
         entries
             .filter_map(Result::ok)
