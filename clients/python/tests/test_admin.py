@@ -198,3 +198,20 @@ def test_an_experiment_assigns_sessions_counts_their_clicks_and_is_promoted(
     assert admin.get_settings(scratch)["synonyms"] == synonyms["synonyms"]
     again = error_of(lambda: admin.stop_experiment(scratch, experiment_id))
     assert again.code == "invalid_experiment_state"
+
+
+def test_an_alias_follows_a_switch_and_a_snapshot_lists_its_indexes(admin: Client, scratch: str) -> None:
+    assert admin.put_alias("live", scratch) == {"alias": "live", "index": scratch, "previous": None}
+    assert admin.search("live", "")["total"] == admin.search(scratch, "")["total"]
+    assert {"alias": "live", "index": scratch} in admin.list_aliases()
+    assert error_of(lambda: admin.put_alias(scratch, scratch)).code == "alias_conflict"
+    assert error_of(lambda: admin.delete_index(scratch)).code == "alias_conflict"
+
+    snapshot = admin.create_snapshot()
+    names = [index["name"] for index in snapshot["manifest"]["indexes"]]
+    assert scratch in names
+    assert snapshot["archive"].endswith(".tar.zst") and snapshot["archive_bytes"] > 0
+    assert any(listed["name"] == snapshot["manifest"]["name"] for listed in admin.list_snapshots())
+
+    admin.delete_alias("live")
+    assert error_of(lambda: admin.get_alias("live")).code == "alias_not_found"

@@ -668,6 +668,34 @@ class Client:
         path = self._index(index, "models", model_id, "activate")
         return cast(ActivatedModel, self._request("POST", path))
 
+    # -- operations: aliases and snapshots ------------------------------------------------
+
+    def put_alias(self, alias: str, index: str) -> dict[str, Any]:
+        """Points ``alias`` at ``index`` (creating or switching it, atomically); every index
+        method takes the alias. Returns ``{"alias", "index", "previous"}``."""
+        path = f"/v1/aliases/{_segment(alias)}"
+        return cast(dict[str, Any], self._request("PUT", path, json={"index": index}))
+
+    def get_alias(self, alias: str) -> dict[str, Any]:
+        """``{"alias", "index"}``."""
+        return cast(dict[str, Any], self._request("GET", f"/v1/aliases/{_segment(alias)}"))
+
+    def list_aliases(self) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], self._request("GET", "/v1/aliases"))
+
+    def delete_alias(self, alias: str) -> None:
+        """Deletes the alias (its index stays)."""
+        self._request("DELETE", f"/v1/aliases/{_segment(alias)}")
+
+    def create_snapshot(self) -> dict[str, Any]:
+        """Writes a snapshot of the server's data directory while it serves; returns
+        ``{"archive", "archive_bytes", "seconds", "manifest"}`` once the archive is whole."""
+        return cast(dict[str, Any], self._request("POST", "/v1/admin/snapshots"))
+
+    def list_snapshots(self) -> list[dict[str, Any]]:
+        """The snapshots of the server's snapshot folder, oldest first."""
+        return cast(list[dict[str, Any]], self._request("GET", "/v1/admin/snapshots"))
+
     # -- keys and shopper tokens -----------------------------------------------------------
 
     def create_key(
