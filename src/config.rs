@@ -786,6 +786,30 @@ mod tests {
     }
 
     #[test]
+    fn snapshot_schedules_read_durations_and_refuse_nonsense() {
+        let Command::Serve(flags) =
+            parse(&["serve", "--snapshot-interval", "6h", "--snapshot-keep", "28", "--snapshot-dir", "/backups"])
+                .command
+        else {
+            panic!("serve expected");
+        };
+        let config = flags.server.resolve().expect("valid");
+        assert_eq!(config.snapshot_interval, Some(Duration::from_secs(6 * 3600)));
+        assert_eq!((config.snapshot_keep, config.snapshot_dir), (Some(28), Some(PathBuf::from("/backups"))));
+        assert_eq!(ServerConfig::default().snapshot_interval, None);
+        let file: ServerOptions = toml::from_str("snapshot_interval = \"90m\"").expect("toml");
+        assert_eq!(file.resolve().expect("valid").snapshot_interval, Some(Duration::from_secs(5400)));
+        for (interval, keep) in [(Some("soon"), None), (Some("10ms"), None), (None, Some(0))] {
+            let options = ServerOptions {
+                snapshot_interval: interval.map(str::to_owned),
+                snapshot_keep: keep,
+                ..Default::default()
+            };
+            assert!(matches!(options.resolve(), Err(ConfigError::Snapshots(_))), "{interval:?} {keep:?}");
+        }
+    }
+
+    #[test]
     fn production_refuses_to_run_open() {
         let options = ServerOptions { production: true, admin_key: Some("a".into()), ..Default::default() };
         assert!(matches!(options.resolve(), Err(ConfigError::ProductionWithoutKeys)));

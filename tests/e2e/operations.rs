@@ -586,3 +586,58 @@ async fn a_dump_loads_into_a_new_data_directory_with_everything_it_names() {
         String::from_utf8_lossy(&incomplete.stderr)
     );
 }
+
+/// `serve --snapshot-interval 1s --snapshot-keep 2`: snapshots come on schedule while the server
+/// runs, and only the newest two are kept, each whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_snapshots_come_every_interval_and_only_the_newest_are_kept() {
+    let Some(binary) = vitrine_bin("scheduled_snapshots_come_every_interval_and_only_the_newest_are_kept") else {
+        return;
+    };
+    let data = tempfile::tempdir().expect("temp dir");
+    let data_dir = DataDir::new(data.path());
+    let drafts: Vec<vitrine_models::Product> = products(100, 1)
+        .into_iter()
+        .map(|value| {
+            let draft: vitrine_models::ProductDraft = serde_json::from_value(value).expect("draft");
+            vitrine_models::Product::try_from(draft).expect("product")
+        })
+        .collect();
+    Catalog::new(data_dir.clone()).upsert(&IndexName::new("shop").expect("name"), drafts).expect("upsert");
+    let mut server = std::process::Command::new(&binary)
+        .args(["--data-dir", &data.path().to_string_lossy(), "serve", "--listen", "127.0.0.1:0"])
+        .args(["--snapshot-interval", "1s", "--snapshot-keep", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn vitrine serve");
+    let folder = data_dir.snapshots();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 4 && Instant::now() < deadline {
+        seen.extend(archives(&folder).into_keys());
+        assert!(archives(&folder).len() <= 2 + 1, "retention keeps at most two (and the one just written)");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = server.kill();
+    let output = server.wait_with_output().expect("wait");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("a snapshot every 1s"), "{printed}");
+    assert!(seen.len() >= 4, "four scheduled snapshots within a minute: {seen:?}");
+    let kept = crate::operations::listed(&folder);
+    assert_eq!(kept.len(), 2, "the newest two are kept: {kept:?}");
+    assert_eq!(kept, seen.iter().rev().take(2).rev().cloned().collect::<Vec<_>>(), "the newest two");
+    for name in &kept {
+        let report = verify_snapshot(&folder.join(name), &ProgressBar::hidden()).await.expect("verifies");
+        assert_eq!(report.manifest.indexes[0].documents, 100);
+    }
+}
+
+/// The archives of a snapshot folder, by name.
+fn listed(folder: &Path) -> Vec<String> {
+    vitrine::snapshots::list_snapshots(folder)
+        .expect("list")
+        .into_iter()
+        .map(|listing| listing.archive.file_name().expect("name").to_string_lossy().into_owned())
+        .collect()
+}
