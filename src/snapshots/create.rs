@@ -399,3 +399,92 @@ fn write_archive(
     sync_folder(out)?;
     Ok(archive)
 }
+
+#[cfg(test)]
+mod tests {
+    use vitrine_indexer::Catalog;
+    use vitrine_models::{Product, ProductDraft};
+
+    use super::*;
+    use crate::snapshots::restore::restore_snapshot;
+
+    #[tokio::test]
+    async fn a_postgresql_commerce_database_is_named_and_left_out() {
+        let folder = tempfile::tempdir().expect("temp dir");
+        let data_dir = DataDir::new(folder.path().join("data"));
+        let mug = Product::try_from(ProductDraft { id: "1".into(), title: "Mug".into(), ..Default::default() })
+            .expect("product");
+        Catalog::new(data_dir.clone()).upsert(&IndexName::new("shop").expect("name"), [mug]).expect("upsert");
+        assert_eq!(CommerceSource::of(&data_dir, Some("postgres://shop:secret@db/shop")), CommerceSource::Postgresql);
+        assert_eq!(CommerceSource::of(&data_dir, None), CommerceSource::Sqlite(data_dir.commerce_db()));
+        assert_eq!(
+            CommerceSource::of(&data_dir, Some("sqlite:/srv/commerce.db?mode=rwc")),
+            CommerceSource::Sqlite(PathBuf::from("/srv/commerce.db"))
+        );
+
+        let out = folder.path().join("snapshots");
+        let report = create_snapshot(&data_dir, &CommerceSource::Postgresql, &out, &ProgressBar::hidden())
+            .await
+            .expect("snapshot");
+        let CommerceContents::Postgresql { included, note } = &report.manifest.commerce else {
+            panic!("{:?}", report.manifest.commerce)
+        };
+        assert!(!included && note.contains("pg_dump"), "{note}");
+        assert!(report.manifest.files.iter().all(|file| file.path != "commerce.db"));
+        assert!(report.manifest.analytics.is_none(), "no analytics database yet");
+
+        // A second snapshot while the first holds the lock is refused; the lock frees with it.
+        let lock = crate::snapshots::files::SnapshotLock::acquire(&data_dir).expect("lock");
+        let busy = create_snapshot(&data_dir, &CommerceSource::Postgresql, &out, &ProgressBar::hidden()).await;
+        assert!(matches!(busy, Err(SnapshotError::InProgress)));
+        drop(lock);
+
+        let restored = folder.path().join("restored");
+        let report = restore_snapshot(&report.archive, &restored, &ProgressBar::hidden()).await.expect("restores");
+        assert_eq!(report.manifest.indexes[0].documents, 1);
+        assert!(!DataDir::new(&restored).commerce_db().exists());
+        let again = restore_snapshot(
+            &out.join(format!("{}{ARCHIVE_SUFFIX}", report.manifest.name)),
+            &restored,
+            &ProgressBar::hidden(),
+        )
+        .await;
+        assert!(matches!(again, Err(SnapshotError::TargetNotEmpty(_))), "a restore never overwrites");
+    }
+
+    #[tokio::test]
+    async fn a_damaged_or_cut_archive_does_not_verify_and_restores_nothing() {
+        let folder = tempfile::tempdir().expect("temp dir");
+        let data_dir = DataDir::new(folder.path().join("data"));
+        let products: Vec<Product> = (0..300)
+            .map(|n| {
+                let draft = ProductDraft { id: n.to_string(), title: format!("Mug {n}"), ..Default::default() };
+                Product::try_from(draft).expect("product")
+            })
+            .collect();
+        Catalog::new(data_dir.clone()).upsert(&IndexName::new("shop").expect("name"), products).expect("upsert");
+        let out = folder.path().join("snapshots");
+        let report = create_snapshot(&data_dir, &CommerceSource::Postgresql, &out, &ProgressBar::hidden())
+            .await
+            .expect("snapshot");
+        let bytes = std::fs::read(&report.archive).expect("archive");
+        crate::snapshots::restore::verify_snapshot(&report.archive, &ProgressBar::hidden()).await.expect("whole");
+
+        let cut = out.join("cut.tar.zst");
+        std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).expect("write");
+        let mut flipped_bytes = bytes.clone();
+        let middle = flipped_bytes.len() / 2;
+        flipped_bytes[middle] ^= 0x5a;
+        let flipped = out.join("flipped.tar.zst");
+        std::fs::write(&flipped, &flipped_bytes).expect("write");
+        for damaged in [&cut, &flipped] {
+            let target = folder.path().join("restored");
+            let restored = restore_snapshot(damaged, &target, &ProgressBar::hidden()).await;
+            assert!(matches!(restored, Err(SnapshotError::Invalid(_))), "{}: {restored:?}", damaged.display());
+            assert!(!target.exists(), "nothing restored");
+            let scratch: Vec<_> =
+                std::fs::read_dir(folder.path()).expect("list").flatten().map(|entry| entry.file_name()).collect();
+            assert!(scratch.iter().all(|name| !name.to_string_lossy().contains("restoring")), "{scratch:?}");
+        }
+    }
+}
