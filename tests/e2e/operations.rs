@@ -367,8 +367,11 @@ async fn an_alias_switched_to_a_rebuilt_index_under_load_fails_no_request() {
             (requests, failed, empty, served_by)
         }));
     }
-    // The reindex: a new index with other settings, filled in batches while the old one serves.
+    // The reindex: a new index with another analyzer (French stemming) and other typo settings,
+    // filled in batches while the old one serves.
     tokio::time::sleep(Duration::from_millis(300)).await;
+    let answer = server.put("/v1/indexes/shop-v2/settings/language", None, &json!("fr")).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     let typo = json!({"enabled": true, "min_word_len_one_typo": 4, "min_word_len_two_typos": 8});
     let answer = server.put("/v1/indexes/shop-v2/settings/typo_tolerance", None, &typo).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
@@ -409,6 +412,15 @@ async fn an_alias_switched_to_a_rebuilt_index_under_load_fails_no_request() {
     let product = server.get("/v1/indexes/shop/documents/p7", None).await;
     assert_eq!(product.json()["version"], 2);
     assert_eq!(server.get("/v1/indexes/shop/settings/typo_tolerance", None).await.json()["min_word_len_one_typo"], 4);
+    assert_eq!(server.get("/v1/indexes/shop/settings/language", None).await.json(), "fr");
+    let suggest = server.get("/v1/indexes/shop/suggest?q=mu", None).await;
+    assert_eq!(suggest.status, StatusCode::OK, "{}", suggest.text);
+    let events = json!([{"type": "click", "product_id": "p7", "user_id": "u1"}]);
+    assert_eq!(server.post("/v1/indexes/shop/events", None, &events).await.status, StatusCode::ACCEPTED);
+    let experiments = server.get("/v1/indexes/shop/experiments", None).await;
+    assert_eq!(experiments.status, StatusCode::OK, "{}", experiments.text);
+    let recommendations = server.post("/v1/indexes/shop/recommendations", None, &json!({"kind": "trending"})).await;
+    assert_eq!(recommendations.error_code(), "model_not_trained", "the route is reached, for the new index");
     let aliases = server.get("/v1/aliases", None).await.json();
     assert_eq!(aliases, json!([{"alias": "shop", "index": "shop-v2"}]));
     assert_eq!(
