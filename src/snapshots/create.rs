@@ -434,7 +434,7 @@ mod tests {
         assert!(report.manifest.analytics.is_none(), "no analytics database yet");
 
         // A second snapshot while the first holds the lock is refused; the lock frees with it.
-        let lock = crate::snapshots::files::SnapshotLock::acquire(&data_dir).expect("lock");
+        let lock = SnapshotLock::acquire(&data_dir).expect("lock");
         let busy = create_snapshot(&data_dir, &CommerceSource::Postgresql, &out, &ProgressBar::hidden()).await;
         assert!(matches!(busy, Err(SnapshotError::InProgress)));
         drop(lock);

@@ -636,7 +636,7 @@ async fn scheduled_snapshots_come_every_interval_and_only_the_newest_are_kept() 
     let printed = String::from_utf8_lossy(&output.stdout);
     assert!(printed.contains("a snapshot every 1s"), "{printed}");
     assert!(seen.len() >= 4, "four scheduled snapshots within a minute: {seen:?}");
-    let kept = crate::operations::listed(&folder);
+    let kept = listed(&folder);
     assert_eq!(kept.len(), 2, "the newest two are kept: {kept:?}");
     assert_eq!(kept, seen.iter().rev().take(2).rev().cloned().collect::<Vec<_>>(), "the newest two");
     for name in &kept {
