@@ -179,25 +179,29 @@ async fn snapshots_taken_while_selling_and_indexing_restore_to_their_manifest_an
         // The quiet snapshot: a server on the restore answers as the original does.
         if *sold_before == *sold_after && n == reports.len() - 1 {
             let copy = Server::over(Catalog::new(DataDir::new(&target)));
-            // Scores may drift on the original after the snapshot (a background merge drops
-            // deleted documents from the statistics), so whole answers are compared where they fit
-            // in a page, and the counts and best hit everywhere.
-            let mut whole = 0;
-            for query in ["red mug", "pitcher", "lamp no. 3", "bleu vase", "basket", "green clock no. 7"] {
+            // Relevance scores and the multi-word fallback read term statistics that count
+            // deleted documents until segments merge, and the original keeps searching the
+            // segments it had while the copy opens the merged ones: so answers are compared where
+            // they do not depend on segment layout (one word, every match on the page), and every
+            // product document is compared whole.
+            for query in ["pitcher", "basket", "lamp", "clock"] {
                 let request = json!({"q": query, "per_page": 100});
                 let original = server.post("/v1/indexes/shop/search", None, &request).await.json();
                 let restored = copy.post("/v1/indexes/shop/search", None, &request).await.json();
                 assert_eq!(restored["total"], original["total"], "{query}");
+                assert!(
+                    original["total"].as_u64().is_some_and(|total| (1..=100).contains(&total)),
+                    "{query}: {original}"
+                );
                 let (mut restored_ids, mut original_ids) = (hit_ids(&restored), hit_ids(&original));
-                assert_eq!(restored_ids.first(), original_ids.first(), "{query}");
-                if original["total"].as_u64().is_some_and(|total| total <= 100) {
-                    restored_ids.sort();
-                    original_ids.sort();
-                    assert_eq!(restored_ids, original_ids, "{query}");
-                    whole += 1;
-                }
+                restored_ids.sort();
+                original_ids.sort();
+                assert_eq!(restored_ids, original_ids, "{query}");
             }
-            assert!(whole >= 2, "at least two whole answers compared");
+            for id in (0..400).step_by(7) {
+                let uri = format!("/v1/indexes/shop/documents/p{id}");
+                assert_eq!(copy.get(&uri, None).await.json(), server.get(&uri, None).await.json(), "{uri}");
+            }
             let synonyms = copy.get("/v1/indexes/shop/settings/synonyms", None).await.json();
             assert_eq!(synonyms, settings["synonyms"]);
             let shop = copy.state.commerce.get().await.expect("restored shop");
