@@ -21,6 +21,7 @@ pub const DATA_PREFIX: &str = "data";
 
 /// What a snapshot holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = SnapshotManifest)]
 pub struct Manifest {
     /// The manifest format (1).
     pub format: u32,
@@ -156,6 +157,7 @@ impl CommerceContents {
 
 /// One file of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = SnapshotFile)]
 pub struct FileEntry {
     /// Its path relative to the data directory, `/`-separated.
     pub path: String,
